@@ -15,13 +15,20 @@ include(GoogleTest OPTIONAL)
 
 # One precompiled header shared by every target: Asio, JSON and spdlog cost
 # ~30 s per translation unit on a 2-core machine without it.
-if(BASALT_PCH AND NOT TARGET basalt_pch)
-  add_library(basalt_pch STATIC ${CMAKE_CURRENT_LIST_DIR}/pch/pch.cpp)
-  target_link_libraries(basalt_pch PUBLIC Boost::headers Boost::json spdlog::spdlog fmt::fmt OpenSSL::SSL)
-  target_precompile_headers(basalt_pch PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pch/pch.hpp)
+# A precompiled header is only used when the compile definitions match, so
+# every target links the same usage requirements (basalt_pch_deps).
+if(NOT TARGET basalt_pch_deps)
+  add_library(basalt_pch_deps INTERFACE)
+  target_link_libraries(basalt_pch_deps INTERFACE Boost::headers Boost::json spdlog::spdlog fmt::fmt OpenSSL::SSL)
+  if(BASALT_PCH)
+    add_library(basalt_pch STATIC ${CMAKE_CURRENT_LIST_DIR}/pch/pch.cpp)
+    target_link_libraries(basalt_pch PUBLIC basalt_pch_deps)
+    target_precompile_headers(basalt_pch PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pch/pch.hpp)
+  endif()
 endif()
 
 function(basalt_use_pch target)
+  target_link_libraries(${target} PRIVATE basalt_pch_deps)
   if(BASALT_PCH)
     target_precompile_headers(${target} REUSE_FROM basalt_pch)
   endif()
@@ -72,23 +79,21 @@ endfunction()
 
 # basalt_integration_test(<module> <name> SOURCES ... [DEPS ...] [NEEDS <targets>...])
 # An integration test: a GoogleTest executable in tests/integration/<module>/
-# that starts real binaries (NEEDS, built first; their paths reach the test as
-# BASALT_BIN_<TARGET> environment variables) and real peers on loopback.
+# that starts real binaries (NEEDS: built first; found in BASALT_BIN_DIR, where
+# apps/ and tests/ put their executables) and real peers on loopback. Its tests carry the one
+# label "<module>-integration", so `ctest -L <module>` and `ctest -L integration`
+# both select them. Tests run in the source tree.
 function(basalt_integration_test module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;NEEDS" ${ARGN})
   set(target basalt_${module}_${name}_itest)
   add_executable(${target} ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE basalt_test_support ${ARG_DEPS} GTest::gtest_main)
   basalt_use_pch(${target})
-  set(env "BASALT_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
-  foreach(bin IN LISTS ARG_NEEDS)
-    add_dependencies(${target} ${bin})
-    string(TOUPPER ${bin} var)
-    string(REPLACE "-" "_" var ${var})
-    list(APPEND env "BASALT_BIN_${var}=$<TARGET_FILE:${bin}>")
-  endforeach()
+  if(ARG_NEEDS)
+    add_dependencies(${target} ${ARG_NEEDS})
+  endif()
   gtest_discover_tests(${target}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${module};integration" ENVIRONMENT "${env}"
+    PROPERTIES LABELS ${module}-integration ENVIRONMENT BASALT_BIN_DIR=${BASALT_BIN_DIR}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endfunction()
