@@ -5,12 +5,16 @@
 // always go to stderr: stdout belongs to the management protocol.
 #pragma once
 
+#include <boost/describe/enum.hpp>
+
 #include <optional>
 #include <string_view>
 
 namespace basalt::core {
 
 enum class LogLevel { trace, debug, info, warn, error, off };
+// Described, so config files decode `log: {level: debug}` directly.
+BOOST_DESCRIBE_ENUM(LogLevel, trace, debug, info, warn, error, off)
 
 // "trace", "debug", "info", "warn" (or "warning"), "error", "off"; any case.
 std::optional<LogLevel> parse_log_level(std::string_view text);
