@@ -207,7 +207,7 @@ TEST(Cidr, ConstructorMasksAndClamps) {
   EXPECT_EQ(Cidr(), *Cidr::parse("0.0.0.0/0"));
 }
 
-TEST(Endpoint, ParsesAddressAndPort) {
+TEST(IpEndpoint, ParsesAddressAndPort) {
   auto e = Endpoint::parse("127.0.0.1:5353");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->address, ip("127.0.0.1"));
@@ -222,7 +222,7 @@ TEST(Endpoint, ParsesAddressAndPort) {
   EXPECT_EQ(Endpoint::parse("1.2.3.4:1")->port, 1);
 }
 
-TEST(Endpoint, DefaultPortAndPortZero) {
+TEST(IpEndpoint, DefaultPortAndPortZero) {
   EndpointParseOptions o{.default_port = 53};
   EXPECT_EQ(Endpoint::parse("192.0.2.1", nullptr, o)->to_string(), "192.0.2.1:53");
   EXPECT_EQ(Endpoint::parse("::1", nullptr, o)->to_string(), "[::1]:53");
@@ -233,7 +233,7 @@ TEST(Endpoint, DefaultPortAndPortZero) {
   EXPECT_EQ(Endpoint::parse("127.0.0.1:0", nullptr, {.allow_port_zero = true})->port, 0);
 }
 
-TEST(Endpoint, ErrorsSayWhatIsWrong) {
+TEST(IpEndpoint, ErrorsSayWhatIsWrong) {
   const std::pair<const char*, const char*> cases[] = {
       {"127.0.0.1:70000", "has no valid port (1-65535)"},
       {"127.0.0.1:0", "has no valid port (1-65535)"},
@@ -265,7 +265,7 @@ TEST(Endpoint, ErrorsSayWhatIsWrong) {
   EXPECT_EQ(error, "has no valid port (0-65535)");
 }
 
-TEST(Endpoint, SockaddrRoundTrip) {
+TEST(IpEndpoint, SockaddrRoundTrip) {
   for (const char* s : {"192.0.2.1:53", "[2001:db8::1]:853", "[fe80::1%3]:5353", "[::ffff:10.0.0.1]:80"}) {
     auto e = *Endpoint::parse(s);
     sockaddr_storage ss;
@@ -290,7 +290,7 @@ TEST(Endpoint, SockaddrRoundTrip) {
   EXPECT_EQ(Endpoint::parse("[::ffff:10.0.0.1]:80")->unmapped().to_string(), "10.0.0.1:80");
 }
 
-TEST(Endpoint, RealSocketReportsMappedPeer) {
+TEST(IpEndpoint, RealSocketReportsMappedPeer) {
   // A dual-stack UDP socket sees an IPv4 sender as ::ffff:127.0.0.1, which
   // must match a 127.0.0.0/8 ACL.
   int s6 = ::socket(AF_INET6, SOCK_DGRAM, 0);
