@@ -64,8 +64,7 @@ std::size_t MessageWriter::find_suffix(const std::uint8_t* wire, std::size_t wir
   return 0;
 }
 
-bool MessageWriter::write_name(const Name& name, bool compress, bool exact) noexcept {
-  auto wire = name.wire();
+bool MessageWriter::write_name(ByteSpan wire, bool compress, bool exact) noexcept {
   const std::uint8_t* w = wire.data();
   std::size_t pos = 0;
   while (w[pos] != 0) {
@@ -103,7 +102,7 @@ bool MessageWriter::write_name(const Name& name, bool compress, bool exact) noex
 bool MessageWriter::add_question(const Name& name, RRType type, RRClass rclass) noexcept {
   if (refuse_ || section_ != -1) return false;
   Checkpoint cp = checkpoint();
-  if (!write_name(name, true, false) || !room(4)) {
+  if (!write_name(name.wire(), true, false) || !room(4)) {
     rollback(cp);
     return false;
   }
@@ -174,7 +173,7 @@ bool MessageWriter::add_record(Section section, const Name& owner, RRType type, 
   if (refuse_ || s < section_ || rdata.size() > 0xFFFF) return false;
   section_ = s;
   Checkpoint cp = checkpoint();
-  if (!write_name(owner, true, false) || !room(10)) return overflow(section, cp);
+  if (!write_name(owner.wire(), true, false) || !room(10)) return overflow(section, cp);
   std::uint8_t* fixed = &buf_[size_];
   put16(fixed, static_cast<std::uint16_t>(type));
   put16(fixed + 2, static_cast<std::uint16_t>(rclass));
@@ -197,12 +196,12 @@ bool MessageWriter::add_record(Section section, const Name& owner, RRType type, 
       }
       std::memcpy(&buf_[size_], rdata.data() + copied, gap);
       size_ += gap;
-      auto name = Name::from_wire(rdata.subspan(offset, plain_name_length(rdata, offset)));
-      if (!name || !write_name(*name, compressible, true)) {
+      std::size_t name_size = plain_name_length(rdata, offset);
+      if (name_size == 0 || !write_name(rdata.subspan(offset, name_size), compressible, true)) {
         ok = false;
         return false;
       }
-      copied = offset + name->wire_size();
+      copied = offset + name_size;
       return true;
     });
     if (!ok || !room(rdata.size() - copied)) return overflow(section, cp);

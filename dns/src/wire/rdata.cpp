@@ -82,7 +82,7 @@ WireError check_rdata(RRType type, ByteSpan message, std::size_t offset, std::si
         if (allow_pointers) {
           Name name;
           std::size_t next = 0;
-          WireError e = decode_name(message.first(end), pos, &name, &next);
+          WireError e = decode_name(message.first(end), pos, out ? &name : nullptr, &next);
           if (e != WireError::kOk) return fail(e == WireError::kTruncated ? WireError::kRdataLength : e);
           if (out) out->insert(out->end(), name.wire().begin(), name.wire().end());
           pos = next;

@@ -78,13 +78,21 @@ constexpr std::array kLayouts{
     RdataLayout{RRType::kCAA, kCAA},
 };
 
+// Direct index by type code for codes below 512 (all known types).
+constexpr std::size_t kIndexSize = 512;
+constexpr std::array<std::int8_t, kIndexSize> kIndex = [] {
+  std::array<std::int8_t, kIndexSize> index{};
+  for (auto& i : index) i = -1;
+  for (std::size_t i = 0; i < kLayouts.size(); ++i) index[static_cast<std::uint16_t>(kLayouts[i].type)] = static_cast<std::int8_t>(i);
+  return index;
+}();
+
 }  // namespace
 
 const RdataLayout* rdata_layout(RRType type) noexcept {
-  for (const auto& l : kLayouts) {
-    if (l.type == type) return &l;
-  }
-  return nullptr;
+  auto code = static_cast<std::uint16_t>(type);
+  if (code >= kIndexSize || kIndex[code] < 0) return nullptr;
+  return &kLayouts[static_cast<std::size_t>(kIndex[code])];
 }
 
 std::size_t plain_name_length(std::span<const std::uint8_t> rdata, std::size_t pos) noexcept {

@@ -84,7 +84,7 @@ class MessageWriter {
   };
 
   // `exact`: match earlier names case-sensitively (used for RDATA names).
-  bool write_name(const Name& name, bool compress, bool exact) noexcept;
+  bool write_name(ByteSpan wire, bool compress, bool exact) noexcept;  // wire: a valid uncompressed name
   std::size_t find_suffix(const std::uint8_t* wire, std::size_t wire_size, bool exact) const noexcept;
   bool suffix_equals(std::size_t offset, const std::uint8_t* wire, bool exact) const noexcept;
   bool room(std::size_t n) const noexcept { return limit_ - size_ >= n; }

@@ -1,0 +1,98 @@
+// The authoritative answering logic, independent of sockets: query bytes in,
+// response bytes out.
+//
+// It answers the way Knot DNS and NSD do: AA set and RA clear; REFUSED
+// outside our zones; referrals with glue below zone cuts; CNAMEs followed
+// inside our own data; wildcards per RFC 4592; NXDOMAIN and NODATA with the
+// zone's SOA in AUTHORITY (TTL per RFC 2308); ANY per RFC 8482; FORMERR,
+// NOTIMP and BADVERS for what it cannot answer; TC when a UDP answer does not
+// fit; the question's case echoed exactly. Names the zone data does not
+// answer go to the handlers (handler_table.hpp): a name some pattern matches
+// but no handler answers for the type is NODATA; a name neither zone data nor
+// any pattern covers is NXDOMAIN.
+//
+// Sources of answers, in order: RFC 6761 localhost names (switchable), zone
+// data, handlers. When handlers must be asked, respond() returns
+// kNeedsHandlers: the caller fills in `pending.query.client`, then either
+// run_sync_handlers() (no coroutine among them) or awaits the coroutine
+// handlers itself and calls complete().
+//
+// A Responder is immutable and thread-safe; respond() allocates nothing on
+// the zone-data path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "basalt/dns/server/handler_table.hpp"
+#include "basalt/dns/server/query.hpp"
+#include "basalt/dns/wire/message_writer.hpp"
+#include "basalt/dns/zone/zone_set.hpp"
+
+namespace basalt::dns {
+
+// What the responder reads: published as one immutable snapshot.
+struct ServerData {
+  ZoneSet zones;
+  HandlerTable handlers;
+};
+
+struct ResponderOptions {
+  bool localhost = true;                // answer localhost. and *.localhost. (RFC 6761)
+  std::uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
+};
+
+// State carried from respond() to complete() for coroutine handlers.
+struct PendingQuery {
+  Query query;
+  std::uint16_t id = 0;
+  bool rd = false, cd = false;
+  bool edns = false;
+  std::size_t limit = 512;
+  bool name_exists = false;  // for the NODATA/NXDOMAIN choice
+  std::shared_ptr<const ServerData> data;  // keeps the zone alive while handlers run
+  const Zone* zone = nullptr;
+  std::vector<const HandlerEntry*> handlers;
+};
+
+struct ResponseInfo {
+  Rcode rcode = Rcode::kNoError;
+  RRType qtype{};
+  bool truncated = false;
+  bool from_handlers = false;
+};
+
+class Responder {
+ public:
+  enum class Status { kAnswered, kDropped, kNeedsHandlers };
+
+  explicit Responder(ResponderOptions options = {}) : options_(options) {}
+
+  // Answers `query` into `out` (at least 65535 bytes for TCP, max_udp_payload
+  // for UDP), setting `out_size`. kDropped: no answer at all (the packet was a
+  // response, or too short to answer). kNeedsHandlers: `pending` is filled;
+  // finish with complete(). `data` must stay alive for the call.
+  Status respond(std::span<const std::uint8_t> query, Transport transport,
+                 const std::shared_ptr<const ServerData>& data, std::span<std::uint8_t> out, std::size_t& out_size,
+                 PendingQuery& pending, ResponseInfo& info) const;
+
+  // Writes the answer from the handlers' records (`failed`: a handler threw
+  // or timed out, which costs SERVFAIL). Returns the response size.
+  std::size_t complete(const PendingQuery& pending, std::vector<Record>&& records, bool failed,
+                       std::span<std::uint8_t> out, ResponseInfo& info) const;
+
+  // True if every handler of `pending` is synchronous.
+  static bool all_sync(const PendingQuery& pending) noexcept;
+  // Runs the (synchronous) handlers of `pending` inline and completes.
+  std::size_t run_sync_handlers(const PendingQuery& pending, std::span<std::uint8_t> out, ResponseInfo& info) const;
+
+  const ResponderOptions& options() const noexcept { return options_; }
+
+ private:
+  ResponderOptions options_;
+};
+
+}  // namespace basalt::dns
