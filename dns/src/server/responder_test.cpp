@@ -54,12 +54,10 @@ class ResponderTest : public ::testing::Test {
     auto d = std::make_shared<ServerData>();
     for (auto& z : data_->zones.zones()) d->zones.put(z);
     d->handlers = data_->handlers;
-    auto e = std::make_shared<HandlerEntry>();
-    e->id = next_id_++;
-    e->glob = *core::Glob::compile(pattern, {.case_insensitive = true});
-    e->types = std::move(types);
-    e->sync = std::move(fn);
-    d->handlers.add(e);
+    d->handlers.add(std::make_shared<HandlerEntry>(HandlerEntry{.id = next_id_++,
+                                                                .glob = *core::Glob::compile(pattern, {.case_insensitive = true}),
+                                                                .types = std::move(types),
+                                                                .sync = std::move(fn)}));
     data_ = d;
   }
 
