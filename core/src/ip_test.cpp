@@ -9,6 +9,8 @@
 
 #include "basalt/core/ip_asio.hpp"
 
+#include <boost/asio/ip/udp.hpp>
+
 namespace basalt::core {
 namespace {
 
