@@ -52,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Bytes wire = m.to_wire();
   Message back;
   check(Message::parse(wire, back) == WireError::kOk);
+  // Uncompressible names (SRV, DNAME, NAPTR targets) can grow past 65535
+  // octets when re-written; then the writer truncates, which is correct.
+  if (back.header.tc && !m.header.tc) return 0;
   back.header.qdcount = m.header.qdcount;
   back.header.ancount = m.header.ancount;
   back.header.nscount = m.header.nscount;

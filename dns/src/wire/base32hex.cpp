@@ -29,10 +29,14 @@ std::optional<std::vector<std::uint8_t>> base32hex_decode(std::string_view text)
   int bits = 0;
   for (char c : text) {
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'A' && c <= 'V') v = c - 'A' + 10;
-    else if (c >= 'a' && c <= 'v') v = c - 'a' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'A' && c <= 'V')
+      v = c - 'A' + 10;
+    else if (c >= 'a' && c <= 'v')
+      v = c - 'a' + 10;
+    else
+      return std::nullopt;
     buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
     bits += 5;
     if (bits >= 8) {

@@ -89,9 +89,11 @@ std::string serve_one(const LoopbackSocket& sock, bool expect_dnssec) {
   ssize_t n = ::recvfrom(sock.fd(), in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&peer), &plen);
   if (n <= 0) return "no query received";
   MessageView q;
-  if (q.parse(ByteSpan(in.data(), static_cast<std::size_t>(n))) != WireError::kOk) return "query did not parse";
+  if (q.parse(ByteSpan(in.data(), static_cast<std::size_t>(n))) != WireError::kOk)
+    return "query did not parse";
   if (!q.question().name.equals(*Name::from_text("www.example.com"))) return "wrong question";
-  if (!q.has_edns() || q.edns().dnssec_ok != expect_dnssec || !q.edns().cookie()) return "EDNS DO/cookie missing";
+  if (!q.has_edns() || q.edns().dnssec_ok != expect_dnssec || !q.edns().cookie())
+    return "EDNS DO/cookie missing";
   std::array<std::uint8_t, 4096> out;
   MessageWriter w(out, q.edns().udp_payload_size);
   w.header().id = q.header().id;
@@ -114,7 +116,8 @@ std::string serve_one(const LoopbackSocket& sock, bool expect_dnssec) {
 
 void check_tool(const char* tool, const std::string& args) {
   if (!have_tool(tool)) {
-    if (const char* ci = std::getenv("CI"); ci && std::string(ci) == "true") FAIL() << tool << " is required under CI";
+    if (const char* ci = std::getenv("CI"); ci && std::string(ci) == "true")
+      FAIL() << tool << " is required under CI";
     GTEST_SKIP() << tool << " not installed";
   }
   LoopbackSocket sock;

@@ -39,7 +39,9 @@ Record Record::canonical() const {
 Message Message::from_view(const MessageView& view) {
   Message m;
   m.header = view.header();
-  view.for_each_question([&](const QuestionView& q) { m.questions.push_back({q.name.to_name(), q.type, q.rclass}); });
+  view.for_each_question([&](const QuestionView& q) {
+    m.questions.push_back({q.name.to_name(), q.type, q.rclass});
+  });
   auto copy = [](const RecordView& rv) {
     Record r{rv.owner.to_name(), rv.type, rv.rclass, rv.ttl, {}};
     rv.uncompressed_rdata(r.rdata);
@@ -90,13 +92,15 @@ Bytes Message::to_wire(std::size_t limit) const {
     if (!w.add_record(Section::kAnswer, r.owner, r.type, r.rclass, r.ttl, r.rdata)) break;
   for (const auto& r : authority)
     if (!w.add_record(Section::kAuthority, r.owner, r.type, r.rclass, r.ttl, r.rdata)) break;
-  for (const auto& r : additional) w.add_record(Section::kAdditional, r.owner, r.type, r.rclass, r.ttl, r.rdata);
+  for (const auto& r : additional)
+    w.add_record(Section::kAdditional, r.owner, r.type, r.rclass, r.ttl, r.rdata);
   buf.resize(w.finish());
   return buf;
 }
 
 std::string Message::to_text() const {
-  std::string s = ";; opcode: " + to_string(header.opcode) + ", status: " + to_string(static_cast<Rcode>(rcode())) +
+  std::string s = ";; opcode: " + to_string(header.opcode) +
+                  ", status: " + to_string(static_cast<Rcode>(rcode())) +
                   ", id: " + std::to_string(header.id) + "\n;; flags:";
   if (header.qr) s += " qr";
   if (header.aa) s += " aa";
@@ -107,7 +111,8 @@ std::string Message::to_text() const {
   if (header.cd) s += " cd";
   s += "\n";
   if (edns) {
-    s += ";; EDNS: version " + std::to_string(edns->version) + ", udp " + std::to_string(edns->udp_payload_size);
+    s += ";; EDNS: version " + std::to_string(edns->version) + ", udp " +
+         std::to_string(edns->udp_payload_size);
     if (edns->dnssec_ok) s += ", do";
     s += ", options " + std::to_string(edns->options.size()) + "\n";
   }

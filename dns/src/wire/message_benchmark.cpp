@@ -14,7 +14,8 @@ namespace {
 
 // `dig example.com A +dnssec +cookie` as captured on loopback (52 octets).
 const Bytes kQuery = *core::hex_decode(
-    "b3e801200001000000000001076578616d706c6503636f6d000001000100002904d000008000000c000a0008177c2984baeaf59a");
+    "b3e801200001000000000001076578616d706c6503636f6d000001000100002904d000008000000c000a0008177c2984baeaf59"
+    "a");
 
 struct Answer {
   Name owner = *Name::from_text("example.com.");
@@ -106,14 +107,16 @@ void BM_ParseResponse(benchmark::State& state) {
   m.questions.push_back({*Name::from_text("example.com."), RRType::kMX, RRClass::kIN});
   Name origin = *Name::from_text("example.com.");
   for (int i = 0; i < 3; ++i)
-    m.answers.push_back({origin, RRType::kMX, RRClass::kIN, 300,
-                         *rdata_from_text(RRType::kMX, std::to_string(10 * i) + " mx" + std::to_string(i), origin, nullptr)});
+    m.answers.push_back(
+        {origin, RRType::kMX, RRClass::kIN, 300,
+         *rdata_from_text(RRType::kMX, std::to_string(10 * i) + " mx" + std::to_string(i), origin, nullptr)});
   for (int i = 0; i < 2; ++i)
     m.authority.push_back({origin, RRType::kNS, RRClass::kIN, 300,
                            *rdata_from_text(RRType::kNS, "ns" + std::to_string(i), origin, nullptr)});
   for (int i = 0; i < 3; ++i)
-    m.additional.push_back({*Name::from_text("mx" + std::to_string(i), &origin), RRType::kA, RRClass::kIN, 300,
-                            *rdata_from_text(RRType::kA, "192.0.2." + std::to_string(i + 1), origin, nullptr)});
+    m.additional.push_back(
+        {*Name::from_text("mx" + std::to_string(i), &origin), RRType::kA, RRClass::kIN, 300,
+         *rdata_from_text(RRType::kA, "192.0.2." + std::to_string(i + 1), origin, nullptr)});
   m.edns.emplace();
   Bytes wire = m.to_wire();
   MessageView view;

@@ -11,8 +11,12 @@
 namespace basalt::dns {
 namespace {
 
-Bytes hex(std::string_view h) { return *core::hex_decode(h); }
-Name N(std::string_view text) { return *Name::from_text(text); }
+Bytes hex(std::string_view h) {
+  return *core::hex_decode(h);
+}
+Name N(std::string_view text) {
+  return *Name::from_text(text);
+}
 Bytes rd(RRType type, std::string_view text) {
   std::string err;
   auto r = rdata_from_text(type, text, N("example.com."), &err);
@@ -277,7 +281,8 @@ TEST(Message, RoundTripProperty) {
       {RRType::kSRV, "0 5 443 www.example.com."},
       {RRType::kCAA, "0 issue \"letsencrypt.org\""},
       {RRType::kDS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"},
-      {RRType::kDNSKEY, "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="},
+      {RRType::kDNSKEY,
+       "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="},
       {RRType::kRRSIG, "A 13 2 3600 20240201000000 20240101000000 12345 example.com. AAECAwQ="},
       {RRType::kNSEC, "www.example.com. A AAAA RRSIG NSEC"},
       {RRType::kNSEC3, "1 0 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG"},
@@ -288,8 +293,8 @@ TEST(Message, RoundTripProperty) {
       {RRType::kHINFO, "\"PC\" \"Linux\""},
       {static_cast<RRType>(65280), "\\# 3 010203"},
   };
-  const std::vector<std::string> owners = {"example.com.", "www.example.com.", "Mail.Example.COM.", "a.b.c.example.net.",
-                                           "."};
+  const std::vector<std::string> owners = {"example.com.", "www.example.com.", "Mail.Example.COM.",
+                                           "a.b.c.example.net.", "."};
   std::mt19937 rng(42);
   for (int iter = 0; iter < 300; ++iter) {
     Message m;
@@ -297,7 +302,8 @@ TEST(Message, RoundTripProperty) {
     m.header.qr = rng() & 1;
     m.header.aa = rng() & 1;
     m.header.rd = rng() & 1;
-    m.questions.push_back({N(owners[rng() % owners.size()]), samples[rng() % samples.size()].first, RRClass::kIN});
+    m.questions.push_back(
+        {N(owners[rng() % owners.size()]), samples[rng() % samples.size()].first, RRClass::kIN});
     std::vector<Record>* sections[3] = {&m.answers, &m.authority, &m.additional};
     for (auto* s : sections) {
       int n = static_cast<int>(rng() % 5);

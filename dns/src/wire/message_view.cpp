@@ -3,7 +3,9 @@
 namespace basalt::dns {
 namespace {
 
-std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t get16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 std::uint32_t get32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
@@ -65,7 +67,8 @@ WireError MessageView::parse(ByteSpan message) noexcept {
       if (type == RRType::kOPT) {
         if (s != 2 || d[owner] != 0) return WireError::kBadOpt;
         if (opt) return WireError::kDuplicateOpt;
-        bool ok = for_each_edns_option(message.subspan(rdata, rdlen), [](std::uint16_t, ByteSpan) { return true; });
+        bool ok =
+            for_each_edns_option(message.subspan(rdata, rdlen), [](std::uint16_t, ByteSpan) { return true; });
         if (!ok) return WireError::kBadOpt;
         opt = next;
       } else if (type == RRType::kTSIG) {
@@ -88,18 +91,24 @@ WireError MessageView::parse(ByteSpan message) noexcept {
   return WireError::kOk;
 }
 
-std::size_t MessageView::skip_name(std::size_t pos) const noexcept { return skip_valid_name(msg_.data(), pos); }
+std::size_t MessageView::skip_name(std::size_t pos) const noexcept {
+  return skip_valid_name(msg_.data(), pos);
+}
 
 QuestionView MessageView::question_at(std::size_t pos) const noexcept {
   std::size_t p = skip_name(pos);
-  return {NameView(msg_, pos), static_cast<RRType>(get16(&msg_[p])), static_cast<RRClass>(get16(&msg_[p + 2]))};
+  return {NameView(msg_, pos), static_cast<RRType>(get16(&msg_[p])),
+          static_cast<RRClass>(get16(&msg_[p + 2]))};
 }
 
 RecordRange MessageView::section(Section s) const noexcept {
   switch (s) {
-    case Section::kAnswer: return answers();
-    case Section::kAuthority: return authority();
-    case Section::kAdditional: break;
+    case Section::kAnswer:
+      return answers();
+    case Section::kAuthority:
+      return authority();
+    case Section::kAdditional:
+      break;
   }
   return additional();
 }

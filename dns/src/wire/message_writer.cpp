@@ -57,9 +57,11 @@ bool MessageWriter::suffix_equals(std::size_t offset, const std::uint8_t* wire, 
 }
 
 // Returns the buffer offset of an earlier name equal to this suffix, or 0.
-std::size_t MessageWriter::find_suffix(const std::uint8_t* wire, std::size_t wire_size, bool exact) const noexcept {
+std::size_t MessageWriter::find_suffix(const std::uint8_t* wire, std::size_t wire_size,
+                                       bool exact) const noexcept {
   for (std::size_t e = 0; e < entry_count_; ++e) {
-    if (entries_[e].length == wire_size && suffix_equals(entries_[e].offset, wire, exact)) return entries_[e].offset;
+    if (entries_[e].length == wire_size && suffix_equals(entries_[e].offset, wire, exact))
+      return entries_[e].offset;
   }
   return 0;
 }
@@ -93,7 +95,8 @@ bool MessageWriter::write_name(ByteSpan wire, bool compress, bool exact) noexcep
   std::memcpy(&buf_[size_], w, wire.size());
   for (std::size_t p = 0; w[p] != 0; p += 1u + w[p]) {
     if (entry_count_ < kMaxCompression && size_ + p < 0x4000)
-      entries_[entry_count_++] = {static_cast<std::uint16_t>(size_ + p), static_cast<std::uint8_t>(wire.size() - p)};
+      entries_[entry_count_++] = {static_cast<std::uint16_t>(size_ + p),
+                                  static_cast<std::uint8_t>(wire.size() - p)};
   }
   size_ += wire.size();
   return true;
@@ -140,7 +143,8 @@ bool MessageWriter::set_edns(std::uint16_t udp_payload_size, std::uint8_t versio
 bool MessageWriter::set_edns(const Edns& edns) noexcept {
   std::array<EdnsOptionRef, 32> refs;
   if (edns.options.size() > refs.size()) return false;
-  for (std::size_t i = 0; i < edns.options.size(); ++i) refs[i] = {edns.options[i].code, edns.options[i].data};
+  for (std::size_t i = 0; i < edns.options.size(); ++i)
+    refs[i] = {edns.options[i].code, edns.options[i].data};
   if (!set_edns(edns.udp_payload_size, edns.version, edns.dnssec_ok,
                 std::span<const EdnsOptionRef>(refs.data(), edns.options.size()), edns.z))
     return false;
@@ -148,7 +152,9 @@ bool MessageWriter::set_edns(const Edns& edns) noexcept {
   return true;
 }
 
-MessageWriter::Checkpoint MessageWriter::checkpoint() const noexcept { return {size_, entry_count_, counts_}; }
+MessageWriter::Checkpoint MessageWriter::checkpoint() const noexcept {
+  return {size_, entry_count_, counts_};
+}
 
 void MessageWriter::rollback(const Checkpoint& cp) noexcept {
   size_ = cp.size;

@@ -6,17 +6,28 @@ namespace basalt::dns {
 
 std::string_view to_string(WireError error) {
   switch (error) {
-    case WireError::kOk: return "ok";
-    case WireError::kTruncated: return "message truncated";
-    case WireError::kBadLabelType: return "unsupported label type";
-    case WireError::kBadPointer: return "compression pointer out of bounds or not backwards";
-    case WireError::kNameTooLong: return "name longer than 255 octets";
-    case WireError::kBadRdata: return "malformed RDATA";
-    case WireError::kRdataLength: return "RDATA length mismatch";
-    case WireError::kTrailingData: return "trailing data after the last record";
-    case WireError::kBadOpt: return "malformed or misplaced OPT record";
-    case WireError::kDuplicateOpt: return "more than one OPT record";
-    case WireError::kBadTsig: return "TSIG record is not the last record";
+    case WireError::kOk:
+      return "ok";
+    case WireError::kTruncated:
+      return "message truncated";
+    case WireError::kBadLabelType:
+      return "unsupported label type";
+    case WireError::kBadPointer:
+      return "compression pointer out of bounds or not backwards";
+    case WireError::kNameTooLong:
+      return "name longer than 255 octets";
+    case WireError::kBadRdata:
+      return "malformed RDATA";
+    case WireError::kRdataLength:
+      return "RDATA length mismatch";
+    case WireError::kTrailingData:
+      return "trailing data after the last record";
+    case WireError::kBadOpt:
+      return "malformed or misplaced OPT record";
+    case WireError::kDuplicateOpt:
+      return "more than one OPT record";
+    case WireError::kBadTsig:
+      return "TSIG record is not the last record";
   }
   return "unknown error";
 }
@@ -86,7 +97,9 @@ std::optional<Name> Name::from_wire(std::span<const std::uint8_t> wire) {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -159,7 +172,14 @@ void append_label_text(std::string& out, std::string_view label) {
   for (char ch : label) {
     auto c = static_cast<std::uint8_t>(ch);
     switch (c) {
-      case '.': case '\\': case '"': case '(': case ')': case ';': case '@': case '$':
+      case '.':
+      case '\\':
+      case '"':
+      case '(':
+      case ')':
+      case ';':
+      case '@':
+      case '$':
         out.push_back('\\');
         out.push_back(static_cast<char>(c));
         break;

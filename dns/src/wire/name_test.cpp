@@ -11,7 +11,9 @@
 namespace basalt::dns {
 namespace {
 
-Name N(std::string_view text) { return *Name::from_text(text); }
+Name N(std::string_view text) {
+  return *Name::from_text(text);
+}
 
 std::vector<std::uint8_t> bytes(std::initializer_list<int> v) {
   std::vector<std::uint8_t> out;
@@ -84,9 +86,9 @@ TEST(Name, CaseInsensitiveEqualityKeepsOriginalBytes) {
 
 TEST(Name, CanonicalOrderFollowsRfc4034) {
   // RFC 4034 §6.1 example, in canonical order.
-  std::vector<Name> expected = {N("example"),       N("a.example"),       N("yljkjljk.a.example"),
-                                N("Z.a.example"),   N("zABC.a.EXAMPLE"), N("z.example"),
-                                N("\\001.z.example"), N("*.z.example"),   N("\\200.z.example")};
+  std::vector<Name> expected = {N("example"),         N("a.example"),      N("yljkjljk.a.example"),
+                                N("Z.a.example"),     N("zABC.a.EXAMPLE"), N("z.example"),
+                                N("\\001.z.example"), N("*.z.example"),    N("\\200.z.example")};
   std::vector<Name> shuffled(expected.rbegin(), expected.rend());
   std::sort(shuffled.begin(), shuffled.end());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(shuffled[i].identical(expected[i])) << i;

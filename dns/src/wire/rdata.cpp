@@ -18,7 +18,9 @@ namespace {
 
 using K = FieldKind;
 
-std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t get16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 std::uint32_t get32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
@@ -93,14 +95,22 @@ WireError check_rdata(RRType type, ByteSpan message, std::size_t offset, std::si
         n = plain_name_length(message.subspan(pos, rest), 0);
         if (n == 0) return fail(WireError::kBadRdata);
         break;
-      case K::kU8: n = 1; break;
+      case K::kU8:
+        n = 1;
+        break;
       case K::kU16:
-      case K::kType: n = 2; break;
+      case K::kType:
+        n = 2;
+        break;
       case K::kU32:
       case K::kTtl:
       case K::kTime:
-      case K::kIPv4: n = 4; break;
-      case K::kIPv6: n = 16; break;
+      case K::kIPv4:
+        n = 4;
+        break;
+      case K::kIPv6:
+        n = 16;
+        break;
       case K::kCharString:
       case K::kSalt:
         if (rest < 1) return fail(WireError::kRdataLength);
@@ -135,7 +145,9 @@ WireError check_rdata(RRType type, ByteSpan message, std::size_t offset, std::si
       case K::kBase64:
       case K::kHex:
       case K::kCaaValue:
-      case K::kUriTarget: n = rest; break;
+      case K::kUriTarget:
+        n = rest;
+        break;
     }
     if (n > rest) return fail(WireError::kRdataLength);
     if (out) out->insert(out->end(), d + pos, d + pos + n);
@@ -275,8 +287,10 @@ bool has_compressible_names(RRType type) {
     case RRType::kCNAME:
     case RRType::kSOA:
     case RRType::kPTR:
-    case RRType::kMX: return true;
-    default: return false;
+    case RRType::kMX:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -321,13 +335,25 @@ std::string rdata_to_text(RRType type, ByteSpan rdata) {
     switch (f.kind) {
       case K::kCompressedName:
       case K::kName:
-      case K::kPlainName: Name::from_wire(field)->append_to(out); break;
-      case K::kU8: append_uint(out, d[pos]); break;
-      case K::kU16: append_uint(out, get16(d + pos)); break;
+      case K::kPlainName:
+        Name::from_wire(field)->append_to(out);
+        break;
+      case K::kU8:
+        append_uint(out, d[pos]);
+        break;
+      case K::kU16:
+        append_uint(out, get16(d + pos));
+        break;
       case K::kU32:
-      case K::kTtl: append_uint(out, get32(d + pos)); break;
-      case K::kType: out += to_string(static_cast<RRType>(get16(d + pos))); break;
-      case K::kTime: append_time(out, get32(d + pos)); break;
+      case K::kTtl:
+        append_uint(out, get32(d + pos));
+        break;
+      case K::kType:
+        out += to_string(static_cast<RRType>(get16(d + pos)));
+        break;
+      case K::kTime:
+        append_time(out, get32(d + pos));
+        break;
       case K::kIPv4:
       case K::kIPv6: {
         char buf[INET6_ADDRSTRLEN];
@@ -335,25 +361,43 @@ std::string rdata_to_text(RRType type, ByteSpan rdata) {
         out += buf;
         break;
       }
-      case K::kCharString: append_quoted_text(out, field.subspan(1)); break;
+      case K::kCharString:
+        append_quoted_text(out, field.subspan(1));
+        break;
       case K::kCharStrings:
         for (std::size_t p = 0; p < field.size(); p += 1u + field[p]) {
           if (p) out.push_back(' ');
           append_quoted_text(out, field.subspan(p + 1, field[p]));
         }
         break;
-      case K::kBase64: out += core::base64_encode(field); break;
-      case K::kHex: append_hex_upper(out, field); break;
-      case K::kSalt:
-        if (field.size() == 1) out.push_back('-');
-        else append_hex_upper(out, field.subspan(1));
+      case K::kBase64:
+        out += core::base64_encode(field);
         break;
-      case K::kHash: out += base32hex_encode(field.subspan(1)); break;
-      case K::kTypeBitmap: append_type_bitmap(out, field); break;
-      case K::kCaaTag: out.append(reinterpret_cast<const char*>(field.data() + 1), field.size() - 1); break;
+      case K::kHex:
+        append_hex_upper(out, field);
+        break;
+      case K::kSalt:
+        if (field.size() == 1)
+          out.push_back('-');
+        else
+          append_hex_upper(out, field.subspan(1));
+        break;
+      case K::kHash:
+        out += base32hex_encode(field.subspan(1));
+        break;
+      case K::kTypeBitmap:
+        append_type_bitmap(out, field);
+        break;
+      case K::kCaaTag:
+        out.append(reinterpret_cast<const char*>(field.data() + 1), field.size() - 1);
+        break;
       case K::kCaaValue:
-      case K::kUriTarget: append_quoted_text(out, field); break;
-      case K::kSvcParams: append_svc_params_text(out, field); break;
+      case K::kUriTarget:
+        append_quoted_text(out, field);
+        break;
+      case K::kSvcParams:
+        append_svc_params_text(out, field);
+        break;
     }
     // Empty trailing fields (no bitmap, empty key) leave no dangling space.
     if (out.size() == before + 1 && before != 0) out.resize(before);
@@ -517,8 +561,9 @@ std::optional<Bytes> rdata_from_text(RRType type, std::span<const TextToken> tok
       case K::kName:
       case K::kPlainName: {
         std::string_view why;
-        std::optional<Name> name =
-            tok->text == "@" && !tok->quoted ? std::optional<Name>(origin) : Name::from_text(tok->text, &origin, &why);
+        std::optional<Name> name = tok->text == "@" && !tok->quoted
+                                       ? std::optional<Name>(origin)
+                                       : Name::from_text(tok->text, &origin, &why);
         if (!name) return fail(field_name + ": " + std::string(why));
         out.insert(out.end(), name->wire().begin(), name->wire().end());
         break;

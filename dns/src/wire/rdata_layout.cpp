@@ -11,9 +11,12 @@ constexpr FieldDesc kA[] = {{K::kIPv4, "address"}};
 constexpr FieldDesc kAAAA[] = {{K::kIPv6, "address"}};
 constexpr FieldDesc kNS[] = {{K::kCompressedName, "target", true}};
 constexpr FieldDesc kDNAME[] = {{K::kName, "target", true}};
-constexpr FieldDesc kSOA[] = {{K::kCompressedName, "mname", true}, {K::kCompressedName, "rname", true},
-                              {K::kU32, "serial"},  {K::kTtl, "refresh"},
-                              {K::kTtl, "retry"},   {K::kTtl, "expire"},
+constexpr FieldDesc kSOA[] = {{K::kCompressedName, "mname", true},
+                              {K::kCompressedName, "rname", true},
+                              {K::kU32, "serial"},
+                              {K::kTtl, "refresh"},
+                              {K::kTtl, "retry"},
+                              {K::kTtl, "expire"},
                               {K::kTtl, "minimum"}};
 constexpr FieldDesc kHINFO[] = {{K::kCharString, "cpu"}, {K::kCharString, "os"}};
 constexpr FieldDesc kMX[] = {{K::kU16, "preference"}, {K::kCompressedName, "exchange", true}};
@@ -26,16 +29,16 @@ constexpr FieldDesc kNAPTR[] = {{K::kU16, "order"},         {K::kU16, "preferenc
 constexpr FieldDesc kDS[] = {
     {K::kU16, "keyTag"}, {K::kU8, "algorithm"}, {K::kU8, "digestType"}, {K::kHex, "digest"}};
 constexpr FieldDesc kSSHFP[] = {{K::kU8, "algorithm"}, {K::kU8, "fingerprintType"}, {K::kHex, "fingerprint"}};
-constexpr FieldDesc kRRSIG[] = {{K::kType, "typeCovered"},  {K::kU8, "algorithm"},
-                                {K::kU8, "labels"},         {K::kU32, "originalTtl"},
-                                {K::kTime, "expiration"},   {K::kTime, "inception"},
-                                {K::kU16, "keyTag"},        {K::kPlainName, "signerName", true},
+constexpr FieldDesc kRRSIG[] = {{K::kType, "typeCovered"}, {K::kU8, "algorithm"},
+                                {K::kU8, "labels"},        {K::kU32, "originalTtl"},
+                                {K::kTime, "expiration"},  {K::kTime, "inception"},
+                                {K::kU16, "keyTag"},       {K::kPlainName, "signerName", true},
                                 {K::kBase64, "signature"}};
 constexpr FieldDesc kNSEC[] = {{K::kPlainName, "nextDomain"}, {K::kTypeBitmap, "types"}};
 constexpr FieldDesc kDNSKEY[] = {
     {K::kU16, "flags"}, {K::kU8, "protocol"}, {K::kU8, "algorithm"}, {K::kBase64, "publicKey"}};
-constexpr FieldDesc kNSEC3[] = {{K::kU8, "hashAlgorithm"}, {K::kU8, "flags"},
-                                {K::kU16, "iterations"},   {K::kSalt, "salt"},
+constexpr FieldDesc kNSEC3[] = {{K::kU8, "hashAlgorithm"},     {K::kU8, "flags"},
+                                {K::kU16, "iterations"},       {K::kSalt, "salt"},
                                 {K::kHash, "nextHashedOwner"}, {K::kTypeBitmap, "types"}};
 constexpr FieldDesc kNSEC3PARAM[] = {
     {K::kU8, "hashAlgorithm"}, {K::kU8, "flags"}, {K::kU16, "iterations"}, {K::kSalt, "salt"}};
@@ -83,7 +86,8 @@ constexpr std::size_t kIndexSize = 512;
 constexpr std::array<std::int8_t, kIndexSize> kIndex = [] {
   std::array<std::int8_t, kIndexSize> index{};
   for (auto& i : index) i = -1;
-  for (std::size_t i = 0; i < kLayouts.size(); ++i) index[static_cast<std::uint16_t>(kLayouts[i].type)] = static_cast<std::int8_t>(i);
+  for (std::size_t i = 0; i < kLayouts.size(); ++i)
+    index[static_cast<std::uint16_t>(kLayouts[i].type)] = static_cast<std::int8_t>(i);
   return index;
 }();
 
@@ -115,20 +119,27 @@ std::size_t field_length(FieldKind kind, std::span<const std::uint8_t> rdata, st
   switch (kind) {
     case K::kCompressedName:
     case K::kName:
-    case K::kPlainName: return plain_name_length(rdata, pos);
-    case K::kU8: return 1;
+    case K::kPlainName:
+      return plain_name_length(rdata, pos);
+    case K::kU8:
+      return 1;
     case K::kU16:
-    case K::kType: return 2;
+    case K::kType:
+      return 2;
     case K::kU32:
     case K::kTtl:
     case K::kTime:
-    case K::kIPv4: return 4;
-    case K::kIPv6: return 16;
+    case K::kIPv4:
+      return 4;
+    case K::kIPv6:
+      return 16;
     case K::kCharString:
     case K::kSalt:
     case K::kHash:
-    case K::kCaaTag: return rest ? 1u + rdata[pos] : 0;
-    default: return rest;
+    case K::kCaaTag:
+      return rest ? 1u + rdata[pos] : 0;
+    default:
+      return rest;
   }
 }
 

@@ -10,14 +10,18 @@
 namespace basalt::dns {
 namespace {
 
-Name N(std::string_view text) { return *Name::from_text(text); }
+Name N(std::string_view text) {
+  return *Name::from_text(text);
+}
 Bytes rd(RRType type, std::string_view text) {
   std::string err;
   auto r = rdata_from_text(type, text, N("example.com."), &err);
   EXPECT_TRUE(r) << to_string(type) << " " << text << ": " << err;
   return r.value_or(Bytes{});
 }
-std::string hex(const Bytes& b) { return core::hex_encode(b); }
+std::string hex(const Bytes& b) {
+  return core::hex_encode(b);
+}
 
 TEST(Rdata, SvcbMatchesRfc9460TestVectors) {
   // RFC 9460 Appendix D.2, "A generic key and quoted value with a decimal escape".
@@ -25,9 +29,11 @@ TEST(Rdata, SvcbMatchesRfc9460TestVectors) {
             "000103666f6f076578616d706c6503636f6d00029b000968656c6c6fd2716f6f");
   // "Two quoted IPv6 hints".
   EXPECT_EQ(hex(rd(RRType::kSVCB, R"(1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1")")),
-            "000103666f6f076578616d706c6503636f6d000006002020010db800000000000000000000000120010db8000000000000000000530001");
+            "000103666f6f076578616d706c6503636f6d000006002020010db800000000000000000000000120010db80000000000"
+            "00000000530001");
   // "All the keys, in reverse order" (mandatory sorted; alpn list).
-  EXPECT_EQ(hex(rd(RRType::kSVCB, R"(16 foo.example.org. alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1)")),
+  EXPECT_EQ(hex(rd(RRType::kSVCB,
+                   R"(16 foo.example.org. alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1)")),
             "001003666f6f076578616d706c65036f726700000000040001000400010009026832056833"
             "2d313900040004c0000201");
   // Failure cases from Appendix D.3.
@@ -43,7 +49,8 @@ TEST(Rdata, CanonicalFormLowercasesTheRightNames) {
   EXPECT_EQ(rdata_to_text(RRType::kMX, mx), "10 mail.example.com.");
   Bytes rrsig = rd(RRType::kRRSIG, "A 13 2 3600 20240201000000 20240101000000 1 EXAMPLE.com. AAAA");
   canonicalize_rdata(RRType::kRRSIG, rrsig);
-  EXPECT_EQ(rdata_to_text(RRType::kRRSIG, rrsig), "A 13 2 3600 20240201000000 20240101000000 1 example.com. AAAA");
+  EXPECT_EQ(rdata_to_text(RRType::kRRSIG, rrsig),
+            "A 13 2 3600 20240201000000 20240101000000 1 example.com. AAAA");
   // RFC 6840 §5.1: NSEC next names are not lowercased.
   Bytes nsec = rd(RRType::kNSEC, "WWW.example.com. A");
   canonicalize_rdata(RRType::kNSEC, nsec);
@@ -69,7 +76,7 @@ TEST(Rdata, RejectsInvalidWireRdata) {
   EXPECT_FALSE(is_valid_rdata(RRType::kMX, Bytes{0, 1, 0xC0, 0}));  // no pointers in stored RDATA
   EXPECT_FALSE(is_valid_rdata(RRType::kTXT, Bytes{}));
   EXPECT_FALSE(is_valid_rdata(RRType::kTXT, Bytes{5, 'a'}));
-  EXPECT_FALSE(is_valid_rdata(RRType::kNSEC, Bytes{0, 0, 0}));        // zero-length bitmap window
+  EXPECT_FALSE(is_valid_rdata(RRType::kNSEC, Bytes{0, 0, 0}));              // zero-length bitmap window
   EXPECT_FALSE(is_valid_rdata(RRType::kNSEC, Bytes{0, 1, 1, 0, 1, 0x40}));  // trailing zero octet
   EXPECT_FALSE(is_valid_rdata(RRType::kCAA, Bytes{0, 0}));
   EXPECT_TRUE(is_valid_rdata(static_cast<RRType>(731), Bytes{}));
@@ -101,7 +108,11 @@ TEST(Rdata, TypedStructsRoundTrip) {
   EXPECT_EQ(rdata_to_text(RRType::kNSEC, nsec.encode()), "b.example.com. A RRSIG NSEC CAA");
   // The DNSKEY of RFC 4034 §2.3; its RRSIG example (§3.3) gives key tag 2642.
   auto key = rdata::DNSKEY::decode(rd(RRType::kDNSKEY,
-      "256 3 5 AQPSKmynfzW4kyBv015MUG2DeIQ3Cbl+BBZH4b/0PY1kxkmvHjcZc8nokfzj31GajIQKY+5CptLr3buXA10hWqTkF7H6RfoRqXQeogmMHfpftf6zMv1LyBUgia7za6ZEzOJBOztyvhjL742iU/TpPSEDhm2SNKLijfUppn1UaNvv4w=="));
+                                      "256 3 5 "
+                                      "AQPSKmynfzW4kyBv015MUG2DeIQ3Cbl+BBZH4b/"
+                                      "0PY1kxkmvHjcZc8nokfzj31GajIQKY+"
+                                      "5CptLr3buXA10hWqTkF7H6RfoRqXQeogmMHfpftf6zMv1LyBUgia7za6ZEzOJBOztyvhjL"
+                                      "742iU/TpPSEDhm2SNKLijfUppn1UaNvv4w=="));
   ASSERT_TRUE(key);
   EXPECT_EQ(key->key_tag(), 2642);
   rdata::NSEC3 n3;

@@ -29,7 +29,8 @@ class Reader {
     return out;
   }
   Bytes bytes(std::size_t n) {
-    Bytes b(d_.begin() + static_cast<std::ptrdiff_t>(pos_), d_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+    Bytes b(d_.begin() + static_cast<std::ptrdiff_t>(pos_),
+            d_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
     pos_ += n;
     return b;
   }
@@ -58,7 +59,9 @@ class Writer {
     b_.push_back(static_cast<std::uint8_t>(v));
     return *this;
   }
-  Writer& u32(std::uint32_t v) { return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v)); }
+  Writer& u32(std::uint32_t v) {
+    return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v));
+  }
   Writer& name(const Name& n) { return bytes(n.wire()); }
   Writer& bytes(ByteSpan s) {
     b_.insert(b_.end(), s.begin(), s.end());
@@ -75,7 +78,9 @@ class Writer {
   Bytes b_;
 };
 
-bool valid(RRType t, ByteSpan d) { return is_valid_rdata(t, d); }
+bool valid(RRType t, ByteSpan d) {
+  return is_valid_rdata(t, d);
+}
 
 }  // namespace
 
@@ -85,7 +90,9 @@ std::optional<A> A::decode(ByteSpan d) {
   std::copy(d.begin(), d.end(), a.address.begin());
   return a;
 }
-Bytes A::encode() const { return Bytes(address.begin(), address.end()); }
+Bytes A::encode() const {
+  return Bytes(address.begin(), address.end());
+}
 
 std::optional<AAAA> AAAA::decode(ByteSpan d) {
   if (!valid(RRType::kAAAA, d)) return std::nullopt;
@@ -93,13 +100,17 @@ std::optional<AAAA> AAAA::decode(ByteSpan d) {
   std::copy(d.begin(), d.end(), a.address.begin());
   return a;
 }
-Bytes AAAA::encode() const { return Bytes(address.begin(), address.end()); }
+Bytes AAAA::encode() const {
+  return Bytes(address.begin(), address.end());
+}
 
 std::optional<NameTarget> NameTarget::decode(ByteSpan d) {
   if (!valid(RRType::kNS, d)) return std::nullopt;
   return NameTarget{Reader(d).name()};
 }
-Bytes NameTarget::encode() const { return Bytes(target.wire().begin(), target.wire().end()); }
+Bytes NameTarget::encode() const {
+  return Bytes(target.wire().begin(), target.wire().end());
+}
 
 std::optional<SOA> SOA::decode(ByteSpan d) {
   if (!valid(RRType::kSOA, d)) return std::nullopt;
@@ -126,7 +137,9 @@ std::optional<MX> MX::decode(ByteSpan d) {
   m.exchange = r.name();
   return m;
 }
-Bytes MX::encode() const { return Writer().u16(preference).name(exchange).take(); }
+Bytes MX::encode() const {
+  return Writer().u16(preference).name(exchange).take();
+}
 
 std::optional<SRV> SRV::decode(ByteSpan d) {
   if (!valid(RRType::kSRV, d)) return std::nullopt;
@@ -138,7 +151,9 @@ std::optional<SRV> SRV::decode(ByteSpan d) {
   s.target = r.name();
   return s;
 }
-Bytes SRV::encode() const { return Writer().u16(priority).u16(weight).u16(port).name(target).take(); }
+Bytes SRV::encode() const {
+  return Writer().u16(priority).u16(weight).u16(port).name(target).take();
+}
 
 std::optional<TXT> TXT::decode(ByteSpan d) {
   if (!valid(RRType::kTXT, d)) return std::nullopt;
@@ -184,7 +199,9 @@ std::optional<DS> DS::decode(ByteSpan d) {
   s.digest = r.rest();
   return s;
 }
-Bytes DS::encode() const { return Writer().u16(key_tag).u8(algorithm).u8(digest_type).bytes(digest).take(); }
+Bytes DS::encode() const {
+  return Writer().u16(key_tag).u8(algorithm).u8(digest_type).bytes(digest).take();
+}
 
 std::optional<DNSKEY> DNSKEY::decode(ByteSpan d) {
   if (!valid(RRType::kDNSKEY, d)) return std::nullopt;
@@ -196,11 +213,14 @@ std::optional<DNSKEY> DNSKEY::decode(ByteSpan d) {
   k.public_key = r.rest();
   return k;
 }
-Bytes DNSKEY::encode() const { return Writer().u16(flags).u8(protocol).u8(algorithm).bytes(public_key).take(); }
+Bytes DNSKEY::encode() const {
+  return Writer().u16(flags).u8(protocol).u8(algorithm).bytes(public_key).take();
+}
 std::uint16_t DNSKEY::key_tag() const {
   Bytes wire = encode();
   std::uint32_t ac = 0;
-  for (std::size_t i = 0; i < wire.size(); ++i) ac += (i & 1) ? wire[i] : static_cast<std::uint32_t>(wire[i]) << 8;
+  for (std::size_t i = 0; i < wire.size(); ++i)
+    ac += (i & 1) ? wire[i] : static_cast<std::uint32_t>(wire[i]) << 8;
   ac += (ac >> 16) & 0xFFFF;
   return static_cast<std::uint16_t>(ac & 0xFFFF);
 }
@@ -276,7 +296,9 @@ void TypeBitmap::encode_to(Bytes& out) const {
     out.insert(out.end(), bits, bits + len);
   }
 }
-bool TypeBitmap::contains(RRType t) const { return std::find(types.begin(), types.end(), t) != types.end(); }
+bool TypeBitmap::contains(RRType t) const {
+  return std::find(types.begin(), types.end(), t) != types.end();
+}
 
 std::optional<NSEC> NSEC::decode(ByteSpan d) {
   if (!valid(RRType::kNSEC, d)) return std::nullopt;
@@ -304,7 +326,13 @@ std::optional<NSEC3PARAM> NSEC3PARAM::decode(ByteSpan d) {
   return p;
 }
 Bytes NSEC3PARAM::encode() const {
-  return Writer().u8(hash_algorithm).u8(flags).u16(iterations).u8(static_cast<std::uint8_t>(salt.size())).bytes(salt).take();
+  return Writer()
+      .u8(hash_algorithm)
+      .u8(flags)
+      .u16(iterations)
+      .u8(static_cast<std::uint8_t>(salt.size()))
+      .bytes(salt)
+      .take();
 }
 
 std::optional<NSEC3> NSEC3::decode(ByteSpan d) {
@@ -337,6 +365,8 @@ std::optional<TLSA> TLSA::decode(ByteSpan d) {
   t.data = r.rest();
   return t;
 }
-Bytes TLSA::encode() const { return Writer().u8(usage).u8(selector).u8(matching_type).bytes(data).take(); }
+Bytes TLSA::encode() const {
+  return Writer().u8(usage).u8(selector).u8(matching_type).bytes(data).take();
+}
 
 }  // namespace basalt::dns::rdata

@@ -28,19 +28,24 @@ std::string name_json(ByteSpan wire) {
   return s;
 }
 
-json::string raw_string(ByteSpan s) { return json::string(reinterpret_cast<const char*>(s.data()), s.size()); }
+json::string raw_string(ByteSpan s) {
+  return json::string(reinterpret_cast<const char*>(s.data()), s.size());
+}
 
 json::value field_json(K kind, ByteSpan f) {
   switch (kind) {
     case K::kCompressedName:
     case K::kName:
-    case K::kPlainName: return json::string(name_json(f));
+    case K::kPlainName:
+      return json::string(name_json(f));
     case K::kU8:
     case K::kU16:
     case K::kU32:
     case K::kTtl:
-    case K::kTime: return get(f.data(), f.size());
-    case K::kType: return json::string(to_string(static_cast<RRType>(get(f.data(), 2))));
+    case K::kTime:
+      return get(f.data(), f.size());
+    case K::kType:
+      return json::string(to_string(static_cast<RRType>(get(f.data(), 2))));
     case K::kIPv4:
     case K::kIPv6: {
       char buf[INET6_ADDRSTRLEN];
@@ -48,17 +53,22 @@ json::value field_json(K kind, ByteSpan f) {
       return json::string(buf);
     }
     case K::kCharString:
-    case K::kCaaTag: return raw_string(f.subspan(1));
+    case K::kCaaTag:
+      return raw_string(f.subspan(1));
     case K::kCharStrings: {
       json::array a;
       for (std::size_t p = 0; p < f.size(); p += 1u + f[p]) a.push_back(raw_string(f.subspan(p + 1, f[p])));
       if (a.size() == 1) return a[0];
       return a;
     }
-    case K::kBase64: return json::string(core::base64_encode(f));
-    case K::kHex: return json::string(core::hex_encode(f, true));
-    case K::kSalt: return json::string(core::hex_encode(f.subspan(1), true));
-    case K::kHash: return json::string(base32hex_encode(f.subspan(1)));
+    case K::kBase64:
+      return json::string(core::base64_encode(f));
+    case K::kHex:
+      return json::string(core::hex_encode(f, true));
+    case K::kSalt:
+      return json::string(core::hex_encode(f.subspan(1), true));
+    case K::kHash:
+      return json::string(base32hex_encode(f.subspan(1)));
     case K::kTypeBitmap: {
       json::array a;
       std::string text = rdata_to_text(RRType::kNSEC, [&] {
@@ -76,7 +86,8 @@ json::value field_json(K kind, ByteSpan f) {
       return a;
     }
     case K::kCaaValue:
-    case K::kUriTarget: return raw_string(f);
+    case K::kUriTarget:
+      return raw_string(f);
     case K::kSvcParams: {
       std::string s;
       append_svc_params_text(s, f);
@@ -90,8 +101,10 @@ json::value field_json(K kind, ByteSpan f) {
 std::string escape_raw(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -164,7 +177,8 @@ bool field_tokens(const FieldDesc& f, const json::value& v, std::vector<std::str
       store.emplace_back(v.as_string().empty() ? std::string("-") : std::string(v.as_string()));
       quoted.push_back(false);
       return true;
-    default: break;
+    default:
+      break;
   }
   if (!v.is_string()) return bad("expected a string");
   store.emplace_back(v.as_string());

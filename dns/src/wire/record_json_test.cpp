@@ -32,7 +32,8 @@ TEST(RecordJson, ManagementProtocolShapes) {
       {RRType::kTXT, "\"v=spf1 -all\"", R"("v=spf1 -all")"},
       {RRType::kTXT, "\"a\" \"b\"", R"(["a","b"])"},
       {RRType::kMX, "10 mail.example.com.", R"({"preference":10,"exchange":"mail.example.com"})"},
-      {RRType::kSRV, "1 2 443 www.example.com.", R"({"priority":1,"weight":2,"port":443,"target":"www.example.com"})"},
+      {RRType::kSRV, "1 2 443 www.example.com.",
+       R"({"priority":1,"weight":2,"port":443,"target":"www.example.com"})"},
       {RRType::kSOA, "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
        R"({"mname":"ns1.example.com","rname":"hostmaster.example.com","serial":2024010101,"refresh":7200,"retry":3600,"expire":1209600,"minimum":300})"},
       {RRType::kCAA, "0 issue \"letsencrypt.org\"", R"({"flags":0,"tag":"issue","value":"letsencrypt.org"})"},
@@ -40,7 +41,8 @@ TEST(RecordJson, ManagementProtocolShapes) {
        R"({"keyTag":60485,"algorithm":5,"digestType":1,"digest":"2BB183AF5F22588179A53B0A98631FAD1A292118"})"},
       {RRType::kNSEC, "www.example.com. A RRSIG NSEC",
        R"({"nextDomain":"www.example.com","types":["A","RRSIG","NSEC"]})"},
-      {RRType::kHTTPS, "1 . alpn=h2,h3 port=443", R"({"priority":1,"target":".","params":"alpn=h2,h3 port=443"})"},
+      {RRType::kHTTPS, "1 . alpn=h2,h3 port=443",
+       R"({"priority":1,"target":".","params":"alpn=h2,h3 port=443"})"},
       {static_cast<RRType>(65280), "\\# 2 ABCD", R"("\\# 2 ABCD")"},
   };
   for (const auto& c : cases) {
@@ -76,7 +78,8 @@ TEST(RecordJson, ReportsWhatIsWrong) {
   EXPECT_EQ(err, "preference: must not be negative");
   EXPECT_FALSE(rdata_from_json(RRType::kMX, json::parse(R"({"preference":70000,"exchange":"x"})"), &err));
   EXPECT_EQ(err, "preference: expected 0-65535");
-  EXPECT_FALSE(rdata_from_json(RRType::kMX, json::parse(R"({"preference":1,"exchange":"x","extra":1})"), &err));
+  EXPECT_FALSE(
+      rdata_from_json(RRType::kMX, json::parse(R"({"preference":1,"exchange":"x","extra":1})"), &err));
   EXPECT_EQ(err, "unknown field 'extra' for MX");
   EXPECT_FALSE(rdata_from_json(RRType::kA, json::value("not-an-ip"), &err));
   EXPECT_FALSE(rdata_from_json(RRType::kA, json::value(5), &err));
@@ -86,12 +89,16 @@ TEST(RecordJson, ReportsWhatIsWrong) {
 TEST(RecordJson, WholeRecords) {
   Record r{*Name::from_text("www.example.com."), RRType::kA, RRClass::kIN, 300, rd(RRType::kA, "192.0.2.7")};
   auto o = record_to_json(r);
-  EXPECT_EQ(json::serialize(o), R"({"name":"www.example.com","type":"A","class":"IN","ttl":300,"data":"192.0.2.7"})");
+  EXPECT_EQ(json::serialize(o),
+            R"({"name":"www.example.com","type":"A","class":"IN","ttl":300,"data":"192.0.2.7"})");
   std::string err;
   auto back = record_from_json(o, &err);
   ASSERT_TRUE(back) << err;
   EXPECT_EQ(*back, r);
-  auto defaults = record_from_json(json::parse(R"({"name":"example.com.","type":"mx","data":{"preference":1,"exchange":"mx.example.com"}})"), &err, 60);
+  auto defaults = record_from_json(
+      json::parse(
+          R"({"name":"example.com.","type":"mx","data":{"preference":1,"exchange":"mx.example.com"}})"),
+      &err, 60);
   ASSERT_TRUE(defaults) << err;
   EXPECT_EQ(defaults->to_text(), "example.com. 60 IN MX 1 mx.example.com.");
   EXPECT_FALSE(record_from_json(json::parse(R"({"name":"a..b","type":"A","data":"1.2.3.4"})"), &err));

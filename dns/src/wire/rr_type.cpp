@@ -91,11 +91,16 @@ std::optional<RRType> rr_type_from_string(std::string_view text) {
 
 std::string to_string(RRClass rclass) {
   switch (rclass) {
-    case RRClass::kIN: return "IN";
-    case RRClass::kCH: return "CH";
-    case RRClass::kHS: return "HS";
-    case RRClass::kNONE: return "NONE";
-    case RRClass::kANY: return "ANY";
+    case RRClass::kIN:
+      return "IN";
+    case RRClass::kCH:
+      return "CH";
+    case RRClass::kHS:
+      return "HS";
+    case RRClass::kNONE:
+      return "NONE";
+    case RRClass::kANY:
+      return "ANY";
   }
   return "CLASS" + std::to_string(static_cast<unsigned>(rclass));
 }
@@ -113,30 +118,48 @@ std::optional<RRClass> rr_class_from_string(std::string_view text) {
 
 std::string to_string(Rcode rcode) {
   switch (rcode) {
-    case Rcode::kNoError: return "NOERROR";
-    case Rcode::kFormErr: return "FORMERR";
-    case Rcode::kServFail: return "SERVFAIL";
-    case Rcode::kNXDomain: return "NXDOMAIN";
-    case Rcode::kNotImp: return "NOTIMP";
-    case Rcode::kRefused: return "REFUSED";
-    case Rcode::kYXDomain: return "YXDOMAIN";
-    case Rcode::kYXRRSet: return "YXRRSET";
-    case Rcode::kNXRRSet: return "NXRRSET";
-    case Rcode::kNotAuth: return "NOTAUTH";
-    case Rcode::kNotZone: return "NOTZONE";
-    case Rcode::kBadVers: return "BADVERS";
-    case Rcode::kBadCookie: return "BADCOOKIE";
+    case Rcode::kNoError:
+      return "NOERROR";
+    case Rcode::kFormErr:
+      return "FORMERR";
+    case Rcode::kServFail:
+      return "SERVFAIL";
+    case Rcode::kNXDomain:
+      return "NXDOMAIN";
+    case Rcode::kNotImp:
+      return "NOTIMP";
+    case Rcode::kRefused:
+      return "REFUSED";
+    case Rcode::kYXDomain:
+      return "YXDOMAIN";
+    case Rcode::kYXRRSet:
+      return "YXRRSET";
+    case Rcode::kNXRRSet:
+      return "NXRRSET";
+    case Rcode::kNotAuth:
+      return "NOTAUTH";
+    case Rcode::kNotZone:
+      return "NOTZONE";
+    case Rcode::kBadVers:
+      return "BADVERS";
+    case Rcode::kBadCookie:
+      return "BADCOOKIE";
   }
   return "RCODE" + std::to_string(static_cast<unsigned>(rcode));
 }
 
 std::string to_string(Opcode opcode) {
   switch (opcode) {
-    case Opcode::kQuery: return "QUERY";
-    case Opcode::kIQuery: return "IQUERY";
-    case Opcode::kStatus: return "STATUS";
-    case Opcode::kNotify: return "NOTIFY";
-    case Opcode::kUpdate: return "UPDATE";
+    case Opcode::kQuery:
+      return "QUERY";
+    case Opcode::kIQuery:
+      return "IQUERY";
+    case Opcode::kStatus:
+      return "STATUS";
+    case Opcode::kNotify:
+      return "NOTIFY";
+    case Opcode::kUpdate:
+      return "UPDATE";
   }
   return "OPCODE" + std::to_string(static_cast<unsigned>(opcode));
 }

@@ -12,13 +12,19 @@
 namespace basalt::dns {
 namespace {
 
-std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t get16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 
 constexpr std::pair<SvcParamKey, std::string_view> kKeyNames[] = {
-    {SvcParamKey::kMandatory, "mandatory"}, {SvcParamKey::kAlpn, "alpn"},
-    {SvcParamKey::kNoDefaultAlpn, "no-default-alpn"}, {SvcParamKey::kPort, "port"},
-    {SvcParamKey::kIpv4Hint, "ipv4hint"},   {SvcParamKey::kEch, "ech"},
-    {SvcParamKey::kIpv6Hint, "ipv6hint"},   {SvcParamKey::kDohPath, "dohpath"},
+    {SvcParamKey::kMandatory, "mandatory"},
+    {SvcParamKey::kAlpn, "alpn"},
+    {SvcParamKey::kNoDefaultAlpn, "no-default-alpn"},
+    {SvcParamKey::kPort, "port"},
+    {SvcParamKey::kIpv4Hint, "ipv4hint"},
+    {SvcParamKey::kEch, "ech"},
+    {SvcParamKey::kIpv6Hint, "ipv6hint"},
+    {SvcParamKey::kDohPath, "dohpath"},
     {SvcParamKey::kOhttp, "ohttp"}};
 
 bool valid_value(std::uint16_t key, const std::uint8_t* v, std::size_t n) {
@@ -38,11 +44,16 @@ bool valid_value(std::uint16_t key, const std::uint8_t* v, std::size_t n) {
       return p == n;
     }
     case SvcParamKey::kNoDefaultAlpn:
-    case SvcParamKey::kOhttp: return n == 0;
-    case SvcParamKey::kPort: return n == 2;
-    case SvcParamKey::kIpv4Hint: return n > 0 && n % 4 == 0;
-    case SvcParamKey::kIpv6Hint: return n > 0 && n % 16 == 0;
-    default: return true;
+    case SvcParamKey::kOhttp:
+      return n == 0;
+    case SvcParamKey::kPort:
+      return n == 2;
+    case SvcParamKey::kIpv4Hint:
+      return n > 0 && n % 4 == 0;
+    case SvcParamKey::kIpv6Hint:
+      return n > 0 && n % 16 == 0;
+    default:
+      return true;
   }
 }
 
@@ -124,7 +135,8 @@ void append_svc_params_text(std::string& out, ByteSpan params) {
     out += to_string(static_cast<SvcParamKey>(key));
     switch (static_cast<SvcParamKey>(key)) {
       case SvcParamKey::kNoDefaultAlpn:
-      case SvcParamKey::kOhttp: break;
+      case SvcParamKey::kOhttp:
+        break;
       case SvcParamKey::kMandatory:
         out.push_back('=');
         for (std::size_t i = 0; i < len; i += 2) {
@@ -178,7 +190,8 @@ bool svc_params_from_text(std::span<const TextToken> tokens, Bytes& out, std::st
     std::string_view key_text = t.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view() : t.substr(eq + 1);
     bool has_value = eq != std::string_view::npos;
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
     auto key = svc_param_key_from_string(key_text);
     if (!key) {
       *error = "unknown SvcParam key '" + std::string(key_text) + "'";
@@ -209,7 +222,8 @@ bool svc_params_from_text(std::span<const TextToken> tokens, Bytes& out, std::st
         {
           // Keys must be sorted and unique on the wire.
           std::vector<std::uint16_t> keys;
-          for (std::size_t i = 0; i < v.size(); i += 2) keys.push_back(static_cast<std::uint16_t>((v[i] << 8) | v[i + 1]));
+          for (std::size_t i = 0; i < v.size(); i += 2)
+            keys.push_back(static_cast<std::uint16_t>((v[i] << 8) | v[i + 1]));
           std::sort(keys.begin(), keys.end());
           if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return bad("duplicate key in list");
           v.clear();
@@ -242,7 +256,8 @@ bool svc_params_from_text(std::span<const TextToken> tokens, Bytes& out, std::st
         for (auto part : split_commas(value)) {
           std::string s(part);
           std::uint8_t buf[16];
-          if (inet_pton(v4 ? AF_INET : AF_INET6, s.c_str(), buf) != 1) return bad("invalid address '" + s + "'");
+          if (inet_pton(v4 ? AF_INET : AF_INET6, s.c_str(), buf) != 1)
+            return bad("invalid address '" + s + "'");
           v.insert(v.end(), buf, buf + (v4 ? 4 : 16));
         }
         break;

@@ -18,12 +18,28 @@ std::optional<std::uint32_t> parse_ttl(std::string_view text) {
     if (!have_digits) return std::nullopt;
     std::uint64_t mult;
     switch (c) {
-      case 's': case 'S': mult = 1; break;
-      case 'm': case 'M': mult = 60; break;
-      case 'h': case 'H': mult = 3600; break;
-      case 'd': case 'D': mult = 86400; break;
-      case 'w': case 'W': mult = 604800; break;
-      default: return std::nullopt;
+      case 's':
+      case 'S':
+        mult = 1;
+        break;
+      case 'm':
+      case 'M':
+        mult = 60;
+        break;
+      case 'h':
+      case 'H':
+        mult = 3600;
+        break;
+      case 'd':
+      case 'D':
+        mult = 86400;
+        break;
+      case 'w':
+      case 'W':
+        mult = 604800;
+        break;
+      default:
+        return std::nullopt;
     }
     total += current * mult;
     if (total > 0xFFFFFFFFull) return std::nullopt;

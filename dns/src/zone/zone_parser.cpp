@@ -85,7 +85,8 @@ class Lexer {
         }
         if (ch == '"') {  // key="value" stays one token (SVCB parameters)
           ++pos_;
-          while (pos_ < src_.size() && src_[pos_] != '"' && src_[pos_] != '\n') pos_ += src_[pos_] == '\\' ? 2 : 1;
+          while (pos_ < src_.size() && src_[pos_] != '"' && src_[pos_] != '\n')
+            pos_ += src_[pos_] == '\\' ? 2 : 1;
           if (pos_ >= src_.size() || src_[pos_] != '"') fail("unterminated quoted string");
         }
         ++pos_;
@@ -117,7 +118,8 @@ struct State {
   RRClass last_class;
 };
 
-std::string read_file(const std::filesystem::path& path, const std::string& from_file, std::size_t from_line) {
+std::string read_file(const std::filesystem::path& path, const std::string& from_file,
+                      std::size_t from_line) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ZoneError(from_file, from_line, "cannot open '" + path.string() + "'");
   std::ostringstream ss;
@@ -125,8 +127,9 @@ std::string read_file(const std::filesystem::path& path, const std::string& from
   return ss.str();
 }
 
-void parse_text(std::string_view text, const ZoneParseOptions& options, const std::function<void(Record&&)>& emit,
-                const std::string& file, State& state, std::size_t depth) {
+void parse_text(std::string_view text, const ZoneParseOptions& options,
+                const std::function<void(Record&&)>& emit, const std::string& file, State& state,
+                std::size_t depth) {
   Lexer lexer(text, file);
   std::vector<Token> tokens;
   std::vector<TextToken> rdata_tokens;
@@ -211,7 +214,8 @@ void parse_text(std::string_view text, const ZoneParseOptions& options, const st
     record.type = *type;
     record.rclass = rclass.value_or(state.last_class);
     if (record.rclass != options.default_class)
-      fail("class " + to_string(record.rclass) + " does not match the zone's class " + to_string(options.default_class));
+      fail("class " + to_string(record.rclass) + " does not match the zone's class " +
+           to_string(options.default_class));
 
     rdata_tokens.clear();
     for (; i < tokens.size(); ++i) rdata_tokens.push_back({tokens[i].text, tokens[i].quoted});
@@ -243,8 +247,8 @@ void parse_text(std::string_view text, const ZoneParseOptions& options, const st
 
 }  // namespace
 
-void parse_zone(std::string_view text, const ZoneParseOptions& options, const std::function<void(Record&&)>& on_record,
-                std::string_view file_name) {
+void parse_zone(std::string_view text, const ZoneParseOptions& options,
+                const std::function<void(Record&&)>& on_record, std::string_view file_name) {
   State state;
   state.origin = options.origin;
   state.default_ttl = options.default_ttl;
@@ -252,9 +256,11 @@ void parse_zone(std::string_view text, const ZoneParseOptions& options, const st
   parse_text(text, options, on_record, std::string(file_name), state, 0);
 }
 
-std::vector<Record> parse_zone(std::string_view text, const ZoneParseOptions& options, std::string_view file_name) {
+std::vector<Record> parse_zone(std::string_view text, const ZoneParseOptions& options,
+                               std::string_view file_name) {
   std::vector<Record> records;
-  parse_zone(text, options, [&](Record&& r) { records.push_back(std::move(r)); }, file_name);
+  parse_zone(
+      text, options, [&](Record&& r) { records.push_back(std::move(r)); }, file_name);
   return records;
 }
 

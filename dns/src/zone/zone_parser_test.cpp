@@ -8,7 +8,9 @@
 namespace basalt::dns {
 namespace {
 
-Name N(std::string_view text) { return *Name::from_text(text); }
+Name N(std::string_view text) {
+  return *Name::from_text(text);
+}
 
 std::vector<std::string> texts(const std::vector<Record>& records) {
   std::vector<std::string> out;
@@ -49,7 +51,8 @@ a\.b TYPE65280 \# 2 ABCD
   auto records = parse_zone(kZone, options);
   EXPECT_THAT(texts(records),
               testing::ElementsAre(
-                  "example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
+                  "example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 "
+                  "1209600 300",
                   "example.com. 3600 IN NS ns1.example.com.", "example.com. 3600 IN NS ns2.example.net.",
                   "example.com. 3600 IN MX 10 mail.example.com.", "ns1.example.com. 300 IN A 192.0.2.1",
                   "ns1.example.com. 3600 IN AAAA 2001:db8::1", "mail.example.com. 600 IN A 192.0.2.2",
@@ -96,7 +99,8 @@ TEST(ZoneParser, Include) {
   auto dir = std::filesystem::temp_directory_path() / ("basalt_zone_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "sub.zone") << "host A 192.0.2.9\n";
-  std::ofstream(dir / "main.zone") << "$ORIGIN example.com.\n$TTL 60\n$INCLUDE sub.zone sub\nafter A 192.0.2.10\n";
+  std::ofstream(dir / "main.zone")
+      << "$ORIGIN example.com.\n$TTL 60\n$INCLUDE sub.zone sub\nafter A 192.0.2.10\n";
   auto records = parse_zone_file(dir / "main.zone", {});
   EXPECT_THAT(texts(records), testing::ElementsAre("host.sub.example.com. 60 IN A 192.0.2.9",
                                                    "after.example.com. 60 IN A 192.0.2.10"));
@@ -117,7 +121,8 @@ TEST(ZoneParser, ErrorsSayWhereAndWhat) {
   ZoneParseOptions o;
   o.origin = N("example.com");
   o.default_ttl = 60;
-  EXPECT_EQ(error_of("a A 192.0.2.1\nb A 300.1.1.1\n", o), "test.zone:2: A: '300.1.1.1' is not an IPv4 address");
+  EXPECT_EQ(error_of("a A 192.0.2.1\nb A 300.1.1.1\n", o),
+            "test.zone:2: A: '300.1.1.1' is not an IPv4 address");
   EXPECT_EQ(error_of("\n\na MX 10\n", o), "test.zone:3: MX: missing exchange field");
   EXPECT_EQ(error_of("a FOO 1\n", o), "test.zone:1: unknown type or class 'FOO'");
   EXPECT_EQ(error_of("a..b A 192.0.2.1\n", o), "test.zone:1: invalid name 'a..b': empty label");
@@ -125,7 +130,8 @@ TEST(ZoneParser, ErrorsSayWhereAndWhat) {
   EXPECT_EQ(error_of("a TXT \"open\n", o), "test.zone:1: unterminated quoted string");
   EXPECT_EQ(error_of("$FOO x\n", o), "test.zone:1: unknown directive '$FOO'");
   EXPECT_EQ(error_of("$GENERATE 1-2 a A 1.2.3.$\n", o), "test.zone:1: $GENERATE is not supported");
-  EXPECT_EQ(error_of("  A 192.0.2.1\n", o), "test.zone:1: no owner name and no previous record to take it from");
+  EXPECT_EQ(error_of("  A 192.0.2.1\n", o),
+            "test.zone:1: no owner name and no previous record to take it from");
   EXPECT_EQ(error_of("a A 192.0.2.1 extra\n", o), "test.zone:1: A: unexpected 'extra' after the RDATA");
   EXPECT_EQ(error_of("a CH A 192.0.2.1\n", o), "test.zone:1: class CH does not match the zone's class IN");
   EXPECT_EQ(error_of("a AXFR \\# 0\n", o), "test.zone:1: AXFR is not a record type for zone data");

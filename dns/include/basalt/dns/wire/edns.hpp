@@ -52,8 +52,8 @@ struct Edns {
 
   // The OPT record's TTL field.
   std::uint32_t ttl_field() const noexcept {
-    return (std::uint32_t{extended_rcode} << 24) | (std::uint32_t{version} << 16) | (dnssec_ok ? 0x8000u : 0u) |
-           (z & 0x7FFFu);
+    return (std::uint32_t{extended_rcode} << 24) | (std::uint32_t{version} << 16) |
+           (dnssec_ok ? 0x8000u : 0u) | (z & 0x7FFFu);
   }
   // Reads the fields from an OPT record's CLASS, TTL and RDATA. Returns
   // nullopt if the option list is malformed.

@@ -98,7 +98,7 @@ class MessageWriter {
   std::array<std::uint16_t, 4> counts_{};  // qd, an, ns, ar
   int section_ = -1;                       // last section written, -1 = questions
   bool refuse_ = false;
-  std::size_t opt_size_ = 0;               // reserved at buf_[limit_, limit_ + opt_size_)
+  std::size_t opt_size_ = 0;  // reserved at buf_[limit_, limit_ + opt_size_)
   std::array<Entry, kMaxCompression> entries_;
   std::size_t entry_count_ = 0;
 };

@@ -19,22 +19,22 @@ enum class FieldKind : std::uint8_t {
   kU8,
   kU16,
   kU32,
-  kTtl,             // u32 printed as a number, parsed also as "1h30m"
+  kTtl,  // u32 printed as a number, parsed also as "1h30m"
   kIPv4,
   kIPv6,
-  kTime,            // RRSIG timestamp, YYYYMMDDHHmmSS
-  kType,            // a type code printed as mnemonic
-  kCharString,      // one <character-string>
-  kCharStrings,     // one or more <character-string>s to the end
-  kBase64,          // rest of RDATA, base64 (may be split across tokens)
-  kHex,             // rest of RDATA, hex (may be split across tokens)
-  kSalt,            // u8 length + octets, hex or "-"
-  kHash,            // u8 length + octets, base32hex
-  kTypeBitmap,      // rest, RFC 4034 §4.1.2 windows
-  kCaaTag,          // u8 length + alphanumeric tag
-  kCaaValue,        // rest, printed as a quoted string
-  kSvcParams,       // rest, RFC 9460 key=value list
-  kUriTarget,       // rest, printed as a quoted string (URI)
+  kTime,         // RRSIG timestamp, YYYYMMDDHHmmSS
+  kType,         // a type code printed as mnemonic
+  kCharString,   // one <character-string>
+  kCharStrings,  // one or more <character-string>s to the end
+  kBase64,       // rest of RDATA, base64 (may be split across tokens)
+  kHex,          // rest of RDATA, hex (may be split across tokens)
+  kSalt,         // u8 length + octets, hex or "-"
+  kHash,         // u8 length + octets, base32hex
+  kTypeBitmap,   // rest, RFC 4034 §4.1.2 windows
+  kCaaTag,       // u8 length + alphanumeric tag
+  kCaaValue,     // rest, printed as a quoted string
+  kSvcParams,    // rest, RFC 9460 key=value list
+  kUriTarget,    // rest, printed as a quoted string (URI)
 };
 
 struct FieldDesc {

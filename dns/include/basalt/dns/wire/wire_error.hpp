@@ -12,16 +12,16 @@ namespace basalt::dns {
 
 enum class WireError : std::uint8_t {
   kOk = 0,
-  kTruncated,        // data ends before the structure does
-  kBadLabelType,     // label type 0x40/0x80 (extended / reserved)
-  kBadPointer,       // compression pointer out of bounds, forward, or looping
-  kNameTooLong,      // uncompressed name longer than 255 octets
-  kBadRdata,         // RDATA does not match its type's format
-  kRdataLength,      // RDATA shorter or longer than RDLENGTH says
-  kTrailingData,     // bytes after the last record the header announces
-  kBadOpt,           // OPT record not in the additional section, owner not root, or malformed options
-  kDuplicateOpt,     // more than one OPT record
-  kBadTsig,          // TSIG record not the last record of the message
+  kTruncated,     // data ends before the structure does
+  kBadLabelType,  // label type 0x40/0x80 (extended / reserved)
+  kBadPointer,    // compression pointer out of bounds, forward, or looping
+  kNameTooLong,   // uncompressed name longer than 255 octets
+  kBadRdata,      // RDATA does not match its type's format
+  kRdataLength,   // RDATA shorter or longer than RDLENGTH says
+  kTrailingData,  // bytes after the last record the header announces
+  kBadOpt,        // OPT record not in the additional section, owner not root, or malformed options
+  kDuplicateOpt,  // more than one OPT record
+  kBadTsig,       // TSIG record not the last record of the message
 };
 
 // Short lowercase description, e.g. "compression pointer out of bounds or forward".
