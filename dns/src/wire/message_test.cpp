@@ -330,3 +330,74 @@ TEST(Message, RoundTripProperty) {
 
 }  // namespace
 }  // namespace basalt::dns
+
+namespace basalt::dns {
+namespace {
+
+TEST(Edns, CookieLengthsFollowRfc7873) {
+  for (std::size_t len : {8u, 16u, 24u, 40u}) EXPECT_TRUE(Cookie::parse(Bytes(len, 1))) << len;
+  for (std::size_t len : {0u, 7u, 9u, 15u, 41u}) EXPECT_FALSE(Cookie::parse(Bytes(len, 1))) << len;
+  auto c = Cookie::parse(Bytes(24, 7));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->server_cookie().size(), 16u);
+  Bytes back;
+  c->append_to(back);
+  EXPECT_EQ(back, Bytes(24, 7));
+}
+
+TEST(Edns, MalformedCookieIsReported) {
+  Message m;
+  m.questions.push_back({*Name::from_text("example.com"), RRType::kA, RRClass::kIN});
+  m.edns.emplace();
+  m.edns->options.push_back({10, Bytes(9, 1)});
+  Bytes wire = m.to_wire();
+  MessageView v;
+  ASSERT_EQ(v.parse(wire), WireError::kOk);
+  bool malformed = false;
+  EXPECT_FALSE(v.edns().cookie(&malformed));
+  EXPECT_TRUE(malformed);
+}
+
+TEST(Edns, UnknownOptionsFlagsAndVersionPassThrough) {
+  Message m;
+  m.edns.emplace();
+  m.edns->udp_payload_size = 4096;
+  m.edns->version = 1;  // a server answers BADVERS to this
+  m.edns->z = 0x1234;
+  m.edns->dnssec_ok = true;
+  m.edns->options.push_back({65001, Bytes{1, 2, 3}});
+  m.edns->options.push_back({12, Bytes(5, 0)});
+  Bytes wire = m.to_wire();
+  Message back;
+  ASSERT_EQ(Message::parse(wire, back), WireError::kOk);
+  EXPECT_EQ(back.edns, m.edns);
+  MessageView v;
+  ASSERT_EQ(v.parse(wire), WireError::kOk);
+  EXPECT_EQ(v.edns().version, 1);
+  EXPECT_EQ(v.edns().z, 0x1234);
+  auto opt = v.edns().find(static_cast<EdnsOptionCode>(65001));
+  ASSERT_TRUE(opt);
+  EXPECT_EQ(Bytes(opt->begin(), opt->end()), (Bytes{1, 2, 3}));
+}
+
+TEST(Edns, MalformedOptionListIsFormErr) {
+  // OPT with RDLENGTH 3: a truncated option header.
+  Bytes wire = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 3, 0, 10, 0};
+  MessageView v;
+  EXPECT_EQ(v.parse(wire), WireError::kBadOpt);
+}
+
+TEST(Message, TextDumpIsReadable) {
+  Message m;
+  m.header.qr = true;
+  m.header.aa = true;
+  m.questions.push_back({*Name::from_text("example.com"), RRType::kMX, RRClass::kIN});
+  m.answers.push_back({*Name::from_text("example.com"), RRType::kMX, RRClass::kIN, 60,
+                       *rdata_from_text(RRType::kMX, "10 mx.example.com.", Name(), nullptr)});
+  std::string text = m.to_text();
+  EXPECT_NE(text.find("flags: qr aa"), std::string::npos) << text;
+  EXPECT_NE(text.find("example.com. 60 IN MX 10 mx.example.com."), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace basalt::dns
