@@ -137,7 +137,9 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   c.opcode = qh.opcode;
   c.rd = qh.rd;
   c.cd = qh.cd;
-  c.limit = transport == Transport::kUdp ? 512 : 65535;
+  // Manual mode follows the UDP size rules: its callers own a UDP socket.
+  const bool datagram = transport == Transport::kUdp || transport == Transport::kManual;
+  c.limit = datagram ? 512 : 65535;
   const auto max_payload = options_.max_udp_payload;
 
   if (err != WireError::kOk) {
@@ -148,7 +150,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
     auto e = view.edns();
     c.edns = true;
     c.dnssec_ok = e.dnssec_ok;
-    if (transport == Transport::kUdp) {
+    if (datagram) {
       c.limit = std::clamp<std::size_t>(e.udp_payload_size, 512, max_payload);
     }
     bool bad_cookie = false;
@@ -233,7 +235,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
       const ZoneNode& node = *lk.node;
       name_exists = true;
       if (c.qtype == RRType::kANY && !node.rrsets.empty()) {
-        if (transport == Transport::kUdp) {
+        if (datagram) {
           // RFC 8482 §4.2: one synthesized HINFO instead of everything.
           static const Bytes hinfo{7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
           w.add_record(Section::kAnswer, c.qname, RRType::kHINFO, RRClass::kIN, 3600, hinfo);

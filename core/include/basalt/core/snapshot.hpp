@@ -64,6 +64,11 @@ class Snapshot {
       return *cached_;
     }
     const T* operator->() { return &get(); }
+    // The cached pointer itself, for work that must keep this version alive.
+    const std::shared_ptr<const T>& current() {
+      get();
+      return cached_;
+    }
 
    private:
     const Snapshot* source_;

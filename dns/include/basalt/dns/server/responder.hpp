@@ -21,7 +21,9 @@
 // the zone-data path.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -34,10 +36,22 @@
 
 namespace basalt::dns {
 
-// What the responder reads: published as one immutable snapshot.
+// One answered query, for observers (logs, the management protocol's events).
+struct QueryEvent {
+  Question question;
+  Transport transport = Transport::kUdp;
+  Rcode rcode = Rcode::kNoError;
+  bool answered = false;  // false: dropped
+  bool from_handlers = false;
+  std::chrono::microseconds duration{0};
+};
+using QueryObserver = std::function<void(const QueryEvent&)>;
+
+// What the workers read: published as one immutable snapshot.
 struct ServerData {
   ZoneSet zones;
   HandlerTable handlers;
+  QueryObserver observer;  // called on the worker thread after each query, if set
 };
 
 struct ResponderOptions {

@@ -1,0 +1,57 @@
+// Server counters: queries by transport, type and rcode, truncations, drops,
+// handler failures and TCP connection events.
+//
+// Each worker thread counts into its own Counters (relaxed atomics, one cache
+// line apart), so counting costs no cross-core traffic; metrics() sums them
+// into a Metrics value, readable over the management protocol (to_json) and
+// as Prometheus text (prometheus()).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <boost/json/object.hpp>
+
+#include "basalt/dns/server/query.hpp"
+#include "basalt/dns/wire/rr_type.hpp"
+
+namespace basalt::dns {
+
+struct alignas(64) Counters {
+  static constexpr std::size_t kTypes = 17;  // see type_slot()
+  static constexpr std::size_t kRcodes = 24;
+  std::array<std::atomic<std::uint64_t>, 4> by_transport{};
+  std::array<std::atomic<std::uint64_t>, kTypes> by_type{};
+  std::array<std::atomic<std::uint64_t>, kRcodes> by_rcode{};
+  std::atomic<std::uint64_t> truncated{0};
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<std::uint64_t> from_handlers{0};
+  std::atomic<std::uint64_t> handler_failures{0};
+  std::atomic<std::uint64_t> tcp_accepted{0};
+  std::atomic<std::uint64_t> tcp_rejected{0};
+  std::atomic<std::uint64_t> tcp_timeouts{0};
+  std::atomic<std::uint64_t> tcp_bad_frames{0};
+  std::atomic<std::uint64_t> axfr{0};
+
+  static std::size_t type_slot(RRType t) noexcept;
+  static void bump(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+  void count_query(Transport transport, RRType qtype, Rcode rcode, bool truncated) noexcept;
+};
+
+struct Metrics {
+  std::map<std::string, std::uint64_t> queries_by_transport;
+  std::map<std::string, std::uint64_t> queries_by_type;
+  std::map<std::string, std::uint64_t> responses_by_rcode;
+  std::uint64_t truncated = 0, dropped = 0, from_handlers = 0, handler_failures = 0;
+  std::uint64_t tcp_accepted = 0, tcp_rejected = 0, tcp_timeouts = 0, tcp_bad_frames = 0, axfr = 0;
+
+  void add(const Counters& c);
+  std::uint64_t total_queries() const;
+  boost::json::object to_json() const;
+  std::string prometheus() const;
+};
+
+}  // namespace basalt::dns

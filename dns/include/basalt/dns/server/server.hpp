@@ -1,0 +1,104 @@
+// The authoritative DNS server: zones, handlers, UDP and TCP listeners on
+// every worker thread, zone transfer out, NOTIFY, counters.
+//
+//   dns::Server server({.listen = {*core::Endpoint::parse("127.0.0.1:5353")},
+//                       .zones = {{.apex = "dyn.example.test"}}});
+//   server.handle("*.dyn.example.test", {dns::RRType::kA}, [](const dns::Query& q) {
+//     return std::vector<dns::Record>{...};
+//   });
+//   server.start();
+//
+// Handlers and zones may be added and removed while the server runs; each
+// change is published atomically (workers see the old or the new set, never a
+// mix). A handler pattern must lie inside one of the server's zones.
+// process_packet() answers raw messages for callers that own their sockets.
+//
+// Thread-safety: every public function may be called from any thread, except
+// that the constructor/destructor and start()/wait() belong to the owner.
+// Control-plane failures throw: std::invalid_argument for bad arguments,
+// core::config::Error / ZoneError for bad configuration, std::system_error
+// for sockets that cannot be opened.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "basalt/core/ip.hpp"
+#include "basalt/dns/server/handler_table.hpp"
+#include "basalt/dns/server/metrics.hpp"
+#include "basalt/dns/server/responder.hpp"
+#include "basalt/dns/server/server_config.hpp"
+#include "basalt/dns/zone/zone.hpp"
+
+namespace basalt::core {
+class Runtime;
+}
+
+namespace basalt::dns {
+
+class Server {
+ public:
+  // Validates the configuration and loads the zones; opens nothing yet.
+  explicit Server(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Opens the listeners (one UDP socket and one TCP acceptor per worker for
+  // each `listen` address), starts the worker threads, sends NOTIFY.
+  void start();
+  // Stops listening and lets in-flight work finish (up to `drain`).
+  void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+  // Blocks until the server has stopped (after stop(), or SIGINT/SIGTERM when
+  // stop_on_signals() was called).
+  void wait();
+  void stop_on_signals();
+
+  // The addresses actually bound (port 0 resolved), once started.
+  std::vector<core::Endpoint> udp_endpoints() const;
+  std::vector<core::Endpoint> tcp_endpoints() const;
+
+  // Registers a handler for names matching `pattern` (a glob, matched
+  // case-insensitively) and the given types (empty: all types).
+  HandlerId handle(std::string_view pattern, std::vector<RRType> types, HandlerFn fn);
+  HandlerId handle_async(std::string_view pattern, std::vector<RRType> types, AsyncHandlerFn fn);
+  bool remove_handler(HandlerId id);
+
+  // Adds or replaces a zone (by apex); sends NOTIFY to the configured secondaries.
+  void put_zone(Zone zone);
+  bool remove_zone(const Name& apex);
+  std::vector<Name> zone_apexes() const;
+
+  // Manual mode: answers one raw DNS message (the bytes of a query) as the
+  // UDP listener would, but without a size limit beyond 65535. Runs
+  // coroutine handlers to completion on the calling thread.
+  std::vector<std::uint8_t> process_packet(std::span<const std::uint8_t> query);
+  boost::asio::awaitable<std::vector<std::uint8_t>> async_process_packet(std::span<const std::uint8_t> query,
+                                                                         Transport transport = Transport::kManual);
+
+  // Called on a worker thread after every query; replaces the previous observer.
+  void set_query_observer(QueryObserver observer);
+
+  Metrics metrics() const;
+  const ServerConfig& config() const noexcept;
+  core::Runtime& runtime();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Loads the zones a configuration names. Throws ZoneError (file:line) or
+// core::config::Error.
+std::vector<Zone> load_zones(const ServerConfig& config);
+// Loads one zone file; the origin is `apex` if given, else the file's
+// $ORIGIN, else its SOA owner (a file with neither is rejected).
+Zone load_zone_file(const std::string& path, const std::optional<Name>& apex, const ZoneBuildOptions& options);
+
+}  // namespace basalt::dns

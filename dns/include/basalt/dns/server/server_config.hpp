@@ -1,0 +1,87 @@
+// The configuration of an authoritative DNS server (`basalt-dns serve`).
+//
+// The YAML/JSON config file decodes into ServerConfig (core/config.hpp):
+//
+//   listen: [127.0.0.1:5353]          # UDP + TCP on each
+//   zones:
+//     - file: examples/dns/example.test.zone
+//     - apex: dyn.example.test        # SOA/NS synthesised, answers from handlers
+//   transfer: {allow: [127.0.0.1/32], notify: [127.0.0.1:5354]}
+//   state_dir: /var/lib/basalt-dns
+//   metrics: {listen: 127.0.0.1:9153}
+//   log: {level: info}
+//
+// Library users fill the same structs with designated initializers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/describe/class.hpp>
+
+#include "basalt/core/config.hpp"
+#include "basalt/core/config_ip.hpp"
+#include "basalt/core/log.hpp"
+
+namespace basalt::dns {
+
+struct ZoneConfig {
+  // A zone file; its origin is `apex` if given, else the file's $ORIGIN, else its SOA owner.
+  std::optional<std::string> file;
+  // The zone's apex; alone, the zone has only a synthesised SOA and NS.
+  std::optional<std::string> apex;
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(ZoneConfig, (), (file, apex))
+
+struct TransferConfig {
+  std::vector<core::Cidr> allow;      // who may AXFR (TCP)
+  std::vector<core::Endpoint> notify;  // secondaries told of zone changes
+};
+BOOST_DESCRIBE_STRUCT(TransferConfig, (), (allow, notify))
+
+struct MetricsConfig {
+  std::optional<core::Endpoint> listen;  // Prometheus text at /metrics
+};
+BOOST_DESCRIBE_STRUCT(MetricsConfig, (), (listen))
+
+struct LogConfig {
+  core::LogLevel level = core::LogLevel::info;
+};
+BOOST_DESCRIBE_STRUCT(LogConfig, (), (level))
+
+struct TcpConfig {
+  std::chrono::milliseconds idle_timeout{10'000};  // between queries, and for one whole query to arrive
+  std::size_t max_connections = 1024;               // per server; more are closed at once
+  std::size_t max_pipelined = 64;                   // queries in flight on one connection
+};
+BOOST_DESCRIBE_STRUCT(TcpConfig, (), (idle_timeout, max_connections, max_pipelined))
+
+struct ServerConfig {
+  std::vector<core::Endpoint> listen;
+  std::vector<ZoneConfig> zones;
+  TransferConfig transfer;
+  std::string state_dir;
+  MetricsConfig metrics;
+  LogConfig log;
+  // Tuning, with the defaults a demanding operator expects.
+  std::size_t workers = 0;                              // 0: one per core
+  bool localhost = true;                                // RFC 6761 localhost answers
+  std::uint16_t max_udp_payload = 1232;                 // EDNS buffer size we offer
+  std::chrono::milliseconds handler_timeout{2'000};     // a slower handler costs SERVFAIL
+  TcpConfig tcp;
+  std::optional<std::string> primary_nameserver;        // for synthesised SOA/NS
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(ServerConfig, (),
+                      (listen, zones, transfer, state_dir, metrics, log, workers, localhost, max_udp_payload,
+                       handler_timeout, tcp, primary_nameserver))
+
+// The default state directory: /var/lib/basalt-dns as root, else
+// $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.
+std::string default_state_dir();
+
+}  // namespace basalt::dns

@@ -1,0 +1,112 @@
+#include "basalt/dns/server/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace basalt::dns {
+namespace {
+
+constexpr std::array<RRType, Counters::kTypes - 1> kTypeList = {
+    RRType::kA,     RRType::kAAAA,   RRType::kNS,  RRType::kCNAME,  RRType::kSOA,   RRType::kPTR,
+    RRType::kMX,    RRType::kTXT,    RRType::kSRV, RRType::kCAA,    RRType::kDNSKEY, RRType::kDS,
+    RRType::kHTTPS, RRType::kSVCB,   RRType::kANY, RRType::kAXFR};
+constexpr std::array<Transport, 4> kTransports = {Transport::kUdp, Transport::kTcp, Transport::kHttps,
+                                                  Transport::kManual};
+
+std::string rcode_name(std::size_t r) {
+  return r + 1 == Counters::kRcodes ? "OTHER" : to_string(static_cast<Rcode>(r));
+}
+
+}  // namespace
+
+std::size_t Counters::type_slot(RRType t) noexcept {
+  for (std::size_t i = 0; i < kTypeList.size(); ++i) {
+    if (kTypeList[i] == t) return i;
+  }
+  return kTypeList.size();  // other
+}
+
+void Counters::count_query(Transport transport, RRType qtype, Rcode rcode, bool tc) noexcept {
+  bump(by_transport[static_cast<std::size_t>(transport)]);
+  bump(by_type[type_slot(qtype)]);
+  auto r = static_cast<std::size_t>(rcode);
+  bump(by_rcode[r < kRcodes - 1 ? r : kRcodes - 1]);
+  if (tc) bump(truncated);
+}
+
+void Metrics::add(const Counters& c) {
+  auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  for (std::size_t i = 0; i < kTransports.size(); ++i) {
+    queries_by_transport[std::string(to_string(kTransports[i]))] += get(c.by_transport[i]);
+  }
+  for (std::size_t i = 0; i < Counters::kTypes; ++i) {
+    auto v = get(c.by_type[i]);
+    if (v) queries_by_type[i < kTypeList.size() ? to_string(kTypeList[i]) : "OTHER"] += v;
+  }
+  for (std::size_t i = 0; i < Counters::kRcodes; ++i) {
+    auto v = get(c.by_rcode[i]);
+    if (v) responses_by_rcode[rcode_name(i)] += v;
+  }
+  truncated += get(c.truncated);
+  dropped += get(c.dropped);
+  from_handlers += get(c.from_handlers);
+  handler_failures += get(c.handler_failures);
+  tcp_accepted += get(c.tcp_accepted);
+  tcp_rejected += get(c.tcp_rejected);
+  tcp_timeouts += get(c.tcp_timeouts);
+  tcp_bad_frames += get(c.tcp_bad_frames);
+  axfr += get(c.axfr);
+}
+
+std::uint64_t Metrics::total_queries() const {
+  std::uint64_t n = 0;
+  for (const auto& [k, v] : queries_by_transport) n += v;
+  return n;
+}
+
+boost::json::object Metrics::to_json() const {
+  auto map = [](const std::map<std::string, std::uint64_t>& m) {
+    boost::json::object o;
+    for (const auto& [k, v] : m) o[k] = v;
+    return o;
+  };
+  return {{"queries", total_queries()},
+          {"queriesByTransport", map(queries_by_transport)},
+          {"queriesByType", map(queries_by_type)},
+          {"responsesByRcode", map(responses_by_rcode)},
+          {"truncated", truncated},
+          {"dropped", dropped},
+          {"answeredByHandlers", from_handlers},
+          {"handlerFailures", handler_failures},
+          {"tcpAccepted", tcp_accepted},
+          {"tcpRejected", tcp_rejected},
+          {"tcpTimeouts", tcp_timeouts},
+          {"tcpBadFrames", tcp_bad_frames},
+          {"axfr", axfr}};
+}
+
+std::string Metrics::prometheus() const {
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view help, std::string_view label,
+                    const std::map<std::string, std::uint64_t>& values) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (const auto& [k, v] : values) out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, k, v);
+  };
+  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+  };
+  family("basalt_dns_queries_total", "Queries received, by transport.", "transport", queries_by_transport);
+  family("basalt_dns_queries_by_type_total", "Queries received, by question type.", "type", queries_by_type);
+  family("basalt_dns_responses_total", "Responses sent, by rcode.", "rcode", responses_by_rcode);
+  counter("basalt_dns_truncated_total", "UDP responses sent with TC set.", truncated);
+  counter("basalt_dns_dropped_total", "Packets dropped without an answer.", dropped);
+  counter("basalt_dns_handler_answers_total", "Answers produced by handlers.", from_handlers);
+  counter("basalt_dns_handler_failures_total", "Handler exceptions and timeouts (SERVFAIL).", handler_failures);
+  counter("basalt_dns_tcp_connections_total", "TCP connections accepted.", tcp_accepted);
+  counter("basalt_dns_tcp_rejected_total", "TCP connections closed at once (connection limit).", tcp_rejected);
+  counter("basalt_dns_tcp_timeouts_total", "TCP connections closed for idleness or slow queries.", tcp_timeouts);
+  counter("basalt_dns_tcp_bad_frames_total", "TCP connections closed for a malformed frame.", tcp_bad_frames);
+  counter("basalt_dns_axfr_total", "Zone transfers served.", axfr);
+  return out;
+}
+
+}  // namespace basalt::dns

@@ -1,0 +1,370 @@
+#include "basalt/dns/server/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include "basalt/core/ip_asio.hpp"
+#include "basalt/core/runtime.hpp"
+#include "basalt/core/shutdown.hpp"
+#include "basalt/core/snapshot.hpp"
+#include "basalt/core/socket.hpp"
+#include "basalt/dns/wire/message_writer.hpp"
+#include "basalt/dns/zone/zone_error.hpp"
+#include "basalt/dns/zone/zone_parser.hpp"
+#include "server/tcp_listener.hpp"
+#include "server/udp_listener.hpp"
+#include "server/worker.hpp"
+
+namespace basalt::dns {
+namespace asio = boost::asio;
+
+namespace {
+
+ZoneBuildOptions build_options(const ServerConfig& config) {
+  ZoneBuildOptions o;
+  o.serial = static_cast<std::uint32_t>(std::time(nullptr));
+  if (config.primary_nameserver) o.primary_nameserver = Name::from_text(*config.primary_nameserver);
+  return o;
+}
+
+std::optional<Name> declared_origin(std::string_view text) {
+  static const std::regex kOrigin(R"((^|\n)\$ORIGIN[ \t]+([^ \t\r\n;]+))", std::regex::icase);
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_search(text.begin(), text.end(), m, kOrigin)) return std::nullopt;
+  return Name::from_text(m[2].str());
+}
+
+// The literal suffix of a handler pattern: what it matches must lie below it.
+std::string pattern_suffix(std::string_view pattern) {
+  auto meta = pattern.find_last_of("*?[]{}\\!");
+  std::string_view suffix = meta == std::string_view::npos ? pattern : pattern.substr(meta + 1);
+  if (meta != std::string_view::npos) {
+    auto dot = suffix.find('.');
+    suffix = dot == std::string_view::npos ? std::string_view{} : suffix.substr(dot + 1);
+  }
+  return std::string(suffix);
+}
+
+}  // namespace
+
+Zone load_zone_file(const std::string& path, const std::optional<Name>& apex, const ZoneBuildOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ZoneError(path, 0, "cannot read the file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+
+  ZoneParseOptions parse;
+  std::optional<Name> origin = apex ? apex : declared_origin(text);
+  if (!origin) {
+    // No $ORIGIN: the SOA's owner, written absolute, names the zone.
+    for (auto& r : parse_zone(text, parse, path)) {
+      if (r.type == RRType::kSOA) {
+        origin = r.owner;
+        break;
+      }
+    }
+    if (!origin || origin->is_root()) {
+      throw ZoneError(path, 0, "no $ORIGIN and no SOA with an absolute owner name: cannot tell which zone this is");
+    }
+  }
+  parse.origin = *origin;
+  auto records = parse_zone(text, parse, path);
+  try {
+    return Zone::build(*origin, std::move(records), options);
+  } catch (const std::invalid_argument& e) {
+    throw ZoneError(path, 0, e.what());
+  }
+}
+
+std::vector<Zone> load_zones(const ServerConfig& config) {
+  std::vector<Zone> zones;
+  auto options = build_options(config);
+  for (std::size_t i = 0; i < config.zones.size(); ++i) {
+    const auto& zc = config.zones[i];
+    std::optional<Name> apex;
+    if (zc.apex) {
+      apex = Name::from_text(*zc.apex);
+      if (!apex) throw core::config::Error(fmt::format("zones[{}].apex", i), "\"" + *zc.apex + "\" is not a domain name");
+    }
+    if (zc.file) {
+      zones.push_back(load_zone_file(*zc.file, apex, options));
+    } else {
+      zones.push_back(Zone::build(*apex, {}, options));
+    }
+    for (std::size_t j = 0; j + 1 < zones.size(); ++j) {
+      if (zones[j].apex() == zones.back().apex()) {
+        throw core::config::Error(fmt::format("zones[{}]", i),
+                                  fmt::format("zone {} is declared twice", zones.back().apex().to_string()));
+      }
+    }
+  }
+  return zones;
+}
+
+struct Server::Impl {
+  explicit Impl(ServerConfig c)
+      : config(std::move(c)),
+        runtime({.workers = config.workers}),
+        shutdown(runtime, std::chrono::seconds(5)),
+        responder({.localhost = config.localhost, .max_udp_payload = config.max_udp_payload}),
+        counters(runtime.workers() + 1) {
+    auto d = std::make_shared<ServerData>();
+    for (auto& z : load_zones(config)) d->zones.put(std::make_shared<const Zone>(std::move(z)));
+    data.publish(std::move(d));
+    for (std::size_t i = 0; i < runtime.workers(); ++i) {
+      workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout));
+    }
+  }
+
+  HandlerId add_handler(std::string_view pattern, std::vector<RRType> types, HandlerFn sync, AsyncHandlerFn async) {
+    std::string error;
+    auto glob = core::Glob::compile(pattern, {.case_insensitive = true}, &error);
+    if (!glob) throw std::invalid_argument(fmt::format("handler pattern \"{}\" {}", pattern, error));
+    auto suffix = pattern_suffix(pattern);
+    auto id = next_handler.fetch_add(1);
+    data.update([&](ServerData& d) {
+      auto name = suffix.empty() ? std::nullopt : Name::from_text(suffix);
+      if (!name || !d.zones.find(*name)) {
+        throw std::invalid_argument(fmt::format(
+            "handler pattern \"{}\" is not inside any zone of this server (zones: {})", pattern, zone_list(d)));
+      }
+      d.handlers.add(std::make_shared<const HandlerEntry>(
+          HandlerEntry{id, std::move(*glob), std::move(types), std::move(sync), std::move(async)}));
+    });
+    return id;
+  }
+
+  static std::string zone_list(const ServerData& d) {
+    std::string out;
+    for (const auto& z : d.zones.zones()) out += (out.empty() ? "" : ", ") + z->apex().to_string();
+    return out.empty() ? "none" : out;
+  }
+
+  // RFC 1996: tell each configured secondary that a zone changed.
+  asio::awaitable<void> notify(Name apex, core::Endpoint target) {
+    std::mt19937 rng(std::random_device{}());
+    asio::ip::udp::socket socket(co_await asio::this_coro::executor);
+    auto remote = core::to_asio<asio::ip::udp>(target);
+    socket.open(remote.protocol());
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::array<std::uint8_t, 512> buf;
+      MessageWriter w(buf);
+      auto id = static_cast<std::uint16_t>(rng());
+      w.header().id = id;
+      w.header().opcode = Opcode::kNotify;
+      w.header().aa = true;
+      w.add_question(apex, RRType::kSOA, RRClass::kIN);
+      auto n = w.finish();
+      co_await socket.async_send_to(asio::buffer(buf.data(), n), remote, asio::use_awaitable);
+      using namespace asio::experimental::awaitable_operators;
+      asio::steady_timer timer(socket.get_executor(), std::chrono::seconds(2));
+      std::array<std::uint8_t, 512> reply;
+      asio::ip::udp::endpoint from;
+      auto r = co_await (socket.async_receive_from(asio::buffer(reply), from, asio::use_awaitable) ||
+                         timer.async_wait(asio::use_awaitable));
+      if (r.index() == 0) {
+        MessageView v;
+        if (v.parse({reply.data(), std::get<0>(r)}) == WireError::kOk && v.header().id == id && v.header().qr) {
+          spdlog::info("NOTIFY {} to {}: {}", apex.to_string(), target.to_string(),
+                       to_string(static_cast<Rcode>(v.rcode())));
+          co_return;
+        }
+      }
+    }
+    spdlog::warn("NOTIFY {} to {}: no answer after 3 attempts", apex.to_string(), target.to_string());
+  }
+
+  void send_notifies(const Name& apex) {
+    if (!started) return;
+    for (const auto& t : config.transfer.notify) {
+      asio::co_spawn(runtime.control(), notify(apex, t), [apex, t](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::warn("NOTIFY {} to {}: {}", apex.to_string(), t.to_string(), ex.what());
+        }
+      });
+    }
+  }
+
+  ServerConfig config;
+  core::Runtime runtime;
+  core::Shutdown shutdown;
+  Responder responder;
+  core::Snapshot<ServerData> data;
+  std::vector<Counters> counters;  // one per worker, the last for manual mode
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<UdpListener>> udp;
+  std::vector<std::unique_ptr<TcpListener>> tcp;
+  std::vector<core::Endpoint> udp_bound, tcp_bound;
+  std::atomic<std::size_t> tcp_open{0};
+  std::atomic<HandlerId> next_handler{1};
+  bool started = false;
+  mutable std::mutex mutex;  // start/stop and the bound-address lists
+};
+
+Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Server::~Server() {
+  stop(std::chrono::milliseconds(0));
+  impl_->runtime.stop();
+  impl_->runtime.join();
+}
+
+void Server::start() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->started) return;
+  auto& rt = impl_->runtime;
+  TcpLimits limits{impl_->config.tcp.idle_timeout, impl_->config.tcp.max_pipelined, impl_->config.tcp.max_connections};
+  for (const auto& ep : impl_->config.listen) {
+    auto udp_sockets = core::open_udp_per_worker(rt, core::to_asio<asio::ip::udp>(ep),
+                                                 {.receive_buffer = 4 << 20, .send_buffer = 4 << 20});
+    auto udp_port = udp_sockets.front().local_endpoint().port();
+    auto tcp_at = core::to_asio<asio::ip::tcp>(ep);
+    if (ep.port == 0) tcp_at.port(udp_port);  // the same port for both, as a DNS server should
+    auto acceptors = core::open_tcp_per_worker(rt, tcp_at);
+    impl_->udp_bound.push_back({ep.address, udp_port});
+    impl_->tcp_bound.push_back({ep.address, acceptors.front().local_endpoint().port()});
+    for (std::size_t i = 0; i < rt.workers(); ++i) {
+      impl_->udp.push_back(std::make_unique<UdpListener>(std::move(udp_sockets[i]), *impl_->workers[i],
+                                                         impl_->config.max_udp_payload));
+      impl_->tcp.push_back(std::make_unique<TcpListener>(std::move(acceptors[i]), *impl_->workers[i], limits,
+                                                         impl_->tcp_open, impl_->config.transfer.allow));
+    }
+  }
+  for (auto& l : impl_->udp) l->start();
+  for (auto& l : impl_->tcp) l->start();
+  impl_->shutdown.on_begin([this] {
+    // Close each listener on its own worker thread.
+    auto& rt = impl_->runtime;
+    std::size_t per = rt.workers();
+    for (std::size_t i = 0; i < impl_->udp.size(); ++i) {
+      asio::post(rt.worker(i % per), [l = impl_->udp[i].get()] { l->close(); });
+      asio::post(rt.worker(i % per), [l = impl_->tcp[i].get()] { l->close(); });
+    }
+  });
+  impl_->started = true;
+  rt.start();
+  for (const auto& z : impl_->data.load()->zones.zones()) impl_->send_notifies(z->apex());
+  for (const auto& ep : impl_->udp_bound) spdlog::info("serving DNS on {} (UDP and TCP)", ep.to_string());
+}
+
+void Server::stop(std::chrono::milliseconds) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->started) return;
+  impl_->shutdown.begin("stop requested");
+}
+
+void Server::wait() { impl_->runtime.join(); }
+
+void Server::stop_on_signals() { impl_->shutdown.watch_signals(); }
+
+std::vector<core::Endpoint> Server::udp_endpoints() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->udp_bound;
+}
+
+std::vector<core::Endpoint> Server::tcp_endpoints() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->tcp_bound;
+}
+
+HandlerId Server::handle(std::string_view pattern, std::vector<RRType> types, HandlerFn fn) {
+  if (!fn) throw std::invalid_argument("handler function is empty");
+  return impl_->add_handler(pattern, std::move(types), std::move(fn), {});
+}
+
+HandlerId Server::handle_async(std::string_view pattern, std::vector<RRType> types, AsyncHandlerFn fn) {
+  if (!fn) throw std::invalid_argument("handler function is empty");
+  return impl_->add_handler(pattern, std::move(types), {}, std::move(fn));
+}
+
+bool Server::remove_handler(HandlerId id) {
+  bool removed = false;
+  impl_->data.update([&](ServerData& d) { removed = d.handlers.remove(id); });
+  return removed;
+}
+
+void Server::put_zone(Zone zone) {
+  Name apex = zone.apex();
+  auto z = std::make_shared<const Zone>(std::move(zone));
+  impl_->data.update([&](ServerData& d) { d.zones.put(z); });
+  impl_->send_notifies(apex);
+}
+
+bool Server::remove_zone(const Name& apex) {
+  bool removed = false;
+  impl_->data.update([&](ServerData& d) { removed = d.zones.remove(apex); });
+  return removed;
+}
+
+std::vector<Name> Server::zone_apexes() const {
+  std::vector<Name> out;
+  for (const auto& z : impl_->data.load()->zones.zones()) out.push_back(z->apex());
+  return out;
+}
+
+asio::awaitable<std::vector<std::uint8_t>> Server::async_process_packet(std::span<const std::uint8_t> query,
+                                                                        Transport transport) {
+  Worker worker(impl_->responder, impl_->data, impl_->counters.back(), impl_->config.handler_timeout);
+  std::vector<std::uint8_t> out(65535);
+  std::size_t size = 0;
+  PendingQuery pending;
+  switch (worker.answer(query, transport, nullptr, out, size, pending)) {
+    case Worker::Result::kDropped:
+      co_return std::vector<std::uint8_t>{};
+    case Worker::Result::kAsync:
+      size = co_await worker.answer_async(pending, out);
+      break;
+    case Worker::Result::kAnswered:
+      break;
+  }
+  out.resize(size);
+  co_return out;
+}
+
+std::vector<std::uint8_t> Server::process_packet(std::span<const std::uint8_t> query) {
+  asio::io_context io;
+  std::vector<std::uint8_t> result;
+  std::exception_ptr error;
+  asio::co_spawn(io, async_process_packet(query), [&](std::exception_ptr e, std::vector<std::uint8_t> r) {
+    error = e;
+    result = std::move(r);
+  });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  return result;
+}
+
+void Server::set_query_observer(QueryObserver observer) {
+  impl_->data.update([&](ServerData& d) { d.observer = std::move(observer); });
+}
+
+Metrics Server::metrics() const {
+  Metrics m;
+  for (const auto& c : impl_->counters) m.add(c);
+  return m;
+}
+
+const ServerConfig& Server::config() const noexcept { return impl_->config; }
+core::Runtime& Server::runtime() { return impl_->runtime; }
+
+}  // namespace basalt::dns

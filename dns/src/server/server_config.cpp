@@ -1,0 +1,34 @@
+#include "basalt/dns/server/server_config.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "basalt/dns/wire/name.hpp"
+
+namespace basalt::dns {
+
+void ZoneConfig::validate(const core::config::Node& n) const {
+  if (!file && !apex) n.fail("needs `file` (a zone file) or `apex` (a zone name)");
+  if (apex) {
+    std::string_view error;
+    if (!Name::from_text(*apex, nullptr, &error)) n.fail_at("apex", "\"" + *apex + "\" is not a domain name: " + std::string(error));
+  }
+}
+
+void ServerConfig::validate(const core::config::Node& n) const {
+  if (max_udp_payload < 512 || max_udp_payload > 4096) {
+    n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
+  }
+  if (tcp.max_pipelined == 0) n.fail_at("tcp.max_pipelined", "0 is not at least 1");
+  if (handler_timeout.count() <= 0) n.fail_at("handler_timeout", "must be positive");
+}
+
+std::string default_state_dir() {
+  if (::geteuid() == 0) return "/var/lib/basalt-dns";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/basalt-dns";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.local/state/basalt-dns";
+}
+
+}  // namespace basalt::dns
