@@ -1,0 +1,220 @@
+#include "basalt/http/server.hpp"
+
+#include "basalt/core/ip_asio.hpp"
+#include "basalt/core/runtime.hpp"
+#include "basalt/core/shutdown.hpp"
+#include "basalt/core/socket.hpp"
+#include "server_connection.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+namespace basalt::http {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+struct Listener {
+  std::vector<tcp::acceptor> acceptors;  // acceptors[i] belongs to worker i
+  std::optional<core::TlsServerContext> tls;
+  std::unique_ptr<asio::ssl::context> ssl;  // adopts tls's SSL_CTX
+  bool h2c = true;
+};
+
+// Closes the transport when the timer fires first (handshake, version sniff).
+class Deadline {
+ public:
+  Deadline(const asio::any_io_executor& ex, Transport& t, std::chrono::milliseconds d) : timer_(ex) {
+    timer_.expires_after(d);
+    timer_.async_wait([&t, expired = expired_](const error_code& ec) {
+      if (ec) return;
+      *expired = true;
+      t.close();
+    });
+  }
+  ~Deadline() { timer_.cancel(); }
+  bool expired() const { return *expired_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> expired_ = std::make_shared<bool>(false);
+};
+
+asio::awaitable<void> serve_tls(tcp::socket socket, Listener& listener, ConnectionContext ctx) {
+  auto& stats = ctx.shared->stats;
+  auto ex = socket.get_executor();
+  auto transport = make_tls_transport(std::move(socket), *listener.ssl);
+  error_code ec;
+  {
+    Deadline deadline(ex, *transport, ctx.shared->limits.handshake_timeout);
+    co_await tls_handshake(*transport, true, ec);
+  }
+  if (ec) {
+    stats.add(Stats::kTlsHandshakeFailures);
+    spdlog::debug("http: TLS handshake with {} failed: {}", ctx.remote.to_string(), ec.message());
+    co_return;
+  }
+  if (core::tls_alpn_protocol(transport->ssl()) == "h2") {
+    co_await serve_http2(std::move(transport), std::move(ctx), {});
+  } else {
+    co_await serve_http1(std::move(transport), std::move(ctx), {});
+  }
+}
+
+asio::awaitable<void> serve_plain(tcp::socket socket, Listener& listener, ConnectionContext ctx) {
+  auto ex = socket.get_executor();
+  auto transport = make_plain_transport(std::move(socket));
+  std::string initial;
+  if (listener.h2c) {
+    error_code ec;
+    Deadline deadline(ex, *transport, ctx.shared->limits.idle_timeout);
+    std::array<char, 4096> buf;
+    // Read until the bytes either are the HTTP/2 preface or cannot be.
+    while (initial.size() < kPreface.size() && kPreface.starts_with(initial)) {
+      auto n = co_await transport->read_some(asio::buffer(buf), ec);
+      if (ec) {
+        if (deadline.expired()) ctx.shared->stats.add(Stats::kIdleTimeouts);
+        co_return;
+      }
+      initial.append(buf.data(), n);
+    }
+  }
+  if (std::string_view(initial).starts_with(kPreface)) {
+    co_await serve_http2(std::move(transport), std::move(ctx), std::move(initial));
+  } else {
+    co_await serve_http1(std::move(transport), std::move(ctx), std::move(initial));
+  }
+}
+
+asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Listener> listener,
+                                       std::shared_ptr<ServerShared> shared,
+                                       std::shared_ptr<WorkerConnections> worker) {
+  auto& stats = shared->stats;
+  stats.add(Stats::kConnectionsAccepted);
+  stats.add(Stats::kConnectionsActive);
+  ConnectionContext ctx{shared, worker, {}, {}};
+  error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (!ec) {
+    ctx.remote = core::from_asio(peer);
+    socket.set_option(tcp::no_delay(true), ec);
+    if (shared->shutdown) ctx.token = shared->shutdown->hold();
+    try {
+      if (listener->ssl) {
+        co_await serve_tls(std::move(socket), *listener, std::move(ctx));
+      } else {
+        co_await serve_plain(std::move(socket), *listener, std::move(ctx));
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("http: connection ended: {}", e.what());
+    }
+  }
+  stats.add(Stats::kConnectionsActive, -1);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener, std::size_t index,
+                                  std::shared_ptr<ServerShared> shared, std::shared_ptr<WorkerConnections> worker) {
+  auto& acceptor = listener->acceptors[index];
+  auto ex = acceptor.get_executor();
+  asio::steady_timer backoff(ex);
+  for (;;) {
+    error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors or memory: wait a little instead of spinning.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    asio::co_spawn(ex, serve_connection(std::move(socket), listener, shared, worker), asio::detached);
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  core::Runtime& runtime;
+  std::shared_ptr<ServerShared> shared = std::make_shared<ServerShared>();
+  std::vector<std::shared_ptr<WorkerConnections>> workers;
+  std::vector<std::shared_ptr<Listener>> listeners;
+  std::mutex mutex;
+  bool stopped = false;
+
+  explicit Impl(core::Runtime& r) : runtime(r) {}
+};
+
+Server::Server(core::Runtime& runtime, Handler handler, Limits limits) : impl_(std::make_unique<Impl>(runtime)) {
+  impl_->shared->handler = std::move(handler);
+  impl_->shared->limits = limits;
+  for (std::size_t i = 0; i < runtime.workers(); ++i) impl_->workers.push_back(std::make_shared<WorkerConnections>());
+}
+
+Server::~Server() { stop(); }
+
+std::uint16_t Server::listen(const ListenOptions& options) {
+  auto listener = std::make_shared<Listener>();
+  listener->h2c = options.h2c;
+  if (options.tls) {
+    listener->tls = options.tls;
+    SSL_CTX_up_ref(options.tls->native_handle());
+    listener->ssl = std::make_unique<asio::ssl::context>(options.tls->native_handle());
+  }
+  listener->acceptors = core::open_tcp_per_worker(impl_->runtime, core::to_asio<tcp>(options.endpoint));
+  std::uint16_t port = listener->acceptors.front().local_endpoint().port();
+  std::lock_guard lock(impl_->mutex);
+  impl_->listeners.push_back(listener);
+  for (std::size_t i = 0; i < listener->acceptors.size(); ++i) {
+    asio::co_spawn(listener->acceptors[i].get_executor(),
+                   accept_loop(listener, i, impl_->shared, impl_->workers[i]), asio::detached);
+  }
+  return port;
+}
+
+void Server::stop() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->shared->draining = true;
+  for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
+    std::vector<std::shared_ptr<Listener>> listeners = impl_->listeners;
+    asio::post(impl_->runtime.worker(i), [i, listeners, worker = impl_->workers[i]] {
+      for (auto& l : listeners) {
+        error_code ignored;
+        l->acceptors[i].close(ignored);
+      }
+      worker->draining = true;
+      std::vector<Connection*> live(worker->live.begin(), worker->live.end());
+      for (auto* c : live) {
+        if (worker->live.contains(c)) c->drain();
+      }
+    });
+  }
+}
+
+void Server::attach(core::Shutdown& shutdown) {
+  impl_->shared->shutdown = &shutdown;
+  shutdown.on_begin([this] { stop(); });
+}
+
+const Stats& Server::stats() const noexcept { return impl_->shared->stats; }
+const Limits& Server::limits() const noexcept { return impl_->shared->limits; }
+
+}  // namespace basalt::http

@@ -1,0 +1,67 @@
+// What the server's per-connection sessions (HTTP/1.1 and HTTP/2) share:
+// the server-wide state, the per-worker list of live connections that a
+// graceful stop walks, and the handler call with its timeout and catch.
+#pragma once
+
+#include "basalt/core/shutdown.hpp"
+#include "basalt/http/handler.hpp"
+#include "basalt/http/limits.hpp"
+#include "basalt/http/stats.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+namespace basalt::http {
+
+// Server-wide, shared by every connection; outlives them (held by shared_ptr).
+struct ServerShared {
+  Handler handler;
+  Limits limits;
+  Stats stats;
+  std::atomic<bool> draining{false};
+  core::Shutdown* shutdown = nullptr;  // set before serving; tokens keep drain waiting
+};
+
+// A live connection a graceful stop can ask to finish.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Stop taking new requests, finish in-flight ones, then close (HTTP/2:
+  // GOAWAY). Called on the connection's worker thread.
+  virtual void drain() = 0;
+};
+
+// One per worker, touched only on that worker's thread.
+struct WorkerConnections {
+  std::unordered_set<Connection*> live;
+  bool draining = false;
+};
+
+struct ConnectionContext {
+  std::shared_ptr<ServerShared> shared;
+  std::shared_ptr<WorkerConnections> worker;
+  core::Endpoint remote;
+  std::optional<core::Shutdown::Token> token;
+};
+
+// Calls the handler: its response, a 500 if it threw, a 503 when it has not
+// answered within limits.handler_timeout (then it is cancelled). Counts.
+boost::asio::awaitable<Response> run_handler(ServerShared& shared, Request request);
+
+// Count the response's status class.
+void count_response(Stats& stats, int status) noexcept;
+
+// Serve one connection until it closes. `initial` holds bytes already read
+// (while telling HTTP/1.1 from HTTP/2 prior knowledge). Never throw.
+boost::asio::awaitable<void> serve_http1(std::unique_ptr<Transport> transport, ConnectionContext context,
+                                         std::string initial);
+boost::asio::awaitable<void> serve_http2(std::unique_ptr<Transport> transport, ConnectionContext context,
+                                         std::string initial);
+
+}  // namespace basalt::http
