@@ -401,3 +401,21 @@ TEST(Message, TextDumpIsReadable) {
 
 }  // namespace
 }  // namespace basalt::dns
+
+namespace basalt::dns {
+namespace {
+
+TEST(MessageWriter, SetEdnsKeepsAHeaderRcodeSetDirectly) {
+  std::array<std::uint8_t, 512> buf;
+  MessageWriter w(buf);
+  w.header().rcode = static_cast<std::uint8_t>(Rcode::kNXDomain);
+  Edns e;
+  ASSERT_TRUE(w.set_edns(e));
+  std::size_t n = w.finish();
+  MessageView v;
+  ASSERT_EQ(v.parse(ByteSpan(buf.data(), n)), WireError::kOk);
+  EXPECT_EQ(v.rcode(), static_cast<std::uint16_t>(Rcode::kNXDomain));
+}
+
+}  // namespace
+}  // namespace basalt::dns

@@ -148,7 +148,7 @@ bool MessageWriter::set_edns(const Edns& edns) noexcept {
   if (!set_edns(edns.udp_payload_size, edns.version, edns.dnssec_ok,
                 std::span<const EdnsOptionRef>(refs.data(), edns.options.size()), edns.z))
     return false;
-  set_rcode(static_cast<std::uint16_t>((rcode_ & 15) | (edns.extended_rcode << 4)));
+  set_rcode(static_cast<std::uint16_t>((header_.rcode & 15) | (edns.extended_rcode << 4)));
   return true;
 }
 
