@@ -22,19 +22,14 @@ Router& Router::fallback(Handler handler) {
   return *this;
 }
 
-Handler Router::handler() const {
-  return [table = table_](Request request) -> boost::asio::awaitable<Response> {
-    Router r;
-    r.table_ = table;
-    return r(std::move(request));
-  };
-}
-
-boost::asio::awaitable<Response> Router::operator()(Request request) const {
-  auto table = table_;  // the coroutine keeps the table alive
+namespace {
+// A free coroutine with the table by value: a member coroutine would keep
+// `this`, and the Router may be gone before the request is routed.
+template <class Table>
+boost::asio::awaitable<Response> route(std::shared_ptr<Table> table, Request request) {
   auto it = table->routes.find(request.path);
   if (it == table->routes.end()) co_return co_await table->fallback(std::move(request));
-  const Route& route = it->second;
+  const auto& route = it->second;
   if (!route.methods.empty()) {
     auto allowed = [&](std::string_view m) {
       return std::find(route.methods.begin(), route.methods.end(), m) != route.methods.end();
@@ -52,5 +47,12 @@ boost::asio::awaitable<Response> Router::operator()(Request request) const {
   }
   co_return co_await route.handler(std::move(request));
 }
+}  // namespace
+
+Handler Router::handler() const {
+  return [table = table_](Request request) { return route(table, std::move(request)); };
+}
+
+boost::asio::awaitable<Response> Router::operator()(Request request) const { return route(table_, std::move(request)); }
 
 }  // namespace basalt::http

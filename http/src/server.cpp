@@ -30,8 +30,10 @@ namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+// What a listener's connections share. The acceptors are not in here: each
+// is owned by its accept loop, so it is destroyed with its own worker's
+// io_context and never from another one's teardown.
 struct Listener {
-  std::vector<tcp::acceptor> acceptors;  // acceptors[i] belongs to worker i
   std::optional<core::TlsServerContext> tls;
   std::unique_ptr<asio::ssl::context> ssl;  // adopts tls's SSL_CTX
   bool h2c = true;
@@ -128,9 +130,9 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Liste
   stats.add(Stats::kConnectionsActive, -1);
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener, std::size_t index,
+asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> owned, std::shared_ptr<Listener> listener,
                                   std::shared_ptr<ServerShared> shared, std::shared_ptr<WorkerConnections> worker) {
-  auto& acceptor = listener->acceptors[index];
+  auto& acceptor = *owned;
   auto ex = acceptor.get_executor();
   asio::steady_timer backoff(ex);
   for (;;) {
@@ -154,7 +156,7 @@ struct Server::Impl {
   core::Runtime& runtime;
   std::shared_ptr<ServerShared> shared = std::make_shared<ServerShared>();
   std::vector<std::shared_ptr<WorkerConnections>> workers;
-  std::vector<std::shared_ptr<Listener>> listeners;
+  std::vector<std::vector<std::weak_ptr<tcp::acceptor>>> acceptors;  // [worker][listener]
   std::mutex mutex;
   bool stopped = false;
 
@@ -165,6 +167,7 @@ Server::Server(core::Runtime& runtime, Handler handler, Limits limits) : impl_(s
   impl_->shared->handler = std::move(handler);
   impl_->shared->limits = limits;
   for (std::size_t i = 0; i < runtime.workers(); ++i) impl_->workers.push_back(std::make_shared<WorkerConnections>());
+  impl_->acceptors.resize(runtime.workers());
 }
 
 Server::~Server() { stop(); }
@@ -177,13 +180,14 @@ std::uint16_t Server::listen(const ListenOptions& options) {
     SSL_CTX_up_ref(options.tls->native_handle());
     listener->ssl = std::make_unique<asio::ssl::context>(options.tls->native_handle());
   }
-  listener->acceptors = core::open_tcp_per_worker(impl_->runtime, core::to_asio<tcp>(options.endpoint));
-  std::uint16_t port = listener->acceptors.front().local_endpoint().port();
+  auto sockets = core::open_tcp_per_worker(impl_->runtime, core::to_asio<tcp>(options.endpoint));
+  std::uint16_t port = sockets.front().local_endpoint().port();
   std::lock_guard lock(impl_->mutex);
-  impl_->listeners.push_back(listener);
-  for (std::size_t i = 0; i < listener->acceptors.size(); ++i) {
-    asio::co_spawn(listener->acceptors[i].get_executor(),
-                   accept_loop(listener, i, impl_->shared, impl_->workers[i]), asio::detached);
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    auto acceptor = std::make_shared<tcp::acceptor>(std::move(sockets[i]));
+    impl_->acceptors[i].push_back(acceptor);
+    auto ex = acceptor->get_executor();
+    asio::co_spawn(ex, accept_loop(std::move(acceptor), listener, impl_->shared, impl_->workers[i]), asio::detached);
   }
   return port;
 }
@@ -194,11 +198,10 @@ void Server::stop() {
   impl_->stopped = true;
   impl_->shared->draining = true;
   for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
-    std::vector<std::shared_ptr<Listener>> listeners = impl_->listeners;
-    asio::post(impl_->runtime.worker(i), [i, listeners, worker = impl_->workers[i]] {
-      for (auto& l : listeners) {
+    asio::post(impl_->runtime.worker(i), [acceptors = impl_->acceptors[i], worker = impl_->workers[i]] {
+      for (auto& weak : acceptors) {
         error_code ignored;
-        l->acceptors[i].close(ignored);
+        if (auto a = weak.lock()) a->close(ignored);
       }
       worker->draining = true;
       std::vector<Connection*> live(worker->live.begin(), worker->live.end());
