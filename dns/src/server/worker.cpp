@@ -65,7 +65,13 @@ asio::awaitable<std::size_t> Worker::answer_async(PendingQuery& pending, std::sp
   auto run_all = [&pending]() -> asio::awaitable<std::vector<Record>> {
     std::vector<Record> records;
     for (const auto* h : pending.handlers) {
-      auto part = h->sync ? h->sync(pending.query) : co_await h->async(pending.query);
+      // (Not a ?: with co_await inside: g++ 12 destroys such temporaries twice.)
+      std::vector<Record> part;
+      if (h->sync) {
+        part = h->sync(pending.query);
+      } else {
+        part = co_await h->async(pending.query);
+      }
       records.insert(records.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }
     co_return records;

@@ -1,0 +1,270 @@
+// dns::Server with C++ handlers, queried by real dig over UDP and by raw TCP
+// clients: handler semantics (case, order, NODATA/NXDOMAIN, SERVFAIL,
+// timeouts, live changes), manual mode, and TCP behaviour under pipelining,
+// idle and slow clients and the connection limit.
+#include <boost/asio.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "basalt/dns/server/server.hpp"
+#include "basalt/dns/wire/message.hpp"
+#include "basalt/testing/environment.hpp"
+#include "dig.hpp"
+
+namespace basalt::testing {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using dns::Name;
+using dns::Record;
+using dns::RRType;
+
+Record a(const Name& owner, std::string_view addr, std::uint32_t ttl = 60) {
+  std::string err;
+  return Record{owner, RRType::kA, dns::RRClass::kIN, ttl, *dns::rdata_from_text(RRType::kA, addr, Name(), &err)};
+}
+
+dns::ServerConfig config(std::size_t max_connections = 1024, std::chrono::milliseconds idle = 10s) {
+  dns::ServerConfig c;
+  c.listen = {*core::Endpoint::parse("127.0.0.1:1")};
+  c.listen[0].port = 0;
+  c.zones = {{.apex = "dyn.test"}};
+  c.workers = 2;
+  c.handler_timeout = 500ms;
+  c.tcp.max_connections = max_connections;
+  c.tcp.idle_timeout = idle;
+  return c;
+}
+
+class HandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { BASALT_REQUIRE_TOOL("dig"); }
+  std::uint16_t start(dns::Server& s) {
+    s.start();
+    return s.udp_endpoints().at(0).port;
+  }
+};
+
+TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder) {
+  dns::Server server(config());
+  server.handle("*.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.1")};
+  });
+  server.handle("web-*.dyn.test", {RRType::kA, RRType::kAAAA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.2")};
+  });
+  auto port = start(server);
+  auto r = dig(port, {"WeB-1.DyN.TeSt", "A", "+noall", "+answer"});
+  EXPECT_EQ(record_lines(r.out), (std::vector<std::string>{"WeB-1.DyN.TeSt. 60 IN A 10.0.0.1",
+                                                           "WeB-1.DyN.TeSt. 60 IN A 10.0.0.2"}));
+  // Matches a pattern, no record of this type: NODATA. Matches nothing: NXDOMAIN.
+  auto nodata = dig(port, {"other.dyn.test", "AAAA"});
+  EXPECT_TRUE(contains(nodata.out, "status: NOERROR")) << nodata.out;
+  EXPECT_TRUE(contains(nodata.out, "ANSWER: 0, AUTHORITY: 1")) << nodata.out;
+  auto nx = dig(port, {"a.b.other.test", "A"});
+  EXPECT_TRUE(contains(nx.out, "status: REFUSED")) << nx.out;
+  dns::ServerConfig c2 = config();
+  EXPECT_THROW(server.handle("*.example.com", {RRType::kA}, [](const dns::Query&) { return std::vector<Record>{}; }),
+               std::invalid_argument);
+}
+
+TEST_F(HandlerTest, NameNoPatternCoversIsNxdomain) {
+  dns::Server server(config());
+  server.handle("www.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.3")};
+  });
+  auto port = start(server);
+  auto nx = dig(port, {"mail.dyn.test", "A"});
+  EXPECT_TRUE(contains(nx.out, "status: NXDOMAIN")) << nx.out;
+  EXPECT_EQ(dig(port, {"www.dyn.test", "A", "+short"}).out, "10.0.0.3\n");
+}
+
+TEST_F(HandlerTest, HandlersChangeWhileRunning) {
+  dns::Server server(config());
+  auto port = start(server);
+  EXPECT_TRUE(contains(dig(port, {"late.dyn.test", "A"}).out, "status: NXDOMAIN"));
+  auto id = server.handle("late.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.4")};
+  });
+  EXPECT_EQ(dig(port, {"late.dyn.test", "A", "+short"}).out, "10.0.0.4\n");
+  EXPECT_TRUE(server.remove_handler(id));
+  EXPECT_TRUE(contains(dig(port, {"late.dyn.test", "A"}).out, "status: NXDOMAIN"));
+}
+
+TEST_F(HandlerTest, ThrowingOrSlowHandlersCostServfailForThatQueryOnly) {
+  dns::Server server(config());
+  server.handle("boom.dyn.test", {RRType::kA}, [](const dns::Query&) -> std::vector<Record> {
+    throw std::runtime_error("handler bug");
+  });
+  server.handle_async("slow.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
+    asio::steady_timer t(co_await asio::this_coro::executor, 5s);  // beyond the 500 ms handler timeout
+    co_await t.async_wait(asio::use_awaitable);
+    co_return std::vector<Record>{a(q.question.name, "10.0.0.5")};
+  });
+  server.handle_async("async.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
+    asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+    co_await t.async_wait(asio::use_awaitable);
+    co_return std::vector<Record>{a(q.question.name, "10.0.0.6")};
+  });
+  server.handle("fast.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.7")};
+  });
+  auto port = start(server);
+  EXPECT_TRUE(contains(dig(port, {"boom.dyn.test", "A"}).out, "status: SERVFAIL"));
+  // While a slow handler holds one query, others are answered.
+  std::thread slow([&] { EXPECT_TRUE(contains(dig(port, {"slow.dyn.test", "A"}).out, "status: SERVFAIL")); });
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(dig(port, {"fast.dyn.test", "A", "+short"}).out, "10.0.0.7\n");
+  EXPECT_EQ(dig(port, {"async.dyn.test", "A", "+short"}).out, "10.0.0.6\n");
+  slow.join();
+  auto m = server.metrics();
+  EXPECT_GE(m.handler_failures, 2u);
+}
+
+TEST_F(HandlerTest, ManualModeAnswersRawPackets) {
+  dns::Server server(config());
+  server.handle("m.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.8")};
+  });
+  dns::Message q;
+  q.header.id = 77;
+  q.questions.push_back({*Name::from_text("M.Dyn.Test."), RRType::kA, dns::RRClass::kIN});
+  auto reply = server.process_packet(q.to_wire());
+  dns::Message m;
+  ASSERT_EQ(dns::Message::parse(reply, m), dns::WireError::kOk);
+  EXPECT_EQ(m.header.id, 77);
+  ASSERT_EQ(m.answers.size(), 1u);
+  EXPECT_EQ(m.answers[0].to_text(), "M.Dyn.Test. 60 IN A 10.0.0.8");
+}
+
+// A raw TCP client: frames queries, reads framed answers.
+class TcpClient {
+ public:
+  explicit TcpClient(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+  }
+  ~TcpClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send_raw(const std::vector<std::uint8_t>& bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  static std::vector<std::uint8_t> framed(const std::string& name, std::uint16_t id) {
+    dns::Message q;
+    q.header.id = id;
+    q.questions.push_back({*Name::from_text(name), RRType::kA, dns::RRClass::kIN});
+    auto wire = q.to_wire();
+    std::vector<std::uint8_t> out = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
+    out.insert(out.end(), wire.begin(), wire.end());
+    return out;
+  }
+  // The next answer, or nullopt when the server closed the connection or on timeout.
+  std::optional<dns::Message> read(std::chrono::milliseconds timeout = 5s) {
+    std::vector<std::uint8_t> len(2);
+    if (!read_exact(len.data(), 2, timeout)) return std::nullopt;
+    std::vector<std::uint8_t> msg((len[0] << 8) | len[1]);
+    if (!read_exact(msg.data(), msg.size(), timeout)) return std::nullopt;
+    dns::Message m;
+    if (dns::Message::parse(msg, m) != dns::WireError::kOk) return std::nullopt;
+    return m;
+  }
+  // True if the server closed the connection within `timeout`.
+  bool closed_by_server(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    char b;
+    return ::recv(fd_, &b, 1, MSG_DONTWAIT) == 0;
+  }
+
+ private:
+  bool read_exact(std::uint8_t* p, std::size_t n, std::chrono::milliseconds timeout) {
+    while (n > 0) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, static_cast<int>(timeout.count())) <= 0) return false;
+      auto r = ::recv(fd_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+TEST_F(HandlerTest, TcpPipelinedQueriesAreAnsweredAsTheyComplete) {
+  dns::Server server(config());
+  server.handle_async("slow.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
+    asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
+    co_await t.async_wait(asio::use_awaitable);
+    co_return std::vector<Record>{a(q.question.name, "10.0.1.1")};
+  });
+  server.handle("quick.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.1.2")};
+  });
+  auto port = start(server);
+  TcpClient c(port);
+  ASSERT_TRUE(c.connected());
+  auto both = TcpClient::framed("slow.dyn.test.", 1);
+  auto second = TcpClient::framed("quick.dyn.test.", 2);
+  both.insert(both.end(), second.begin(), second.end());
+  c.send_raw(both);  // two queries in one segment
+  auto first = c.read();
+  auto next = c.read();
+  ASSERT_TRUE(first && next);
+  EXPECT_EQ(first->header.id, 2);  // the quick one overtakes
+  EXPECT_EQ(next->header.id, 1);
+  EXPECT_EQ(next->answers.at(0).to_text(), "slow.dyn.test. 60 IN A 10.0.1.1");
+}
+
+TEST_F(HandlerTest, SilentAndSlowTcpClientsAreCutOffWithoutHurtingOthers) {
+  dns::Server server(config(1024, 300ms));
+  server.handle("x.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.2.1")};
+  });
+  auto port = start(server);
+  TcpClient silent(port);
+  TcpClient dribbler(port);
+  ASSERT_TRUE(silent.connected() && dribbler.connected());
+  auto q = TcpClient::framed("x.dyn.test.", 5);
+  // One byte every 100 ms: the whole query would take over a second.
+  std::thread drip([&] {
+    for (std::size_t i = 0; i < q.size(); ++i) {
+      dribbler.send_raw({q[i]});
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  EXPECT_EQ(dig(port, {"x.dyn.test", "A", "+tcp", "+short"}).out, "10.0.2.1\n");  // others are served meanwhile
+  EXPECT_TRUE(silent.closed_by_server(5s));
+  EXPECT_FALSE(dribbler.read(5s).has_value());
+  drip.join();
+  EXPECT_GE(server.metrics().tcp_timeouts, 2u);
+}
+
+TEST_F(HandlerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
+  dns::Server server(config(2));
+  server.handle("x.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.3.1")};
+  });
+  auto port = start(server);
+  TcpClient one(port), two(port);
+  ASSERT_TRUE(one.connected() && two.connected());
+  one.send_raw(TcpClient::framed("x.dyn.test.", 1));
+  two.send_raw(TcpClient::framed("x.dyn.test.", 2));
+  ASSERT_TRUE(one.read() && two.read());  // both are being served
+  TcpClient three(port);
+  EXPECT_TRUE(three.closed_by_server(5s));
+  one.send_raw(TcpClient::framed("x.dyn.test.", 3));
+  EXPECT_TRUE(one.read().has_value());
+  EXPECT_GE(server.metrics().tcp_rejected, 1u);
+}
+
+}  // namespace
+}  // namespace basalt::testing
