@@ -1,0 +1,75 @@
+#include "h1_request_reader.hpp"
+
+#include <gtest/gtest.h>
+
+namespace basalt::http {
+namespace {
+
+using S = RequestReader::Status;
+
+TEST(RequestReader, ParsesPipelinedRequestsByteByByte) {
+  RequestReader r(4096, 4096);
+  std::string wire =
+      "POST /x?a=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nX-A: b\r\n\r\nabc"
+      "GET /y HTTP/1.0\r\n\r\n";
+  std::size_t i = 0;
+  S s = S::kNeedMore;
+  while (s == S::kNeedMore && i < wire.size()) {
+    r.append(wire.substr(i++, 1));
+    s = r.parse();
+  }
+  ASSERT_EQ(s, S::kComplete);
+  auto req = r.take();
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.path, "/x");
+  EXPECT_EQ(req.query_param("a").value_or(""), "1");
+  EXPECT_EQ(req.authority, "h");
+  EXPECT_EQ(req.headers.get("x-a").value_or(""), "b");
+  EXPECT_EQ(req.body, "abc");
+  EXPECT_TRUE(r.keep_alive());
+  r.reset();
+  r.append(wire.substr(i));
+  ASSERT_EQ(r.parse(), S::kComplete);
+  auto second = r.take();
+  EXPECT_EQ(second.version, Version::http1_0);
+  EXPECT_FALSE(r.keep_alive());
+}
+
+TEST(RequestReader, ChunkedBody) {
+  RequestReader r(4096, 4096);
+  r.append("PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  ASSERT_EQ(r.parse(), S::kComplete);
+  EXPECT_EQ(r.take().body, "abcde");
+}
+
+TEST(RequestReader, LimitsMapToStatusCodes) {
+  RequestReader big_header(64, 1024);
+  big_header.append("GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(100, 'a') + "\r\n\r\n");
+  EXPECT_EQ(big_header.parse(), S::kHeaderTooLarge);
+  EXPECT_EQ(RequestReader::status_code(S::kHeaderTooLarge), 431);
+
+  RequestReader big_body(1024, 10);
+  big_body.append("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n");
+  EXPECT_EQ(big_body.parse(), S::kBodyTooLarge);
+
+  RequestReader bad(1024, 1024);
+  bad.append("GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
+  EXPECT_EQ(bad.parse(), S::kBadRequest);
+
+  RequestReader smuggle(1024, 1024);
+  smuggle.append("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+  EXPECT_EQ(smuggle.parse(), S::kBadRequest);
+}
+
+TEST(RequestReader, ExpectContinueSeenBeforeBody) {
+  RequestReader r(1024, 1024);
+  r.append("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(r.parse(), S::kNeedMore);
+  EXPECT_TRUE(r.expects_continue());
+  r.append("ok");
+  EXPECT_EQ(r.parse(), S::kComplete);
+  EXPECT_FALSE(r.expects_continue());
+}
+
+}  // namespace
+}  // namespace basalt::http
