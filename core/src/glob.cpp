@@ -764,10 +764,43 @@ std::optional<Glob> Glob::compile(std::string_view pattern, GlobOptions options,
 
 namespace {
 
+bool match_one(const Glob::Token& t, unsigned char c, const Glob::ByteSet* classes, bool nocase) noexcept {
+  switch (t.kind) {
+    case Glob::Token::kLiteral: return (nocase ? to_lower(c) : c) == t.byte;
+    case Glob::Token::kAny: return true;
+    case Glob::Token::kClass: return classes[t.class_index].has(c);
+    default: return false;
+  }
+}
+
 // Classic wildcard matching with backtracking to the last star only: O(n*m),
 // no recursion. Correct because every token but '*' consumes exactly one byte.
+// The star-free head and tail are compared first, so "*.example.com" costs a
+// suffix compare.
 bool match_tokens(const Glob::Token* tok, std::size_t m, const Glob::ByteSet* classes, std::string_view s,
                   bool nocase) noexcept {
+  std::size_t head = 0;
+  while (head < m && tok[head].kind != Glob::Token::kStar) ++head;
+  if (head == m) {  // no star: fixed length
+    if (s.size() != m) return false;
+    for (std::size_t i = 0; i < m; ++i)
+      if (!match_one(tok[i], static_cast<unsigned char>(s[i]), classes, nocase)) return false;
+    return true;
+  }
+  std::size_t tail = 0;
+  while (tok[m - 1 - tail].kind != Glob::Token::kStar) ++tail;
+  if (s.size() < head + tail) return false;
+  for (std::size_t i = 0; i < head; ++i)
+    if (!match_one(tok[i], static_cast<unsigned char>(s[i]), classes, nocase)) return false;
+  for (std::size_t i = 0; i < tail; ++i) {
+    if (!match_one(tok[m - tail + i], static_cast<unsigned char>(s[s.size() - tail + i]), classes, nocase)) {
+      return false;
+    }
+  }
+  // What is left starts and ends with a star.
+  tok += head;
+  m -= head + tail;
+  s = s.substr(head, s.size() - head - tail);
   std::size_t p = 0, i = 0;
   std::size_t star_p = std::numeric_limits<std::size_t>::max(), star_i = 0;
   const std::size_t n = s.size();
@@ -779,15 +812,7 @@ bool match_tokens(const Glob::Token* tok, std::size_t m, const Glob::ByteSet* cl
         star_i = i;
         continue;
       }
-      const auto c = static_cast<unsigned char>(s[i]);
-      bool ok;
-      switch (t.kind) {
-        case Glob::Token::kLiteral: ok = (nocase ? to_lower(c) : c) == t.byte; break;
-        case Glob::Token::kAny: ok = true; break;
-        case Glob::Token::kClass: ok = classes[t.class_index].has(c); break;
-        default: ok = false; break;
-      }
-      if (ok) {
+      if (match_one(t, static_cast<unsigned char>(s[i]), classes, nocase)) {
         ++p;
         ++i;
         continue;

@@ -354,6 +354,21 @@ TEST(Glob, PathologicalPatternsFinishQuickly) {
   EXPECT_TRUE(gs->match(path + "b"));
 }
 
+TEST(Glob, HeadAndTailMustNotOverlap) {
+  EXPECT_FALSE(glob_match("ab*ba", "aba"));
+  EXPECT_TRUE(glob_match("ab*ba", "abba"));
+  EXPECT_FALSE(glob_match("a*a", "a"));
+  EXPECT_TRUE(glob_match("a*a", "aa"));
+  EXPECT_TRUE(glob_match("?*?", "ab"));
+  EXPECT_FALSE(glob_match("?*?", "a"));
+  EXPECT_TRUE(glob_match("a*b*c", "abc"));
+  EXPECT_FALSE(glob_match("a*b*c", "acb"));
+  std::string many(100, 'a');
+  many.push_back('b');
+  EXPECT_TRUE(glob_match("*a*a*a*a*a*a*a*a*b*", many));
+  EXPECT_FALSE(glob_match("*a*a*a*a*a*a*a*a*b*", std::string(20000, 'a')));
+}
+
 TEST(Glob, GlobstarSectionsOfDifferentLengths) {
   // minimatch 10.2.6 returns false here (its section bound assumes equal
   // lengths); we implement the documented semantics instead.

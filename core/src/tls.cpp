@@ -489,8 +489,8 @@ std::string tls_alpn_protocol(const ssl_st* ssl) {
 }
 
 std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& options, std::string* error) {
-  if (options.dns_names.empty()) {
-    set_error(error, "needs at least one DNS name");
+  if (options.dns_names.empty() && options.ip_addresses.empty()) {
+    set_error(error, "needs at least one DNS name or IP address");
     return std::nullopt;
   }
   ERR_clear_error();
@@ -517,7 +517,8 @@ std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& opti
     return fail("validity");
   }
   X509_NAME* name = X509_get_subject_name(x.get());
-  const std::string& cn = options.dns_names.front();
+  const std::string cn =
+      options.dns_names.empty() ? options.ip_addresses.front().to_string() : options.dns_names.front();
   if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
                                  reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1 ||
       X509_set_issuer_name(x.get(), name) != 1 || X509_set_pubkey(x.get(), key.get()) != 1) {
@@ -530,6 +531,13 @@ std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& opti
       return std::nullopt;
     }
     san += (san.empty() ? "DNS:" : ",DNS:") + n;
+  }
+  for (const auto& ip : options.ip_addresses) {
+    if (ip.scope_id() != 0) {
+      set_error(error, "has an IPv6 address with a zone (" + ip.to_string() + ")");
+      return std::nullopt;
+    }
+    san += (san.empty() ? "IP:" : ",IP:") + ip.to_string();
   }
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);

@@ -55,8 +55,13 @@ class EchoServer {
     boost::system::error_code ec;
     s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
     acceptor_thread_.join();
-    std::lock_guard lock(mutex_);
-    for (auto& t : sessions_) t.join();
+    // Sessions take mutex_ to record errors: join them without holding it.
+    std::vector<std::thread> sessions;
+    {
+      std::lock_guard lock(mutex_);
+      sessions.swap(sessions_);
+    }
+    for (auto& t : sessions) t.join();
   }
   std::uint16_t port() const { return port_; }
   // Handshake errors seen by the server, in order.
@@ -260,7 +265,7 @@ TEST(TlsCertifiedKey, ErrorsSayWhichPartIsWrong) {
 TEST(TlsSelfSigned, GeneratesUsableCertificates) {
   std::string error;
   EXPECT_FALSE(generate_self_signed({}, &error));
-  EXPECT_EQ(error, "needs at least one DNS name");
+  EXPECT_EQ(error, "needs at least one DNS name or IP address");
   auto pem = generate_self_signed({.dns_names = {"ns1.example.com", "dns.example.com"},
                                    .validity = std::chrono::hours(24 * 30)});
   ASSERT_TRUE(pem);
@@ -461,6 +466,40 @@ TEST(TlsClientContext, VerifiesAgainstGivenCa) {
     Client c(*ctx);
     EXPECT_FALSE(c.connect(echo.port(), "secure.test"));
     EXPECT_NE(c.verify_error(), "");
+  }
+}
+
+TEST(TlsClientContext, VerifiesIpAddressesAgainstIpSans) {
+  std::string error;
+  auto cert = generate_self_signed({.dns_names = {"dot.test"}, .ip_addresses = {IpAddress::v4_loopback(), IpAddress::v6_loopback()}},
+                                   &error);
+  ASSERT_TRUE(cert) << error;
+  auto server = TlsServerContext::create({.certificates = {source(*cert)}});
+  ASSERT_TRUE(server);
+  EchoServer echo(*server);
+  auto ctx = TlsClientContext::create({.ca = cert->certificate});
+  ASSERT_TRUE(ctx);
+  {
+    Client c(*ctx);
+    ASSERT_TRUE(c.connect(echo.port(), "127.0.0.1")) << c.error();
+    EXPECT_EQ(c.echo("by address"), "by address");
+  }
+  {
+    Client c(*ctx);
+    ASSERT_TRUE(c.connect(echo.port(), "dot.test")) << c.error();
+  }
+  {  // An address that is not in the certificate.
+    auto other = generate_self_signed({.ip_addresses = {*IpAddress::parse("192.0.2.1")}});
+    ASSERT_TRUE(other);
+    auto other_server = TlsServerContext::create({.certificates = {source(*other)}});
+    ASSERT_TRUE(other_server);
+    EXPECT_EQ(other_server->select("")->subject(), "CN=192.0.2.1");
+    EchoServer other_echo(*other_server);
+    auto other_ctx = TlsClientContext::create({.ca = other->certificate});
+    ASSERT_TRUE(other_ctx);
+    Client c(*other_ctx);
+    EXPECT_FALSE(c.connect(other_echo.port(), "127.0.0.1"));
+    EXPECT_NE(c.verify_error().find("IP address mismatch"), std::string::npos) << c.verify_error();
   }
 }
 

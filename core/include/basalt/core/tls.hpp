@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "basalt/core/ip.hpp"
+
 struct ssl_ctx_st;     // SSL_CTX
 struct ssl_st;         // SSL
 struct x509_st;        // X509
@@ -175,8 +177,11 @@ std::string tls_verify_error(const ssl_st* ssl);
 std::string tls_alpn_protocol(const ssl_st* ssl);
 
 struct SelfSignedOptions {
-  // Put into subjectAltName; the first is also the subject CN. At least one.
+  // Put into subjectAltName; the first is also the subject CN. At least one
+  // DNS name or IP address.
   std::vector<std::string> dns_names;
+  // IP subjectAltNames, for servers reached by address (e.g. DoT on 127.0.0.1).
+  std::vector<IpAddress> ip_addresses;
   std::chrono::seconds validity = std::chrono::hours(24 * 365);
 };
 
@@ -186,7 +191,7 @@ struct PemCertificate {
 };
 
 // Generates an ECDSA P-256 key and a self-signed certificate for the given
-// names (valid from 5 minutes ago, to allow for clock skew, for `validity`),
+// names and addresses (valid from 5 minutes ago, to allow for clock skew, for `validity`),
 // usable directly as a TlsCertificateSource and as its own CA on clients.
 // Thread-safe. nullopt + reason when no name is given or OpenSSL fails.
 std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& options, std::string* error = nullptr);
