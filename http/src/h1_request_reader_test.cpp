@@ -73,3 +73,37 @@ TEST(RequestReader, ExpectContinueSeenBeforeBody) {
 
 }  // namespace
 }  // namespace basalt::http
+
+namespace basalt::http {
+namespace {
+
+using S = RequestReader::Status;
+
+// Found by fuzzing: Beast 1.81 asserted on a final chunk split as "0\r\n" +
+// "\r\n" (here with a stray LF, which must be a clean 400 or need-more).
+TEST(RequestReader, ChunkedBodySplitAtTheFinalChunkDoesNotAbort) {
+  for (std::string tail : {std::string("\r\n"), std::string("\n"), std::string("\n\r\n")}) {
+    RequestReader r(1024, 1024);
+    r.append("PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r");
+    EXPECT_EQ(r.parse(), S::kNeedMore);
+    r.append("\n");
+    EXPECT_EQ(r.parse(), S::kNeedMore);
+    r.append(tail);
+    auto s = r.parse();
+    EXPECT_NE(s, S::kHeaderTooLarge);
+  }
+}
+
+TEST(RequestReader, EndlessChunkExtensionIsRefused) {
+  RequestReader r(1024, 1024);
+  r.append("PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;x=");
+  S s = r.parse();
+  for (int i = 0; i < 100 && s == S::kNeedMore; ++i) {
+    r.append(std::string(1000, 'a'));
+    s = r.parse();
+  }
+  EXPECT_EQ(s, S::kBadRequest);
+}
+
+}  // namespace
+}  // namespace basalt::http
