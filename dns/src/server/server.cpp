@@ -25,6 +25,8 @@
 #include "basalt/core/snapshot.hpp"
 #include "basalt/core/socket.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
+#include "basalt/http/router.hpp"
+#include "basalt/http/server.hpp"
 #include "basalt/dns/zone/zone_error.hpp"
 #include "basalt/dns/zone/zone_parser.hpp"
 #include "server/tcp_listener.hpp"
@@ -217,6 +219,8 @@ struct Server::Impl {
   std::vector<core::Endpoint> udp_bound, tcp_bound;
   std::atomic<std::size_t> tcp_open{0};
   std::atomic<HandlerId> next_handler{1};
+  std::unique_ptr<http::Server> metrics_http;  // Prometheus text at /metrics, when configured
+  std::optional<core::Endpoint> metrics_bound;
   bool started = false;
   mutable std::mutex mutex;  // start/stop and the bound-address lists
 };
@@ -252,6 +256,17 @@ void Server::start() {
   }
   for (auto& l : impl_->udp) l->start();
   for (auto& l : impl_->tcp) l->start();
+  if (const auto& at = impl_->config.metrics.listen) {
+    http::Router router;
+    router.add("/metrics", {"GET"}, [this](http::Request) -> asio::awaitable<http::Response> {
+      co_return http::Response(200, metrics().prometheus(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    impl_->metrics_http = std::make_unique<http::Server>(rt, router.handler());
+    impl_->metrics_http->attach(impl_->shutdown);
+    auto port = impl_->metrics_http->listen({.endpoint = *at, .h2c = false});
+    impl_->metrics_bound = core::Endpoint{at->address, port};
+    spdlog::info("serving Prometheus metrics on http://{}/metrics", impl_->metrics_bound->to_string());
+  }
   impl_->shutdown.on_begin([this] {
     // Close each listener on its own worker thread.
     auto& rt = impl_->runtime;
@@ -280,6 +295,11 @@ void Server::stop_on_signals() { impl_->shutdown.watch_signals(); }
 std::vector<core::Endpoint> Server::udp_endpoints() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->udp_bound;
+}
+
+std::optional<core::Endpoint> Server::metrics_endpoint() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->metrics_bound;
 }
 
 std::vector<core::Endpoint> Server::tcp_endpoints() const {

@@ -204,3 +204,33 @@ TEST(DaemonConfig, BadConfigIsRejectedWithKeyPathValueAndWhatIsAllowed) {
 
 }  // namespace
 }  // namespace basalt::testing
+
+namespace basalt::testing {
+namespace {
+
+TEST(DaemonMetrics, PrometheusTextAtSlashMetrics) {
+  BASALT_REQUIRE_TOOL("curl");
+  BASALT_REQUIRE_TOOL("dig");
+  TempDir dir;
+  auto port = free_port();
+  auto metrics_port = free_port();
+  std::ofstream(dir.file("z.zone")) << kZone;
+  std::ofstream(dir.file("c.yaml")) << "listen: [127.0.0.1:" << port << "]\nzones: [{file: " << dir.file("z.zone")
+                                    << "}]\nmetrics: {listen: 127.0.0.1:" << metrics_port << "}\nlog: {level: warn}\n";
+  Process server({.argv = {binary("basalt-dns"), "serve", "--config", dir.file("c.yaml")}});
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!contains(dig(port, {"www.example.test", "A", "+short"}).out, "192.0.2.80")) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "server did not start";
+  }
+  dig(port, {"nothing.example.test", "A"});
+  auto r = run({"curl", "-sS", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "# TYPE basalt_dns_queries_total counter")) << r.out;
+  EXPECT_TRUE(contains(r.out, "basalt_dns_responses_total{rcode=\"NXDOMAIN\"} 1")) << r.out;
+  EXPECT_TRUE(contains(r.out, "basalt_dns_queries_by_type_total{type=\"A\"}")) << r.out;
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace basalt::testing

@@ -30,7 +30,10 @@ class Snapshot {
   Snapshot& operator=(const Snapshot&) = delete;
 
   // The current value; the pointer keeps it alive for as long as it is held.
-  std::shared_ptr<const T> load() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const T> load() const {
+    std::lock_guard lock(current_mutex_);
+    return current_;
+  }
 
   // Replaces the value. Readers see the new value on their next access.
   void publish(std::shared_ptr<const T> next) {
@@ -44,7 +47,7 @@ class Snapshot {
   template <class F>
   void update(F&& modify) {
     std::lock_guard lock(writer_);
-    auto next = std::make_shared<T>(*current_.load(std::memory_order_acquire));
+    auto next = std::make_shared<T>(*load());
     std::forward<F>(modify)(*next);
     store(std::move(next));
   }
@@ -78,11 +81,16 @@ class Snapshot {
 
  private:
   void store(std::shared_ptr<const T> next) {
-    current_.store(std::move(next), std::memory_order_release);
+    std::shared_ptr<const T> old;  // released outside the lock
+    {
+      std::lock_guard lock(current_mutex_);
+      old = std::exchange(current_, std::move(next));
+    }
     version_.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  std::atomic<std::shared_ptr<const T>> current_;
+  mutable std::mutex current_mutex_;
+  std::shared_ptr<const T> current_;
   std::atomic<std::uint64_t> version_{1};
   std::mutex writer_;
 };

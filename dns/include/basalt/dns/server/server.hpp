@@ -63,6 +63,8 @@ class Server {
   // The addresses actually bound (port 0 resolved), once started.
   std::vector<core::Endpoint> udp_endpoints() const;
   std::vector<core::Endpoint> tcp_endpoints() const;
+  // The Prometheus /metrics listener's address, if configured and started.
+  std::optional<core::Endpoint> metrics_endpoint() const;
 
   // Registers a handler for names matching `pattern` (a glob, matched
   // case-insensitively) and the given types (empty: all types).
