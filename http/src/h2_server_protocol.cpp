@@ -30,6 +30,7 @@ struct H2ServerProtocol::Stream {
   std::size_t discarded = 0;  // body bytes after an early answer
   bool reset_sent = false;
   bool reset_after_response = false;
+  bool handler = false;  // handed to a handler (take_requests)
 };
 
 struct H2ServerProtocol::Session {
@@ -56,7 +57,7 @@ struct H2ServerProtocol::Callbacks {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     // Handlers of streams the peer already reset still run; they count too,
     // so open-and-reset cycles cannot pile up work (rapid reset).
-    if (p.handlers_running_ + p.streams_.size() >= p.limits_.max_concurrent_streams) {
+    if (p.streams_.size() + p.orphans_.size() >= p.limits_.max_concurrent_streams) {
       p.stats_.add(Stats::kStreamsRefused);
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
       return 0;  // no Stream: its headers are decoded (HPACK state) and dropped
@@ -166,12 +167,18 @@ struct H2ServerProtocol::Callbacks {
       p.respond_internal(*st, Response::text(400, "Bad Request"), false);
       return 0;
     }
+    st->handler = true;
     p.ready_.emplace_back(st->id, std::move(st->request));
     return 0;
   }
 
   static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t, void* user) {
-    self(user).streams_.erase(stream_id);
+    auto& p = self(user);
+    auto it = p.streams_.find(stream_id);
+    if (it == p.streams_.end()) return 0;
+    // Reset while its handler runs: the work continues, so it still counts.
+    if (it->second->handler && !it->second->responded) p.orphans_.insert(stream_id);
+    p.streams_.erase(it);
     return 0;
   }
 
@@ -371,6 +378,7 @@ bool H2ServerProtocol::wants_write() const { return nghttp2_session_want_write(s
 std::vector<std::pair<std::int32_t, Request>> H2ServerProtocol::take_requests() { return std::exchange(ready_, {}); }
 
 void H2ServerProtocol::respond(std::int32_t stream_id, Response response, bool head_request) {
+  if (orphans_.erase(stream_id)) return;
   auto* st = find(stream_id);
   if (!st || st->responded) return;
   respond_internal(*st, std::move(response), head_request);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -48,8 +49,9 @@ class H2ServerProtocol {
   // Requests whose last byte arrived since the last call, with stream ids.
   std::vector<std::pair<std::int32_t, Request>> take_requests();
 
-  // Handler bookkeeping: running handlers (including those for streams the
-  // peer has reset) count against max_concurrent_streams.
+  // Handler bookkeeping (for idleness). Handlers of streams the peer reset
+  // keep counting against max_concurrent_streams until respond() is called
+  // for them, so call respond() when every handler finishes.
   void handler_started() { ++handlers_running_; }
   void handler_finished() { --handlers_running_; }
   std::size_t handlers_running() const { return handlers_running_; }
@@ -93,6 +95,7 @@ class H2ServerProtocol {
   std::unordered_map<std::int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::pair<std::int32_t, Request>> ready_;
   std::size_t handlers_running_ = 0;
+  std::unordered_set<std::int32_t> orphans_;  // reset streams whose handler still runs
   bool failed_ = false;
   std::uint32_t fatal_code_ = 0;
   std::size_t block_bytes_ = 0;

@@ -210,5 +210,26 @@ TEST_F(H2ServerProtocolTest, RequestTimeoutAnswers408) {
   EXPECT_EQ(server.next_request_deadline(), H2ServerProtocol::Clock::time_point::max());
 }
 
+TEST_F(H2ServerProtocolTest, HandlersOfResetStreamsStillCountAgainstTheStreamLimit) {
+  limits.max_concurrent_streams = 2;
+  H2ServerProtocol server(limits, stats, remote, true);
+  auto feed = [&](const std::string& wire) {
+    bool ok = server.receive({reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()});
+    drain(server);  // our RST_STREAMs go out (nghttp2 counts a stream until then)
+    return ok;
+  };
+  std::string get("\x82\x87\x84\x41\x01x", 6);
+  auto request = [&](std::uint32_t id) { return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id, get); };
+  ASSERT_TRUE(feed("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") + request(1)));
+  ASSERT_EQ(server.take_requests().size(), 1u);  // handler for stream 1 runs
+  ASSERT_TRUE(feed(frame(NGHTTP2_RST_STREAM, 0, 1, std::string("\0\0\0\x08", 4)) + request(3) + request(5)));
+  EXPECT_EQ(server.take_requests().size(), 1u);  // stream 3; stream 5 refused
+  EXPECT_EQ(stats.snapshot().streams_refused, 1u);
+  server.respond(1, Response(200), false);  // the orphaned handler finished
+  ASSERT_TRUE(feed(request(7)));
+  EXPECT_EQ(server.take_requests().size(), 1u);
+  EXPECT_EQ(stats.snapshot().streams_refused, 1u);
+}
+
 }  // namespace
 }  // namespace basalt::http
