@@ -1,129 +1,35 @@
-// basalt-dns: the DNS daemon and tools. This file only maps command-line
-// flags onto the library (basalt::dns); everything else lives there.
+// basalt-dns: the DNS daemon and tools. Only command-line parsing lives in
+// apps/basalt-dns/; every subcommand is a thin layer over basalt::dns.
 //
 //   basalt-dns serve [--config FILE] [--listen ADDR:PORT]... [--zone-file FILE]...
 //                    [--state-dir DIR] [--log-level LEVEL] [--management-socket PATH]
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-
-#include <iostream>
 
 #include "basalt/core/config.hpp"
 #include "basalt/core/log.hpp"
-#include "basalt/core/management/registry.hpp"
-#include "basalt/core/management/server.hpp"
-#include "basalt/core/runtime.hpp"
-#include "basalt/dns/server/server.hpp"
 #include "basalt/dns/zone/zone_error.hpp"
-
-namespace {
-
-namespace core = basalt::core;
-namespace dns = basalt::dns;
-
-struct ServeFlags {
-  std::string config_file;
-  std::vector<std::string> listen;
-  std::vector<std::string> zone_files;
-  std::string state_dir;
-  std::string log_level;
-  std::string management_socket;
-};
-
-// Config file first, then flags on top (flags win; --zone-file adds zones).
-dns::ServerConfig make_config(const ServeFlags& f) {
-  dns::ServerConfig config;
-  if (!f.config_file.empty()) {
-    try {
-      config = core::config::decode<dns::ServerConfig>(core::config::load_file(f.config_file));
-    } catch (const core::config::Error& e) {
-      // Decoding errors name a key path; say which file it is in.
-      if (e.path().starts_with(f.config_file)) throw;
-      throw core::config::Error(f.config_file + ": " + e.path(), e.message());
-    }
-  }
-  if (!f.listen.empty()) {
-    config.listen.clear();
-    for (const auto& text : f.listen) {
-      std::string error;
-      auto ep = core::Endpoint::parse(text, &error);
-      if (!ep) throw core::config::Error("--listen", "\"" + text + "\" " + error);
-      config.listen.push_back(*ep);
-    }
-  }
-  for (const auto& file : f.zone_files) config.zones.push_back({.file = file});
-  if (!f.state_dir.empty()) config.state_dir = f.state_dir;
-  if (config.state_dir.empty()) config.state_dir = dns::default_state_dir();
-  if (!f.log_level.empty()) {
-    auto level = core::parse_log_level(f.log_level);
-    if (!level) {
-      throw core::config::Error("--log-level", "\"" + f.log_level + "\" is not one of: " + std::string(core::kLogLevelNames));
-    }
-    config.log.level = *level;
-  }
-  if (config.listen.empty()) throw core::config::Error("listen", "no address to listen on (use --listen ADDR:PORT)");
-  return config;
-}
-
-void add_management_commands(core::management::Registry& registry, dns::Server& server) {
-  registry.add_sync("getMetrics", [&server](const boost::json::object&) { return server.metrics().to_json(); });
-  registry.add_sync("listZones", [&server](const boost::json::object&) {
-    boost::json::array zones;
-    for (const auto& apex : server.zone_apexes()) zones.push_back(boost::json::string(apex.to_string()));
-    return boost::json::object{{"zones", zones}};
-  });
-  registry.add_sync("stop", [&server](const boost::json::object&) {
-    server.stop();
-    return boost::json::object();
-  });
-}
-
-int serve(const ServeFlags& flags) {
-  auto config = make_config(flags);
-  core::init_logging(config.log.level);
-  dns::Server server(config);
-  server.stop_on_signals();
-  core::management::Registry registry;
-  add_management_commands(registry, server);
-  std::optional<core::management::Server> management;
-  if (!flags.management_socket.empty()) {
-    management.emplace(server.runtime().control(), registry);
-    management->listen_unix(flags.management_socket);
-  }
-  server.start();
-  server.wait();
-  spdlog::info("stopped");
-  return 0;
-}
-
-}  // namespace
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
+  namespace apps = basalt::apps;
   CLI::App app("basalt-dns: authoritative DNS server and DNS tools");
   app.require_subcommand(1);
-  ServeFlags serve_flags;
-  auto* serve_cmd = app.add_subcommand("serve", "run the authoritative server");
-  serve_cmd->add_option("--config", serve_flags.config_file, "YAML or JSON config file");
-  serve_cmd->add_option("--listen", serve_flags.listen, "ADDR:PORT to serve on, UDP and TCP (repeatable; IPv6 as [::1]:5353)");
-  serve_cmd->add_option("--zone-file", serve_flags.zone_files, "zone file to serve (repeatable)");
-  serve_cmd->add_option("--state-dir", serve_flags.state_dir, "where keys and certificates are kept");
-  serve_cmd->add_option("--log-level", serve_flags.log_level, "trace, debug, info, warn, error or off");
-  serve_cmd->add_option("--management-socket", serve_flags.management_socket,
-                        "serve the JSON-lines management protocol on this Unix socket");
+  std::function<int()> action;
+  apps::ServeFlags serve_flags;
+  apps::add_serve_command(app, serve_flags, action);
   CLI11_PARSE(app, argc, argv);
 
-  core::init_logging(core::LogLevel::info);
+  basalt::core::init_logging(basalt::core::LogLevel::info);
   try {
-    if (serve_cmd->parsed()) return serve(serve_flags);
-  } catch (const core::config::Error& e) {
+    return action ? action() : 0;
+  } catch (const basalt::core::config::Error& e) {
     spdlog::error("configuration: {}", e.what());
     return 2;
-  } catch (const dns::ZoneError& e) {
+  } catch (const basalt::dns::ZoneError& e) {
     spdlog::error("zone: {}", e.what());
     return 2;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  return 0;
 }

@@ -1,0 +1,31 @@
+// The subcommands of basalt-dns. Each adds itself to the CLI11 app and, when
+// chosen, sets `action` to what main() runs. Errors are thrown
+// (core::config::Error and dns::ZoneError exit 2, others 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace basalt::core {}
+namespace basalt::dns {}
+
+namespace basalt::apps {
+
+namespace core = basalt::core;
+namespace dns = basalt::dns;
+
+struct ServeFlags {
+  std::string config_file;
+  std::vector<std::string> listen;
+  std::vector<std::string> zone_files;
+  std::string state_dir;
+  std::string log_level;
+  std::string management_socket;
+};
+void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& action);
+int serve(const ServeFlags& flags);
+
+}  // namespace basalt::apps

@@ -1,0 +1,96 @@
+// `basalt-dns serve`: flags and config file onto dns::ServerConfig, then run.
+#include "commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "basalt/core/config.hpp"
+#include "basalt/core/log.hpp"
+#include "basalt/core/management/registry.hpp"
+#include "basalt/core/management/server.hpp"
+#include "basalt/core/runtime.hpp"
+#include "basalt/dns/server/server.hpp"
+
+namespace basalt::apps {
+namespace {
+
+// Config file first, then flags on top (flags win; --zone-file adds zones).
+dns::ServerConfig make_config(const ServeFlags& f) {
+  dns::ServerConfig config;
+  if (!f.config_file.empty()) {
+    try {
+      config = core::config::decode<dns::ServerConfig>(core::config::load_file(f.config_file));
+    } catch (const core::config::Error& e) {
+      // Decoding errors name a key path; say which file it is in.
+      if (e.path().starts_with(f.config_file)) throw;
+      throw core::config::Error(f.config_file + ": " + e.path(), e.message());
+    }
+  }
+  if (!f.listen.empty()) {
+    config.listen.clear();
+    for (const auto& text : f.listen) {
+      std::string error;
+      auto ep = core::Endpoint::parse(text, &error);
+      if (!ep) throw core::config::Error("--listen", "\"" + text + "\" " + error);
+      config.listen.push_back(*ep);
+    }
+  }
+  for (const auto& file : f.zone_files) config.zones.push_back({.file = file});
+  if (!f.state_dir.empty()) config.state_dir = f.state_dir;
+  if (config.state_dir.empty()) config.state_dir = dns::default_state_dir();
+  if (!f.log_level.empty()) {
+    auto level = core::parse_log_level(f.log_level);
+    if (!level) {
+      throw core::config::Error("--log-level", "\"" + f.log_level + "\" is not one of: " + std::string(core::kLogLevelNames));
+    }
+    config.log.level = *level;
+  }
+  if (config.listen.empty()) throw core::config::Error("listen", "no address to listen on (use --listen ADDR:PORT)");
+  return config;
+}
+
+void add_management_commands(core::management::Registry& registry, dns::Server& server) {
+  registry.add_sync("getMetrics", [&server](const boost::json::object&) { return server.metrics().to_json(); });
+  registry.add_sync("listZones", [&server](const boost::json::object&) {
+    boost::json::array zones;
+    for (const auto& apex : server.zone_apexes()) zones.push_back(boost::json::string(apex.to_string()));
+    return boost::json::object{{"zones", zones}};
+  });
+  registry.add_sync("stop", [&server](const boost::json::object&) {
+    server.stop();
+    return boost::json::object();
+  });
+}
+
+}  // namespace
+
+int serve(const ServeFlags& flags) {
+  auto config = make_config(flags);
+  core::init_logging(config.log.level);
+  dns::Server server(config);
+  server.stop_on_signals();
+  core::management::Registry registry;
+  add_management_commands(registry, server);
+  std::optional<core::management::Server> management;
+  if (!flags.management_socket.empty()) {
+    management.emplace(server.runtime().control(), registry);
+    management->listen_unix(flags.management_socket);
+  }
+  server.start();
+  server.wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand("serve", "run the authoritative server");
+  cmd->add_option("--config", flags.config_file, "YAML or JSON config file");
+  cmd->add_option("--listen", flags.listen, "ADDR:PORT to serve on, UDP and TCP (repeatable; IPv6 as [::1]:5353)");
+  cmd->add_option("--zone-file", flags.zone_files, "zone file to serve (repeatable)");
+  cmd->add_option("--state-dir", flags.state_dir, "where keys and certificates are kept");
+  cmd->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
+  cmd->add_option("--management-socket", flags.management_socket,
+                  "serve the JSON-lines management protocol on this Unix socket");
+  cmd->callback([&flags, &action] { action = [&flags] { return serve(flags); }; });
+}
+
+}  // namespace basalt::apps
