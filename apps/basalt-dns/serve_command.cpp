@@ -48,7 +48,18 @@ dns::ServerConfig make_config(const ServeFlags& f) {
   return config;
 }
 
-void add_management_commands(core::management::Registry& registry, dns::Server& server) {
+boost::json::object query_event(const dns::QueryEvent& e) {
+  return {{"name", e.question.name.to_string()},
+          {"type", dns::to_string(e.question.type)},
+          {"transport", std::string(dns::to_string(e.transport))},
+          {"rcode", dns::to_string(e.rcode)},
+          {"answered", e.answered},
+          {"fromHandlers", e.from_handlers},
+          {"durationUs", e.duration.count()}};
+}
+
+void add_management_commands(core::management::Registry& registry, dns::Server& server,
+                             std::optional<core::management::Server>& management) {
   registry.add_sync("getMetrics", [&server](const boost::json::object&) { return server.metrics().to_json(); });
   registry.add_sync("listZones", [&server](const boost::json::object&) {
     boost::json::array zones;
@@ -58,6 +69,17 @@ void add_management_commands(core::management::Registry& registry, dns::Server& 
   registry.add_sync("stop", [&server](const boost::json::object&) {
     server.stop();
     return boost::json::object();
+  });
+  // A `query` event per answered query to every management client, while enabled.
+  registry.add_sync("setQueryEvents", [&server, &management](const boost::json::object& params) {
+    const auto* enabled = params.if_contains("enabled");
+    bool on = core::config::decode<bool>(enabled ? *enabled : boost::json::value(), "enabled");
+    if (on) {
+      server.set_query_observer([&management](const dns::QueryEvent& e) { management->emit("query", query_event(e)); });
+    } else {
+      server.set_query_observer({});
+    }
+    return boost::json::object{{"enabled", on}};
   });
 }
 
@@ -69,8 +91,8 @@ int serve(const ServeFlags& flags) {
   dns::Server server(config);
   server.stop_on_signals();
   core::management::Registry registry;
-  add_management_commands(registry, server);
   std::optional<core::management::Server> management;
+  add_management_commands(registry, server, management);
   if (!flags.management_socket.empty()) {
     management.emplace(server.runtime().control(), registry);
     management->listen_unix(flags.management_socket);

@@ -173,6 +173,24 @@ TEST_F(DaemonTest, ManagementSocketReportsCounters) {
   EXPECT_TRUE(contains(r.out, "\"tcp\":")) << r.out;
 }
 
+TEST_F(DaemonTest, QueryEventsOverTheManagementSocketWhenEnabled) {
+  // A client enables query events, then a query is made; the event names it.
+  Process client({.argv = {"python3", "-c",
+                           "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
+                           "f=s.makefile();print(f.readline(),end='',flush=True);"
+                           "s.sendall(b'{\"id\":1,\"method\":\"setQueryEvents\",\"params\":{\"enabled\":true}}\\n');"
+                           "[print(f.readline(),end='',flush=True) for _ in range(2)]",
+                           dir_.file("mgmt.sock")}});
+  ASSERT_TRUE(contains(client.read_line().value_or(""), "ready"));
+  ASSERT_TRUE(contains(client.read_line().value_or(""), "\"enabled\":true"));
+  dig(port_, {"Mail.example.test", "A"});
+  auto event = client.read_line().value_or("");
+  EXPECT_TRUE(contains(event, "\"event\":\"query\"")) << event;
+  EXPECT_TRUE(contains(event, "\"name\":\"Mail.example.test.\"")) << event;
+  EXPECT_TRUE(contains(event, "\"rcode\":\"NOERROR\"")) << event;
+  EXPECT_EQ(client.wait(5s), 0);
+}
+
 TEST(DaemonConfig, BadConfigIsRejectedWithKeyPathValueAndWhatIsAllowed) {
   TempDir dir;
   std::ofstream(dir.file("bad.yaml")) << "listen:\n  - 127.0.0.1:5353\n  - 127.0.0.1:70000\n";
