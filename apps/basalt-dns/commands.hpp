@@ -24,8 +24,14 @@ struct ServeFlags {
   std::string state_dir;
   std::string log_level;
   std::string management_socket;
+  std::vector<std::string> doh;  // DoH listeners
+  std::string tls_cert, tls_key;
 };
 void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& action);
 int serve(const ServeFlags& flags);
+
+// `basalt-dns --management` (no subcommand): the smartdns engine on stdio.
+void add_engine_flag(CLI::App& app, bool& management, std::function<int()>& action);
+int run_engine();
 
 }  // namespace basalt::apps

@@ -34,6 +34,19 @@ dns::ServerConfig make_config(const ServeFlags& f) {
       config.listen.push_back(*ep);
     }
   }
+  if (!f.doh.empty()) {
+    config.doh.clear();
+    for (const auto& text : f.doh) {
+      std::string error;
+      auto ep = core::Endpoint::parse(text, &error);
+      if (!ep) throw core::config::Error("--doh", "\"" + text + "\" " + error);
+      config.doh.push_back({.listen = *ep});
+    }
+  }
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    throw core::config::Error(f.tls_cert.empty() ? "--tls-cert" : "--tls-key", "give both --tls-cert and --tls-key");
+  }
+  if (!f.tls_cert.empty()) config.tls = dns::TlsConfig{.cert = f.tls_cert, .key = f.tls_key};
   for (const auto& file : f.zone_files) config.zones.push_back({.file = file});
   if (!f.state_dir.empty()) config.state_dir = f.state_dir;
   if (config.state_dir.empty()) config.state_dir = dns::default_state_dir();
@@ -65,6 +78,17 @@ void add_management_commands(core::management::Registry& registry, dns::Server& 
     boost::json::array zones;
     for (const auto& apex : server.zone_apexes()) zones.push_back(boost::json::string(apex.to_string()));
     return boost::json::object{{"zones", zones}};
+  });
+  registry.add_sync("updateCerts", [&server](const boost::json::object& params) {
+    auto field = [&](std::string_view key) {
+      auto it = params.find(key);
+      if (it == params.end() || !it->value().is_string()) {
+        throw core::config::Error(std::string(key), "missing (PEM text or a PEM file path)");
+      }
+      return std::string(it->value().get_string());
+    };
+    server.update_certs({field("httpsCert"), field("httpsKey")});
+    return boost::json::object();
   });
   registry.add_sync("stop", [&server](const boost::json::object&) {
     server.stop();
@@ -108,6 +132,9 @@ void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& a
   cmd->add_option("--config", flags.config_file, "YAML or JSON config file");
   cmd->add_option("--listen", flags.listen, "ADDR:PORT to serve on, UDP and TCP (repeatable; IPv6 as [::1]:5353)");
   cmd->add_option("--zone-file", flags.zone_files, "zone file to serve (repeatable)");
+  cmd->add_option("--doh", flags.doh, "ADDR:PORT to serve DNS over HTTPS on, path /dns-query (repeatable)");
+  cmd->add_option("--tls-cert", flags.tls_cert, "DoH certificate chain, PEM (default: self-signed, in the state dir)");
+  cmd->add_option("--tls-key", flags.tls_key, "DoH private key, PEM");
   cmd->add_option("--state-dir", flags.state_dir, "where keys and certificates are kept");
   cmd->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
   cmd->add_option("--management-socket", flags.management_socket,

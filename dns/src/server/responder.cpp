@@ -215,7 +215,27 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
 
   const ServerData& data = *data_ptr;
   const Zone* zone = data.zones.find(c.qname);
+  auto ask_handlers = [&](const Zone* z) {
+    pending.query.question = Question{c.qname, c.qtype, c.qclass};
+    pending.query.transport = transport;
+    pending.query.client.clear();
+    pending.query.dnssec_ok = c.dnssec_ok;
+    pending.id = c.id;
+    pending.rd = c.rd;
+    pending.cd = c.cd;
+    pending.edns = c.edns;
+    pending.limit = c.limit;
+    pending.name_exists = true;
+    pending.data = data_ptr;
+    pending.zone = z;
+    return Status::kNeedsHandlers;
+  };
   if (!zone) {
+    if (data.fallback) {
+      // Offered to the fallback handler; REFUSED if it has nothing (complete()).
+      pending.handlers.assign(1, data.fallback.get());
+      return ask_handlers(nullptr);
+    }
     out_size = finish(w, Rcode::kRefused, false, info);
     return Status::kAnswered;
   }
@@ -270,21 +290,8 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   auto subject = match_subject(c.qname, subject_buf);
   pending.handlers.clear();
   bool pattern_matched = data.handlers.match(subject, c.qtype, pending.handlers);
-  if (!pending.handlers.empty()) {
-    pending.query.question = Question{c.qname, c.qtype, c.qclass};
-    pending.query.transport = transport;
-    pending.query.client.clear();
-    pending.query.dnssec_ok = c.dnssec_ok;
-    pending.id = c.id;
-    pending.rd = c.rd;
-    pending.cd = c.cd;
-    pending.edns = c.edns;
-    pending.limit = c.limit;
-    pending.name_exists = true;
-    pending.data = data_ptr;
-    pending.zone = zone;
-    return Status::kNeedsHandlers;
-  }
+  if (pending.handlers.empty() && data.fallback) pending.handlers.push_back(data.fallback.get());
+  if (!pending.handlers.empty()) return ask_handlers(zone);
   add_negative_soa(w, *zone);
   out_size = finish(w, (name_exists || pattern_matched) ? Rcode::kNoError : Rcode::kNXDomain, true, info);
   return Status::kAnswered;
@@ -321,6 +328,11 @@ std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& rec
     const Name& owner = r.owner == c.qname ? c.qname : r.owner;  // echo the question's case
     if (!w.add_record(Section::kAnswer, owner, r.type, RRClass::kIN, r.ttl, r.rdata)) break;
     ++added;
+  }
+  if (!p.zone) {
+    // Outside our zones (only the fallback handler is asked there): its
+    // answer is passed on, not authoritative; nothing at all is REFUSED.
+    return finish(w, added == 0 ? Rcode::kRefused : Rcode::kNoError, false, info);
   }
   if (added == 0) add_negative_soa(w, *p.zone);  // NODATA: a pattern matched
   return finish(w, Rcode::kNoError, true, info);

@@ -19,11 +19,13 @@
 #include <regex>
 #include <sstream>
 
+#include "basalt/core/file.hpp"
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
 #include "basalt/core/socket.hpp"
+#include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
 #include "basalt/http/router.hpp"
 #include "basalt/http/server.hpp"
@@ -61,6 +63,44 @@ std::string pattern_suffix(std::string_view pattern) {
     suffix = dot == std::string_view::npos ? std::string_view{} : suffix.substr(dot + 1);
   }
   return std::string(suffix);
+}
+
+// The DoH certificate: the configured one, else the self-signed one kept in
+// the state directory (generated on first start).
+core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
+  if (config.tls) return {config.tls->cert, config.tls->key};
+  namespace fs = std::filesystem;
+  if (config.state_dir.empty()) {
+    throw core::config::Error("tls", "no certificate configured and no state_dir to keep a self-signed one in");
+  }
+  fs::path dir(config.state_dir);
+  auto cert_path = dir / "doh-cert.pem", key_path = dir / "doh-key.pem";
+  std::error_code ec;
+  if (fs::exists(cert_path, ec) && fs::exists(key_path, ec)) {
+    std::string error;
+    if (core::TlsCertifiedKey::load({cert_path.string(), key_path.string()}, &error)) {
+      return {cert_path.string(), key_path.string()};
+    }
+    spdlog::warn("replacing the unusable self-signed DoH certificate in {}: {}", dir.string(), error);
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw core::config::Error("state_dir", "cannot create \"" + dir.string() + "\": " + ec.message());
+  core::SelfSignedOptions options{.dns_names = {"localhost"},
+                                  .ip_addresses = {core::IpAddress::v4_loopback(), *core::IpAddress::parse("::1")}};
+  for (const auto& d : config.doh) {
+    if (d.listen && !d.listen->address.is_unspecified() && !d.listen->address.is_loopback()) {
+      options.ip_addresses.push_back(d.listen->address);
+    }
+  }
+  std::string error;
+  auto pem = core::generate_self_signed(options, &error);
+  if (!pem) throw std::runtime_error("cannot generate a self-signed DoH certificate: " + error);
+  if (!core::write_file_atomic(key_path, pem->private_key, fs::perms::owner_read | fs::perms::owner_write, &error) ||
+      !core::write_file_atomic(cert_path, pem->certificate, fs::perms::owner_read | fs::perms::owner_write, &error)) {
+    throw core::config::Error("state_dir", error);
+  }
+  spdlog::info("generated a self-signed DoH certificate in {} (localhost, 127.0.0.1, ::1)", dir.string());
+  return {cert_path.string(), key_path.string()};
 }
 
 }  // namespace
@@ -132,6 +172,12 @@ struct Server::Impl {
     data.publish(std::move(d));
     for (std::size_t i = 0; i < runtime.workers(); ++i) {
       workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout));
+    }
+    if (!config.doh.empty()) {
+      std::string error;
+      tls = core::TlsServerContext::create(
+          {.certificates = {doh_certificate(config)}, .alpn = http::alpn_protocols()}, &error);
+      if (!tls) throw core::config::Error("tls", error);
     }
   }
 
@@ -219,6 +265,9 @@ struct Server::Impl {
   std::vector<core::Endpoint> udp_bound, tcp_bound;
   std::atomic<std::size_t> tcp_open{0};
   std::atomic<HandlerId> next_handler{1};
+  std::optional<core::TlsServerContext> tls;   // the DoH listeners' certificates, when DoH is configured
+  std::vector<std::unique_ptr<http::Server>> doh_http;
+  std::vector<core::Endpoint> doh_bound;
   std::unique_ptr<http::Server> metrics_http;  // Prometheus text at /metrics, when configured
   std::optional<core::Endpoint> metrics_bound;
   bool started = false;
@@ -267,6 +316,18 @@ void Server::start() {
     impl_->metrics_bound = core::Endpoint{at->address, port};
     spdlog::info("serving Prometheus metrics on http://{}/metrics", impl_->metrics_bound->to_string());
   }
+  for (const auto& d : impl_->config.doh) {
+    DohHandler doh([this](std::span<const std::uint8_t> q) { return async_process_packet(q, Transport::kHttps); });
+    http::Router router;
+    router.add(d.path, {"GET", "POST"}, doh);
+    auto server = std::make_unique<http::Server>(rt, router.handler(), DohHandler::limits());
+    server->attach(impl_->shutdown);
+    auto port = server->listen({.endpoint = *d.listen, .tls = impl_->tls});
+    impl_->doh_bound.push_back({d.listen->address, port});
+    impl_->doh_http.push_back(std::move(server));
+    spdlog::info("serving DNS over HTTPS on https://{}{} (HTTP/2 and HTTP/1.1)", impl_->doh_bound.back().to_string(),
+                 d.path);
+  }
   impl_->shutdown.on_begin([this] {
     // Close each listener on its own worker thread.
     auto& rt = impl_->runtime;
@@ -302,6 +363,18 @@ std::optional<core::Endpoint> Server::metrics_endpoint() const {
   return impl_->metrics_bound;
 }
 
+std::vector<core::Endpoint> Server::doh_endpoints() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->doh_bound;
+}
+
+void Server::update_certs(const core::TlsCertificateSource& source) {
+  if (!impl_->tls) throw std::invalid_argument("this server has no DNS-over-HTTPS listener");
+  std::string error;
+  if (!impl_->tls->set_certificates({source}, &error)) throw std::invalid_argument(error);
+  spdlog::info("DoH certificate replaced");
+}
+
 std::vector<core::Endpoint> Server::tcp_endpoints() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->tcp_bound;
@@ -315,6 +388,16 @@ HandlerId Server::handle(std::string_view pattern, std::vector<RRType> types, Ha
 HandlerId Server::handle_async(std::string_view pattern, std::vector<RRType> types, AsyncHandlerFn fn) {
   if (!fn) throw std::invalid_argument("handler function is empty");
   return impl_->add_handler(pattern, std::move(types), {}, std::move(fn));
+}
+
+void Server::set_fallback_handler(AsyncHandlerFn fn) {
+  std::shared_ptr<const HandlerEntry> entry;
+  if (fn) {
+    auto glob = core::Glob::compile("**", {.case_insensitive = true});
+    entry = std::make_shared<const HandlerEntry>(
+        HandlerEntry{impl_->next_handler.fetch_add(1), std::move(*glob), {}, {}, std::move(fn)});
+  }
+  impl_->data.update([&](ServerData& d) { d.fallback = entry; });
 }
 
 bool Server::remove_handler(HandlerId id) {

@@ -16,12 +16,31 @@ void ZoneConfig::validate(const core::config::Node& n) const {
   }
 }
 
+void DohConfig::validate(const core::config::Node& n) const {
+  if (!listen) n.fail("needs `listen` (ADDR:PORT)");
+  if (path.empty() || path.front() != '/' || path.find_first_of("?# ") != std::string::npos) {
+    n.fail_at("path", "\"" + path + "\" is not an absolute URL path (starts with /, no ?, # or spaces)");
+  }
+}
+
+void TlsConfig::validate(const core::config::Node& n) const {
+  if (cert.empty()) n.fail_at("cert", "needs a PEM file or PEM text");
+  if (key.empty()) n.fail_at("key", "needs a PEM file or PEM text");
+}
+
 void ServerConfig::validate(const core::config::Node& n) const {
   if (max_udp_payload < 512 || max_udp_payload > 4096) {
     n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
   }
   if (tcp.max_pipelined == 0) n.fail_at("tcp.max_pipelined", "0 is not at least 1");
   if (handler_timeout.count() <= 0) n.fail_at("handler_timeout", "must be positive");
+  for (std::size_t i = 0; i < doh.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (doh[i].listen && doh[j].listen && doh[i].listen->port != 0 && *doh[i].listen == *doh[j].listen) {
+        n.fail_at("doh[" + std::to_string(i) + "].listen", "\"" + doh[i].listen->to_string() + "\" is listed twice");
+      }
+    }
+  }
 }
 
 std::string default_state_dir() {

@@ -52,6 +52,10 @@ struct ServerData {
   ZoneSet zones;
   HandlerTable handlers;
   QueryObserver observer;  // called on the worker thread after each query, if set
+  // Asked when neither zone data nor a registered handler answers, also for
+  // names outside every zone: its empty answer is NODATA inside a zone,
+  // REFUSED outside (Server::set_fallback_handler).
+  std::shared_ptr<const HandlerEntry> fallback;
 };
 
 struct ResponderOptions {
@@ -68,7 +72,7 @@ struct PendingQuery {
   std::size_t limit = 512;
   bool name_exists = false;  // for the NODATA/NXDOMAIN choice
   std::shared_ptr<const ServerData> data;  // keeps the zone alive while handlers run
-  const Zone* zone = nullptr;
+  const Zone* zone = nullptr;  // null: outside every zone (fallback handler only)
   std::vector<const HandlerEntry*> handlers;
 };
 

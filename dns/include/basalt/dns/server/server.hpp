@@ -1,5 +1,6 @@
 // The authoritative DNS server: zones, handlers, UDP and TCP listeners on
-// every worker thread, zone transfer out, NOTIFY, counters.
+// every worker thread, DNS over HTTPS (doh.hpp), zone transfer out, NOTIFY,
+// counters.
 //
 //   dns::Server server({.listen = {*core::Endpoint::parse("127.0.0.1:5353")},
 //                       .zones = {{.apex = "dyn.example.test"}}});
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "basalt/core/ip.hpp"
+#include "basalt/core/tls.hpp"
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/metrics.hpp"
 #include "basalt/dns/server/responder.hpp"
@@ -63,6 +65,13 @@ class Server {
   // The addresses actually bound (port 0 resolved), once started.
   std::vector<core::Endpoint> udp_endpoints() const;
   std::vector<core::Endpoint> tcp_endpoints() const;
+  // The DNS-over-HTTPS listeners' addresses (config `doh`), once started.
+  std::vector<core::Endpoint> doh_endpoints() const;
+  // Replaces the DoH certificate (PEM files or PEM text) for new TLS
+  // handshakes; open connections keep going. Throws std::invalid_argument
+  // with the reason (and changes nothing) if it does not load or there is no
+  // DoH listener.
+  void update_certs(const core::TlsCertificateSource& source);
   // The Prometheus /metrics listener's address, if configured and started.
   std::optional<core::Endpoint> metrics_endpoint() const;
 
@@ -71,6 +80,12 @@ class Server {
   HandlerId handle(std::string_view pattern, std::vector<RRType> types, HandlerFn fn);
   HandlerId handle_async(std::string_view pattern, std::vector<RRType> types, AsyncHandlerFn fn);
   bool remove_handler(HandlerId id);
+  // The handler asked for every question that neither zone data nor a
+  // registered handler answers, including names outside every zone — for a
+  // driver that owns the answers (engine mode). Its empty answer is NODATA
+  // inside a zone and REFUSED outside; on timeout or failure, SERVFAIL.
+  // Replaces the previous one; an empty function removes it.
+  void set_fallback_handler(AsyncHandlerFn fn);
 
   // Adds or replaces a zone (by apex); sends NOTIFY to the configured secondaries.
   void put_zone(Zone zone);

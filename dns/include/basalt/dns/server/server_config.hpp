@@ -9,6 +9,8 @@
 //   transfer: {allow: [127.0.0.1/32], notify: [127.0.0.1:5354]}
 //   state_dir: /var/lib/basalt-dns
 //   metrics: {listen: 127.0.0.1:9153}
+//   doh: [{listen: 127.0.0.1:8443, path: /dns-query}]   # DNS over HTTPS (RFC 8484)
+//   tls: {cert: /etc/basalt/doh.pem, key: /etc/basalt/doh.key}  # files or inline PEM
 //   log: {level: info}
 //
 // Library users fill the same structs with designated initializers.
@@ -60,12 +62,32 @@ struct TcpConfig {
 };
 BOOST_DESCRIBE_STRUCT(TcpConfig, (), (idle_timeout, max_connections, max_pipelined))
 
+// One DNS-over-HTTPS listener: HTTP/2 and HTTP/1.1 over TLS (ALPN).
+struct DohConfig {
+  std::optional<core::Endpoint> listen;  // required; port 0 picks a free one
+  std::string path = "/dns-query";
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(DohConfig, (), (listen, path))
+
+// The certificate of the DoH listeners. Each field is a PEM file path or the
+// PEM text itself. Absent: a self-signed certificate is generated on first
+// start and kept in `state_dir` (doh-cert.pem, doh-key.pem).
+struct TlsConfig {
+  std::string cert;
+  std::string key;
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(TlsConfig, (), (cert, key))
+
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
   TransferConfig transfer;
   std::string state_dir;
   MetricsConfig metrics;
+  std::vector<DohConfig> doh;
+  std::optional<TlsConfig> tls;
   LogConfig log;
   // Tuning, with the defaults a demanding operator expects.
   std::size_t workers = 0;                              // 0: one per core
@@ -77,7 +99,7 @@ struct ServerConfig {
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
-                      (listen, zones, transfer, state_dir, metrics, log, workers, localhost, max_udp_payload,
+                      (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost, max_udp_payload,
                        handler_timeout, tcp, primary_nameserver))
 
 // The default state directory: /var/lib/basalt-dns as root, else
