@@ -34,4 +34,17 @@ int serve(const ServeFlags& flags);
 void add_engine_flag(CLI::App& app, bool& management, std::function<int()>& action);
 int run_engine();
 
+struct QueryFlags {
+  std::vector<std::string> args;  // NAME [TYPE] [@SERVER[:PORT]]
+  bool tcp = false;
+  std::string doh_url;
+  std::string ca_file;
+  bool doh_get = false;
+  bool dnssec = false;
+  bool json = false;
+  int timeout_ms = 5000;
+};
+void add_query_command(CLI::App& app, QueryFlags& flags, std::function<int()>& action);
+int query(const QueryFlags& flags);
+
 }  // namespace basalt::apps

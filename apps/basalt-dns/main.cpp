@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   apps::ServeFlags serve_flags;
   apps::add_serve_command(app, serve_flags, action);
+  apps::QueryFlags query_flags;
+  apps::add_query_command(app, query_flags, action);
   CLI11_PARSE(app, argc, argv);
 
   basalt::core::init_logging(basalt::core::LogLevel::info);
