@@ -3,6 +3,7 @@
 //
 //   basalt-dns serve [--config FILE] [--listen ADDR:PORT]... [--zone-file FILE]...
 //                    [--state-dir DIR] [--log-level LEVEL] [--management-socket PATH]
+//   basalt-dns --management      the smartdns engine protocol on stdio
 #include <spdlog/spdlog.h>
 
 #include "basalt/core/config.hpp"
@@ -13,13 +14,19 @@
 int main(int argc, char** argv) {
   namespace apps = basalt::apps;
   CLI::App app("basalt-dns: authoritative DNS server and DNS tools");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   std::function<int()> action;
   apps::ServeFlags serve_flags;
   apps::add_serve_command(app, serve_flags, action);
   apps::QueryFlags query_flags;
   apps::add_query_command(app, query_flags, action);
+  bool management = false;
+  apps::add_engine_flag(app, management, action);
   CLI11_PARSE(app, argc, argv);
+  if (!action) {
+    std::cerr << app.help();
+    return 2;
+  }
 
   basalt::core::init_logging(basalt::core::LogLevel::info);
   try {

@@ -1,0 +1,288 @@
+#include "basalt/dns/engine/engine.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "basalt/core/encoding.hpp"
+#include "basalt/core/management/registry.hpp"
+#include "basalt/core/tls.hpp"
+#include "basalt/dns/server/server.hpp"
+#include "basalt/dns/wire/name.hpp"
+#include "basalt/dns/wire/record_json.hpp"
+
+namespace basalt::dns {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+void EngineStartConfig::validate(const core::config::Node& n) const {
+  if (!manual_udp_mode && !udp_port) n.fail_at("udpPort", "needed unless manualUdpMode is true");
+  if (!manual_https_mode && !https_port) n.fail_at("httpsPort", "needed unless manualHttpsMode is true");
+  std::string error;
+  if (!manual_udp_mode && !core::IpAddress::parse(udp_bind_interface, &error)) {
+    n.fail_at("udpBindInterface", "\"" + udp_bind_interface + "\" is not an IP address: " + error);
+  }
+  if (!manual_https_mode && !core::IpAddress::parse(https_bind_interface, &error)) {
+    n.fail_at("httpsBindInterface", "\"" + https_bind_interface + "\" is not an IP address: " + error);
+  }
+  if (https_key.empty() != https_cert.empty()) {
+    n.fail_at(https_key.empty() ? "httpsKey" : "httpsCert", "give both httpsKey and httpsCert, or neither");
+  }
+  if (dnssec_zone) {
+    std::string_view why;
+    auto zone = Name::from_text(*dnssec_zone, nullptr, &why);
+    if (!zone) n.fail_at("dnssecZone", "\"" + *dnssec_zone + "\" is not a domain name: " + std::string(why));
+    if (zone->is_root()) n.fail_at("dnssecZone", "\"" + *dnssec_zone + "\" is the root, not a zone this server can own");
+  }
+  if (dnssec_algorithm != "ECDSA" && dnssec_algorithm != "ED25519") {
+    n.fail_at("dnssecAlgorithm", "\"" + dnssec_algorithm + "\" is not one of: ECDSA, ED25519");
+  }
+  if (primary_nameserver && !Name::from_text(*primary_nameserver)) {
+    n.fail_at("primaryNameserver", "\"" + *primary_nameserver + "\" is not a domain name");
+  }
+}
+
+namespace {
+
+// One question waiting for the driver's dnsQueryResult.
+struct PendingAnswer {
+  explicit PendingAnswer(asio::any_io_executor ex) : wakeup(std::move(ex)) {}
+  asio::steady_timer wakeup;  // waited on by the handler; cancelled to wake it
+  std::vector<Record> records;
+  bool done = false;    // guarded by Impl::mutex
+  bool failed = false;  // stop: answer SERVFAIL
+};
+
+std::string question_name(const Name& name) {
+  auto text = name.lowercased().to_string();
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+struct Engine::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io, Options o) : control(io), options(std::move(o)) {}
+
+  asio::io_context& control;
+  Options options;
+  Emit emit;
+  std::unique_ptr<Server> server;
+  std::optional<core::TlsCertificateSource> next_certs;  // from updateCerts while no DoH listener runs
+
+  mutable std::mutex mutex;  // pending, next_id
+  std::unordered_map<std::string, std::shared_ptr<PendingAnswer>> pending;
+  std::uint64_t next_id = 1;
+
+  void send(std::string_view event, json::value data) {
+    if (emit) emit(event, std::move(data));
+  }
+
+  // The fallback handler of the server: one dnsQuery per question.
+  asio::awaitable<std::vector<Record>> ask_driver(const Query& q) {
+    auto entry = std::make_shared<PendingAnswer>(co_await asio::this_coro::executor);
+    // A backstop: the worker's own deadline (handler_timeout) cancels us first.
+    entry->wakeup.expires_after(options.query_timeout + std::chrono::seconds(1));
+    std::string id;
+    {
+      std::lock_guard lock(mutex);
+      id = fmt::format("q{}", next_id++);
+      pending.emplace(id, entry);
+    }
+    // Removes the entry however this coroutine ends: answered, timed out
+    // (cancelled by the worker's deadline), or destroyed at shutdown.
+    struct Forget {
+      Impl* impl;
+      std::string id;
+      ~Forget() {
+        std::lock_guard lock(impl->mutex);
+        impl->pending.erase(id);
+      }
+    } forget{this, id};
+
+    json::object question{{"name", question_name(q.question.name)},
+                          {"type", to_string(q.question.type)},
+                          {"class", to_string(q.question.rclass)}};
+    send("dnsQuery", json::object{{"correlationId", id},
+                                  {"questions", json::array{std::move(question)}},
+                                  {"dnssecRequested", q.dnssec_ok}});
+    bool wait = false;
+    {
+      std::lock_guard lock(mutex);
+      wait = !entry->done;
+    }
+    if (wait) {
+      boost::system::error_code ec;
+      try {
+        co_await entry->wakeup.async_wait(asio::use_awaitable);
+      } catch (const boost::system::system_error&) {
+        // Cancelled: by dnsQueryResult (done is set) or by the deadline.
+      }
+    }
+    std::lock_guard lock(mutex);
+    if (!entry->done) throw std::runtime_error("the driver did not answer dnsQuery " + id + " in time");
+    if (entry->failed) throw std::runtime_error("the engine stopped before dnsQuery " + id + " was answered");
+    co_return std::move(entry->records);
+  }
+
+  void fail_pending() {
+    std::lock_guard lock(mutex);
+    for (auto& [id, entry] : pending) {
+      entry->done = entry->failed = true;
+      asio::post(entry->wakeup.get_executor(), [entry] { entry->wakeup.cancel(); });
+    }
+    pending.clear();
+  }
+
+  void stop_server() {
+    if (!server) return;
+    fail_pending();
+    server->stop(std::chrono::milliseconds(0));
+    server.reset();  // joins the server's threads; their coroutines end and forget their entries
+    spdlog::info("DNS engine stopped");
+    send("stopped", json::object());
+  }
+
+  ServerConfig server_config(const EngineStartConfig& c) const {
+    ServerConfig s;
+    s.state_dir = options.state_dir;
+    s.workers = options.workers;
+    s.handler_timeout = options.query_timeout;
+    s.localhost = c.enable_localhost_handling;
+    if (c.dnssec_zone) s.zones.push_back({.apex = *c.dnssec_zone});
+    s.primary_nameserver = c.primary_nameserver;
+    if (!s.primary_nameserver && c.dnssec_zone) s.primary_nameserver = "ns1." + *c.dnssec_zone;
+    if (!c.manual_udp_mode) s.listen.push_back({*core::IpAddress::parse(c.udp_bind_interface), *c.udp_port});
+    if (!c.manual_https_mode) {
+      s.doh.push_back({.listen = core::Endpoint{*core::IpAddress::parse(c.https_bind_interface), *c.https_port}});
+      if (!c.https_cert.empty()) {
+        s.tls = TlsConfig{.cert = c.https_cert, .key = c.https_key};
+      } else if (next_certs) {
+        s.tls = TlsConfig{.cert = next_certs->certificate, .key = next_certs->private_key};
+      }
+    }
+    return s;
+  }
+
+  json::value start(const json::object& params) {
+    if (server) throw std::runtime_error("already started (send stop first)");
+    auto it = params.find("config");
+    if (it == params.end()) throw core::config::Error("config", "missing (the server configuration object)");
+    auto config = core::config::decode<EngineStartConfig>(it->value(), "config");
+    auto s = std::make_unique<Server>(server_config(config));
+    std::weak_ptr<Impl> weak = weak_from_this();
+    s->set_fallback_handler([weak](const Query& q) -> asio::awaitable<std::vector<Record>> {
+      auto self = weak.lock();
+      if (!self) throw std::runtime_error("engine is gone");
+      co_return co_await self->ask_driver(q);
+    });
+    s->start();  // throws (nothing kept) if a port cannot be bound
+    server = std::move(s);
+    json::object result;
+    if (!config.manual_udp_mode) result["udpPort"] = server->udp_endpoints().front().port;
+    if (!config.manual_https_mode) result["httpsPort"] = server->doh_endpoints().front().port;
+    spdlog::info("DNS engine started{}", config.dnssec_zone ? " for zone " + *config.dnssec_zone : std::string());
+    send("started", result);
+    return result;
+  }
+
+  json::value query_result(const json::object& params) {
+    auto id_it = params.find("correlationId");
+    if (id_it == params.end() || !id_it->value().is_string()) {
+      throw core::config::Error("correlationId", "missing or not a string");
+    }
+    std::string id(id_it->value().get_string());
+    std::vector<Record> records;
+    if (auto a = params.find("answers"); a != params.end()) {
+      if (!a->value().is_array()) throw core::config::Error("answers", "is not an array");
+      const auto& arr = a->value().get_array();
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        std::string error;
+        auto r = record_from_json(arr[i], &error, 300);
+        if (!r) throw core::config::Error(fmt::format("answers[{}]", i), error);
+        records.push_back(std::move(*r));
+      }
+    }
+    std::shared_ptr<PendingAnswer> entry;
+    {
+      std::lock_guard lock(mutex);
+      auto p = pending.find(id);
+      if (p == pending.end()) return json::object{{"resolved", false}};  // late: already SERVFAIL
+      entry = p->second;
+      pending.erase(p);
+      entry->records = std::move(records);
+      entry->done = true;
+    }
+    asio::post(entry->wakeup.get_executor(), [entry] { entry->wakeup.cancel(); });
+    return json::object{{"resolved", true}};
+  }
+
+  asio::awaitable<json::value> process_packet(const json::object& params) {
+    if (!server) throw std::runtime_error("not started (send start first)");
+    auto p = params.find("packet");
+    if (p == params.end() || !p->value().is_string()) throw core::config::Error("packet", "missing or not a string");
+    auto bytes = core::base64_decode(p->value().get_string(), false);
+    if (!bytes) throw core::config::Error("packet", "is not base64");
+    auto answer = co_await server->async_process_packet(*bytes, Transport::kManual);
+    if (answer.empty()) throw std::runtime_error("packet: not a DNS query, nothing to answer");
+    co_return json::object{{"packet", core::base64_encode(answer)}};
+  }
+
+  json::value update_certs(const json::object& params) {
+    auto field = [&](std::string_view key) {
+      auto it = params.find(key);
+      if (it == params.end() || !it->value().is_string() || it->value().get_string().empty()) {
+        throw core::config::Error(std::string(key), "missing or not PEM text");
+      }
+      return std::string(it->value().get_string());
+    };
+    core::TlsCertificateSource source{field("httpsCert"), field("httpsKey")};
+    if (server && !server->doh_endpoints().empty()) {
+      server->update_certs(source);
+    } else {
+      std::string error;
+      if (!core::TlsCertifiedKey::load(source, &error)) throw std::invalid_argument(error);
+      next_certs = source;  // used by the next start with a DoH listener
+    }
+    return json::object();
+  }
+};
+
+Engine::Engine(asio::io_context& control, Options options)
+    : impl_(std::make_shared<Impl>(control, std::move(options))) {}
+
+Engine::~Engine() { impl_->stop_server(); }
+
+void Engine::set_emitter(Emit emit) { impl_->emit = std::move(emit); }
+
+void Engine::stop_server() { impl_->stop_server(); }
+
+std::size_t Engine::pending_questions() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->pending.size();
+}
+
+void Engine::register_commands(core::management::Registry& registry) {
+  auto impl = impl_;
+  registry.add_sync("start", [impl](const json::object& params) { return impl->start(params); });
+  registry.add_sync("stop", [impl](const json::object&) -> json::value {
+    impl->stop_server();
+    return json::object();
+  });
+  registry.add_sync("dnsQueryResult", [impl](const json::object& params) { return impl->query_result(params); });
+  registry.add_sync("updateCerts", [impl](const json::object& params) { return impl->update_certs(params); });
+  registry.add("processPacket", [impl](core::management::Call& call) -> asio::awaitable<json::value> {
+    co_return co_await impl->process_packet(call.params());
+  });
+}
+
+}  // namespace basalt::dns
