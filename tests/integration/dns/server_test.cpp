@@ -252,3 +252,28 @@ TEST(DaemonMetrics, PrometheusTextAtSlashMetrics) {
 
 }  // namespace
 }  // namespace basalt::testing
+
+namespace basalt::testing {
+namespace {
+
+// The config `make run` starts must load and answer (on a free port: flags win).
+TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
+  BASALT_REQUIRE_TOOL("dig");
+  auto port = free_port();
+  Process server({.argv = {binary("basalt-dns"), "serve", "--config", source_dir() + "/examples/dns/basalt-dns.yaml",
+                           "--listen", "127.0.0.1:" + std::to_string(port)}});
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string answer;
+  while (std::chrono::steady_clock::now() < deadline && server.running()) {
+    answer = dig(port, {"www.example.test", "A", "+short"}).out;
+    if (!answer.empty()) break;
+  }
+  EXPECT_EQ(answer, "127.0.0.1\n");
+  auto dyn = dig(port, {"dyn.example.test", "SOA", "+short"});
+  EXPECT_TRUE(contains(dyn.out, "ns1.dyn.example.test.")) << dyn.out;  // synthesised SOA
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace basalt::testing
