@@ -8,8 +8,17 @@
 
 namespace basalt::core {
 
+namespace {
+// io_context with its (protected) shutdown() reachable, so that every context
+// can be shut down before any is destroyed; see ~Runtime().
+struct IoContext : boost::asio::io_context {
+  IoContext() : boost::asio::io_context(1) {}  // one thread per context: Asio may skip locking
+  using boost::asio::io_context::shutdown;
+};
+}  // namespace
+
 struct Runtime::Context {
-  boost::asio::io_context io{1};  // one thread per context: Asio may skip locking
+  IoContext io;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard{
       io.get_executor()};
 };
@@ -39,6 +48,11 @@ Runtime::Runtime(Options options) {
 Runtime::~Runtime() {
   stop();
   join();
+  // Pending handlers of one worker may own sockets of another. Shutting every
+  // context down first destroys those handlers while all contexts still
+  // exist; destroying the contexts one by one would not.
+  for (auto& w : workers_) w->io.shutdown();
+  control_->io.shutdown();
 }
 
 boost::asio::io_context& Runtime::worker(std::size_t index) { return workers_.at(index)->io; }
