@@ -266,5 +266,68 @@ TEST_F(HandlerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   EXPECT_GE(server.metrics().tcp_rejected, 1u);
 }
 
+TEST_F(HandlerTest, MalformedTcpFramesCloseOnlyThatConnection) {
+  dns::Server server(config());
+  server.handle("x.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.4.1")};
+  });
+  auto port = start(server);
+  TcpClient tiny(port), cut(port), good(port);
+  tiny.send_raw({0x00, 0x05, 1, 2, 3, 4, 5});  // shorter than a DNS header: stream out of sync
+  EXPECT_TRUE(tiny.closed_by_server(5s));
+  {
+    TcpClient truncated(port);
+    truncated.send_raw({0x01, 0x00, 0xab, 0xcd});  // announces 256 bytes, sends 2, goes away
+  }
+  good.send_raw(TcpClient::framed("x.dyn.test.", 9));
+  auto reply = good.read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->answers.at(0).to_text(), "x.dyn.test. 60 IN A 10.0.4.1");
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server.metrics().tcp_bad_frames < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // polling a counter with a deadline, not synchronising
+  }
+  EXPECT_EQ(server.metrics().tcp_bad_frames, 2u);
+}
+
+TEST_F(HandlerTest, AFloodOfUnknownNamesIsAnsweredAndCountedWhileOthersAreServed) {
+  dns::Server server(config());
+  server.handle("known.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.5.1")};
+  });
+  auto port = start(server);
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int big = 16 << 20;  // room for every answer while we are still sending
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  constexpr int kFlood = 3000;
+  for (int i = 0; i < kFlood; ++i) {
+    dns::Message q;
+    q.header.id = static_cast<std::uint16_t>(i);
+    q.questions.push_back({*Name::from_text("r" + std::to_string(i) + ".dyn.test."), RRType::kA, dns::RRClass::kIN});
+    auto wire = q.to_wire();
+    ::sendto(fd, wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  EXPECT_EQ(dig(port, {"known.dyn.test", "A", "+short", "+tries=3"}).out, "10.0.5.1\n");
+  // Every flood query that reached the server was answered NXDOMAIN (the
+  // kernel may drop some when our socket buffer is full; those are not ours to count).
+  std::array<std::uint8_t, 512> buf;
+  int answered = 0;
+  timeval tv{0, 300'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (::recv(fd, buf.data(), buf.size(), 0) > 0) {
+    EXPECT_EQ(buf[3] & 0x0f, 3);
+    ++answered;
+  }
+  ::close(fd);
+  auto m = server.metrics();
+  EXPECT_GT(answered, kFlood * 9 / 10);
+  EXPECT_GE(m.responses_by_rcode["NXDOMAIN"], static_cast<std::uint64_t>(answered));
+  EXPECT_EQ(m.responses_by_rcode["NOERROR"], 1u);  // the known name, answered amid the flood
+}
+
 }  // namespace
 }  // namespace basalt::testing
