@@ -138,7 +138,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     std::lock_guard lock(mutex);
     for (auto& [id, entry] : pending) {
       entry->done = entry->failed = true;
-      asio::post(entry->wakeup.get_executor(), [entry] { entry->wakeup.cancel(); });
+      asio::post(entry->wakeup.get_executor(), [e = entry] { e->wakeup.cancel(); });  // clang 14: no capture of a structured binding
     }
     pending.clear();
   }
