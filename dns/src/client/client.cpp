@@ -685,6 +685,10 @@ asio::awaitable<bool> Client::check_until_available(std::string_view name, RRTyp
   return run_check(impl_, std::string(name), type, std::move(expected_value), cycles, interval);
 }
 
+void Client::close() {
+  if (impl_->http) impl_->http->close();
+}
+
 std::size_t Client::doh_connections_opened() const noexcept {
   return impl_->http ? impl_->http->connections_opened() : 0;
 }
@@ -706,7 +710,12 @@ struct BlockingClient::Impl {
 };
 
 BlockingClient::BlockingClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
-BlockingClient::~BlockingClient() = default;
+BlockingClient::~BlockingClient() {
+  // Let pooled DoH connections close on the io_context before it goes away.
+  impl_->client.close();
+  impl_->io.restart();
+  impl_->io.run_for(std::chrono::milliseconds(500));
+}
 
 QueryResult BlockingClient::query(std::string_view name, RRType type) {
   return impl_->run(impl_->client.query(name, type));

@@ -177,6 +177,10 @@ class Client {
                                                      std::string expected_value, int cycles = 50,
                                                      std::chrono::milliseconds interval = std::chrono::milliseconds(500));
 
+  // Closes pooled DoH connections (in-flight DoH queries fail). Call before
+  // destroying the Client while its io_context still runs.
+  void close();
+
   // DoH connections opened so far (connection reuse shows as 1 for many queries).
   std::size_t doh_connections_opened() const noexcept;
 
