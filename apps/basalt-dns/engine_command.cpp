@@ -12,6 +12,7 @@
 #include "basalt/core/log.hpp"
 #include "basalt/core/management/registry.hpp"
 #include "basalt/core/management/server.hpp"
+#include "basalt/dns/client/engine_commands.hpp"
 #include "basalt/dns/engine/engine.hpp"
 #include "basalt/dns/server/server_config.hpp"
 #include "commands.hpp"
@@ -28,6 +29,7 @@ int run_engine() {
   dns::Engine engine(io, {.state_dir = state_dir});
   core::management::Registry registry;
   engine.register_commands(registry);
+  dns::add_client_engine_commands(registry);  // resolve: the smartdns client engine (rustdns-client)
   core::management::Server management(io, registry);
   engine.set_emitter([&management](std::string_view event, boost::json::value data) {
     management.emit(event, std::move(data));
