@@ -109,7 +109,10 @@ Bytes build_query(const Question& q, std::uint16_t id, const ClientOptions& o) {
   edns.udp_payload_size = o.udp_payload_size;
   edns.dnssec_ok = o.dnssec_ok;
   m.edns = edns;
-  return m.to_wire();
+  // to_wire() reserves its limit; keep only the octets (this lives as long as
+  // the query is in flight).
+  Bytes wire = m.to_wire(512);
+  return Bytes(wire.begin(), wire.end());
 }
 
 // The response answers our query: same ID, a response, same question.
