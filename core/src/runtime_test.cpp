@@ -124,6 +124,16 @@ TEST(Shutdown, DrainTimeoutStopsDespiteStuckWork) {
   EXPECT_EQ(shutdown.in_flight(), 1u);
 }
 
+TEST(Shutdown, BeginCanShortenTheDrainTimeout) {
+  Runtime rt({.workers = 1});
+  Shutdown shutdown(rt, std::chrono::hours(1));
+  rt.start();
+  auto stuck = shutdown.hold();
+  shutdown.begin("test", std::chrono::milliseconds(50));
+  rt.join();  // an hour-long default would hang here
+  EXPECT_TRUE(rt.stopped());
+}
+
 TEST(Shutdown, SigtermBeginsShutdown) {
   Runtime rt({.workers = 1});
   Shutdown shutdown(rt, std::chrono::seconds(5));

@@ -50,9 +50,10 @@ void Shutdown::on_begin(std::function<void()> callback) {
   });
 }
 
-void Shutdown::begin(std::string reason) {
+void Shutdown::begin(std::string reason, std::optional<std::chrono::milliseconds> drain) {
   if (draining_.exchange(true)) return;
-  boost::asio::post(runtime_.control(), [this, reason = std::move(reason)] {
+  boost::asio::post(runtime_.control(), [this, reason = std::move(reason), drain] {
+    if (drain) drain_timeout_ = *drain;
     spdlog::info("shutting down ({}): draining {} in flight, at most {} ms", reason, in_flight(),
                  drain_timeout_.count());
     for (auto& cb : state_->callbacks) {

@@ -343,10 +343,10 @@ void Server::start() {
   for (const auto& ep : impl_->udp_bound) spdlog::info("serving DNS on {} (UDP and TCP)", ep.to_string());
 }
 
-void Server::stop(std::chrono::milliseconds) {
+void Server::stop(std::chrono::milliseconds drain) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->started) return;
-  impl_->shutdown.begin("stop requested");
+  impl_->shutdown.begin("stop requested", drain);
 }
 
 void Server::wait() { impl_->runtime.join(); }

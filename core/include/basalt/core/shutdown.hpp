@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,9 @@ class Shutdown {
   // Called (on the control context, in registration order) when shutdown begins.
   void on_begin(std::function<void()> callback);
 
-  // Starts the shutdown sequence; idempotent.
-  void begin(std::string reason);
+  // Starts the shutdown sequence; idempotent. `drain` replaces the drain
+  // timeout given at construction for this shutdown.
+  void begin(std::string reason, std::optional<std::chrono::milliseconds> drain = std::nullopt);
 
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
