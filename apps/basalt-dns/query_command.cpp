@@ -103,7 +103,7 @@ void print_json(const dns::Exchange& ex) {
                  {"authority", records_json(m.authority)},
                  {"additional", records_json(m.additional)},
                  {"adFlag", m.header.ad},
-                 {"durationMs", static_cast<double>(ex.duration.count()) / 1000.0}};
+                 {"durationMs", (ex.duration.count() + 500) / 1000}};  // whole ms, as dig prints them
   std::cout << json::serialize(o) << "\n" << std::flush;
 }
 

@@ -260,13 +260,15 @@ namespace {
 TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
   BASALT_REQUIRE_TOOL("dig");
   auto port = free_port();
+  TempDir state;  // the generated DoH certificate goes here, not to the system state directory
   Process server({.argv = {binary("basalt-dns"), "serve", "--config", source_dir() + "/examples/dns/basalt-dns.yaml",
-                           "--listen", "127.0.0.1:" + std::to_string(port)}});
+                           "--listen", "127.0.0.1:" + std::to_string(port), "--doh",
+                           "127.0.0.1:" + std::to_string(free_port()), "--state-dir", state.path()}});
   auto deadline = std::chrono::steady_clock::now() + 10s;
   std::string answer;
   while (std::chrono::steady_clock::now() < deadline && server.running()) {
     answer = dig(port, {"www.example.test", "A", "+short"}).out;
-    if (!answer.empty()) break;
+    if (answer == "127.0.0.1\n") break;  // else not listening yet ("no servers could be reached")
   }
   EXPECT_EQ(answer, "127.0.0.1\n");
   auto dyn = dig(port, {"dyn.example.test", "SOA", "+short"});
