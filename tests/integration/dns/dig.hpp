@@ -24,6 +24,18 @@ inline RunResult kdig(std::uint16_t port, std::vector<std::string> args) {
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Polls `dig +short NAME TYPE` until it prints `expected` (a server that is
+// starting up), giving up when `server` exits or after `timeout`.
+inline bool wait_for_answer(std::uint16_t port, const std::string& name, const std::string& type,
+                            const std::string& expected, Process& server,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && server.running()) {
+    if (dig(port, {name, type, "+short"}).out == expected + "\n") return true;
+  }
+  return false;
+}
+
 // The lines of `text` that are records (not comments or blank).
 inline std::vector<std::string> record_lines(const std::string& text) {
   std::vector<std::string> out;

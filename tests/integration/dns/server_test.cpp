@@ -53,13 +53,7 @@ class DaemonTest : public ::testing::Test {
                                               "127.0.0.1:" + std::to_string(port_), "--zone-file",
                                               dir_.file("example.test.zone"), "--management-socket",
                                               dir_.file("mgmt.sock"), "--log-level", "warn"}});
-    // Ready when it answers.
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (contains(dig(port_, {"ns1.example.test", "A", "+short"}).out, "127.0.0.1")) return;
-      ASSERT_TRUE(server_->running()) << "basalt-dns exited early";
-    }
-    FAIL() << "basalt-dns did not answer within 10 s";
+    ASSERT_TRUE(wait_for_answer(port_, "ns1.example.test", "A", "127.0.0.1", *server_)) << "basalt-dns did not start";
   }
 
   void TearDown() override {
@@ -236,10 +230,7 @@ TEST(DaemonMetrics, PrometheusTextAtSlashMetrics) {
   std::ofstream(dir.file("c.yaml")) << "listen: [127.0.0.1:" << port << "]\nzones: [{file: " << dir.file("z.zone")
                                     << "}]\nmetrics: {listen: 127.0.0.1:" << metrics_port << "}\nlog: {level: warn}\n";
   Process server({.argv = {binary("basalt-dns"), "serve", "--config", dir.file("c.yaml")}});
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!contains(dig(port, {"www.example.test", "A", "+short"}).out, "192.0.2.80")) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "server did not start";
-  }
+  ASSERT_TRUE(wait_for_answer(port, "www.example.test", "A", "192.0.2.80", server)) << "basalt-dns did not start";
   dig(port, {"nothing.example.test", "A"});
   auto r = run({"curl", "-sS", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -264,13 +255,7 @@ TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
   Process server({.argv = {binary("basalt-dns"), "serve", "--config", source_dir() + "/examples/dns/basalt-dns.yaml",
                            "--listen", "127.0.0.1:" + std::to_string(port), "--doh",
                            "127.0.0.1:" + std::to_string(free_port()), "--state-dir", state.path()}});
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  std::string answer;
-  while (std::chrono::steady_clock::now() < deadline && server.running()) {
-    answer = dig(port, {"www.example.test", "A", "+short"}).out;
-    if (answer == "127.0.0.1\n") break;  // else not listening yet ("no servers could be reached")
-  }
-  EXPECT_EQ(answer, "127.0.0.1\n");
+  EXPECT_TRUE(wait_for_answer(port, "www.example.test", "A", "127.0.0.1", server));
   auto dyn = dig(port, {"dyn.example.test", "SOA", "+short"});
   EXPECT_TRUE(contains(dyn.out, "ns1.dyn.example.test.")) << dyn.out;  // synthesised SOA
   server.signal(SIGTERM);
