@@ -121,7 +121,6 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       wait = !entry->done;
     }
     if (wait) {
-      boost::system::error_code ec;
       try {
         co_await entry->wakeup.async_wait(asio::use_awaitable);
       } catch (const boost::system::system_error&) {
