@@ -30,8 +30,11 @@ Shutdown::~Shutdown() = default;
 void Shutdown::watch_signals() {
   state_->signals.add(SIGINT);
   state_->signals.add(SIGTERM);
-  auto wait = std::make_shared<std::function<void(const boost::system::error_code&, int)>>();
-  *wait = [this, wait](const boost::system::error_code& ec, int signo) {
+  wait_for_signal();
+}
+
+void Shutdown::wait_for_signal() {
+  state_->signals.async_wait([this](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     if (draining()) {
       spdlog::warn("second signal ({}): stopping now", strsignal(signo));
@@ -39,9 +42,8 @@ void Shutdown::watch_signals() {
       return;
     }
     begin(strsignal(signo));
-    state_->signals.async_wait(*wait);
-  };
-  state_->signals.async_wait(*wait);
+    wait_for_signal();
+  });
 }
 
 void Shutdown::on_begin(std::function<void()> callback) {

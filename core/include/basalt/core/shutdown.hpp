@@ -62,6 +62,7 @@ class Shutdown {
 
  private:
   struct State;
+  void wait_for_signal();
   void release();
   void finish_if_drained();
 
