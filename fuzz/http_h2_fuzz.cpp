@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_empty_frames_per_window = 20;
   basalt::http::Stats stats;
   basalt::http::H2ServerProtocol server(limits, stats, {}, true);
-  static const std::string kPreface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\0\0\0\x04\0\0\0\0\0", 9);
+  static const std::string kPreface =
+      std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\0\0\0\x04\0\0\0\0\0", 9);
   server.receive({reinterpret_cast<const std::uint8_t*>(kPreface.data()), kPreface.size()});
   std::size_t pos = 0;
   bool alive = true;

@@ -2,9 +2,9 @@
 // package (dns/engine/engine.hpp) on stdio. The TypeScript bridge passes no
 // other flag, so the state directory comes from BASALT_DNS_STATE_DIR (else
 // the default of `serve`).
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdlib>

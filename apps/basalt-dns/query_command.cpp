@@ -118,7 +118,8 @@ void add_query_command(CLI::App& app, QueryFlags& flags, std::function<int()>& a
   cmd->add_flag("--doh-get", flags.doh_get, "DoH with GET instead of POST");
   cmd->add_flag("--dnssec", flags.dnssec, "set the DO bit");
   cmd->add_flag("--json", flags.json, "print one JSON object");
-  cmd->add_option("--timeout", flags.timeout_ms, "milliseconds to wait for a response")->check(CLI::Range(1, 600000));
+  cmd->add_option("--timeout", flags.timeout_ms, "milliseconds to wait for a response")
+      ->check(CLI::Range(1, 600000));
   cmd->callback([&flags, &action] { action = [&flags] { return query(flags); }; });
 }
 
@@ -149,8 +150,9 @@ int query(const QueryFlags& flags) {
   }
   auto type = dns::rr_type_from_string(type_text);
   if (name.empty() || !type) {
-    std::cerr << "basalt-dns query: " << (name.empty() ? std::string("NAME is required")
-                                                        : "\"" + type_text + "\" is not a record type")
+    std::cerr << "basalt-dns query: "
+              << (name.empty() ? std::string("NAME is required")
+                               : "\"" + type_text + "\" is not a record type")
               << "\n";
     return 2;
   }
@@ -170,8 +172,8 @@ int query(const QueryFlags& flags) {
   o.udp_upstreams = server ? std::vector<core::Endpoint>{*server} : std::vector<core::Endpoint>{};
   o.doh_urls = flags.doh_url.empty() ? std::vector<std::string>{} : std::vector<std::string>{flags.doh_url};
   auto transport = !flags.doh_url.empty() ? dns::UpstreamTransport::kDoh
-                   : server               ? (flags.tcp ? dns::UpstreamTransport::kTcp : dns::UpstreamTransport::kUdp)
-                                          : dns::UpstreamTransport::kSystem;
+                   : server ? (flags.tcp ? dns::UpstreamTransport::kTcp : dns::UpstreamTransport::kUdp)
+                            : dns::UpstreamTransport::kSystem;
   std::optional<dns::BlockingClient> client;
   try {
     client.emplace(o);

@@ -44,7 +44,8 @@ dns::ServerConfig make_config(const ServeFlags& f) {
     }
   }
   if (f.tls_cert.empty() != f.tls_key.empty()) {
-    throw core::config::Error(f.tls_cert.empty() ? "--tls-cert" : "--tls-key", "give both --tls-cert and --tls-key");
+    throw core::config::Error(f.tls_cert.empty() ? "--tls-cert" : "--tls-key",
+                              "give both --tls-cert and --tls-key");
   }
   if (!f.tls_cert.empty()) config.tls = dns::TlsConfig{.cert = f.tls_cert, .key = f.tls_key};
   for (const auto& file : f.zone_files) config.zones.push_back({.file = file});
@@ -53,11 +54,13 @@ dns::ServerConfig make_config(const ServeFlags& f) {
   if (!f.log_level.empty()) {
     auto level = core::parse_log_level(f.log_level);
     if (!level) {
-      throw core::config::Error("--log-level", "\"" + f.log_level + "\" is not one of: " + std::string(core::kLogLevelNames));
+      throw core::config::Error(
+          "--log-level", "\"" + f.log_level + "\" is not one of: " + std::string(core::kLogLevelNames));
     }
     config.log.level = *level;
   }
-  if (config.listen.empty()) throw core::config::Error("listen", "no address to listen on (use --listen ADDR:PORT)");
+  if (config.listen.empty())
+    throw core::config::Error("listen", "no address to listen on (use --listen ADDR:PORT)");
   return config;
 }
 
@@ -73,7 +76,8 @@ boost::json::object query_event(const dns::QueryEvent& e) {
 
 void add_management_commands(core::management::Registry& registry, dns::Server& server,
                              std::optional<core::management::Server>& management) {
-  registry.add_sync("getMetrics", [&server](const boost::json::object&) { return server.metrics().to_json(); });
+  registry.add_sync("getMetrics",
+                    [&server](const boost::json::object&) { return server.metrics().to_json(); });
   registry.add_sync("listZones", [&server](const boost::json::object&) {
     boost::json::array zones;
     for (const auto& apex : server.zone_apexes()) zones.push_back(boost::json::string(apex.to_string()));
@@ -99,7 +103,8 @@ void add_management_commands(core::management::Registry& registry, dns::Server& 
     const auto* enabled = params.if_contains("enabled");
     bool on = core::config::decode<bool>(enabled ? *enabled : boost::json::value(), "enabled");
     if (on) {
-      server.set_query_observer([&management](const dns::QueryEvent& e) { management->emit("query", query_event(e)); });
+      server.set_query_observer(
+          [&management](const dns::QueryEvent& e) { management->emit("query", query_event(e)); });
     } else {
       server.set_query_observer({});
     }
@@ -130,10 +135,12 @@ int serve(const ServeFlags& flags) {
 void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("serve", "run the authoritative server");
   cmd->add_option("--config", flags.config_file, "YAML or JSON config file");
-  cmd->add_option("--listen", flags.listen, "ADDR:PORT to serve on, UDP and TCP (repeatable; IPv6 as [::1]:5353)");
+  cmd->add_option("--listen", flags.listen,
+                  "ADDR:PORT to serve on, UDP and TCP (repeatable; IPv6 as [::1]:5353)");
   cmd->add_option("--zone-file", flags.zone_files, "zone file to serve (repeatable)");
   cmd->add_option("--doh", flags.doh, "ADDR:PORT to serve DNS over HTTPS on, path /dns-query (repeatable)");
-  cmd->add_option("--tls-cert", flags.tls_cert, "DoH certificate chain, PEM (default: self-signed, in the state dir)");
+  cmd->add_option("--tls-cert", flags.tls_cert,
+                  "DoH certificate chain, PEM (default: self-signed, in the state dir)");
   cmd->add_option("--tls-key", flags.tls_key, "DoH private key, PEM");
   cmd->add_option("--state-dir", flags.state_dir, "where keys and certificates are kept");
   cmd->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");

@@ -2,10 +2,10 @@
 // with `--concurrency` queries in flight, and the memory each in-flight
 // query costs (measured against a silent upstream, so queries stay pending).
 //   basalt-bench-dns-client --server 127.0.0.1:5353 --queries 20000 --concurrency 1
-#include <CLI/CLI.hpp>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -67,9 +67,11 @@ int main(int argc, char** argv) {
   io.run();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, std::size_t(p * lat.size()))]; };
-  std::printf("queries %d concurrency %d failed %d qps %.0f p50_us %.1f p99_us %.1f\n", queries, concurrency, failed,
-              queries / secs, pct(0.5), pct(0.99));
+  auto pct = [&](double p) {
+    return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, std::size_t(p * lat.size()))];
+  };
+  std::printf("queries %d concurrency %d failed %d qps %.0f p50_us %.1f p99_us %.1f\n", queries, concurrency,
+              failed, queries / secs, pct(0.5), pct(0.99));
 
   // Memory per in-flight query: a socket that never answers keeps them pending.
   int silent = ::socket(AF_INET, SOCK_DGRAM, 0);

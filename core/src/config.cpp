@@ -1,10 +1,10 @@
 #include "basalt/core/config.hpp"
 
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cmath>
@@ -24,9 +24,13 @@ std::string Node::child_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
 }
 
-std::string Node::index_path(std::size_t index) const { return fmt::format("{}[{}]", path_, index); }
+std::string Node::index_path(std::size_t index) const {
+  return fmt::format("{}[{}]", path_, index);
+}
 
-void Node::fail(std::string_view reason) const { throw Error(path_, fmt::format("{} {}", render(*value_), reason)); }
+void Node::fail(std::string_view reason) const {
+  throw Error(path_, fmt::format("{} {}", render(*value_), reason));
+}
 
 void Node::fail_at(std::string_view key, std::string_view reason) const {
   throw Error(child_path(key), std::string(reason));
@@ -77,9 +81,12 @@ const boost::json::array& expect_array(const Node& node) {
 bool integer_in_range(const boost::json::value& v, long double min, long double max, std::int64_t& out_signed,
                       std::uint64_t& out_unsigned) {
   long double x = 0;
-  if (v.is_int64()) x = static_cast<long double>(v.get_int64());
-  else if (v.is_uint64()) x = static_cast<long double>(v.get_uint64());
-  else return false;  // floats and strings are not integers, even 5.0 or "5"
+  if (v.is_int64())
+    x = static_cast<long double>(v.get_int64());
+  else if (v.is_uint64())
+    x = static_cast<long double>(v.get_uint64());
+  else
+    return false;  // floats and strings are not integers, even 5.0 or "5"
   if (x < min || x > max) return false;
   if (v.is_int64()) {
     out_signed = v.get_int64();
@@ -113,14 +120,16 @@ boost::json::value resolve_plain(const std::string& s) {
     if (std::regex_match(s, kInt)) {
       if (s[0] == '-') return std::stoll(s);
       auto u = std::stoull(s[0] == '+' ? s.substr(1) : s);
-      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(u);
+      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return static_cast<std::int64_t>(u);
       return u;
     }
     if (std::regex_match(s, kHex)) return static_cast<std::int64_t>(std::stoll(s.substr(2), nullptr, 16));
     if (std::regex_match(s, kOct)) return static_cast<std::int64_t>(std::stoll(s.substr(2), nullptr, 8));
     if (std::regex_match(s, kFloat)) return std::stod(s);
   } catch (const std::out_of_range&) {
-    return boost::json::string(s);  // too large for a number: keep the text, the codec will say what it wanted
+    return boost::json::string(
+        s);  // too large for a number: keep the text, the codec will say what it wanted
   }
   if (s == ".inf" || s == "+.inf") return HUGE_VAL;
   if (s == "-.inf") return -HUGE_VAL;
@@ -145,9 +154,11 @@ boost::json::value to_json(const YAML::Node& n, std::string_view source) {
     case YAML::NodeType::Map: {
       boost::json::object obj;
       for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) throw Error(mark_path(source, kv.first.Mark()), "a key must be a plain value");
+        if (!kv.first.IsScalar())
+          throw Error(mark_path(source, kv.first.Mark()), "a key must be a plain value");
         const auto& key = kv.first.Scalar();
-        if (obj.contains(key)) throw Error(mark_path(source, kv.first.Mark()), fmt::format("duplicate key \"{}\"", key));
+        if (obj.contains(key))
+          throw Error(mark_path(source, kv.first.Mark()), fmt::format("duplicate key \"{}\"", key));
         obj.emplace(key, to_json(kv.second, source));
       }
       return obj;

@@ -1,7 +1,7 @@
 #include "basalt/core/config_ip.hpp"
 
-#include <boost/describe/class.hpp>
 #include <gtest/gtest.h>
+#include <boost/describe/class.hpp>
 
 namespace basalt::core::config {
 namespace {
@@ -22,7 +22,8 @@ std::string error_of(std::string_view yaml) {
 }
 
 TEST(ConfigIp, DecodesEndpointsAndRanges) {
-  auto l = decode<Listeners>(parse_yaml("listen: [127.0.0.1:5353, '[::1]:53', 127.0.0.1:1]\nallow: [10.0.0.0/8, '::1/128']"));
+  auto l = decode<Listeners>(
+      parse_yaml("listen: [127.0.0.1:5353, '[::1]:53', 127.0.0.1:1]\nallow: [10.0.0.0/8, '::1/128']"));
   ASSERT_EQ(l.listen.size(), 3u);
   EXPECT_EQ(l.listen[1].to_string(), "[::1]:53");
   EXPECT_EQ(l.listen[2].port, 1);
@@ -37,7 +38,8 @@ TEST(ConfigIp, ErrorsReadLikeTheDesignSaysTheyShould) {
   EXPECT_TRUE(msg.starts_with(R"(allow[0]: "10.0.0.1/8" )")) << msg;
   msg = error_of("listen: [localhost:53]");
   EXPECT_TRUE(msg.starts_with(R"(listen[0]: "localhost:53" )")) << msg;
-  EXPECT_EQ(error_of("listen: [53]"), R"(listen[0]: 53 is not an address with a port (a string such as "127.0.0.1:53"))");
+  EXPECT_EQ(error_of("listen: [53]"),
+            R"(listen[0]: 53 is not an address with a port (a string such as "127.0.0.1:53"))");
 }
 
 }  // namespace

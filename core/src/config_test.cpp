@@ -1,8 +1,8 @@
 #include "basalt/core/config.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/describe/class.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
@@ -90,12 +90,14 @@ TEST(Config, ErrorsNameKeyPathValueAndWhatIsAllowed) {
             "zones[1].fil: unknown key (allowed: file, apex)");
   EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("zones:\n  - {file: a, apex: b}")); }),
             "zones[0]: an object needs exactly one of `file` or `apex`");
-  EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("mode: turbo")); }), R"(mode: "turbo" is not one of: fast, safe)");
+  EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("mode: turbo")); }),
+            R"(mode: "turbo" is not one of: fast, safe)");
   EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("signature_validity: 14")); }),
             "signature_validity: 14 is not a duration such as 500ms, 90s, 15m, 12h, 14d");
   EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("listen: 127.0.0.1:53")); }),
             R"(listen: "127.0.0.1:53" is not a list)");
-  EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("log: {level: [1]}")); }), "log.level: a list is not a string");
+  EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("log: {level: [1]}")); }),
+            "log.level: a list is not a string");
   EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("limits: {a: 1.5}")); }),
             "limits.a: 1.5E0 is not an integer between -2147483648 and 2147483647");
   EXPECT_EQ(error_of([] { decode<Sample>(parse_yaml("- 1")); }), "a list is not a mapping of keys to values");
@@ -156,11 +158,13 @@ TEST(Config, LoadFileReadsJsonAndYamlAndNamesTheFile) {
   EXPECT_TRUE(msg.starts_with(dir + "/c.json:3:")) << msg;
   EXPECT_EQ(decode<Sample>(load_file(dir + "/c.yaml")).port, 99);
   EXPECT_EQ(decode<Sample>(load_file(dir + "/empty.yaml")).port, 53);
-  EXPECT_NE(error_of([&] { load_file(dir + "/missing.yaml"); }).find("cannot read the file"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_file(dir + "/missing.yaml"); }).find("cannot read the file"),
+            std::string::npos);
 }
 
 TEST(Config, CamelCaseStructsForManagementProtocols) {
-  auto c = decode<EngineConfig>(boost::json::parse(R"({"udpPort": 5353, "dnssecZone": "example.test"})"), "config");
+  auto c = decode<EngineConfig>(boost::json::parse(R"({"udpPort": 5353, "dnssecZone": "example.test"})"),
+                                "config");
   EXPECT_EQ(c.udp_port, 5353);
   EXPECT_EQ(c.dnssec_zone, "example.test");
   EXPECT_EQ(error_of([] { decode<EngineConfig>(boost::json::parse(R"({"udp_port": 1})"), "config"); }),

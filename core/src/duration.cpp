@@ -13,12 +13,8 @@ struct Unit {
   std::int64_t ms;
 };
 // Longest suffixes first so "ms" is not read as "m" + "s".
-constexpr std::array<Unit, 6> kUnits{{{"ms", 1},
-                                      {"s", 1000},
-                                      {"m", 60'000},
-                                      {"h", 3'600'000},
-                                      {"d", 86'400'000},
-                                      {"w", 604'800'000}}};
+constexpr std::array<Unit, 6> kUnits{
+    {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}, {"w", 604'800'000}}};
 
 }  // namespace
 

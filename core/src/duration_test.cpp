@@ -18,7 +18,8 @@ TEST(Duration, ParsesEveryUnitAndSums) {
 }
 
 TEST(Duration, RejectsMissingUnitsNegativesGarbageAndOverflow) {
-  for (auto bad : {"", "90", "-5s", "5 s", "5x", "s", "1h30", "99999999999999999999d", "9223372036854775807d"}) {
+  for (auto bad :
+       {"", "90", "-5s", "5 s", "5x", "s", "1h30", "99999999999999999999d", "9223372036854775807d"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
 }

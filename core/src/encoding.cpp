@@ -11,7 +11,8 @@ constexpr std::string_view kUrl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 constexpr std::array<std::int8_t, 256> reverse_table(std::string_view alphabet) {
   std::array<std::int8_t, 256> t{};
   for (auto& v : t) v = -1;
-  for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  for (std::size_t i = 0; i < alphabet.size(); ++i)
+    t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
   return t;
 }
 constexpr auto kStdRev = reverse_table(kStd);
@@ -79,13 +80,17 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::string base64_encode(ByteView data) { return encode64(data, kStd, true); }
+std::string base64_encode(ByteView data) {
+  return encode64(data, kStd, true);
+}
 
 std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text, bool require_padding) {
   return decode64(text, kStdRev, require_padding);
 }
 
-std::string base64url_encode(ByteView data, bool pad) { return encode64(data, kUrl, pad); }
+std::string base64url_encode(ByteView data, bool pad) {
+  return encode64(data, kUrl, pad);
+}
 
 std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
   return decode64(text, kUrlRev, false);

@@ -10,9 +10,13 @@ std::string str(const std::optional<std::vector<std::uint8_t>>& v) {
 }
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<std::string_view, std::string_view> vectors[] = {{"", ""},
+                                                                   {"f", "Zg=="},
+                                                                   {"fo", "Zm8="},
+                                                                   {"foo", "Zm9v"},
+                                                                   {"foob", "Zm9vYg=="},
+                                                                   {"fooba", "Zm9vYmE="},
+                                                                   {"foobar", "Zm9vYmFy"}};
   for (auto [plain, encoded] : vectors) {
     EXPECT_EQ(base64_encode(as_bytes(plain)), encoded);
     EXPECT_EQ(str(base64_decode(encoded)), plain);
@@ -20,13 +24,13 @@ TEST(Base64, Rfc4648Vectors) {
 }
 
 TEST(Base64, RejectsMalformed) {
-  EXPECT_FALSE(base64_decode("Zg="));     // wrong padding
-  EXPECT_FALSE(base64_decode("Zg"));      // padding required by default
+  EXPECT_FALSE(base64_decode("Zg="));  // wrong padding
+  EXPECT_FALSE(base64_decode("Zg"));   // padding required by default
   EXPECT_TRUE(base64_decode("Zg", false));
-  EXPECT_FALSE(base64_decode("Z==="));    // too much padding
+  EXPECT_FALSE(base64_decode("Z==="));       // too much padding
   EXPECT_FALSE(base64_decode("Zm9v YmFy"));  // whitespace
-  EXPECT_FALSE(base64_decode("Zh=="));    // non-zero trailing bits
-  EXPECT_FALSE(base64_decode("Zm-v"));    // url alphabet in std decoder
+  EXPECT_FALSE(base64_decode("Zh=="));       // non-zero trailing bits
+  EXPECT_FALSE(base64_decode("Zm-v"));       // url alphabet in std decoder
 }
 
 TEST(Base64Url, UnpaddedRoundTripOfAllByteValues) {

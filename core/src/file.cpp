@@ -10,7 +10,8 @@
 namespace basalt::core {
 namespace {
 
-void set_error(std::string* error, std::string_view verb, const std::filesystem::path& path, int err) noexcept {
+void set_error(std::string* error, std::string_view verb, const std::filesystem::path& path,
+               int err) noexcept {
   if (!error) return;
   try {
     *error = std::string(verb) + " \"" + path.string() + "\": " + std::strerror(err);

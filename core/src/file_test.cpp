@@ -26,7 +26,8 @@ class FileTest : public ::testing::Test {
 TEST_F(FileTest, WritesAtomicallyWith0600AndReplaces) {
   const auto path = dir_ / "key.pem";
   std::string error;
-  ASSERT_TRUE(write_file_atomic(path, "first", fs::perms::owner_read | fs::perms::owner_write, &error)) << error;
+  ASSERT_TRUE(write_file_atomic(path, "first", fs::perms::owner_read | fs::perms::owner_write, &error))
+      << error;
   EXPECT_EQ(read_file(path).value_or(""), "first");
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -42,8 +43,9 @@ TEST_F(FileTest, WritesAtomicallyWith0600AndReplaces) {
 
 TEST_F(FileTest, HonoursMode) {
   const auto path = dir_ / "public.txt";
-  ASSERT_TRUE(write_file_atomic(path, "x", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                               fs::perms::others_read));
+  ASSERT_TRUE(write_file_atomic(
+      path, "x",
+      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
@@ -52,7 +54,8 @@ TEST_F(FileTest, HonoursMode) {
 TEST_F(FileTest, FailsWithReasonAndKeepsOldFile) {
   std::string error;
   EXPECT_FALSE(write_file_atomic(dir_ / "missing" / "key.pem", "x", fs::perms::owner_read, &error));
-  EXPECT_EQ(error, "cannot write \"" + (dir_ / "missing" / "key.pem").string() + "\": No such file or directory");
+  EXPECT_EQ(error,
+            "cannot write \"" + (dir_ / "missing" / "key.pem").string() + "\": No such file or directory");
 
   // Renaming over a directory fails; the directory is untouched.
   fs::create_directory(dir_ / "d");

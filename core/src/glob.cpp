@@ -68,8 +68,12 @@ std::optional<Balanced> balanced(const U32& str) {
                   str.substr(r->second + 1)};
 }
 
-bool is_digit32(char32_t c) { return c >= U'0' && c <= U'9'; }
-bool is_alpha32(char32_t c) { return (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z'); }
+bool is_digit32(char32_t c) {
+  return c >= U'0' && c <= U'9';
+}
+bool is_alpha32(char32_t c) {
+  return (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z');
+}
 
 // Matches -?\d+ at `i`, advancing it.
 bool eat_int(const U32& s, std::size_t& i) {
@@ -369,12 +373,24 @@ ByteSet set_of(bool (*pred)(unsigned char)) {
     if (pred(static_cast<unsigned char>(c))) s.add(static_cast<std::uint8_t>(c));
   return s;
 }
-bool is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
-bool is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(unsigned char c) { return is_lower(c) || is_upper(c); }
-bool is_cntrl(unsigned char c) { return c < 0x20 || c == 0x7f; }
-unsigned char to_lower(unsigned char c) { return is_upper(c) ? c + 32 : c; }
+bool is_lower(unsigned char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool is_upper(unsigned char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(unsigned char c) {
+  return is_lower(c) || is_upper(c);
+}
+bool is_cntrl(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+unsigned char to_lower(unsigned char c) {
+  return is_upper(c) ? c + 32 : c;
+}
 
 struct PosixClass {
   std::string_view name;
@@ -393,12 +409,16 @@ const PosixClass kPosixClasses[] = {
     // minimatch maps [:print:] to \p{C} (control characters); kept for compatibility.
     {"[:print:]", is_cntrl, false},
     {"[:punct:]",
-     [](unsigned char c) { return c < 0x80 && std::string_view("!\"#%&'()*,-./:;?@[\\]_{}").find(char(c)) != std::string_view::npos; },
+     [](unsigned char c) {
+       return c < 0x80 &&
+              std::string_view("!\"#%&'()*,-./:;?@[\\]_{}").find(char(c)) != std::string_view::npos;
+     },
      false},
     {"[:space:]", [](unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }, false},
     {"[:upper:]", is_upper, false},
     {"[:word:]", [](unsigned char c) { return is_alpha(c) || is_digit(c) || c == '_'; }, false},
-    {"[:xdigit:]", [](unsigned char c) { return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f'); }, false},
+    {"[:xdigit:]", [](unsigned char c) { return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f'); },
+     false},
 };
 
 void case_close(ByteSet& s) {
@@ -466,7 +486,8 @@ ParsedClass parse_class(std::string_view glob, std::size_t pos, bool nocase) {
             have_negs = true;
           } else {
             for (int b = 0; b < 256; ++b)
-              if (s.has(static_cast<std::uint8_t>(b))) ranges.push_back({std::uint8_t(b), std::uint8_t(b), false});
+              if (s.has(static_cast<std::uint8_t>(b)))
+                ranges.push_back({std::uint8_t(b), std::uint8_t(b), false});
             // Several entries: never collapses to a literal.
             ranges.push_back({1, 0, false});
           }
@@ -563,8 +584,8 @@ std::optional<std::string_view> find_extglob(std::string_view seg) {
         continue;
       }
     }
-    if (std::string_view("!?+*@").find(c) != std::string_view::npos && i + 1 < seg.size() && seg[i + 1] == '(' &&
-        seg.find(')', i + 2) != std::string_view::npos) {
+    if (std::string_view("!?+*@").find(c) != std::string_view::npos && i + 1 < seg.size() &&
+        seg[i + 1] == '(' && seg.find(')', i + 2) != std::string_view::npos) {
       return seg.substr(i, 2);
     }
   }
@@ -630,7 +651,8 @@ class GlobCompiler {
       std::vector<std::string_view> segs;
       for (auto part : parts) {
         if (!segs.empty() && part == "**" && segs.back() == "**") continue;
-        if (part == ".." && !segs.empty() && segs.back() != ".." && segs.back() != "." && segs.back() != "**") {
+        if (part == ".." && !segs.empty() && segs.back() != ".." && segs.back() != "." &&
+            segs.back() != "**") {
           segs.pop_back();
           continue;
         }
@@ -766,10 +788,14 @@ namespace {
 
 bool match_one(const Glob::Token& t, unsigned char c, const Glob::ByteSet* classes, bool nocase) noexcept {
   switch (t.kind) {
-    case Glob::Token::kLiteral: return (nocase ? to_lower(c) : c) == t.byte;
-    case Glob::Token::kAny: return true;
-    case Glob::Token::kClass: return classes[t.class_index].has(c);
-    default: return false;
+    case Glob::Token::kLiteral:
+      return (nocase ? to_lower(c) : c) == t.byte;
+    case Glob::Token::kAny:
+      return true;
+    case Glob::Token::kClass:
+      return classes[t.class_index].has(c);
+    default:
+      return false;
   }
 }
 

@@ -40,7 +40,8 @@ void BM_GlobPathological(benchmark::State& state) {
 BENCHMARK(BM_GlobPathological)->Range(64, 4096)->Complexity();
 
 void BM_GlobCompile(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(Glob::compile("*.{a,b,c}.example.com", {.case_insensitive = true}));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(Glob::compile("*.{a,b,c}.example.com", {.case_insensitive = true}));
 }
 BENCHMARK(BM_GlobCompile);
 

@@ -259,8 +259,10 @@ const Case kDefaultCases[] = {
     {"@(a", "@(a", true},
     {"a(b)", "a(b)", true},
     {"(a|b)", "(a|b)", true},
-    {"*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
-    {"*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", true},
+    {"*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     false},
+    {"*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+     true},
 };
 
 const Case kNocaseCases[] = {
@@ -281,16 +283,11 @@ const Case kNocaseCases[] = {
 };
 
 const Case kDotCases[] = {
-    {"*", ".a", true},
-    {"*", ".", false},
-    {"*", "..", false},
-    {"a*", "a.b", true},
-    {"**", "a/.b", true},
-    {"**", "a/./b", false},
-    {"?a", ".a", true},
-    {"[.]a", ".a", true},
-    {".*", "..", false},
-    {"*.example.com", ".example.com", true},
+    {"*", ".a", true},     {"*", ".", false},
+    {"*", "..", false},    {"a*", "a.b", true},
+    {"**", "a/.b", true},  {"**", "a/./b", false},
+    {"?a", ".a", true},    {"[.]a", ".a", true},
+    {".*", "..", false},   {"*.example.com", ".example.com", true},
     {"[!a]x", ".x", true},
 };
 
@@ -304,13 +301,17 @@ void check_table(const Case* begin, const Case* end, GlobOptions options) {
   }
 }
 
-TEST(GlobMinimatch, DefaultOptionsTable) { check_table(std::begin(kDefaultCases), std::end(kDefaultCases), {}); }
+TEST(GlobMinimatch, DefaultOptionsTable) {
+  check_table(std::begin(kDefaultCases), std::end(kDefaultCases), {});
+}
 
 TEST(GlobMinimatch, CaseInsensitiveTable) {
   check_table(std::begin(kNocaseCases), std::end(kNocaseCases), {.case_insensitive = true});
 }
 
-TEST(GlobMinimatch, DotOptionTable) { check_table(std::begin(kDotCases), std::end(kDotCases), {.dot = true}); }
+TEST(GlobMinimatch, DotOptionTable) {
+  check_table(std::begin(kDotCases), std::end(kDotCases), {.dot = true});
+}
 
 TEST(Glob, DnsHandlerPatternsMatchMixedCaseQueriesWhenCaseInsensitive) {
   auto g = Glob::compile("*.example.com", {.case_insensitive = true});

@@ -21,7 +21,9 @@ bool set_error(std::string* error, std::string_view why) noexcept {
   return false;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -57,8 +59,8 @@ bool parse_v4(std::string_view s, std::uint8_t* out) {
 
 bool parse_v6(std::string_view s, std::uint8_t* out) {
   std::uint8_t words[16] = {};
-  int n = 0;            // bytes written
-  int gap = -1;         // byte index of "::"
+  int n = 0;     // bytes written
+  int gap = -1;  // byte index of "::"
   if (s.starts_with("::")) {
     gap = 0;
     s.remove_prefix(2);
@@ -304,13 +306,15 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error, bool 
   }
   auto addr = IpAddress::parse(addr_text, nullptr);
   if (!addr) return set_error(error, kNotAnAddress), std::nullopt;
-  if (addr->scope_id() != 0) return set_error(error, "has an IPv6 zone, which a prefix cannot have"), std::nullopt;
+  if (addr->scope_id() != 0)
+    return set_error(error, "has an IPv6 zone, which a prefix cannot have"), std::nullopt;
   const std::uint32_t max = addr->is_v4() ? 32 : 128;
   std::uint32_t len = max;
   if (slash != std::string_view::npos) {
     auto v = parse_decimal(len_text, max);
     if (!v) {
-      return set_error(error, addr->is_v4() ? "has no valid prefix length (0-32)" : "has no valid prefix length (0-128)"),
+      return set_error(error, addr->is_v4() ? "has no valid prefix length (0-32)"
+                                            : "has no valid prefix length (0-128)"),
              std::nullopt;
     }
     len = *v;
@@ -344,7 +348,9 @@ bool Cidr::contains(const IpAddress& addr) const noexcept {
   return (bytes[full] & mask) == net[full];
 }
 
-std::string Cidr::to_string() const { return address_.to_string() + "/" + std::to_string(prefix_); }
+std::string Cidr::to_string() const {
+  return address_.to_string() + "/" + std::to_string(prefix_);
+}
 
 // ---------------------------------------------------------------------------
 
@@ -389,7 +395,8 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text, std::string* erro
   }
   auto port = parse_decimal(port_text, 65535);
   if (!port || (*port == 0 && !options.allow_port_zero)) {
-    return set_error(error, options.allow_port_zero ? "has no valid port (0-65535)" : "has no valid port (1-65535)"),
+    return set_error(error,
+                     options.allow_port_zero ? "has no valid port (0-65535)" : "has no valid port (1-65535)"),
            std::nullopt;
   }
   ep.port = static_cast<std::uint16_t>(*port);

@@ -13,7 +13,8 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
   std::string lower(text);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   if (lower == "warning") return LogLevel::warn;
-  for (auto l : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off}) {
+  for (auto l :
+       {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off}) {
     if (to_string(l) == lower) return l;
   }
   return std::nullopt;
@@ -27,12 +28,18 @@ std::string_view to_string(LogLevel level) {
 void init_logging(LogLevel level) {
   auto to_spdlog = [](LogLevel l) {
     switch (l) {
-      case LogLevel::trace: return spdlog::level::trace;
-      case LogLevel::debug: return spdlog::level::debug;
-      case LogLevel::info: return spdlog::level::info;
-      case LogLevel::warn: return spdlog::level::warn;
-      case LogLevel::error: return spdlog::level::err;
-      case LogLevel::off: return spdlog::level::off;
+      case LogLevel::trace:
+        return spdlog::level::trace;
+      case LogLevel::debug:
+        return spdlog::level::debug;
+      case LogLevel::info:
+        return spdlog::level::info;
+      case LogLevel::warn:
+        return spdlog::level::warn;
+      case LogLevel::error:
+        return spdlog::level::err;
+      case LogLevel::off:
+        return spdlog::level::off;
     }
     return spdlog::level::info;
   };

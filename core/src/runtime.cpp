@@ -1,8 +1,8 @@
 #include "basalt/core/runtime.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include <optional>
 
@@ -55,8 +55,12 @@ Runtime::~Runtime() {
   control_->io.shutdown();
 }
 
-boost::asio::io_context& Runtime::worker(std::size_t index) { return workers_.at(index)->io; }
-boost::asio::io_context& Runtime::control() { return control_->io; }
+boost::asio::io_context& Runtime::worker(std::size_t index) {
+  return workers_.at(index)->io;
+}
+boost::asio::io_context& Runtime::control() {
+  return control_->io;
+}
 
 void Runtime::start() {
   for (auto& w : workers_) threads_.emplace_back([&io = w->io] { run_context(io, "worker"); });

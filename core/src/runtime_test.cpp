@@ -3,8 +3,8 @@
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/socket.hpp"
 
-#include <boost/asio.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio.hpp>
 
 #include <csignal>
 #include <future>
@@ -40,7 +40,8 @@ TEST(Runtime, TearsDownHandlersThatOwnOtherWorkersSockets) {
   {
     Runtime rt({.workers = 2});
     for (std::size_t i = 0; i < 2; ++i) {
-      auto other = std::make_shared<udp::socket>(rt.worker(1 - i), udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+      auto other = std::make_shared<udp::socket>(rt.worker(1 - i),
+                                                 udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
       asio::post(rt.worker(i), [other] {});
     }
   }  // never ran: the destructor destroys the handlers
@@ -83,13 +84,15 @@ TEST(Socket, PerWorkerUdpSocketsShareOnePortAndTogetherReceiveEverything) {
 
 TEST(Socket, BindErrorsNameTheAddress) {
   asio::io_context io;
-  auto first = open_tcp(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), {.reuse_port = false});
+  auto first =
+      open_tcp(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), {.reuse_port = false});
   auto port = first.local_endpoint().port();
   try {
     open_tcp(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), {.reuse_port = false});
     FAIL() << "second bind succeeded";
   } catch (const std::system_error& e) {
-    EXPECT_NE(std::string(e.what()).find("bind 127.0.0.1:" + std::to_string(port) + "/tcp"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("bind 127.0.0.1:" + std::to_string(port) + "/tcp"),
+              std::string::npos)
         << e.what();
   }
 }

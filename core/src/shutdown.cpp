@@ -2,11 +2,11 @@
 
 #include "basalt/core/runtime.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 
@@ -21,9 +21,7 @@ struct Shutdown::State {
 };
 
 Shutdown::Shutdown(Runtime& runtime, std::chrono::milliseconds drain_timeout)
-    : runtime_(runtime),
-      drain_timeout_(drain_timeout),
-      state_(std::make_unique<State>(runtime.control())) {}
+    : runtime_(runtime), drain_timeout_(drain_timeout), state_(std::make_unique<State>(runtime.control())) {}
 
 Shutdown::~Shutdown() = default;
 

@@ -36,7 +36,6 @@ void apply_common(Socket& s, const SocketOptions& o, const std::string& where) {
   if (o.send_buffer > 0) s.set_option(boost::asio::socket_base::send_buffer_size(o.send_buffer), ec);
 }
 
-
 }  // namespace
 
 boost::asio::ip::udp::socket open_udp(boost::asio::io_context& io, const boost::asio::ip::udp::endpoint& at,
@@ -69,7 +68,8 @@ boost::asio::ip::tcp::acceptor open_tcp(boost::asio::io_context& io, const boost
   return a;
 }
 
-std::vector<boost::asio::ip::udp::socket> open_udp_per_worker(Runtime& runtime, boost::asio::ip::udp::endpoint at,
+std::vector<boost::asio::ip::udp::socket> open_udp_per_worker(Runtime& runtime,
+                                                              boost::asio::ip::udp::endpoint at,
                                                               const SocketOptions& options) {
   std::vector<boost::asio::ip::udp::socket> sockets;
   SocketOptions o = options;
@@ -81,7 +81,8 @@ std::vector<boost::asio::ip::udp::socket> open_udp_per_worker(Runtime& runtime, 
   return sockets;
 }
 
-std::vector<boost::asio::ip::tcp::acceptor> open_tcp_per_worker(Runtime& runtime, boost::asio::ip::tcp::endpoint at,
+std::vector<boost::asio::ip::tcp::acceptor> open_tcp_per_worker(Runtime& runtime,
+                                                                boost::asio::ip::tcp::endpoint at,
                                                                 const SocketOptions& options) {
   std::vector<boost::asio::ip::tcp::acceptor> acceptors;
   SocketOptions o = options;

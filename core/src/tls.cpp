@@ -48,7 +48,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool is_pem_text(std::string_view s) { return s.find("-----BEGIN") != std::string_view::npos; }
+bool is_pem_text(std::string_view s) {
+  return s.find("-----BEGIN") != std::string_view::npos;
+}
 
 // PEM text from an inline value or a file. `what` is "certificate",
 // "private key" or "CA".
@@ -62,7 +64,8 @@ std::optional<std::string> pem_source(std::string_view value, std::string_view w
   auto text = read_file(std::string(value), &why);
   if (!text) {
     // read_file says `cannot read "path": reason`; name the part.
-    set_error(error, "cannot read " + std::string(what) + " file" + why.substr(std::string_view("cannot read").size()));
+    set_error(error, "cannot read " + std::string(what) + " file" +
+                         why.substr(std::string_view("cannot read").size()));
     return std::nullopt;
   }
   if (!is_pem_text(*text)) {
@@ -129,14 +132,17 @@ std::vector<std::string> certificate_dns_names(X509* x) {
       ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
       unsigned char* utf8 = nullptr;
       int len = ASN1_STRING_to_UTF8(&utf8, cn);
-      if (len > 0) names.push_back(lower(std::string_view(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len))));
+      if (len > 0)
+        names.push_back(
+            lower(std::string_view(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len))));
       OPENSSL_free(utf8);
     }
   }
   return names;
 }
 
-std::optional<std::vector<unsigned char>> alpn_wire(const std::vector<std::string>& protocols, std::string* error) {
+std::optional<std::vector<unsigned char>> alpn_wire(const std::vector<std::string>& protocols,
+                                                    std::string* error) {
   std::vector<unsigned char> wire;
   for (const auto& p : protocols) {
     if (p.empty() || p.size() > 255) {
@@ -149,7 +155,9 @@ std::optional<std::vector<unsigned char>> alpn_wire(const std::vector<std::strin
   return wire;
 }
 
-int proto_version(TlsVersion v) { return v == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION; }
+int proto_version(TlsVersion v) {
+  return v == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
 
 // --- server state ------------------------------------------------------------
 
@@ -178,7 +186,8 @@ struct CertificateSet {
       if (auto it = exact.find(name); it != exact.end()) return certificates[it->second];
       // A wildcard covers exactly one label (RFC 6125 §6.4.3).
       if (auto dot = name.find('.'); dot != std::string::npos && dot > 0) {
-        if (auto it = wildcard.find(name.substr(dot + 1)); it != wildcard.end()) return certificates[it->second];
+        if (auto it = wildcard.find(name.substr(dot + 1)); it != wildcard.end())
+          return certificates[it->second];
       }
     }
     return certificates.front();
@@ -204,7 +213,9 @@ int server_state_index() {
   return index;
 }
 
-ServerState* server_state(SSL_CTX* ctx) { return static_cast<ServerState*>(SSL_CTX_get_ex_data(ctx, server_state_index())); }
+ServerState* server_state(SSL_CTX* ctx) {
+  return static_cast<ServerState*>(SSL_CTX_get_ex_data(ctx, server_state_index()));
+}
 
 // Called for every handshake (with or without SNI) before the certificate is
 // chosen: installs the certificate for this connection from the snapshot.
@@ -216,12 +227,13 @@ int select_certificate(SSL* ssl, void* arg) {
   return SSL_use_cert_and_key(ssl, cert->leaf(), cert->key(), cert->chain(), 1) == 1 ? 1 : 0;
 }
 
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                void* arg) {
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* arg) {
   auto* state = static_cast<ServerState*>(arg);
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, state->alpn.data(), static_cast<unsigned int>(state->alpn.size()),
-                            in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(&selected, outlen, state->alpn.data(),
+                            static_cast<unsigned int>(state->alpn.size()), in,
+                            inlen) == OPENSSL_NPN_NEGOTIATED) {
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
   }
@@ -257,7 +269,8 @@ TlsCertifiedKey::~TlsCertifiedKey() {
   sk_X509_pop_free(chain_, X509_free);
 }
 
-std::shared_ptr<const TlsCertifiedKey> TlsCertifiedKey::load(const TlsCertificateSource& source, std::string* error) {
+std::shared_ptr<const TlsCertifiedKey> TlsCertifiedKey::load(const TlsCertificateSource& source,
+                                                             std::string* error) {
   auto cert_pem = pem_source(source.certificate, "certificate", error);
   if (!cert_pem) return nullptr;
   auto key_pem = pem_source(source.private_key, "private key", error);
@@ -309,7 +322,8 @@ std::shared_ptr<const TlsCertifiedKey> TlsCertifiedKey::load(const TlsCertificat
 
 // --- TlsServerContext ---------------------------------------------------------
 
-std::optional<TlsServerContext> TlsServerContext::create(const TlsServerOptions& options, std::string* error) {
+std::optional<TlsServerContext> TlsServerContext::create(const TlsServerOptions& options,
+                                                         std::string* error) {
   auto certs = load_all(options.certificates, error);
   if (!certs) return std::nullopt;
   auto alpn = alpn_wire(options.alpn, error);
@@ -332,13 +346,15 @@ std::optional<TlsServerContext> TlsServerContext::create(const TlsServerOptions&
   return out;
 }
 
-bool TlsServerContext::set_certificates(const std::vector<TlsCertificateSource>& certificates, std::string* error) {
+bool TlsServerContext::set_certificates(const std::vector<TlsCertificateSource>& certificates,
+                                        std::string* error) {
   auto certs = load_all(certificates, error);
   return certs && set_certificates(std::move(*certs));
 }
 
 bool TlsServerContext::set_certificates(std::vector<std::shared_ptr<const TlsCertifiedKey>> certificates) {
-  if (certificates.empty() || std::find(certificates.begin(), certificates.end(), nullptr) != certificates.end()) {
+  if (certificates.empty() ||
+      std::find(certificates.begin(), certificates.end(), nullptr) != certificates.end()) {
     return false;
   }
   server_state(ctx_)->certificates.publish(std::make_shared<const CertificateSet>(std::move(certificates)));
@@ -349,7 +365,9 @@ std::shared_ptr<const TlsCertifiedKey> TlsServerContext::select(std::string_view
   return server_state(ctx_)->certificates.load()->select(server_name);
 }
 
-ssl_ctx_st* TlsServerContext::native_handle() const noexcept { return ctx_; }
+ssl_ctx_st* TlsServerContext::native_handle() const noexcept {
+  return ctx_;
+}
 
 TlsServerContext::TlsServerContext(const TlsServerContext& o) : ctx_(o.ctx_) {
   if (ctx_) SSL_CTX_up_ref(ctx_);
@@ -370,11 +388,14 @@ TlsServerContext& TlsServerContext::operator=(TlsServerContext&& o) noexcept {
   }
   return *this;
 }
-TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
+TlsServerContext::~TlsServerContext() {
+  SSL_CTX_free(ctx_);
+}
 
 // --- TlsClientContext ---------------------------------------------------------
 
-std::optional<TlsClientContext> TlsClientContext::create(const TlsClientOptions& options, std::string* error) {
+std::optional<TlsClientContext> TlsClientContext::create(const TlsClientOptions& options,
+                                                         std::string* error) {
   auto alpn = alpn_wire(options.alpn, error);
   if (!alpn) return std::nullopt;
   std::vector<X509Ptr> cas;
@@ -407,7 +428,8 @@ std::optional<TlsClientContext> TlsClientContext::create(const TlsClientOptions&
   } else {
     SSL_CTX_set_verify(out.ctx_, SSL_VERIFY_NONE, nullptr);
   }
-  if (!alpn->empty() && SSL_CTX_set_alpn_protos(out.ctx_, alpn->data(), static_cast<unsigned int>(alpn->size())) != 0) {
+  if (!alpn->empty() &&
+      SSL_CTX_set_alpn_protos(out.ctx_, alpn->data(), static_cast<unsigned int>(alpn->size())) != 0) {
     set_error(error, "cannot set ALPN protocols (" + openssl_reason() + ")");
     return std::nullopt;
   }
@@ -426,7 +448,8 @@ bool TlsClientContext::prepare(ssl_st* ssl, std::string_view server_name, std::s
   if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
   if (auto ip = IpAddress::parse(bare)) {
     // IP literals are not sent as SNI; verify against the IP SANs.
-    if (verify && X509_VERIFY_PARAM_set1_ip(SSL_get0_param(ssl), ip->bytes().data(), ip->bytes().size()) != 1) {
+    if (verify &&
+        X509_VERIFY_PARAM_set1_ip(SSL_get0_param(ssl), ip->bytes().data(), ip->bytes().size()) != 1) {
       set_error(error, "cannot set the address to verify (" + openssl_reason() + ")");
       return false;
     }
@@ -446,7 +469,9 @@ bool TlsClientContext::prepare(ssl_st* ssl, std::string_view server_name, std::s
   return true;
 }
 
-ssl_ctx_st* TlsClientContext::native_handle() const noexcept { return ctx_; }
+ssl_ctx_st* TlsClientContext::native_handle() const noexcept {
+  return ctx_;
+}
 
 TlsClientContext::TlsClientContext(const TlsClientContext& o) : ctx_(o.ctx_) {
   if (ctx_) SSL_CTX_up_ref(ctx_);
@@ -467,7 +492,9 @@ TlsClientContext& TlsClientContext::operator=(TlsClientContext&& o) noexcept {
   }
   return *this;
 }
-TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
+TlsClientContext::~TlsClientContext() {
+  SSL_CTX_free(ctx_);
+}
 
 // --- helpers ----------------------------------------------------------------------
 
@@ -567,8 +594,9 @@ std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& opti
   };
   PemCertificate out;
   out.certificate = to_pem([&](BIO* b) { return PEM_write_bio_X509(b, x.get()) == 1; });
-  out.private_key =
-      to_pem([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1; });
+  out.private_key = to_pem([&](BIO* b) {
+    return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  });
   if (out.certificate.empty() || out.private_key.empty()) return fail("PEM encoding");
   return out;
 }

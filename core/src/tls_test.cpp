@@ -29,7 +29,9 @@ PemCertificate make_cert(std::vector<std::string> names) {
   return pem.value_or(PemCertificate{});
 }
 
-TlsCertificateSource source(const PemCertificate& p) { return {p.certificate, p.private_key}; }
+TlsCertificateSource source(const PemCertificate& p) {
+  return {p.certificate, p.private_key};
+}
 
 std::string common_name(X509* x) {
   char buf[256] = {};
@@ -43,7 +45,8 @@ std::string common_name(X509* x) {
 class EchoServer {
  public:
   explicit EchoServer(const TlsServerContext& ctx)
-      : ctx_(adopt(ctx.native_handle())), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+      : ctx_(adopt(ctx.native_handle())),
+        acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
     acceptor_thread_ = std::thread([this] { accept_loop(); });
   }
@@ -120,7 +123,8 @@ class EchoServer {
 
 class Client {
  public:
-  explicit Client(const TlsClientContext& ctx) : tls_(ctx), ctx_(adopt(ctx.native_handle())), stream_(io_, ctx_) {}
+  explicit Client(const TlsClientContext& ctx)
+      : tls_(ctx), ctx_(adopt(ctx.native_handle())), stream_(io_, ctx_) {}
   ~Client() {
     boost::system::error_code ec;
     stream_.next_layer().close(ec);
@@ -206,10 +210,13 @@ TEST(TlsCertifiedKey, LoadsInlinePemAndFiles) {
   std::string error;
   auto inline_key = TlsCertifiedKey::load(source(pem), &error);
   ASSERT_TRUE(inline_key) << error;
-  EXPECT_EQ(inline_key->dns_names(), (std::vector<std::string>{"www.example.com", "*.example.com", "example.com"}));
+  EXPECT_EQ(inline_key->dns_names(),
+            (std::vector<std::string>{"www.example.com", "*.example.com", "example.com"}));
   EXPECT_EQ(inline_key->subject(), "CN=www.example.com");
   const auto days = std::chrono::duration_cast<std::chrono::hours>(inline_key->not_after() -
-                                                                   std::chrono::system_clock::now()).count() / 24;
+                                                                   std::chrono::system_clock::now())
+                        .count() /
+                    24;
   EXPECT_GE(days, 364);
   EXPECT_LE(days, 365);
 
@@ -258,7 +265,8 @@ TEST(TlsCertifiedKey, ErrorsSayWhichPartIsWrong) {
   bad_key.replace(bad_key.find('\n') + 5, 8, "AAAAAAAA");
   EXPECT_NE(err({a.certificate, bad_key}).find("private key PEM is malformed ("), std::string::npos);
   EXPECT_EQ(err({a.certificate, b.private_key}), "private key does not match the certificate (CN=a.test)");
-  EXPECT_EQ(err({a.certificate, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"}),
+  EXPECT_EQ(err({a.certificate,
+                 "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"}),
             "private key is encrypted, which is not supported");
 }
 
@@ -266,8 +274,8 @@ TEST(TlsSelfSigned, GeneratesUsableCertificates) {
   std::string error;
   EXPECT_FALSE(generate_self_signed({}, &error));
   EXPECT_EQ(error, "needs at least one DNS name or IP address");
-  auto pem = generate_self_signed({.dns_names = {"ns1.example.com", "dns.example.com"},
-                                   .validity = std::chrono::hours(24 * 30)});
+  auto pem = generate_self_signed(
+      {.dns_names = {"ns1.example.com", "dns.example.com"}, .validity = std::chrono::hours(24 * 30)});
   ASSERT_TRUE(pem);
   EXPECT_TRUE(pem->certificate.starts_with("-----BEGIN CERTIFICATE-----\n"));
   EXPECT_TRUE(pem->private_key.starts_with("-----BEGIN PRIVATE KEY-----\n"));
@@ -276,8 +284,10 @@ TEST(TlsSelfSigned, GeneratesUsableCertificates) {
   EXPECT_EQ(key->dns_names(), (std::vector<std::string>{"ns1.example.com", "dns.example.com"}));
   EXPECT_EQ(EVP_PKEY_get_bits(key->key()), 256);
   EXPECT_TRUE(EVP_PKEY_is_a(key->key(), "EC"));
-  const auto days = std::chrono::duration_cast<std::chrono::hours>(key->not_after() -
-                                                                   std::chrono::system_clock::now()).count() / 24;
+  const auto days =
+      std::chrono::duration_cast<std::chrono::hours>(key->not_after() - std::chrono::system_clock::now())
+          .count() /
+      24;
   EXPECT_EQ(days, 29);  // 30 days minus the time since generation
   // Two certificates never share a serial number.
   auto again = make_cert({"ns1.example.com"});
@@ -291,7 +301,8 @@ TEST(TlsServerContext, CreateErrors) {
   EXPECT_EQ(error, "needs at least one certificate");
   auto a = make_cert({"a.test"});
   auto b = make_cert({"b.test"});
-  EXPECT_FALSE(TlsServerContext::create({.certificates = {source(a), {b.certificate, a.private_key}}}, &error));
+  EXPECT_FALSE(
+      TlsServerContext::create({.certificates = {source(a), {b.certificate, a.private_key}}}, &error));
   EXPECT_EQ(error, "certificates[1]: private key does not match the certificate (CN=b.test)");
   EXPECT_FALSE(TlsServerContext::create({.certificates = {source(a)}, .alpn = {"h2", ""}}, &error));
   EXPECT_EQ(error, "ALPN protocol \"\" must be 1-255 bytes long");
@@ -318,8 +329,8 @@ TEST(TlsServerContext, SelectsBySniExactThenWildcardThenDefault) {
   EchoServer echo(*server);
   auto client_ctx = insecure_client();
   const std::pair<const char*, const char*> cases[] = {
-      {"a.example.com", "a.example.com"},  {"B.EXAMPLE.COM", "*.example.com"},
-      {"www.example.org", "example.org"},  {"unknown.test", "default.test"},
+      {"a.example.com", "a.example.com"}, {"B.EXAMPLE.COM", "*.example.com"},
+      {"www.example.org", "example.org"}, {"unknown.test", "default.test"},
       {"127.0.0.1", "default.test"},  // IP literal: no SNI sent
   };
   for (auto [sni, cn] : cases) {
@@ -372,7 +383,8 @@ TEST(TlsServerContext, HotSwapUnderConcurrentHandshakes) {
   auto server = TlsServerContext::create({.certificates = {source(make_cert({"gen0.test"}))}});
   ASSERT_TRUE(server);
   std::vector<std::shared_ptr<const TlsCertifiedKey>> generations;
-  for (int i = 1; i <= 4; ++i) generations.push_back(TlsCertifiedKey::load(source(make_cert({"gen" + std::to_string(i) + ".test"}))));
+  for (int i = 1; i <= 4; ++i)
+    generations.push_back(TlsCertifiedKey::load(source(make_cert({"gen" + std::to_string(i) + ".test"}))));
   EchoServer echo(*server);
   auto client_ctx = insecure_client();
   std::atomic<bool> done{false};
@@ -393,7 +405,8 @@ TEST(TlsServerContext, HotSwapUnderConcurrentHandshakes) {
 // --- ALPN ---------------------------------------------------------------------------
 
 TEST(TlsServerContext, AlpnUsesServerPreference) {
-  auto server = TlsServerContext::create({.certificates = {source(make_cert({"alpn.test"}))}, .alpn = {"h2", "http/1.1"}});
+  auto server = TlsServerContext::create(
+      {.certificates = {source(make_cert({"alpn.test"}))}, .alpn = {"h2", "http/1.1"}});
   ASSERT_TRUE(server);
   EchoServer echo(*server);
   const std::pair<std::vector<std::string>, const char*> cases[] = {
@@ -471,8 +484,9 @@ TEST(TlsClientContext, VerifiesAgainstGivenCa) {
 
 TEST(TlsClientContext, VerifiesIpAddressesAgainstIpSans) {
   std::string error;
-  auto cert = generate_self_signed({.dns_names = {"dot.test"}, .ip_addresses = {IpAddress::v4_loopback(), IpAddress::v6_loopback()}},
-                                   &error);
+  auto cert = generate_self_signed(
+      {.dns_names = {"dot.test"}, .ip_addresses = {IpAddress::v4_loopback(), IpAddress::v6_loopback()}},
+      &error);
   ASSERT_TRUE(cert) << error;
   auto server = TlsServerContext::create({.certificates = {source(*cert)}});
   ASSERT_TRUE(server);
@@ -507,7 +521,8 @@ TEST(TlsClientContext, CreateErrors) {
   std::string error;
   EXPECT_FALSE(TlsClientContext::create({.ca = "/nonexistent/ca.pem"}, &error));
   EXPECT_EQ(error, "cannot read CA file \"/nonexistent/ca.pem\": No such file or directory");
-  EXPECT_FALSE(TlsClientContext::create({.ca = "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"}, &error));
+  EXPECT_FALSE(TlsClientContext::create(
+      {.ca = "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"}, &error));
   EXPECT_NE(error.find("CA PEM is malformed ("), std::string::npos) << error;
   EXPECT_FALSE(TlsClientContext::create({.alpn = {std::string(256, 'x')}}, &error));
   EXPECT_NE(error.find("must be 1-255 bytes long"), std::string::npos);
@@ -523,19 +538,21 @@ TEST(TlsClientContext, CreateErrors) {
 
 TEST(TlsServerContext, OpensslSClientSeesSniCertificateAndAlpn) {
   if (std::system("openssl version >/dev/null 2>&1") != 0) {
-    if (const char* ci = std::getenv("CI"); ci && std::string_view(ci) == "true") FAIL() << "openssl binary missing";
+    if (const char* ci = std::getenv("CI"); ci && std::string_view(ci) == "true")
+      FAIL() << "openssl binary missing";
     GTEST_SKIP() << "openssl binary not installed";
   }
   auto cert = make_cert({"real.test"});
-  auto server = TlsServerContext::create({.certificates = {source(make_cert({"fallback.test"})), source(cert)},
-                                          .alpn = {"h2", "http/1.1"}});
+  auto server = TlsServerContext::create(
+      {.certificates = {source(make_cert({"fallback.test"})), source(cert)}, .alpn = {"h2", "http/1.1"}});
   ASSERT_TRUE(server);
   EchoServer echo(*server);
   TempDir dir;
   auto ca = dir.write("ca.pem", cert.certificate);
-  const std::string cmd = "openssl s_client -connect 127.0.0.1:" + std::to_string(echo.port()) +
-                          " -servername real.test -alpn h2 -verify_return_error -verify_hostname real.test -CAfile " +
-                          ca.string() + " </dev/null 2>&1";
+  const std::string cmd =
+      "openssl s_client -connect 127.0.0.1:" + std::to_string(echo.port()) +
+      " -servername real.test -alpn h2 -verify_return_error -verify_hostname real.test -CAfile " +
+      ca.string() + " </dev/null 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;

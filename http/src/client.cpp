@@ -5,6 +5,7 @@
 #include "h2_client_connection.hpp"
 #include "transport.hpp"
 
+#include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
-#include <openssl/ssl.h>
 
 #include <deque>
 #include <stdexcept>
@@ -32,14 +32,22 @@ class ClientCategory final : public boost::system::error_category {
   const char* name() const noexcept override { return "basalt.http.client"; }
   std::string message(int ev) const override {
     switch (static_cast<ClientError>(ev)) {
-      case ClientError::kBadUrl: return "not an absolute http or https URL";
-      case ClientError::kResolveFailed: return "host name did not resolve";
-      case ClientError::kConnectFailed: return "connection failed";
-      case ClientError::kTlsFailed: return "TLS handshake failed";
-      case ClientError::kTimeout: return "request timed out";
-      case ClientError::kConnectionClosed: return "connection closed before the response was complete";
-      case ClientError::kProtocolError: return "HTTP protocol error";
-      case ClientError::kResponseTooLarge: return "response over the size limits";
+      case ClientError::kBadUrl:
+        return "not an absolute http or https URL";
+      case ClientError::kResolveFailed:
+        return "host name did not resolve";
+      case ClientError::kConnectFailed:
+        return "connection failed";
+      case ClientError::kTlsFailed:
+        return "TLS handshake failed";
+      case ClientError::kTimeout:
+        return "request timed out";
+      case ClientError::kConnectionClosed:
+        return "connection closed before the response was complete";
+      case ClientError::kProtocolError:
+        return "HTTP protocol error";
+      case ClientError::kResponseTooLarge:
+        return "response over the size limits";
     }
     return "unknown HTTP client error";
   }
@@ -74,7 +82,8 @@ std::optional<RequestTarget> parse_target(std::string_view url) {
 // Closes the transport if the deadline passes first.
 class Deadline {
  public:
-  Deadline(const asio::any_io_executor& ex, Clock::time_point at, std::function<void()> on_expire) : timer_(ex) {
+  Deadline(const asio::any_io_executor& ex, Clock::time_point at, std::function<void()> on_expire)
+      : timer_(ex) {
     timer_.expires_at(at);
     timer_.async_wait([expired = expired_, f = std::move(on_expire)](const error_code& ec) {
       if (ec) return;
@@ -98,9 +107,15 @@ struct H1Connection {
 std::string serialize_request(const ClientRequest& r, const RequestTarget& t) {
   std::string out;
   out.reserve(256 + r.headers.byte_size());
-  out.append(r.method).append(" ").append(t.path).append(" HTTP/1.1\r\nHost: ").append(t.authority).append("\r\n");
+  out.append(r.method)
+      .append(" ")
+      .append(t.path)
+      .append(" HTTP/1.1\r\nHost: ")
+      .append(t.authority)
+      .append("\r\n");
   for (auto& f : r.headers) {
-    if (iequals(f.name, "host") || iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding")) continue;
+    if (iequals(f.name, "host") || iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding"))
+      continue;
     for (char c : f.name) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
     out.append(": ");
     for (char c : f.value) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
@@ -141,7 +156,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   Impl(asio::io_context& i, ClientOptions o) : io(i), options(std::move(o)) {
     auto tls_options = options.tls;
-    tls_options.alpn = options.http2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
+    tls_options.alpn =
+        options.http2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
     std::string error;
     tls = core::TlsClientContext::create(tls_options, &error);
     if (!tls) throw std::invalid_argument("http client TLS: " + error);
@@ -268,8 +284,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     co_return co_await exchange_h1(std::move(transport), request, *target, deadline);
   }
 
-  asio::awaitable<ClientResult> exchange_h1(std::unique_ptr<Transport> transport, const ClientRequest& request,
-                                            const RequestTarget& target, Clock::time_point deadline) {
+  asio::awaitable<ClientResult> exchange_h1(std::unique_ptr<Transport> transport,
+                                            const ClientRequest& request, const RequestTarget& target,
+                                            Clock::time_point deadline) {
     ClientResult result;
     result.version = Version::http1_1;
     Deadline d(io.get_executor(), deadline, [t = transport.get()] { t->close(); });
@@ -277,7 +294,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(request.body)};
     error_code ec;
     co_await transport->write(buffers, ec);
-    ResponseReader reader(options.max_response_header_bytes, options.max_response_body_bytes, request.method == "HEAD");
+    ResponseReader reader(options.max_response_header_bytes, options.max_response_body_bytes,
+                          request.method == "HEAD");
     ResponseReader::Status status = ec ? ResponseReader::Status::kBad : reader.parse();
     while (!ec && status == ResponseReader::Status::kNeedMore) {
       auto n = co_await transport->read_some(reader.prepare(), ec);
@@ -292,8 +310,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       status = reader.parse();
     }
     if (status != ResponseReader::Status::kComplete) {
-      result.error = d.expired() ? ClientError::kTimeout
-                     : ec        ? ClientError::kConnectionClosed
+      result.error = d.expired()                                   ? ClientError::kTimeout
+                     : ec                                          ? ClientError::kConnectionClosed
                      : status == ResponseReader::Status::kTooLarge ? ClientError::kResponseTooLarge
                                                                    : ClientError::kProtocolError;
       if (ec) result.detail = ec.message();
@@ -302,7 +320,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     result.response = reader.take();
     if (reader.keep_alive() && transport->is_open() && !d.expired()) {
       auto& origin = origins[key(target)];
-      if (origin.idle.size() < options.max_idle_per_origin) origin.idle.push_back({std::move(transport), Clock::now()});
+      if (origin.idle.size() < options.max_idle_per_origin)
+        origin.idle.push_back({std::move(transport), Clock::now()});
     }
     co_return result;
   }
@@ -317,19 +336,28 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 };
 
-Client::Client(asio::io_context& io, ClientOptions options) : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+Client::Client(asio::io_context& io, ClientOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
 
-Client::~Client() { impl_->close(); }
+Client::~Client() {
+  impl_->close();
+}
 
 // Not a coroutine itself: the request is copied into run()'s frame right
 // here, before the caller suspends. g++ 12 miscompiles a by-value aggregate
 // parameter that is a temporary in the caller's co_await expression
 // (`co_await client.request({.url = ...})`); taking it by reference and
 // copying at once is immune.
-asio::awaitable<ClientResult> Client::request(const ClientRequest& request) { return impl_->run(request); }
+asio::awaitable<ClientResult> Client::request(const ClientRequest& request) {
+  return impl_->run(request);
+}
 
-void Client::close() { impl_->close(); }
+void Client::close() {
+  impl_->close();
+}
 
-std::size_t Client::connections_opened() const noexcept { return impl_->opened; }
+std::size_t Client::connections_opened() const noexcept {
+  return impl_->opened;
+}
 
 }  // namespace basalt::http

@@ -50,8 +50,12 @@ RequestReader::RequestReader(std::size_t max_header_bytes, std::size_t max_body_
 
 RequestReader::~RequestReader() = default;
 
-boost::asio::mutable_buffer RequestReader::prepare() { return impl_->buffer.prepare(kReadChunk); }
-void RequestReader::commit(std::size_t n) { impl_->buffer.commit(n); }
+boost::asio::mutable_buffer RequestReader::prepare() {
+  return impl_->buffer.prepare(kReadChunk);
+}
+void RequestReader::commit(std::size_t n) {
+  impl_->buffer.commit(n);
+}
 
 void RequestReader::append(std::string_view bytes) {
   auto b = impl_->buffer.prepare(bytes.size());
@@ -83,8 +87,12 @@ RequestReader::Status RequestReader::parse() {
   return Status::kComplete;
 }
 
-bool RequestReader::started() const noexcept { return impl_->buffer.size() > 0 || impl_->parser->got_some(); }
-bool RequestReader::header_done() const noexcept { return impl_->parser->is_header_done(); }
+bool RequestReader::started() const noexcept {
+  return impl_->buffer.size() > 0 || impl_->parser->got_some();
+}
+bool RequestReader::header_done() const noexcept {
+  return impl_->parser->is_header_done();
+}
 
 bool RequestReader::expects_continue() const noexcept {
   auto& p = *impl_->parser;
@@ -96,10 +104,14 @@ bool RequestReader::expects_continue() const noexcept {
 
 int RequestReader::status_code(Status s) noexcept {
   switch (s) {
-    case Status::kHeaderTooLarge: return 431;
-    case Status::kBodyTooLarge: return 413;
-    case Status::kBadRequest: return 400;
-    default: return 200;
+    case Status::kHeaderTooLarge:
+      return 431;
+    case Status::kBodyTooLarge:
+      return 413;
+    case Status::kBadRequest:
+      return 400;
+    default:
+      return 200;
   }
 }
 
@@ -117,8 +129,12 @@ Request RequestReader::take() {
   return r;
 }
 
-bool RequestReader::keep_alive() const noexcept { return impl_->keep_alive; }
+bool RequestReader::keep_alive() const noexcept {
+  return impl_->keep_alive;
+}
 
-void RequestReader::reset() { impl_->start(); }
+void RequestReader::reset() {
+  impl_->start();
+}
 
 }  // namespace basalt::http

@@ -49,8 +49,12 @@ ResponseReader::ResponseReader(std::size_t max_header_bytes, std::size_t max_bod
 
 ResponseReader::~ResponseReader() = default;
 
-boost::asio::mutable_buffer ResponseReader::prepare() { return impl_->buffer.prepare(16 * 1024); }
-void ResponseReader::commit(std::size_t n) { impl_->buffer.commit(n); }
+boost::asio::mutable_buffer ResponseReader::prepare() {
+  return impl_->buffer.prepare(16 * 1024);
+}
+void ResponseReader::commit(std::size_t n) {
+  impl_->buffer.commit(n);
+}
 
 ResponseReader::Status ResponseReader::parse() {
   for (;;) {
@@ -61,7 +65,8 @@ ResponseReader::Status ResponseReader::parse() {
       std::size_t used = p.put(impl_->buffer.data(), ec);
       impl_->buffer.consume(used);
       if (ec == bhttp::error::need_more) {
-        if (impl_->buffer.size() > impl_->max_header + 16 * 1024) return Status::kTooLarge;  // header or chunk line
+        if (impl_->buffer.size() > impl_->max_header + 16 * 1024)
+          return Status::kTooLarge;  // header or chunk line
         return Status::kNeedMore;
       }
       if (ec == bhttp::error::header_limit || ec == bhttp::error::body_limit) return Status::kTooLarge;
@@ -92,6 +97,8 @@ Response ResponseReader::take() {
   return r;
 }
 
-bool ResponseReader::keep_alive() const noexcept { return impl_->keep_alive; }
+bool ResponseReader::keep_alive() const noexcept {
+  return impl_->keep_alive;
+}
 
 }  // namespace basalt::http

@@ -26,7 +26,8 @@ void append_clean(std::string& out, std::string_view v) {
 }
 }  // namespace
 
-std::string serialize_response_head(const Response& response, Version version, bool keep_alive, bool head_request) {
+std::string serialize_response_head(const Response& response, Version version, bool keep_alive,
+                                    bool head_request) {
   std::string out;
   out.reserve(128 + response.headers.byte_size() + 4 * response.headers.size());
   out.append(version == Version::http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ");

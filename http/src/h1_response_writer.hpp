@@ -11,7 +11,8 @@ namespace basalt::http {
 // Content-Length (unless the status forbids a body) and Connection; drops
 // fields the handler must not set (Content-Length, Transfer-Encoding,
 // Connection). With `head_request` the length is announced but no body follows.
-std::string serialize_response_head(const Response& response, Version version, bool keep_alive, bool head_request);
+std::string serialize_response_head(const Response& response, Version version, bool keep_alive,
+                                    bool head_request);
 
 // False for 1xx, 204 and 304, which never carry content.
 bool status_has_body(int status) noexcept;

@@ -5,10 +5,10 @@
 #include "server_connection.hpp"
 #include "watchdog.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <spdlog/spdlog.h>
 
 namespace basalt::http {
 
@@ -31,9 +31,12 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
     ctx_.worker->live.insert(this);
     draining_ = ctx_.worker->draining;
     auto self = shared_from_this();
-    asio::co_spawn(transport_->socket().get_executor(), [self]() -> asio::awaitable<void> {
-      while (co_await self->watchdog_.wait()) self->on_timeout();
-    }, asio::detached);
+    asio::co_spawn(
+        transport_->socket().get_executor(),
+        [self]() -> asio::awaitable<void> {
+          while (co_await self->watchdog_.wait()) self->on_timeout();
+        },
+        asio::detached);
     try {
       if (!initial.empty()) reader_.append(initial);
       co_await serve();
@@ -119,8 +122,10 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       if (draining_) keep_alive = false;
       if (auto c = response.headers.get("connection"); c && iequals(*c, "close")) keep_alive = false;
       std::string head_bytes = serialize_response_head(response, version, keep_alive, head);
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(head_bytes),
-                                                asio::buffer(head || !status_has_body(response.status) ? std::string_view{} : std::string_view(response.body))};
+      std::array<asio::const_buffer, 2> buffers{
+          asio::buffer(head_bytes),
+          asio::buffer(head || !status_has_body(response.status) ? std::string_view{}
+                                                                 : std::string_view(response.body))};
       if (!co_await write(buffers)) co_return;
       if (!keep_alive) {
         watchdog_.expires_after(std::chrono::seconds(2));
@@ -177,7 +182,8 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
 
 }  // namespace
 
-asio::awaitable<void> serve_http1(std::unique_ptr<Transport> transport, ConnectionContext context, std::string initial) {
+asio::awaitable<void> serve_http1(std::unique_ptr<Transport> transport, ConnectionContext context,
+                                  std::string initial) {
   auto session = std::make_shared<H1Session>(std::move(transport), std::move(context));
   co_await session->run(std::move(initial));
 }

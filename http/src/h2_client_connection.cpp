@@ -2,12 +2,12 @@
 
 #include "h1_response_writer.hpp"
 
+#include <nghttp2/nghttp2.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <nghttp2/nghttp2.h>
 
 #include <charconv>
 #include <cstring>
@@ -59,8 +59,9 @@ struct H2ClientConnection::Impl {
     return it == streams.end() ? nullptr : it->second.get();
   }
 
-  static int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
-                       const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* user) {
+  static int on_header(nghttp2_session* s, const nghttp2_frame* frame, const std::uint8_t* name,
+                       std::size_t namelen, const std::uint8_t* value, std::size_t valuelen, std::uint8_t,
+                       void* user) {
     auto& c = self(user);
     auto* p = c.find(frame->hd.stream_id);
     if (!p || p->body_started) return 0;  // trailers are ignored
@@ -221,7 +222,9 @@ bool H2ClientConnection::usable() const {
              nghttp2_session_get_remote_settings(impl_->session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }
 
-bool H2ClientConnection::idle() const { return impl_->streams.empty(); }
+bool H2ClientConnection::idle() const {
+  return impl_->streams.empty();
+}
 
 void H2ClientConnection::close() {
   if (impl_->closed) return;
@@ -231,7 +234,8 @@ void H2ClientConnection::close() {
   impl_->wake.cancel();
 }
 
-asio::awaitable<ClientResult> H2ClientConnection::request(const ClientRequest& request, const RequestTarget& target,
+asio::awaitable<ClientResult> H2ClientConnection::request(const ClientRequest& request,
+                                                          const RequestTarget& target,
                                                           Clock::time_point deadline) {
   auto keep = shared_from_this();
   auto& c = *impl_;
@@ -252,14 +256,16 @@ asio::awaitable<ClientResult> H2ClientConnection::request(const ClientRequest& r
   nva.push_back(nv(":authority", target.authority));
   nva.push_back(nv(":path", target.path));
   for (auto& f : request.headers) {
-    if (is_connection_specific(f.name) || iequals(f.name, "host") || iequals(f.name, "content-length")) continue;
+    if (is_connection_specific(f.name) || iequals(f.name, "host") || iequals(f.name, "content-length"))
+      continue;
     std::string lower = f.name;
     for (auto& ch : lower) ch = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + 32) : ch;
     names.push_back(std::move(lower));
     nva.push_back(nv(names.back(), f.value));
   }
   std::string length = std::to_string(request.body.size());
-  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") nva.push_back(nv("content-length", length));
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT")
+    nva.push_back(nv("content-length", length));
 
   nghttp2_data_provider provider{};
   provider.source.ptr = p.get();

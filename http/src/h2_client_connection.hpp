@@ -14,8 +14,8 @@
 namespace basalt::http {
 
 struct RequestTarget {
-  std::string scheme;     // "https" / "http"
-  std::string host;       // without brackets
+  std::string scheme;  // "https" / "http"
+  std::string host;    // without brackets
   std::uint16_t port = 0;
   std::string authority;  // host[:port] as sent
   std::string path;       // path?query, at least "/"

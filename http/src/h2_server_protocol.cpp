@@ -20,7 +20,7 @@ struct H2ServerProtocol::Stream {
   std::int32_t id = 0;
   Request request;
   std::size_t header_bytes = 0;
-  int reject_status = 0;     // answer this instead of calling the handler
+  int reject_status = 0;      // answer this instead of calling the handler
   bool request_done = false;  // END_STREAM received (or rejected)
   bool dispatched = false;
   bool responded = false;
@@ -81,7 +81,7 @@ struct H2ServerProtocol::Callbacks {
     auto* st = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
     if (!st) return 0;
     if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: ignored
-    st->header_bytes += namelen + valuelen + 32;  // RFC 9113 §6.5.2 accounting
+    st->header_bytes += namelen + valuelen + 32;               // RFC 9113 §6.5.2 accounting
     if (st->header_bytes > p.limits_.max_header_bytes) {
       st->reject_status = 431;
       return 0;
@@ -106,8 +106,8 @@ struct H2ServerProtocol::Callbacks {
     return 0;
   }
 
-  static int on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t stream_id, const std::uint8_t* data,
-                           std::size_t len, void* user) {
+  static int on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t stream_id,
+                           const std::uint8_t* data, std::size_t len, void* user) {
     auto& p = self(user);
     auto* st = p.find(stream_id);
     if (!st) return 0;
@@ -186,7 +186,8 @@ struct H2ServerProtocol::Callbacks {
     auto& p = self(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       auto code = frame->goaway.error_code;
-      if (code != NGHTTP2_NO_ERROR && code != NGHTTP2_ENHANCE_YOUR_CALM) p.stats_.add(Stats::kH2ProtocolErrors);
+      if (code != NGHTTP2_NO_ERROR && code != NGHTTP2_ENHANCE_YOUR_CALM)
+        p.stats_.add(Stats::kH2ProtocolErrors);
       return 0;
     }
     // A request that timed out (408): after the answer, end the stream so it
@@ -278,7 +279,8 @@ std::size_t H2ServerProtocol::scan(std::span<const std::uint8_t> bytes) {
       scan_.header[scan_.have++] = bytes[i++];
       if (scan_.have == 9) {
         scan_.have = 0;
-        std::size_t length = (std::size_t{scan_.header[0]} << 16) | (std::size_t{scan_.header[1]} << 8) | scan_.header[2];
+        std::size_t length =
+            (std::size_t{scan_.header[0]} << 16) | (std::size_t{scan_.header[1]} << 8) | scan_.header[2];
         scan_.payload_left = length;
         if (!check_frame(scan_.header[3], scan_.header[4], length)) return i >= 9 ? i - 9 : 0;
       }
@@ -288,7 +290,11 @@ std::size_t H2ServerProtocol::scan(std::span<const std::uint8_t> bytes) {
 }
 
 H2ServerProtocol::H2ServerProtocol(const Limits& limits, Stats& stats, core::Endpoint remote, bool secure)
-    : limits_(limits), stats_(stats), remote_(remote), secure_(secure), session_(std::make_unique<Session>()) {
+    : limits_(limits),
+      stats_(stats),
+      remote_(remote),
+      secure_(secure),
+      session_(std::make_unique<Session>()) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, Callbacks::on_begin_headers);
@@ -319,7 +325,8 @@ H2ServerProtocol::H2ServerProtocol(const Limits& limits, Stats& stats, core::End
   };
   nghttp2_submit_settings(session_->s, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   // Let several streams upload at once without stalling on the connection window.
-  auto window = static_cast<std::int32_t>(std::min<std::uint64_t>(4ull * limits.initial_window_size, INT32_MAX));
+  auto window =
+      static_cast<std::int32_t>(std::min<std::uint64_t>(4ull * limits.initial_window_size, INT32_MAX));
   if (window > 65535) nghttp2_session_set_local_window_size(session_->s, NGHTTP2_FLAG_NONE, 0, window);
 }
 
@@ -372,10 +379,16 @@ std::span<const std::uint8_t> H2ServerProtocol::next_output() {
   return {data, static_cast<std::size_t>(n)};
 }
 
-bool H2ServerProtocol::wants_read() const { return !failed_ && nghttp2_session_want_read(session_->s); }
-bool H2ServerProtocol::wants_write() const { return nghttp2_session_want_write(session_->s); }
+bool H2ServerProtocol::wants_read() const {
+  return !failed_ && nghttp2_session_want_read(session_->s);
+}
+bool H2ServerProtocol::wants_write() const {
+  return nghttp2_session_want_write(session_->s);
+}
 
-std::vector<std::pair<std::int32_t, Request>> H2ServerProtocol::take_requests() { return std::exchange(ready_, {}); }
+std::vector<std::pair<std::int32_t, Request>> H2ServerProtocol::take_requests() {
+  return std::exchange(ready_, {});
+}
 
 void H2ServerProtocol::respond(std::int32_t stream_id, Response response, bool head_request) {
   if (orphans_.erase(stream_id)) return;
@@ -403,7 +416,8 @@ void H2ServerProtocol::respond_internal(Stream& st, Response response, bool head
   };
   nva.push_back(nv(":status", 7, status_text, 3));
   for (auto& f : st.response.headers) {
-    if (is_connection_specific(f.name) || iequals(f.name, "content-length") || f.name.empty() || f.name[0] == ':') {
+    if (is_connection_specific(f.name) || iequals(f.name, "content-length") || f.name.empty() ||
+        f.name[0] == ':') {
       continue;
     }
     std::string lower = f.name;
@@ -412,7 +426,8 @@ void H2ServerProtocol::respond_internal(Stream& st, Response response, bool head
     nva.push_back(nv(names.back().data(), names.back().size(), f.value.data(), f.value.size()));
   }
   bool has_body = status_has_body(status);
-  if (has_body) nva.push_back(nv("content-length", 14, length_text, static_cast<std::size_t>(length_end - length_text)));
+  if (has_body)
+    nva.push_back(nv("content-length", 14, length_text, static_cast<std::size_t>(length_end - length_text)));
   if (has_body && !head_request && !st.response.body.empty()) {
     nghttp2_data_provider provider{};
     provider.source.ptr = &st;
@@ -429,12 +444,15 @@ void H2ServerProtocol::shutdown_notice() {
                         NGHTTP2_NO_ERROR, nullptr, 0);
 }
 
-void H2ServerProtocol::terminate(std::uint32_t error_code) { nghttp2_session_terminate_session(session_->s, error_code); }
+void H2ServerProtocol::terminate(std::uint32_t error_code) {
+  nghttp2_session_terminate_session(session_->s, error_code);
+}
 
 void H2ServerProtocol::expire_requests(Clock::time_point now) {
   std::vector<Stream*> late;
   for (auto& [id, st] : streams_) {
-    if (!st->request_done && !st->responded && st->opened + limits_.request_timeout <= now) late.push_back(st.get());
+    if (!st->request_done && !st->responded && st->opened + limits_.request_timeout <= now)
+      late.push_back(st.get());
   }
   for (auto* st : late) {
     stats_.add(Stats::kRequestTimeouts);

@@ -19,8 +19,8 @@ struct Client {
     nghttp2_session_callbacks* cbs;
     nghttp2_session_callbacks_new(&cbs);
     nghttp2_session_callbacks_set_on_header_callback(
-        cbs, [](nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl, const std::uint8_t* v,
-                std::size_t vl, std::uint8_t, void* u) {
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl,
+                const std::uint8_t* v, std::size_t vl, std::uint8_t, void* u) {
           if (std::string_view(reinterpret_cast<const char*>(n), nl) == ":status") {
             static_cast<Client*>(u)->responses[f->hd.stream_id].first =
                 std::stoi(std::string(reinterpret_cast<const char*>(v), vl));
@@ -28,16 +28,18 @@ struct Client {
           return 0;
         });
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
-        cbs, [](nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* d, std::size_t l, void* u) {
+        cbs,
+        [](nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* d, std::size_t l, void* u) {
           static_cast<Client*>(u)->responses[id].second.append(reinterpret_cast<const char*>(d), l);
           return 0;
         });
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
-      auto* c = static_cast<Client*>(u);
-      if (f->hd.type == NGHTTP2_GOAWAY) c->goaway = f->goaway.error_code;
-      if (f->hd.type == NGHTTP2_RST_STREAM) c->resets[f->hd.stream_id] = f->rst_stream.error_code;
-      return 0;
-    });
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) {
+          auto* c = static_cast<Client*>(u);
+          if (f->hd.type == NGHTTP2_GOAWAY) c->goaway = f->goaway.error_code;
+          if (f->hd.type == NGHTTP2_RST_STREAM) c->resets[f->hd.stream_id] = f->rst_stream.error_code;
+          return 0;
+        });
     nghttp2_session_client_new(&s, cbs, this);
     nghttp2_session_callbacks_del(cbs);
     nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, nullptr, 0);
@@ -50,8 +52,8 @@ struct Client {
     h.insert(h.end(), extra.begin(), extra.end());
     std::vector<nghttp2_nv> nva;
     for (auto& [n, v] : h) {
-      nva.push_back({reinterpret_cast<std::uint8_t*>(n.data()), reinterpret_cast<std::uint8_t*>(v.data()), n.size(),
-                     v.size(), NGHTTP2_NV_FLAG_NONE});
+      nva.push_back({reinterpret_cast<std::uint8_t*>(n.data()), reinterpret_cast<std::uint8_t*>(v.data()),
+                     n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
     }
     return nghttp2_submit_request(s, nullptr, nva.data(), nva.size(), nullptr, nullptr);
   }
@@ -90,7 +92,8 @@ std::optional<std::uint32_t> goaway_in(const std::string& wire) {
   for (std::size_t i = 0; i + 9 <= wire.size();) {
     auto u = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<std::uint8_t>(wire[k])); };
     std::size_t len = (u(i) << 16) | (u(i + 1) << 8) | u(i + 2);
-    if (u(i + 3) == NGHTTP2_GOAWAY) return (u(i + 13) << 24) | (u(i + 14) << 16) | (u(i + 15) << 8) | u(i + 16);
+    if (u(i + 3) == NGHTTP2_GOAWAY)
+      return (u(i + 13) << 24) | (u(i + 14) << 16) | (u(i + 15) << 8) | u(i + 16);
     i += 9 + len;
   }
   return std::nullopt;
@@ -98,7 +101,8 @@ std::optional<std::uint32_t> goaway_in(const std::string& wire) {
 
 std::string drain(H2ServerProtocol& p) {
   std::string out;
-  for (auto o = p.next_output(); !o.empty(); o = p.next_output()) out.append(reinterpret_cast<const char*>(o.data()), o.size());
+  for (auto o = p.next_output(); !o.empty(); o = p.next_output())
+    out.append(reinterpret_cast<const char*>(o.data()), o.size());
   return out;
 }
 
@@ -160,7 +164,8 @@ TEST_F(H2ServerProtocolTest, FloodsEndInEnhanceYourCalm) {
     resets += frame(NGHTTP2_RST_STREAM, 0, 2 * i + 1, std::string("\0\0\0\x08", 4));
     empties += frame(NGHTTP2_DATA, 0, 1, "");
   }
-  std::string open_post = frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, std::string("\x83\x87\x84\x41\x01x", 6));
+  std::string open_post =
+      frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, std::string("\x83\x87\x84\x41\x01x", 6));
   std::vector<Case> cases = {
       {"settings", settings, &StatsSnapshot::h2_settings_floods},
       {"ping", pings, &StatsSnapshot::h2_ping_floods},
@@ -198,8 +203,9 @@ TEST_F(H2ServerProtocolTest, ContinuationCapsApplyAcrossSmallChunks) {
 TEST_F(H2ServerProtocolTest, RequestTimeoutAnswers408) {
   limits.request_timeout = std::chrono::milliseconds(10);
   H2ServerProtocol server(limits, stats, remote, true);
-  std::string wire = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") +
-                     frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, std::string("\x83\x87\x84\x41\x01x", 6));
+  std::string wire =
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") +
+      frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, std::string("\x83\x87\x84\x41\x01x", 6));
   ASSERT_TRUE(server.receive({reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()}));
   auto deadline = server.next_request_deadline();
   ASSERT_NE(deadline, H2ServerProtocol::Clock::time_point::max());
@@ -219,7 +225,9 @@ TEST_F(H2ServerProtocolTest, HandlersOfResetStreamsStillCountAgainstTheStreamLim
     return ok;
   };
   std::string get("\x82\x87\x84\x41\x01x", 6);
-  auto request = [&](std::uint32_t id) { return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id, get); };
+  auto request = [&](std::uint32_t id) {
+    return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id, get);
+  };
   ASSERT_TRUE(feed("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") + request(1)));
   ASSERT_EQ(server.take_requests().size(), 1u);  // handler for stream 1 runs
   ASSERT_TRUE(feed(frame(NGHTTP2_RST_STREAM, 0, 1, std::string("\0\0\0\x08", 4)) + request(3) + request(5)));

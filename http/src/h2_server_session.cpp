@@ -5,12 +5,12 @@
 #include "server_connection.hpp"
 #include "watchdog.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 
@@ -44,10 +44,14 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
     auto self = shared_from_this();
     auto ex = transport_->socket().get_executor();
     last_activity_ = Clock::now();
-    asio::co_spawn(ex, [self]() -> asio::awaitable<void> {
-      while (co_await self->watchdog_.wait()) self->on_timer();
-    }, asio::detached);
-    asio::co_spawn(ex, [self]() -> asio::awaitable<void> { co_await self->write_loop(); }, asio::detached);
+    asio::co_spawn(
+        ex,
+        [self]() -> asio::awaitable<void> {
+          while (co_await self->watchdog_.wait()) self->on_timer();
+        },
+        asio::detached);
+    asio::co_spawn(
+        ex, [self]() -> asio::awaitable<void> { co_await self->write_loop(); }, asio::detached);
     if (ctx_.worker->draining) protocol_.shutdown_notice();
     try {
       if (!initial.empty()) received(std::as_bytes(std::span(initial.data(), initial.size())));
@@ -89,19 +93,20 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
   void dispatch(std::int32_t id, Request request) {
     protocol_.handler_started();
     auto self = shared_from_this();
-    asio::co_spawn(transport_->socket().get_executor(),
-                   [self, id, request = std::move(request)]() mutable -> asio::awaitable<void> {
-                     bool head = request.method == "HEAD";
-                     Response response = co_await run_handler(*self->ctx_.shared, std::move(request));
-                     count_response(self->stats_, response.status);
-                     self->protocol_.handler_finished();
-                     if (self->finished_) co_return;
-                     self->last_activity_ = Clock::now();
-                     self->protocol_.respond(id, std::move(response), head);
-                     self->rearm();
-                     self->wake();
-                   },
-                   asio::detached);
+    asio::co_spawn(
+        transport_->socket().get_executor(),
+        [self, id, request = std::move(request)]() mutable -> asio::awaitable<void> {
+          bool head = request.method == "HEAD";
+          Response response = co_await run_handler(*self->ctx_.shared, std::move(request));
+          count_response(self->stats_, response.status);
+          self->protocol_.handler_finished();
+          if (self->finished_) co_return;
+          self->last_activity_ = Clock::now();
+          self->protocol_.respond(id, std::move(response), head);
+          self->rearm();
+          self->wake();
+        },
+        asio::detached);
   }
 
   asio::awaitable<void> write_loop() {
@@ -157,7 +162,9 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
     watchdog_.expires_at(next);
   }
 
-  bool idle() const { return protocol_.open_streams() == 0 && protocol_.handlers_running() == 0 && !idle_closed_; }
+  bool idle() const {
+    return protocol_.open_streams() == 0 && protocol_.handlers_running() == 0 && !idle_closed_;
+  }
 
   void on_timer() {
     auto now = Clock::now();
@@ -202,7 +209,8 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
 
 }  // namespace
 
-asio::awaitable<void> serve_http2(std::unique_ptr<Transport> transport, ConnectionContext context, std::string initial) {
+asio::awaitable<void> serve_http2(std::unique_ptr<Transport> transport, ConnectionContext context,
+                                  std::string initial) {
   auto session = std::make_shared<H2Session>(std::move(transport), std::move(context));
   co_await session->run(std::move(initial));
 }

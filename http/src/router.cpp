@@ -5,12 +5,18 @@
 namespace basalt::http {
 
 namespace {
-boost::asio::awaitable<Response> not_found(Request) { co_return Response::text(404, "Not Found"); }
+boost::asio::awaitable<Response> not_found(Request) {
+  co_return Response::text(404, "Not Found");
+}
 }  // namespace
 
-Router::Router() : table_(std::make_shared<Table>()) { table_->fallback = not_found; }
+Router::Router() : table_(std::make_shared<Table>()) {
+  table_->fallback = not_found;
+}
 
-Router& Router::add(std::string path, Handler handler) { return add(std::move(path), {}, std::move(handler)); }
+Router& Router::add(std::string path, Handler handler) {
+  return add(std::move(path), {}, std::move(handler));
+}
 
 Router& Router::add(std::string path, std::vector<std::string> methods, Handler handler) {
   table_->routes[std::move(path)] = Route{std::move(methods), std::move(handler)};
@@ -53,6 +59,8 @@ Handler Router::handler() const {
   return [table = table_](Request request) { return route(table, std::move(request)); };
 }
 
-boost::asio::awaitable<Response> Router::operator()(Request request) const { return route(table_, std::move(request)); }
+boost::asio::awaitable<Response> Router::operator()(Request request) const {
+  return route(table_, std::move(request));
+}
 
 }  // namespace basalt::http

@@ -1,8 +1,8 @@
 #include "basalt/http/router.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace basalt::http {
 namespace {

@@ -1,5 +1,6 @@
 #include "server_connection.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace basalt::http {
 
@@ -43,25 +43,25 @@ asio::awaitable<Response> run_handler(ServerShared& shared, Request request) {
       [handler, req = std::move(request)]() mutable -> asio::awaitable<Response> {
         co_return co_await (*handler)(std::move(req));
       },
-      asio::bind_cancellation_slot(
-          call->cancel.slot(), [call, stats, what](std::exception_ptr e, Response r) {
-            if (call->done) return;  // timed out already
-            call->done = true;
-            if (e) {
-              try {
-                std::rethrow_exception(e);
-              } catch (const std::exception& ex) {
-                spdlog::warn("http handler for {} failed: {}", what, ex.what());
-              } catch (...) {
-                spdlog::warn("http handler for {} failed", what);
-              }
-              stats->add(Stats::kHandlerExceptions);
-              call->response = Response::text(500, "Internal Server Error");
-            } else {
-              call->response = std::move(r);
-            }
-            call->timer.cancel();
-          }));
+      asio::bind_cancellation_slot(call->cancel.slot(),
+                                   [call, stats, what](std::exception_ptr e, Response r) {
+                                     if (call->done) return;  // timed out already
+                                     call->done = true;
+                                     if (e) {
+                                       try {
+                                         std::rethrow_exception(e);
+                                       } catch (const std::exception& ex) {
+                                         spdlog::warn("http handler for {} failed: {}", what, ex.what());
+                                       } catch (...) {
+                                         spdlog::warn("http handler for {} failed", what);
+                                       }
+                                       stats->add(Stats::kHandlerExceptions);
+                                       call->response = Response::text(500, "Internal Server Error");
+                                     } else {
+                                       call->response = std::move(r);
+                                     }
+                                     call->timer.cancel();
+                                   }));
   if (!call->done) {
     call->timer.expires_after(shared.limits.handler_timeout);
     boost::system::error_code ec;

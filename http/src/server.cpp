@@ -7,6 +7,8 @@
 #include "server_connection.hpp"
 #include "transport.hpp"
 
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,8 +17,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
 
 #include <mutex>
 
@@ -131,7 +131,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Liste
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> owned, std::shared_ptr<Listener> listener,
-                                  std::shared_ptr<ServerShared> shared, std::shared_ptr<WorkerConnections> worker) {
+                                  std::shared_ptr<ServerShared> shared,
+                                  std::shared_ptr<WorkerConnections> worker) {
   auto& acceptor = *owned;
   auto ex = acceptor.get_executor();
   asio::steady_timer backoff(ex);
@@ -163,14 +164,18 @@ struct Server::Impl {
   explicit Impl(core::Runtime& r) : runtime(r) {}
 };
 
-Server::Server(core::Runtime& runtime, Handler handler, Limits limits) : impl_(std::make_unique<Impl>(runtime)) {
+Server::Server(core::Runtime& runtime, Handler handler, Limits limits)
+    : impl_(std::make_unique<Impl>(runtime)) {
   impl_->shared->handler = std::move(handler);
   impl_->shared->limits = limits;
-  for (std::size_t i = 0; i < runtime.workers(); ++i) impl_->workers.push_back(std::make_shared<WorkerConnections>());
+  for (std::size_t i = 0; i < runtime.workers(); ++i)
+    impl_->workers.push_back(std::make_shared<WorkerConnections>());
   impl_->acceptors.resize(runtime.workers());
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 std::uint16_t Server::listen(const ListenOptions& options) {
   auto listener = std::make_shared<Listener>();
@@ -187,7 +192,8 @@ std::uint16_t Server::listen(const ListenOptions& options) {
     auto acceptor = std::make_shared<tcp::acceptor>(std::move(sockets[i]));
     impl_->acceptors[i].push_back(acceptor);
     auto ex = acceptor->get_executor();
-    asio::co_spawn(ex, accept_loop(std::move(acceptor), listener, impl_->shared, impl_->workers[i]), asio::detached);
+    asio::co_spawn(ex, accept_loop(std::move(acceptor), listener, impl_->shared, impl_->workers[i]),
+                   asio::detached);
   }
   return port;
 }
@@ -217,7 +223,11 @@ void Server::attach(core::Shutdown& shutdown) {
   shutdown.on_begin([this] { stop(); });
 }
 
-const Stats& Server::stats() const noexcept { return impl_->shared->stats; }
-const Limits& Server::limits() const noexcept { return impl_->shared->limits; }
+const Stats& Server::stats() const noexcept {
+  return impl_->shared->stats;
+}
+const Limits& Server::limits() const noexcept {
+  return impl_->shared->limits;
+}
 
 }  // namespace basalt::http

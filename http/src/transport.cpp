@@ -49,7 +49,8 @@ class PlainTransport final : public Transport {
 
 class TlsTransport final : public Transport {
  public:
-  TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& context) : stream_(std::move(socket), context) {}
+  TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& context)
+      : stream_(std::move(socket), context) {}
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
     co_return co_await stream_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));

@@ -1,8 +1,8 @@
 #include "basalt/core/management/message.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 namespace basalt::core::management {
 namespace {
@@ -24,7 +24,8 @@ ParsedLine invalid(boost::json::value id, std::string error) {
 }  // namespace
 
 ParsedLine parse_request(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+    line.remove_suffix(1);
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
   if (line.empty()) return {};
 

@@ -2,8 +2,8 @@
 
 #include "management/line_splitter.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace basalt::core::management {
 namespace {
@@ -54,8 +54,10 @@ TEST(ManagementMessage, OutgoingLinesHaveTheProtocolShape) {
   auto err = failure_line(3, "bad \"thing\"\n");
   EXPECT_EQ(err.back(), '\n');
   EXPECT_EQ(err.find('\n'), err.size() - 1);  // escaped: one line only
-  EXPECT_EQ(boost::json::parse(err), boost::json::parse(R"({"id":3,"success":false,"error":"bad \"thing\"\n"})"));
-  EXPECT_EQ(boost::json::parse(stream_line("r", 1)), boost::json::parse(R"({"id":"r","stream":true,"data":1})"));
+  EXPECT_EQ(boost::json::parse(err),
+            boost::json::parse(R"({"id":3,"success":false,"error":"bad \"thing\"\n"})"));
+  EXPECT_EQ(boost::json::parse(stream_line("r", 1)),
+            boost::json::parse(R"({"id":"r","stream":true,"data":1})"));
   EXPECT_EQ(boost::json::parse(event_line("ready", boost::json::object())),
             boost::json::parse(R"({"event":"ready","data":{}})"));
 }

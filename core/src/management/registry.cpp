@@ -16,7 +16,8 @@ void Registry::add(std::string method, Handler handler) {
   }
 }
 
-void Registry::add_sync(std::string method, std::function<boost::json::value(const boost::json::object&)> fn) {
+void Registry::add_sync(std::string method,
+                        std::function<boost::json::value(const boost::json::object&)> fn) {
   add(std::move(method), [fn = std::move(fn)](Call& call) -> boost::asio::awaitable<boost::json::value> {
     co_return fn(call.params());
   });

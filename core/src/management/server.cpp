@@ -3,6 +3,10 @@
 #include "basalt/core/management/message.hpp"
 #include "management/line_splitter.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,10 +16,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <deque>
@@ -57,7 +57,8 @@ struct StdioPeer final : Peer {
 };
 
 struct SocketPeer final : Peer, std::enable_shared_from_this<SocketPeer> {
-  SocketPeer(stream_protocol::socket s, std::size_t max_pending) : socket(std::move(s)), max_pending(max_pending) {}
+  SocketPeer(stream_protocol::socket s, std::size_t max_pending)
+      : socket(std::move(s)), max_pending(max_pending) {}
 
   void send(std::string line) override {
     if (closed) return;
@@ -106,7 +107,8 @@ struct SocketPeer final : Peer, std::enable_shared_from_this<SocketPeer> {
 
 class CallImpl final : public Call {
  public:
-  CallImpl(std::shared_ptr<Peer> peer, Request request) : peer_(std::move(peer)), request_(std::move(request)) {}
+  CallImpl(std::shared_ptr<Peer> peer, Request request)
+      : peer_(std::move(peer)), request_(std::move(request)) {}
   const boost::json::value& id() const override { return request_.id; }
   const std::string& method() const override { return request_.method; }
   const boost::json::object& params() const override { return request_.params; }
@@ -137,7 +139,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     const Handler* handler = registry.find(parsed.request.method);
     if (!handler) {
-      peer->send(failure_line(parsed.request.id, fmt::format("unknown method \"{}\"", parsed.request.method)));
+      peer->send(
+          failure_line(parsed.request.id, fmt::format("unknown method \"{}\"", parsed.request.method)));
       return;
     }
     asio::co_spawn(io, run_call(*handler, std::make_shared<CallImpl>(peer, std::move(parsed.request))),
@@ -159,7 +162,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void overlong(const std::shared_ptr<Peer>& peer) {
-    peer->send(failure_line(nullptr, fmt::format("line longer than {} bytes ignored", options.max_line_bytes)));
+    peer->send(
+        failure_line(nullptr, fmt::format("line longer than {} bytes ignored", options.max_line_bytes)));
   }
 
   asio::awaitable<void> read_stdin(std::shared_ptr<StdioPeer> peer, std::function<void()> on_eof) {
@@ -167,7 +171,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     LineSplitter splitter(options.max_line_bytes);
     std::array<char, 65536> buf;
     for (;;) {
-      auto [ec, n] = co_await stdin_desc->async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await stdin_desc->async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
       if (n > 0) {
         splitter.feed(
             std::string_view(buf.data(), n), [&](std::string_view line) { handle_line(peer, line); },
@@ -184,7 +189,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     LineSplitter splitter(options.max_line_bytes);
     std::array<char, 65536> buf;
     while (!peer->closed) {
-      auto [ec, n] = co_await peer->socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await peer->socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
       if (n > 0) {
         splitter.feed(
             std::string_view(buf.data(), n), [&](std::string_view line) { handle_line(peer, line); },

@@ -42,17 +42,23 @@ using std::chrono::milliseconds;
 
 std::string_view to_string(Strategy s) noexcept {
   switch (s) {
-    case Strategy::kSystem: return "system";
-    case Strategy::kUdp: return "udp";
-    case Strategy::kDoh: return "doh";
-    case Strategy::kPreferSystem: return "prefer-system";
-    case Strategy::kPreferUdp: return "prefer-udp";
+    case Strategy::kSystem:
+      return "system";
+    case Strategy::kUdp:
+      return "udp";
+    case Strategy::kDoh:
+      return "doh";
+    case Strategy::kPreferSystem:
+      return "prefer-system";
+    case Strategy::kPreferUdp:
+      return "prefer-udp";
   }
   return "?";
 }
 
 std::optional<Strategy> strategy_from_string(std::string_view t) noexcept {
-  for (auto s : {Strategy::kSystem, Strategy::kUdp, Strategy::kDoh, Strategy::kPreferSystem, Strategy::kPreferUdp}) {
+  for (auto s :
+       {Strategy::kSystem, Strategy::kUdp, Strategy::kDoh, Strategy::kPreferSystem, Strategy::kPreferUdp}) {
     if (to_string(s) == t) return s;
   }
   return std::nullopt;
@@ -60,24 +66,36 @@ std::optional<Strategy> strategy_from_string(std::string_view t) noexcept {
 
 std::string_view to_string(UpstreamTransport t) noexcept {
   switch (t) {
-    case UpstreamTransport::kSystem: return "system";
-    case UpstreamTransport::kUdp: return "udp";
-    case UpstreamTransport::kTcp: return "tcp";
-    case UpstreamTransport::kDoh: return "doh";
+    case UpstreamTransport::kSystem:
+      return "system";
+    case UpstreamTransport::kUdp:
+      return "udp";
+    case UpstreamTransport::kTcp:
+      return "tcp";
+    case UpstreamTransport::kDoh:
+      return "doh";
   }
   return "?";
 }
 
 std::string_view to_string(QueryStatus s) noexcept {
   switch (s) {
-    case QueryStatus::kOk: return "ok";
-    case QueryStatus::kTimeout: return "timeout";
-    case QueryStatus::kNetworkError: return "network error";
-    case QueryStatus::kTlsError: return "TLS error";
-    case QueryStatus::kHttpError: return "HTTP error";
-    case QueryStatus::kBadResponse: return "bad response";
-    case QueryStatus::kNotFound: return "not found";
-    case QueryStatus::kBadQuery: return "bad query";
+    case QueryStatus::kOk:
+      return "ok";
+    case QueryStatus::kTimeout:
+      return "timeout";
+    case QueryStatus::kNetworkError:
+      return "network error";
+    case QueryStatus::kTlsError:
+      return "TLS error";
+    case QueryStatus::kHttpError:
+      return "HTTP error";
+    case QueryStatus::kBadResponse:
+      return "bad response";
+    case QueryStatus::kNotFound:
+      return "not found";
+    case QueryStatus::kBadQuery:
+      return "bad query";
   }
   return "?";
 }
@@ -94,7 +112,8 @@ std::uint16_t random_id() {
   std::uint16_t id = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) {
     // OpenSSL's generator does not fail once seeded; keep a defined fallback.
-    static thread_local std::uint16_t counter = static_cast<std::uint16_t>(Clock::now().time_since_epoch().count());
+    static thread_local std::uint16_t counter =
+        static_cast<std::uint16_t>(Clock::now().time_since_epoch().count());
     id = ++counter;
   }
   return id;
@@ -127,7 +146,9 @@ bool answers_query(const MessageView& v, std::uint16_t id, const Question& q) {
   return n == q.name;
 }
 
-std::string ms_text(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string ms_text(milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
 
 Exchange failure(QueryStatus status, std::string server, UpstreamTransport t, std::string error) {
   Exchange ex;
@@ -149,7 +170,8 @@ std::string answer_value(RRType type, ByteSpan rdata) {
       if (auto r = rdata::NameTarget::decode(rdata)) return name_text(r->target);
       break;
     case RRType::kMX:
-      if (auto r = rdata::MX::decode(rdata)) return std::to_string(r->preference) + " " + name_text(r->exchange);
+      if (auto r = rdata::MX::decode(rdata))
+        return std::to_string(r->preference) + " " + name_text(r->exchange);
       break;
     case RRType::kSRV:
       if (auto r = rdata::SRV::decode(rdata)) {
@@ -242,8 +264,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     co_return on_timeout;
   }
 
-  asio::awaitable<Exchange> udp_attempt(core::Endpoint ep, const Bytes& query, std::uint16_t id, const Question& q,
-                                        std::size_t* ignored) {
+  asio::awaitable<Exchange> udp_attempt(core::Endpoint ep, const Bytes& query, std::uint16_t id,
+                                        const Question& q, std::size_t* ignored) {
     Exchange ex;
     ex.server = ep.to_string();
     ex.transport = UpstreamTransport::kUdp;
@@ -262,7 +284,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     }
     std::vector<std::uint8_t> buf(std::max<std::size_t>(options.udp_payload_size, 512) + 1);
     for (;;) {
-      std::size_t n = co_await sock.async_receive(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n =
+          co_await sock.async_receive(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         ex.status = QueryStatus::kNetworkError;
         ex.error = ex.server + ": " + ec.message();
@@ -283,15 +306,17 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  asio::awaitable<Exchange> tcp_attempt(core::Endpoint ep, const Bytes& query, std::uint16_t id, const Question& q,
-                                        std::size_t* ignored) {
+  asio::awaitable<Exchange> tcp_attempt(core::Endpoint ep, const Bytes& query, std::uint16_t id,
+                                        const Question& q, std::size_t* ignored) {
     Exchange ex;
     ex.server = ep.to_string();
     ex.transport = UpstreamTransport::kTcp;
     asio::ip::tcp::socket sock(io);
     boost::system::error_code ec;
-    co_await sock.async_connect(core::to_asio<asio::ip::tcp>(ep), asio::redirect_error(asio::use_awaitable, ec));
-    std::uint8_t len[2] = {static_cast<std::uint8_t>(query.size() >> 8), static_cast<std::uint8_t>(query.size())};
+    co_await sock.async_connect(core::to_asio<asio::ip::tcp>(ep),
+                                asio::redirect_error(asio::use_awaitable, ec));
+    std::uint8_t len[2] = {static_cast<std::uint8_t>(query.size() >> 8),
+                           static_cast<std::uint8_t>(query.size())};
     if (!ec) {
       std::array<asio::const_buffer, 2> bufs{asio::buffer(len), asio::buffer(query)};
       co_await asio::async_write(sock, bufs, asio::redirect_error(asio::use_awaitable, ec));
@@ -313,7 +338,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       co_return ex;
     }
     ex.status = QueryStatus::kNetworkError;
-    ex.error = ex.server + " (tcp): " + (ec == asio::error::eof ? std::string("connection closed") : ec.message());
+    ex.error =
+        ex.server + " (tcp): " + (ec == asio::error::eof ? std::string("connection closed") : ec.message());
     co_return ex;
   }
 
@@ -333,8 +359,9 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     auto start = Clock::now();
     std::size_t ignored = 0;  // survives the cancellation of an attempt
     if (!tcp) {
-      Exchange ex = co_await with_deadline(udp_attempt(ep, query, id, q, &ignored), deadline,
-                                           failure(QueryStatus::kTimeout, ep.to_string(), UpstreamTransport::kUdp, {}));
+      Exchange ex =
+          co_await with_deadline(udp_attempt(ep, query, id, q, &ignored), deadline,
+                                 failure(QueryStatus::kTimeout, ep.to_string(), UpstreamTransport::kUdp, {}));
       if (ex.status == QueryStatus::kTimeout) ex.error = timeout_text(start, "");
       ex.ignored = ignored;
       if (!ex || !ex.response.header.tc) co_return ex;
@@ -343,14 +370,16 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       id = random_id();
       query = build_query(q, id, options);
     }
-    Exchange ex = co_await with_deadline(tcp_attempt(ep, query, id, q, &ignored), deadline,
-                                         failure(QueryStatus::kTimeout, ep.to_string(), UpstreamTransport::kTcp, {}));
+    Exchange ex =
+        co_await with_deadline(tcp_attempt(ep, query, id, q, &ignored), deadline,
+                               failure(QueryStatus::kTimeout, ep.to_string(), UpstreamTransport::kTcp, {}));
     if (ex.status == QueryStatus::kTimeout) ex.error = timeout_text(start, " (tcp)");
     ex.ignored = ignored;
     co_return ex;
   }
 
-  asio::awaitable<Exchange> doh_attempt(const std::string& url, const Question& q, Clock::time_point deadline) {
+  asio::awaitable<Exchange> doh_attempt(const std::string& url, const Question& q,
+                                        Clock::time_point deadline) {
     Exchange ex;
     ex.server = url;
     ex.transport = UpstreamTransport::kDoh;
@@ -559,18 +588,21 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       co_return failure(QueryStatus::kNetworkError, "system", UpstreamTransport::kSystem,
                         options.resolv_conf + " names no nameserver");
     }
-    co_return co_await with_failover(q, options.tcp_only ? UpstreamTransport::kTcp : UpstreamTransport::kUdp, servers);
+    co_return co_await with_failover(q, options.tcp_only ? UpstreamTransport::kTcp : UpstreamTransport::kUdp,
+                                     servers);
   }
 
   asio::awaitable<Exchange> exchange(const Question& q, UpstreamTransport t) {
     switch (t) {
-      case UpstreamTransport::kSystem: co_return co_await system_exchange(q);
+      case UpstreamTransport::kSystem:
+        co_return co_await system_exchange(q);
       case UpstreamTransport::kDoh:
         if (!http) co_return failure(QueryStatus::kNetworkError, "", t, "no DoH URL configured");
         co_return co_await with_failover(q, t, {});
       case UpstreamTransport::kUdp:
       case UpstreamTransport::kTcp:
-        co_return co_await with_failover(q, options.tcp_only ? UpstreamTransport::kTcp : t, options.udp_upstreams);
+        co_return co_await with_failover(q, options.tcp_only ? UpstreamTransport::kTcp : t,
+                                         options.udp_upstreams);
     }
     co_return failure(QueryStatus::kBadQuery, "", t, "unknown transport");
   }
@@ -600,9 +632,12 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     }
     Question q{*n, type, RRClass::kIN};
     switch (strategy) {
-      case Strategy::kSystem: co_return to_result(co_await exchange(q, UpstreamTransport::kSystem), type);
-      case Strategy::kUdp: co_return to_result(co_await exchange(q, UpstreamTransport::kUdp), type);
-      case Strategy::kDoh: co_return to_result(co_await exchange(q, UpstreamTransport::kDoh), type);
+      case Strategy::kSystem:
+        co_return to_result(co_await exchange(q, UpstreamTransport::kSystem), type);
+      case Strategy::kUdp:
+        co_return to_result(co_await exchange(q, UpstreamTransport::kUdp), type);
+      case Strategy::kDoh:
+        co_return to_result(co_await exchange(q, UpstreamTransport::kDoh), type);
       case Strategy::kPreferSystem: {
         QueryResult sys = to_result(co_await exchange(q, UpstreamTransport::kSystem), type);
         if ((sys && !sys.answers.empty()) || !options.allow_doh_fallback || !http) co_return sys;
@@ -618,10 +653,13 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Client::Client(asio::io_context& io, ClientOptions options) : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+Client::Client(asio::io_context& io, ClientOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
 Client::~Client() = default;
 
-const ClientOptions& Client::options() const noexcept { return impl_->options; }
+const ClientOptions& Client::options() const noexcept {
+  return impl_->options;
+}
 
 asio::awaitable<QueryResult> Client::query(std::string_view name, RRType type) {
   return query(name, type, impl_->options.strategy);
@@ -635,7 +673,8 @@ asio::awaitable<QueryResult> run_query(std::shared_ptr<Client::Impl> impl, std::
   co_return co_await impl->query(name, type, strategy);
 }
 
-asio::awaitable<std::vector<std::string>> run_name_servers(std::shared_ptr<Client::Impl> impl, std::string domain) {
+asio::awaitable<std::vector<std::string>> run_name_servers(std::shared_ptr<Client::Impl> impl,
+                                                           std::string domain) {
   auto r = co_await impl->query(domain, RRType::kNS, impl->options.strategy);
   std::vector<std::string> out;
   for (auto& a : r.answers) out.push_back(std::move(a.value));
@@ -683,8 +722,9 @@ asio::awaitable<Exchange> Client::exchange(std::string_view name, RRType type, U
   return run_exchange(impl_, std::string(name), type, transport);
 }
 
-asio::awaitable<bool> Client::check_until_available(std::string_view name, RRType type, std::string expected_value,
-                                                    int cycles, milliseconds interval) {
+asio::awaitable<bool> Client::check_until_available(std::string_view name, RRType type,
+                                                    std::string expected_value, int cycles,
+                                                    milliseconds interval) {
   return run_check(impl_, std::string(name), type, std::move(expected_value), cycles, interval);
 }
 
@@ -732,10 +772,13 @@ Exchange BlockingClient::exchange(std::string_view name, RRType type, UpstreamTr
 std::vector<std::string> BlockingClient::name_servers(std::string_view domain) {
   return impl_->run(impl_->client.name_servers(domain));
 }
-bool BlockingClient::check_until_available(std::string_view name, RRType type, std::string expected_value, int cycles,
-                                           milliseconds interval) {
-  return impl_->run(impl_->client.check_until_available(name, type, std::move(expected_value), cycles, interval));
+bool BlockingClient::check_until_available(std::string_view name, RRType type, std::string expected_value,
+                                           int cycles, milliseconds interval) {
+  return impl_->run(
+      impl_->client.check_until_available(name, type, std::move(expected_value), cycles, interval));
 }
-Client& BlockingClient::async() noexcept { return impl_->client; }
+Client& BlockingClient::async() noexcept {
+  return impl_->client;
+}
 
 }  // namespace basalt::dns

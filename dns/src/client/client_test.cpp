@@ -76,7 +76,8 @@ TEST(ResolvConf, ReadsNameserversInOrderAndIgnoresTheRest) {
 }
 
 TEST(StrategyNames, RoundTrip) {
-  for (auto s : {Strategy::kSystem, Strategy::kUdp, Strategy::kDoh, Strategy::kPreferSystem, Strategy::kPreferUdp}) {
+  for (auto s :
+       {Strategy::kSystem, Strategy::kUdp, Strategy::kDoh, Strategy::kPreferSystem, Strategy::kPreferUdp}) {
     EXPECT_EQ(strategy_from_string(to_string(s)), s);
   }
   EXPECT_FALSE(strategy_from_string("tcp"));

@@ -44,7 +44,8 @@ std::string string_param(const json::object& p, std::string_view key, bool requi
     if (required) throw std::invalid_argument("params." + std::string(key) + " is required");
     return {};
   }
-  if (!it->value().is_string()) throw std::invalid_argument("params." + std::string(key) + " must be a string");
+  if (!it->value().is_string())
+    throw std::invalid_argument("params." + std::string(key) + " must be a string");
   return std::string(it->value().get_string());
 }
 
@@ -62,7 +63,7 @@ asio::awaitable<json::value> resolve(std::shared_ptr<EngineState> state, json::o
   }
   std::chrono::milliseconds timeout{5'000};
   if (auto it = params.find("timeoutMs"); it != params.end() && !it->value().is_null()) {
-    auto ms = it->value().if_int64() ? *it->value().if_int64()
+    auto ms = it->value().if_int64()    ? *it->value().if_int64()
               : it->value().if_uint64() ? static_cast<std::int64_t>(*it->value().if_uint64())
               : it->value().if_double() ? static_cast<std::int64_t>(*it->value().if_double())
                                         : -1;
@@ -109,7 +110,8 @@ asio::awaitable<json::value> resolve(std::shared_ptr<EngineState> state, json::o
   if (!r) throw std::runtime_error(r.error.empty() ? std::string(to_string(r.status)) : r.error);
   json::array answers;
   for (const auto& a : r.answers) {
-    answers.push_back(json::object{{"name", a.name}, {"type", to_string(a.type)}, {"ttl", a.ttl}, {"value", a.value}});
+    answers.push_back(
+        json::object{{"name", a.name}, {"type", to_string(a.type)}, {"ttl", a.ttl}, {"value", a.value}});
   }
   co_return json::object{{"answers", std::move(answers)}, {"adFlag", r.ad}, {"rcode", r.rcode}};
 }

@@ -59,7 +59,8 @@ TEST(ClientEngine, ResolveAnswersInTheSmartdnsShape) {
   d.udp_upstream = server.udp_endpoints().at(0);
   add_client_engine_commands(registry, d);
 
-  auto r = call(registry, {{"name", "www.dyn.test"}, {"recordType", "A"}, {"protocol", "udp"}, {"timeoutMs", 2000}});
+  auto r = call(registry,
+                {{"name", "www.dyn.test"}, {"recordType", "A"}, {"protocol", "udp"}, {"timeoutMs", 2000}});
   ASSERT_TRUE(r.contains("result")) << json::serialize(r);
   auto& res = r.at("result").as_object();
   EXPECT_EQ(res.at("rcode").to_number<std::int64_t>(), 0);
@@ -77,11 +78,14 @@ TEST(ClientEngine, ResolveAnswersInTheSmartdnsShape) {
                             {"serverAddr", server.udp_endpoints().at(0).to_string()}});
   EXPECT_EQ(nx.at("result").at("rcode").to_number<std::int64_t>(), 3);
 
-  EXPECT_TRUE(call(registry, {{"name", "x.test"}, {"recordType", "NOPE"}, {"protocol", "udp"}}).contains("error"));
-  EXPECT_TRUE(call(registry, {{"name", "x.test"}, {"recordType", "A"}, {"protocol", "tcp"}}).contains("error"));
+  EXPECT_TRUE(
+      call(registry, {{"name", "x.test"}, {"recordType", "NOPE"}, {"protocol", "udp"}}).contains("error"));
+  EXPECT_TRUE(
+      call(registry, {{"name", "x.test"}, {"recordType", "A"}, {"protocol", "tcp"}}).contains("error"));
   EXPECT_TRUE(call(registry, {{"recordType", "A"}, {"protocol", "udp"}}).contains("error"));
-  EXPECT_TRUE(call(registry, {{"name", "x.test"}, {"recordType", "A"}, {"protocol", "udp"}, {"timeoutMs", -5}})
-                  .contains("error"));
+  EXPECT_TRUE(
+      call(registry, {{"name", "x.test"}, {"recordType", "A"}, {"protocol", "udp"}, {"timeoutMs", -5}})
+          .contains("error"));
   server.stop();
 }
 

@@ -3,7 +3,9 @@
 namespace basalt::dns::client_detail {
 
 namespace {
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 }  // namespace
 
 std::vector<core::IpAddress> parse_resolv_conf(std::string_view text) {

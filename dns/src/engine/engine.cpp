@@ -1,5 +1,7 @@
 #include "basalt/dns/engine/engine.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -7,8 +9,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <mutex>
 #include <unordered_map>
@@ -41,7 +41,8 @@ void EngineStartConfig::validate(const core::config::Node& n) const {
     std::string_view why;
     auto zone = Name::from_text(*dnssec_zone, nullptr, &why);
     if (!zone) n.fail_at("dnssecZone", "\"" + *dnssec_zone + "\" is not a domain name: " + std::string(why));
-    if (zone->is_root()) n.fail_at("dnssecZone", "\"" + *dnssec_zone + "\" is the root, not a zone this server can own");
+    if (zone->is_root())
+      n.fail_at("dnssecZone", "\"" + *dnssec_zone + "\" is the root, not a zone this server can own");
   }
   if (dnssec_algorithm != "ECDSA" && dnssec_algorithm != "ED25519") {
     n.fail_at("dnssecAlgorithm", "\"" + dnssec_algorithm + "\" is not one of: ECDSA, ED25519");
@@ -137,7 +138,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     std::lock_guard lock(mutex);
     for (auto& [id, entry] : pending) {
       entry->done = entry->failed = true;
-      asio::post(entry->wakeup.get_executor(), [e = entry] { e->wakeup.cancel(); });  // clang 14: no capture of a structured binding
+      asio::post(entry->wakeup.get_executor(),
+                 [e = entry] { e->wakeup.cancel(); });  // clang 14: no capture of a structured binding
     }
     pending.clear();
   }
@@ -162,7 +164,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     if (!s.primary_nameserver && c.dnssec_zone) s.primary_nameserver = "ns1." + *c.dnssec_zone;
     if (!c.manual_udp_mode) s.listen.push_back({*core::IpAddress::parse(c.udp_bind_interface), *c.udp_port});
     if (!c.manual_https_mode) {
-      s.doh.push_back({.listen = core::Endpoint{*core::IpAddress::parse(c.https_bind_interface), *c.https_port}});
+      s.doh.push_back(
+          {.listen = core::Endpoint{*core::IpAddress::parse(c.https_bind_interface), *c.https_port}});
       if (!c.https_cert.empty()) {
         s.tls = TlsConfig{.cert = c.https_cert, .key = c.https_key};
       } else if (next_certs) {
@@ -189,7 +192,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     json::object result;
     if (!config.manual_udp_mode) result["udpPort"] = server->udp_endpoints().front().port;
     if (!config.manual_https_mode) result["httpsPort"] = server->doh_endpoints().front().port;
-    spdlog::info("DNS engine started{}", config.dnssec_zone ? " for zone " + *config.dnssec_zone : std::string());
+    spdlog::info("DNS engine started{}",
+                 config.dnssec_zone ? " for zone " + *config.dnssec_zone : std::string());
     send("started", result);
     return result;
   }
@@ -228,7 +232,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<json::value> process_packet(const json::object& params) {
     if (!server) throw std::runtime_error("not started (send start first)");
     auto p = params.find("packet");
-    if (p == params.end() || !p->value().is_string()) throw core::config::Error("packet", "missing or not a string");
+    if (p == params.end() || !p->value().is_string())
+      throw core::config::Error("packet", "missing or not a string");
     auto bytes = core::base64_decode(p->value().get_string(), false);
     if (!bytes) throw core::config::Error("packet", "is not base64");
     auto answer = co_await server->async_process_packet(*bytes, Transport::kManual);
@@ -259,11 +264,17 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
 Engine::Engine(asio::io_context& control, Options options)
     : impl_(std::make_shared<Impl>(control, std::move(options))) {}
 
-Engine::~Engine() { impl_->stop_server(); }
+Engine::~Engine() {
+  impl_->stop_server();
+}
 
-void Engine::set_emitter(Emit emit) { impl_->emit = std::move(emit); }
+void Engine::set_emitter(Emit emit) {
+  impl_->emit = std::move(emit);
+}
 
-void Engine::stop_server() { impl_->stop_server(); }
+void Engine::stop_server() {
+  impl_->stop_server();
+}
 
 std::size_t Engine::pending_questions() const {
   std::lock_guard lock(impl_->mutex);
@@ -277,7 +288,8 @@ void Engine::register_commands(core::management::Registry& registry) {
     impl->stop_server();
     return json::object();
   });
-  registry.add_sync("dnsQueryResult", [impl](const json::object& params) { return impl->query_result(params); });
+  registry.add_sync("dnsQueryResult",
+                    [impl](const json::object& params) { return impl->query_result(params); });
   registry.add_sync("updateCerts", [impl](const json::object& params) { return impl->update_certs(params); });
   registry.add("processPacket", [impl](core::management::Call& call) -> asio::awaitable<json::value> {
     co_return co_await impl->process_packet(call.params());

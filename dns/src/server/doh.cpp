@@ -1,9 +1,9 @@
 #include "basalt/dns/server/doh.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -97,12 +97,14 @@ std::uint32_t doh_max_age(std::span<const std::uint8_t> response) noexcept {
   return 0;
 }
 
-DohHandler::DohHandler(PacketAnswerer answer) : answer_(std::make_shared<const PacketAnswerer>(std::move(answer))) {}
+DohHandler::DohHandler(PacketAnswerer answer)
+    : answer_(std::make_shared<const PacketAnswerer>(std::move(answer))) {}
 
 http::Limits DohHandler::limits() {
   http::Limits l;
   l.max_body_bytes = kMaxMessage;
-  l.max_header_bytes = 16 * 1024;  // a GET ?dns= carries up to 87 KiB of base64 in theory; 16 KiB covers real queries
+  l.max_header_bytes =
+      16 * 1024;  // a GET ?dns= carries up to 87 KiB of base64 in theory; 16 KiB covers real queries
   l.max_concurrent_streams = 256;
   return l;
 }
@@ -114,7 +116,8 @@ asio::awaitable<http::Response> DohHandler::operator()(http::Request request) co
       co_return error(415, "POST needs Content-Type: application/dns-message");
     }
     if (request.body.size() > kMaxMessage) co_return error(413, "a DNS message has at most 65535 octets");
-    std::span<const std::uint8_t> q(reinterpret_cast<const std::uint8_t*>(request.body.data()), request.body.size());
+    std::span<const std::uint8_t> q(reinterpret_cast<const std::uint8_t*>(request.body.data()),
+                                    request.body.size());
     co_return co_await wire(q);
   }
   if (request.method != "GET" && request.method != "HEAD") {
@@ -124,7 +127,8 @@ asio::awaitable<http::Response> DohHandler::operator()(http::Request request) co
   }
   if (auto dns = request.query_param("dns")) {
     // RFC 8484 §6: base64url without padding.
-    if (dns->find('=') != std::string_view::npos) co_return error(400, "dns parameter must be base64url without padding");
+    if (dns->find('=') != std::string_view::npos)
+      co_return error(400, "dns parameter must be base64url without padding");
     auto bytes = core::base64url_decode(*dns);
     if (!bytes) co_return error(400, "dns parameter is not base64url");
     if (bytes->size() > kMaxMessage) co_return error(413, "a DNS message has at most 65535 octets");
@@ -170,15 +174,16 @@ asio::awaitable<http::Response> DohHandler::json(const http::Request& request) c
   auto qsize = w.finish();
   auto answer = co_await (*answer_)(std::span<const std::uint8_t>(qbuf.data(), qsize));
   MessageView v;
-  if (answer.empty() || v.parse(answer) != WireError::kOk) co_return error(400, "the query could not be answered");
+  if (answer.empty() || v.parse(answer) != WireError::kOk)
+    co_return error(400, "the query could not be answered");
 
   const auto& h = v.header();
-  boost::json::object out{{"Status", v.rcode()}, {"TC", h.tc}, {"RD", h.rd}, {"RA", h.ra},
-                          {"AD", h.ad},          {"CD", h.cd}};
+  boost::json::object out{{"Status", v.rcode()}, {"TC", h.tc}, {"RD", h.rd},
+                          {"RA", h.ra},          {"AD", h.ad}, {"CD", h.cd}};
   boost::json::array questions;
   v.for_each_question([&](const QuestionView& q) {
-    questions.push_back(
-        boost::json::object{{"name", q.name.to_name().to_string()}, {"type", static_cast<std::uint16_t>(q.type)}});
+    questions.push_back(boost::json::object{{"name", q.name.to_name().to_string()},
+                                            {"type", static_cast<std::uint16_t>(q.type)}});
   });
   out["Question"] = std::move(questions);
   if (h.ancount) out["Answer"] = json_section(v.answers(), false);

@@ -6,10 +6,14 @@ namespace basalt::dns {
 
 std::string_view to_string(Transport t) noexcept {
   switch (t) {
-    case Transport::kUdp: return "udp";
-    case Transport::kTcp: return "tcp";
-    case Transport::kHttps: return "https";
-    case Transport::kManual: return "manual";
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kHttps:
+      return "https";
+    case Transport::kManual:
+      return "manual";
   }
   return "unknown";
 }
@@ -20,7 +24,8 @@ std::string_view match_subject(const Name& name, std::span<char> buffer) noexcep
   while (pos < wire.size() && wire[pos] != 0) {
     std::size_t len = wire[pos];
     if (out != 0) buffer[out++] = '.';
-    for (std::size_t i = 0; i < len && out < buffer.size(); ++i) buffer[out++] = static_cast<char>(wire[pos + 1 + i]);
+    for (std::size_t i = 0; i < len && out < buffer.size(); ++i)
+      buffer[out++] = static_cast<char>(wire[pos + 1 + i]);
     pos += 1 + len;
   }
   return {buffer.data(), out};

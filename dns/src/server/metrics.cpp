@@ -6,9 +6,9 @@ namespace basalt::dns {
 namespace {
 
 constexpr std::array<RRType, Counters::kTypes - 1> kTypeList = {
-    RRType::kA,     RRType::kAAAA,   RRType::kNS,  RRType::kCNAME,  RRType::kSOA,   RRType::kPTR,
-    RRType::kMX,    RRType::kTXT,    RRType::kSRV, RRType::kCAA,    RRType::kDNSKEY, RRType::kDS,
-    RRType::kHTTPS, RRType::kSVCB,   RRType::kANY, RRType::kAXFR};
+    RRType::kA,     RRType::kAAAA, RRType::kNS,  RRType::kCNAME, RRType::kSOA,    RRType::kPTR,
+    RRType::kMX,    RRType::kTXT,  RRType::kSRV, RRType::kCAA,   RRType::kDNSKEY, RRType::kDS,
+    RRType::kHTTPS, RRType::kSVCB, RRType::kANY, RRType::kAXFR};
 constexpr std::array<Transport, 4> kTransports = {Transport::kUdp, Transport::kTcp, Transport::kHttps,
                                                   Transport::kManual};
 
@@ -100,10 +100,13 @@ std::string Metrics::prometheus() const {
   counter("basalt_dns_truncated_total", "UDP responses sent with TC set.", truncated);
   counter("basalt_dns_dropped_total", "Packets dropped without an answer.", dropped);
   counter("basalt_dns_handler_answers_total", "Answers produced by handlers.", from_handlers);
-  counter("basalt_dns_handler_failures_total", "Handler exceptions and timeouts (SERVFAIL).", handler_failures);
+  counter("basalt_dns_handler_failures_total", "Handler exceptions and timeouts (SERVFAIL).",
+          handler_failures);
   counter("basalt_dns_tcp_connections_total", "TCP connections accepted.", tcp_accepted);
-  counter("basalt_dns_tcp_rejected_total", "TCP connections closed at once (connection limit).", tcp_rejected);
-  counter("basalt_dns_tcp_timeouts_total", "TCP connections closed for idleness or slow queries.", tcp_timeouts);
+  counter("basalt_dns_tcp_rejected_total", "TCP connections closed at once (connection limit).",
+          tcp_rejected);
+  counter("basalt_dns_tcp_timeouts_total", "TCP connections closed for idleness or slow queries.",
+          tcp_timeouts);
   counter("basalt_dns_tcp_bad_frames_total", "TCP connections closed for a malformed frame.", tcp_bad_frames);
   counter("basalt_dns_axfr_total", "Zone transfers served.", axfr);
   return out;

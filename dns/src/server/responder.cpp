@@ -105,7 +105,8 @@ Rcode follow_cname(MessageWriter& w, const ServerData& data, Name target, RRType
       add_negative_soa(w, *zone);  // NODATA at the end of the chain
       return Rcode::kNoError;
     }
-    if (!add_rrset(w, Section::kAnswer, target, RRType::kCNAME, cname->ttl, cname->rdatas)) return Rcode::kNoError;
+    if (!add_rrset(w, Section::kAnswer, target, RRType::kCNAME, cname->ttl, cname->rdatas))
+      return Rcode::kNoError;
     auto next = cname_target(*cname);
     if (!next) return Rcode::kServFail;
     target = *next;
@@ -123,8 +124,9 @@ bool Responder::all_sync(const PendingQuery& pending) noexcept {
 }
 
 Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transport transport,
-                                     const std::shared_ptr<const ServerData>& data_ptr, std::span<std::uint8_t> out,
-                                     std::size_t& out_size, PendingQuery& pending, ResponseInfo& info) const {
+                                     const std::shared_ptr<const ServerData>& data_ptr,
+                                     std::span<std::uint8_t> out, std::size_t& out_size,
+                                     PendingQuery& pending, ResponseInfo& info) const {
   if (bytes.size() < Header::kSize) return Status::kDropped;
   MessageView view;
   WireError err = view.parse(bytes);
@@ -338,15 +340,18 @@ std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& rec
   return finish(w, Rcode::kNoError, true, info);
 }
 
-std::size_t Responder::run_sync_handlers(const PendingQuery& p, std::span<std::uint8_t> out, ResponseInfo& info) const {
+std::size_t Responder::run_sync_handlers(const PendingQuery& p, std::span<std::uint8_t> out,
+                                         ResponseInfo& info) const {
   std::vector<Record> records;
   bool failed = false;
   for (const auto* h : p.handlers) {
     try {
       auto part = h->sync(p.query);
-      records.insert(records.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+      records.insert(records.end(), std::make_move_iterator(part.begin()),
+                     std::make_move_iterator(part.end()));
     } catch (const std::exception& e) {
-      spdlog::warn("handler {} failed for {}: {}", h->glob.pattern(), p.query.question.name.to_string(), e.what());
+      spdlog::warn("handler {} failed for {}: {}", h->glob.pattern(), p.query.question.name.to_string(),
+                   e.what());
       failed = true;
       break;
     } catch (...) {

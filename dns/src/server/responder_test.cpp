@@ -36,7 +36,9 @@ big     IN TXT "4123456789012345678901234567890123456789012345678901234567890123
 big     IN TXT "5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
 )";
 
-Name N(std::string_view s) { return *Name::from_text(s); }
+Name N(std::string_view s) {
+  return *Name::from_text(s);
+}
 
 class ResponderTest : public ::testing::Test {
  protected:
@@ -54,10 +56,11 @@ class ResponderTest : public ::testing::Test {
     auto d = std::make_shared<ServerData>();
     for (auto& z : data_->zones.zones()) d->zones.put(z);
     d->handlers = data_->handlers;
-    d->handlers.add(std::make_shared<HandlerEntry>(HandlerEntry{.id = next_id_++,
-                                                                .glob = *core::Glob::compile(pattern, {.case_insensitive = true}),
-                                                                .types = std::move(types),
-                                                                .sync = std::move(fn)}));
+    d->handlers.add(std::make_shared<HandlerEntry>(
+        HandlerEntry{.id = next_id_++,
+                     .glob = *core::Glob::compile(pattern, {.case_insensitive = true}),
+                     .types = std::move(types),
+                     .sync = std::move(fn)}));
     data_ = d;
   }
 
@@ -144,9 +147,10 @@ TEST_F(ResponderTest, NxdomainAndNodataCarryTheSoaInAuthorityWithNegativeTtl) {
 
 TEST_F(ResponderTest, CnameIsFollowedInsideOurDataOnly) {
   auto m = ask("chain.example.test.", RRType::kA);
-  EXPECT_EQ(texts(m.answers), (std::vector<std::string>{"chain.example.test. 3600 IN CNAME alias.example.test.",
-                                                        "alias.example.test. 3600 IN CNAME www.example.test.",
-                                                        "www.example.test. 3600 IN A 192.0.2.80"}));
+  EXPECT_EQ(texts(m.answers),
+            (std::vector<std::string>{"chain.example.test. 3600 IN CNAME alias.example.test.",
+                                      "alias.example.test. 3600 IN CNAME www.example.test.",
+                                      "www.example.test. 3600 IN A 192.0.2.80"}));
   auto out = ask("outside.example.test.", RRType::kA);
   EXPECT_EQ(out.rcode(), 0);
   EXPECT_EQ(out.answers.size(), 1u);
@@ -154,7 +158,8 @@ TEST_F(ResponderTest, CnameIsFollowedInsideOurDataOnly) {
   EXPECT_EQ(dangling.rcode(), 3);  // RFC 6604: the rcode of the last name
   EXPECT_EQ(dangling.answers.size(), 1u);
   auto cname_itself = ask("alias.example.test.", RRType::kCNAME);
-  EXPECT_EQ(texts(cname_itself.answers), (std::vector<std::string>{"alias.example.test. 3600 IN CNAME www.example.test."}));
+  EXPECT_EQ(texts(cname_itself.answers),
+            (std::vector<std::string>{"alias.example.test. 3600 IN CNAME www.example.test."}));
 }
 
 TEST_F(ResponderTest, WildcardsSynthesizeTheQueriedOwner) {
@@ -176,7 +181,8 @@ TEST_F(ResponderTest, DelegationGivesAReferralWithGlue) {
   EXPECT_FALSE(m.header.aa);
   EXPECT_EQ(m.rcode(), 0);
   EXPECT_TRUE(m.answers.empty());
-  EXPECT_EQ(texts(m.authority), (std::vector<std::string>{"sub.example.test. 3600 IN NS ns.sub.example.test."}));
+  EXPECT_EQ(texts(m.authority),
+            (std::vector<std::string>{"sub.example.test. 3600 IN NS ns.sub.example.test."}));
   EXPECT_EQ(texts(m.additional), (std::vector<std::string>{"ns.sub.example.test. 3600 IN A 192.0.2.200"}));
   // DS belongs to the parent side of the cut.
   auto ds = ask("sub.example.test.", RRType::kDS);
@@ -272,12 +278,10 @@ Record a_record(const Name& owner, std::string_view addr) {
 }
 
 TEST_F(ResponderTest, HandlersAnswerAfterZoneDataInRegistrationOrder) {
-  add_handler("*.dyn.test", {RRType::kA}, [](const Query& q) {
-    return std::vector<Record>{a_record(q.question.name, "10.0.0.1")};
-  });
-  add_handler("host-*.dyn.test", {RRType::kA, RRType::kAAAA}, [](const Query& q) {
-    return std::vector<Record>{a_record(q.question.name, "10.0.0.2")};
-  });
+  add_handler("*.dyn.test", {RRType::kA},
+              [](const Query& q) { return std::vector<Record>{a_record(q.question.name, "10.0.0.1")}; });
+  add_handler("host-*.dyn.test", {RRType::kA, RRType::kAAAA},
+              [](const Query& q) { return std::vector<Record>{a_record(q.question.name, "10.0.0.2")}; });
   auto both = ask("HOST-1.Dyn.Test.", RRType::kA);
   EXPECT_EQ(texts(both.answers), (std::vector<std::string>{"HOST-1.Dyn.Test. 60 IN A 10.0.0.1",
                                                            "HOST-1.Dyn.Test. 60 IN A 10.0.0.2"}));
@@ -294,17 +298,15 @@ TEST_F(ResponderTest, HandlersAnswerAfterZoneDataInRegistrationOrder) {
   // a deeper name nothing covers: NXDOMAIN.
   EXPECT_EQ(ask("dyn.test.", RRType::kA).rcode(), 0);
   EXPECT_EQ(ask("a.b", RRType::kA).rcode(), 5);
-  add_handler("fail.dyn.test", {RRType::kTXT}, [](const Query&) -> std::vector<Record> {
-    throw std::runtime_error("boom");
-  });
+  add_handler("fail.dyn.test", {RRType::kTXT},
+              [](const Query&) -> std::vector<Record> { throw std::runtime_error("boom"); });
   EXPECT_EQ(ask("fail.dyn.test.", RRType::kTXT).rcode(), 2);  // SERVFAIL for this query only
   EXPECT_EQ(ask("host-3.dyn.test.", RRType::kA).answers.size(), 2u);
 }
 
 TEST_F(ResponderTest, ZoneDataWinsOverHandlers) {
-  add_handler("www.example.test", {RRType::kA, RRType::kTXT}, [](const Query& q) {
-    return std::vector<Record>{a_record(q.question.name, "10.9.9.9")};
-  });
+  add_handler("www.example.test", {RRType::kA, RRType::kTXT},
+              [](const Query& q) { return std::vector<Record>{a_record(q.question.name, "10.9.9.9")}; });
   EXPECT_EQ(texts(ask("www.example.test.", RRType::kA).answers),
             (std::vector<std::string>{"www.example.test. 3600 IN A 192.0.2.80"}));
   EXPECT_EQ(ask("nothing.example.test.", RRType::kA).rcode(), 3);

@@ -1,15 +1,15 @@
 #include "basalt/dns/server/server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <ctime>
 #include <fstream>
@@ -27,10 +27,10 @@
 #include "basalt/core/socket.hpp"
 #include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
-#include "basalt/http/router.hpp"
-#include "basalt/http/server.hpp"
 #include "basalt/dns/zone/zone_error.hpp"
 #include "basalt/dns/zone/zone_parser.hpp"
+#include "basalt/http/router.hpp"
+#include "basalt/http/server.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
 #include "server/worker.hpp"
@@ -71,7 +71,8 @@ core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
   if (config.tls) return {config.tls->cert, config.tls->key};
   namespace fs = std::filesystem;
   if (config.state_dir.empty()) {
-    throw core::config::Error("tls", "no certificate configured and no state_dir to keep a self-signed one in");
+    throw core::config::Error("tls",
+                              "no certificate configured and no state_dir to keep a self-signed one in");
   }
   fs::path dir(config.state_dir);
   auto cert_path = dir / "doh-cert.pem", key_path = dir / "doh-key.pem";
@@ -85,8 +86,9 @@ core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
   }
   fs::create_directories(dir, ec);
   if (ec) throw core::config::Error("state_dir", "cannot create \"" + dir.string() + "\": " + ec.message());
-  core::SelfSignedOptions options{.dns_names = {"localhost"},
-                                  .ip_addresses = {core::IpAddress::v4_loopback(), *core::IpAddress::parse("::1")}};
+  core::SelfSignedOptions options{
+      .dns_names = {"localhost"},
+      .ip_addresses = {core::IpAddress::v4_loopback(), *core::IpAddress::parse("::1")}};
   for (const auto& d : config.doh) {
     if (d.listen && !d.listen->address.is_unspecified() && !d.listen->address.is_loopback()) {
       options.ip_addresses.push_back(d.listen->address);
@@ -95,8 +97,10 @@ core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
   std::string error;
   auto pem = core::generate_self_signed(options, &error);
   if (!pem) throw std::runtime_error("cannot generate a self-signed DoH certificate: " + error);
-  if (!core::write_file_atomic(key_path, pem->private_key, fs::perms::owner_read | fs::perms::owner_write, &error) ||
-      !core::write_file_atomic(cert_path, pem->certificate, fs::perms::owner_read | fs::perms::owner_write, &error)) {
+  if (!core::write_file_atomic(key_path, pem->private_key, fs::perms::owner_read | fs::perms::owner_write,
+                               &error) ||
+      !core::write_file_atomic(cert_path, pem->certificate, fs::perms::owner_read | fs::perms::owner_write,
+                               &error)) {
     throw core::config::Error("state_dir", error);
   }
   spdlog::info("generated a self-signed DoH certificate in {} (localhost, 127.0.0.1, ::1)", dir.string());
@@ -105,7 +109,8 @@ core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
 
 }  // namespace
 
-Zone load_zone_file(const std::string& path, const std::optional<Name>& apex, const ZoneBuildOptions& options) {
+Zone load_zone_file(const std::string& path, const std::optional<Name>& apex,
+                    const ZoneBuildOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ZoneError(path, 0, "cannot read the file");
   std::stringstream buffer;
@@ -123,7 +128,8 @@ Zone load_zone_file(const std::string& path, const std::optional<Name>& apex, co
       }
     }
     if (!origin || origin->is_root()) {
-      throw ZoneError(path, 0, "no $ORIGIN and no SOA with an absolute owner name: cannot tell which zone this is");
+      throw ZoneError(path, 0,
+                      "no $ORIGIN and no SOA with an absolute owner name: cannot tell which zone this is");
     }
   }
   parse.origin = *origin;
@@ -143,7 +149,9 @@ std::vector<Zone> load_zones(const ServerConfig& config) {
     std::optional<Name> apex;
     if (zc.apex) {
       apex = Name::from_text(*zc.apex);
-      if (!apex) throw core::config::Error(fmt::format("zones[{}].apex", i), "\"" + *zc.apex + "\" is not a domain name");
+      if (!apex)
+        throw core::config::Error(fmt::format("zones[{}].apex", i),
+                                  "\"" + *zc.apex + "\" is not a domain name");
     }
     if (zc.file) {
       zones.push_back(load_zone_file(*zc.file, apex, options));
@@ -181,7 +189,8 @@ struct Server::Impl {
     }
   }
 
-  HandlerId add_handler(std::string_view pattern, std::vector<RRType> types, HandlerFn sync, AsyncHandlerFn async) {
+  HandlerId add_handler(std::string_view pattern, std::vector<RRType> types, HandlerFn sync,
+                        AsyncHandlerFn async) {
     std::string error;
     auto glob = core::Glob::compile(pattern, {.case_insensitive = true}, &error);
     if (!glob) throw std::invalid_argument(fmt::format("handler pattern \"{}\" {}", pattern, error));
@@ -190,8 +199,9 @@ struct Server::Impl {
     data.update([&](ServerData& d) {
       auto name = suffix.empty() ? std::nullopt : Name::from_text(suffix);
       if (!name || !d.zones.find(*name)) {
-        throw std::invalid_argument(fmt::format(
-            "handler pattern \"{}\" is not inside any zone of this server (zones: {})", pattern, zone_list(d)));
+        throw std::invalid_argument(
+            fmt::format("handler pattern \"{}\" is not inside any zone of this server (zones: {})", pattern,
+                        zone_list(d)));
       }
       d.handlers.add(std::make_shared<const HandlerEntry>(
           HandlerEntry{id, std::move(*glob), std::move(types), std::move(sync), std::move(async)}));
@@ -229,7 +239,8 @@ struct Server::Impl {
                          timer.async_wait(asio::use_awaitable));
       if (r.index() == 0) {
         MessageView v;
-        if (v.parse({reply.data(), std::get<0>(r)}) == WireError::kOk && v.header().id == id && v.header().qr) {
+        if (v.parse({reply.data(), std::get<0>(r)}) == WireError::kOk && v.header().id == id &&
+            v.header().qr) {
           spdlog::info("NOTIFY {} to {}: {}", apex.to_string(), target.to_string(),
                        to_string(static_cast<Rcode>(v.rcode())));
           co_return;
@@ -265,7 +276,7 @@ struct Server::Impl {
   std::vector<core::Endpoint> udp_bound, tcp_bound;
   std::atomic<std::size_t> tcp_open{0};
   std::atomic<HandlerId> next_handler{1};
-  std::optional<core::TlsServerContext> tls;   // the DoH listeners' certificates, when DoH is configured
+  std::optional<core::TlsServerContext> tls;  // the DoH listeners' certificates, when DoH is configured
   std::vector<std::unique_ptr<http::Server>> doh_http;
   std::vector<core::Endpoint> doh_bound;
   std::unique_ptr<http::Server> metrics_http;  // Prometheus text at /metrics, when configured
@@ -286,7 +297,8 @@ void Server::start() {
   std::lock_guard lock(impl_->mutex);
   if (impl_->started) return;
   auto& rt = impl_->runtime;
-  TcpLimits limits{impl_->config.tcp.idle_timeout, impl_->config.tcp.max_pipelined, impl_->config.tcp.max_connections};
+  TcpLimits limits{impl_->config.tcp.idle_timeout, impl_->config.tcp.max_pipelined,
+                   impl_->config.tcp.max_connections};
   for (const auto& ep : impl_->config.listen) {
     auto udp_sockets = core::open_udp_per_worker(rt, core::to_asio<asio::ip::udp>(ep),
                                                  {.receive_buffer = 4 << 20, .send_buffer = 4 << 20});
@@ -317,7 +329,8 @@ void Server::start() {
     spdlog::info("serving Prometheus metrics on http://{}/metrics", impl_->metrics_bound->to_string());
   }
   for (const auto& d : impl_->config.doh) {
-    DohHandler doh([this](std::span<const std::uint8_t> q) { return async_process_packet(q, Transport::kHttps); });
+    DohHandler doh(
+        [this](std::span<const std::uint8_t> q) { return async_process_packet(q, Transport::kHttps); });
     http::Router router;
     router.add(d.path, {"GET", "POST"}, doh);
     auto server = std::make_unique<http::Server>(rt, router.handler(), DohHandler::limits());
@@ -325,8 +338,8 @@ void Server::start() {
     auto port = server->listen({.endpoint = *d.listen, .tls = impl_->tls});
     impl_->doh_bound.push_back({d.listen->address, port});
     impl_->doh_http.push_back(std::move(server));
-    spdlog::info("serving DNS over HTTPS on https://{}{} (HTTP/2 and HTTP/1.1)", impl_->doh_bound.back().to_string(),
-                 d.path);
+    spdlog::info("serving DNS over HTTPS on https://{}{} (HTTP/2 and HTTP/1.1)",
+                 impl_->doh_bound.back().to_string(), d.path);
   }
   impl_->shutdown.on_begin([this] {
     // Close each listener on its own worker thread.
@@ -349,9 +362,13 @@ void Server::stop(std::chrono::milliseconds drain) {
   impl_->shutdown.begin("stop requested", drain);
 }
 
-void Server::wait() { impl_->runtime.join(); }
+void Server::wait() {
+  impl_->runtime.join();
+}
 
-void Server::stop_on_signals() { impl_->shutdown.watch_signals(); }
+void Server::stop_on_signals() {
+  impl_->shutdown.watch_signals();
+}
 
 std::vector<core::Endpoint> Server::udp_endpoints() const {
   std::lock_guard lock(impl_->mutex);
@@ -467,7 +484,11 @@ Metrics Server::metrics() const {
   return m;
 }
 
-const ServerConfig& Server::config() const noexcept { return impl_->config; }
-core::Runtime& Server::runtime() { return impl_->runtime; }
+const ServerConfig& Server::config() const noexcept {
+  return impl_->config;
+}
+core::Runtime& Server::runtime() {
+  return impl_->runtime;
+}
 
 }  // namespace basalt::dns

@@ -12,7 +12,8 @@ void ZoneConfig::validate(const core::config::Node& n) const {
   if (!file && !apex) n.fail("needs `file` (a zone file) or `apex` (a zone name)");
   if (apex) {
     std::string_view error;
-    if (!Name::from_text(*apex, nullptr, &error)) n.fail_at("apex", "\"" + *apex + "\" is not a domain name: " + std::string(error));
+    if (!Name::from_text(*apex, nullptr, &error))
+      n.fail_at("apex", "\"" + *apex + "\" is not a domain name: " + std::string(error));
   }
 }
 
@@ -37,7 +38,8 @@ void ServerConfig::validate(const core::config::Node& n) const {
   for (std::size_t i = 0; i < doh.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (doh[i].listen && doh[j].listen && doh[i].listen->port != 0 && *doh[i].listen == *doh[j].listen) {
-        n.fail_at("doh[" + std::to_string(i) + "].listen", "\"" + doh[i].listen->to_string() + "\" is listed twice");
+        n.fail_at("doh[" + std::to_string(i) + "].listen",
+                  "\"" + doh[i].listen->to_string() + "\" is listed twice");
       }
     }
   }

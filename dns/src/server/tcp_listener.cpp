@@ -1,5 +1,6 @@
 #include "server/tcp_listener.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <deque>
 #include <set>
@@ -22,7 +22,8 @@ using asio::ip::tcp;
 namespace {
 
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()), slot(socket.get_executor()) {}
+  Connection(tcp::socket s)
+      : socket(std::move(s)), watchdog(socket.get_executor()), slot(socket.get_executor()) {}
 
   void send(std::vector<std::uint8_t> framed) {
     if (closed) return;
@@ -79,8 +80,13 @@ std::vector<std::uint8_t> frame(std::span<const std::uint8_t> msg) {
 }  // namespace
 
 struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
-  State(tcp::acceptor a, Worker& w, TcpLimits l, std::atomic<std::size_t>& open, std::vector<core::Cidr> allow)
-      : acceptor(std::move(a)), worker(w), limits(l), open_connections(open), transfer_allow(std::move(allow)) {}
+  State(tcp::acceptor a, Worker& w, TcpLimits l, std::atomic<std::size_t>& open,
+        std::vector<core::Cidr> allow)
+      : acceptor(std::move(a)),
+        worker(w),
+        limits(l),
+        open_connections(open),
+        transfer_allow(std::move(allow)) {}
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
@@ -97,7 +103,8 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
         continue;
       }
       Counters::bump(worker.counters().tcp_accepted);
-      asio::co_spawn(acceptor.get_executor(), serve(std::make_shared<Connection>(std::move(socket))), asio::detached);
+      asio::co_spawn(acceptor.get_executor(), serve(std::make_shared<Connection>(std::move(socket))),
+                     asio::detached);
     }
   }
 
@@ -134,7 +141,8 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
         // The deadline covers waiting for the query and the query arriving.
         c->deadline = std::chrono::steady_clock::now() + limits.idle_timeout;
         c->watchdog.cancel();  // re-arm with the new deadline
-        auto [ec1, n1] = co_await asio::async_read(c->socket, asio::buffer(len_buf), asio::as_tuple(asio::use_awaitable));
+        auto [ec1, n1] =
+            co_await asio::async_read(c->socket, asio::buffer(len_buf), asio::as_tuple(asio::use_awaitable));
         if (ec1) break;
         std::size_t len = (std::size_t{len_buf[0]} << 8) | len_buf[1];
         if (len < Header::kSize) {  // cannot be a DNS message: the stream is out of sync
@@ -142,7 +150,8 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
           break;
         }
         msg.resize(len);
-        auto [ec2, n2] = co_await asio::async_read(c->socket, asio::buffer(msg), asio::as_tuple(asio::use_awaitable));
+        auto [ec2, n2] =
+            co_await asio::async_read(c->socket, asio::buffer(msg), asio::as_tuple(asio::use_awaitable));
         if (ec2) {
           Counters::bump(worker.counters().tcp_bad_frames);
           break;
@@ -177,8 +186,10 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
       c->slot.expires_at(std::chrono::steady_clock::time_point::max());
       co_await c->slot.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    if (!c->writing) c->close();
-    else c->socket.shutdown(tcp::socket::shutdown_receive);
+    if (!c->writing)
+      c->close();
+    else
+      c->socket.shutdown(tcp::socket::shutdown_receive);
     connections.erase(c);
     open_connections.fetch_sub(1, std::memory_order_relaxed);
     c->watchdog.cancel();
@@ -229,7 +240,9 @@ TcpListener::TcpListener(tcp::acceptor acceptor, Worker& worker, TcpLimits limit
 
 TcpListener::~TcpListener() = default;
 
-void TcpListener::start() { asio::co_spawn(state_->acceptor.get_executor(), state_->accept_loop(), asio::detached); }
+void TcpListener::start() {
+  asio::co_spawn(state_->acceptor.get_executor(), state_->accept_loop(), asio::detached);
+}
 
 void TcpListener::close() {
   boost::system::error_code ignored;

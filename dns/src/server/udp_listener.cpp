@@ -1,10 +1,10 @@
 #include "server/udp_listener.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <array>
 #include <vector>
@@ -19,7 +19,8 @@ constexpr std::size_t kMaxQuery = 4096;  // a larger datagram is no query we ans
 }  // namespace
 
 struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
-  State(udp::socket s, Worker& w, std::size_t payload) : socket(std::move(s)), worker(w), max_payload(payload) {
+  State(udp::socket s, Worker& w, std::size_t payload)
+      : socket(std::move(s)), worker(w), max_payload(payload) {
     in.resize(kBatch * kMaxQuery);
     out.resize(kBatch * max_payload);
     for (std::size_t i = 0; i < kBatch; ++i) {
@@ -75,8 +76,8 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
       case Worker::Result::kDropped:
         return;
       case Worker::Result::kAsync:
-        asio::co_spawn(socket.get_executor(), answer_later(std::move(pending), peers[i], msg.msg_hdr.msg_namelen),
-                       asio::detached);
+        asio::co_spawn(socket.get_executor(),
+                       answer_later(std::move(pending), peers[i], msg.msg_hdr.msg_namelen), asio::detached);
         pending = PendingQuery{};
         return;
     }
@@ -103,7 +104,8 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
     std::vector<std::uint8_t> buf(max_payload);
     std::size_t size = co_await worker.answer_async(p, buf);
     if (!socket.is_open()) co_return;
-    ::sendto(socket.native_handle(), buf.data(), size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer), peer_len);
+    ::sendto(socket.native_handle(), buf.data(), size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer),
+             peer_len);
   }
 
   udp::socket socket;
@@ -121,7 +123,9 @@ UdpListener::UdpListener(udp::socket socket, Worker& worker, std::size_t max_pay
 
 UdpListener::~UdpListener() = default;
 
-void UdpListener::start() { asio::co_spawn(state_->socket.get_executor(), state_->serve(), asio::detached); }
+void UdpListener::start() {
+  asio::co_spawn(state_->socket.get_executor(), state_->serve(), asio::detached);
+}
 
 void UdpListener::close() {
   boost::system::error_code ignored;

@@ -1,10 +1,10 @@
 #include "server/worker.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace basalt::dns {
 namespace asio = boost::asio;
@@ -22,8 +22,13 @@ void Worker::finished(const Question& q, Transport t, const ResponseInfo& info, 
                       std::chrono::steady_clock::time_point start) {
   const auto& observer = reader_.get().observer;
   if (!observer) return;
-  QueryEvent e{q, t, info.rcode, answered, info.from_handlers,
-               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)};
+  QueryEvent e{
+      q,
+      t,
+      info.rcode,
+      answered,
+      info.from_handlers,
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)};
   try {
     observer(e);
   } catch (const std::exception& ex) {
@@ -31,8 +36,9 @@ void Worker::finished(const Question& q, Transport t, const ResponseInfo& info, 
   }
 }
 
-Worker::Result Worker::answer(std::span<const std::uint8_t> query, Transport transport, const core::Endpoint* client,
-                              std::span<std::uint8_t> out, std::size_t& size, PendingQuery& pending) {
+Worker::Result Worker::answer(std::span<const std::uint8_t> query, Transport transport,
+                              const core::Endpoint* client, std::span<std::uint8_t> out, std::size_t& size,
+                              PendingQuery& pending) {
   const bool observed = static_cast<bool>(reader_.get().observer);
   auto start = observed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   ResponseInfo info;
@@ -72,7 +78,8 @@ asio::awaitable<std::size_t> Worker::answer_async(PendingQuery& pending, std::sp
       } else {
         part = co_await h->async(pending.query);
       }
-      records.insert(records.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+      records.insert(records.end(), std::make_move_iterator(part.begin()),
+                     std::make_move_iterator(part.end()));
     }
     co_return records;
   };

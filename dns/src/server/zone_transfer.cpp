@@ -4,7 +4,8 @@
 
 namespace basalt::dns {
 namespace {
-constexpr std::size_t kMessageLimit = 16384;  // like Knot: small enough to interleave, large enough to be quick
+constexpr std::size_t kMessageLimit =
+    16384;  // like Knot: small enough to interleave, large enough to be quick
 }
 
 bool is_transfer_request(std::span<const std::uint8_t> query) noexcept {
@@ -15,8 +16,8 @@ bool is_transfer_request(std::span<const std::uint8_t> query) noexcept {
   return t == RRType::kAXFR || t == RRType::kIXFR;
 }
 
-std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8_t> query, const ZoneSet& zones,
-                                                      bool allowed) {
+std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8_t> query,
+                                                      const ZoneSet& zones, bool allowed) {
   MessageView v;
   v.parse(query);
   auto q = v.question();
@@ -62,7 +63,8 @@ std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8
       ++i;
       ++added;
     }
-    if (added == 0) return single(Rcode::kServFail);  // a record larger than a message: cannot happen for valid data
+    if (added == 0)
+      return single(Rcode::kServFail);  // a record larger than a message: cannot happen for valid data
     w.header().tc = false;
     auto n = w.finish();
     out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));

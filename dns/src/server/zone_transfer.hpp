@@ -15,7 +15,7 @@ namespace basalt::dns {
 bool is_transfer_request(std::span<const std::uint8_t> query) noexcept;
 
 // The response messages, unframed. One message when refused or in error.
-std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8_t> query, const ZoneSet& zones,
-                                                      bool allowed);
+std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8_t> query,
+                                                      const ZoneSet& zones, bool allowed);
 
 }  // namespace basalt::dns

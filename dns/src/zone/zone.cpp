@@ -32,14 +32,20 @@ std::size_t name_length(ByteSpan rdata) {
 // additional address records (RFC 1035 §3.3.9/§3.3.11, RFC 2782).
 std::optional<std::size_t> additional_name_offset(RRType type) {
   switch (type) {
-    case RRType::kNS: return 0;
-    case RRType::kMX: return 2;
-    case RRType::kSRV: return 6;
-    default: return std::nullopt;
+    case RRType::kNS:
+      return 0;
+    case RRType::kMX:
+      return 2;
+    case RRType::kSRV:
+      return 6;
+    default:
+      return std::nullopt;
   }
 }
 
-std::string describe(const Record& r) { return r.to_text(); }
+std::string describe(const Record& r) {
+  return r.to_text();
+}
 
 }  // namespace
 
@@ -82,7 +88,8 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
 
   for (auto& r : records) {
     if (!r.owner.is_subdomain_of(apex)) {
-      throw std::invalid_argument(fmt::format("{}: owner is outside the zone {}", describe(r), apex.to_string()));
+      throw std::invalid_argument(
+          fmt::format("{}: owner is outside the zone {}", describe(r), apex.to_string()));
     }
     if (r.rclass != RRClass::kIN) {
       throw std::invalid_argument(fmt::format("{}: only class IN is served", describe(r)));
@@ -90,12 +97,13 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
     if (r.type == RRType::kSOA && !(r.owner == apex)) {
       throw std::invalid_argument(fmt::format("{}: SOA is only allowed at the zone apex", describe(r)));
     }
-    if (r.type == RRType::kOPT || r.type == RRType::kTSIG || r.type == RRType::kAXFR || r.type == RRType::kIXFR ||
-        r.type == RRType::kANY) {
+    if (r.type == RRType::kOPT || r.type == RRType::kTSIG || r.type == RRType::kAXFR ||
+        r.type == RRType::kIXFR || r.type == RRType::kANY) {
       throw std::invalid_argument(fmt::format("{}: this type cannot be zone data", describe(r)));
     }
     auto& node = z.nodes_[r.owner];
-    auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(), [&](const RRset& s) { return s.type == r.type; });
+    auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(),
+                           [&](const RRset& s) { return s.type == r.type; });
     if (it == node.rrsets.end()) {
       node.rrsets.push_back(RRset{r.type, r.ttl, {}});
       it = node.rrsets.end() - 1;
@@ -118,7 +126,8 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
       apex_node.rrsets.push_back(RRset{RRType::kSOA, options.synthesized_ttl, {soa.to_rdata()}});
     }
     if (!apex_node.find(RRType::kNS)) {
-      apex_node.rrsets.push_back(RRset{RRType::kNS, options.synthesized_ttl, {Bytes(ns.wire().begin(), ns.wire().end())}});
+      apex_node.rrsets.push_back(
+          RRset{RRType::kNS, options.synthesized_ttl, {Bytes(ns.wire().begin(), ns.wire().end())}});
     }
   }
   if (apex_node.find(RRType::kSOA)->rdatas.size() != 1) {
@@ -137,12 +146,12 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
       }
       for (const auto& s : node.rrsets) {
         if (s.type != RRType::kCNAME && s.type != RRType::kRRSIG && s.type != RRType::kNSEC) {
-          throw std::invalid_argument(
-              fmt::format("{} has a CNAME and other data ({}) (RFC 1034 §3.6.2)", name.to_string(),
-                          to_string(s.type)));
+          throw std::invalid_argument(fmt::format("{} has a CNAME and other data ({}) (RFC 1034 §3.6.2)",
+                                                  name.to_string(), to_string(s.type)));
         }
       }
-      if (name == apex) throw std::invalid_argument(fmt::format("{}: CNAME at the zone apex", name.to_string()));
+      if (name == apex)
+        throw std::invalid_argument(fmt::format("{}: CNAME at the zone apex", name.to_string()));
     }
     node.delegation = !(name == apex) && node.find(RRType::kNS) != nullptr;
     for (auto parent = name; parent.label_count() > apex.label_count() + 1;) {
@@ -159,7 +168,8 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
       if (!offset) continue;
       for (const auto& rd : node.rrsets[i].rdatas) {
         if (rd.size() <= *offset) continue;
-        auto target = Name::from_wire(ByteSpan(rd).subspan(*offset, name_length(ByteSpan(rd).subspan(*offset))));
+        auto target =
+            Name::from_wire(ByteSpan(rd).subspan(*offset, name_length(ByteSpan(rd).subspan(*offset))));
         if (!target || !target->is_subdomain_of(apex)) continue;
         auto t = z.nodes_.find(*target);
         if (t == z.nodes_.end()) continue;

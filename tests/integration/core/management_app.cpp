@@ -8,10 +8,10 @@
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <boost/describe/class.hpp>
-#include <spdlog/spdlog.h>
 
 namespace {
 
@@ -67,12 +67,14 @@ int main(int argc, char** argv) {
     co_return boost::json::object{{"slept", ms}};
   });
   registry.add_sync("emit", [&](const boost::json::object& p) {
-    server->emit(std::string(p.at("event").as_string()), p.contains("data") ? p.at("data") : boost::json::object());
+    server->emit(std::string(p.at("event").as_string()),
+                 p.contains("data") ? p.at("data") : boost::json::object());
     return boost::json::object();
   });
   // Same validation as a config file: a bad config is rejected and changes nothing.
   registry.add_sync("configure", [&](const boost::json::object& p) {
-    auto next = basalt::core::config::decode<AppConfig>(p.contains("config") ? p.at("config") : nullptr, "config");
+    auto next =
+        basalt::core::config::decode<AppConfig>(p.contains("config") ? p.at("config") : nullptr, "config");
     current = std::move(next);
     return boost::json::object{{"listeners", current.listen.size()}};
   });

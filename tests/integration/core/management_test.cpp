@@ -4,13 +4,13 @@
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <boost/json.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -22,7 +22,9 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-std::string app() { return binary("basalt-test-management"); }
+std::string app() {
+  return binary("basalt-test-management");
+}
 
 json::object parse(const std::optional<std::string>& line) {
   EXPECT_TRUE(line.has_value()) << "no line within the timeout";
@@ -45,7 +47,9 @@ class SocketClient {
     ADD_FAILURE() << "cannot connect to " << path;
   }
   ~SocketClient() { ::close(fd_); }
-  void send(const std::string& line) { ASSERT_EQ(::send(fd_, line.data(), line.size(), MSG_NOSIGNAL), (ssize_t)line.size()); }
+  void send(const std::string& line) {
+    ASSERT_EQ(::send(fd_, line.data(), line.size(), MSG_NOSIGNAL), (ssize_t)line.size());
+  }
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
@@ -54,7 +58,8 @@ class SocketClient {
         buf_.erase(0, nl + 1);
         return line;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{fd_, POLLIN, 0};
       if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
       char b[4096];
@@ -75,12 +80,15 @@ TEST(ManagementStdio, ReadyThenAnswersMatchedById) {
   EXPECT_EQ(ready.at("event"), "ready");
   EXPECT_EQ(ready.at("data").at("version"), "test");
 
-  p.write(R"({"id":"req_1","method":"ping","params":{}})" "\n");
+  p.write(R"({"id":"req_1","method":"ping","params":{}})"
+          "\n");
   EXPECT_EQ(parse(p.read_line()), json::parse(R"({"id":"req_1","success":true,"result":{"pong":true}})"));
 
   // Interleaved: the slow request is answered after the quick one sent later.
-  p.write(R"({"id":"slow","method":"sleep","params":{"ms":300}})" "\n"
-          R"({"id":"quick","method":"echo","params":{"x":[1,2]}})" "\n");
+  p.write(R"({"id":"slow","method":"sleep","params":{"ms":300}})"
+          "\n"
+          R"({"id":"quick","method":"echo","params":{"x":[1,2]}})"
+          "\n");
   auto first = parse(p.read_line());
   auto second = parse(p.read_line());
   EXPECT_EQ(first.at("id"), "quick");
@@ -92,9 +100,11 @@ TEST(ManagementStdio, ReadyThenAnswersMatchedById) {
 TEST(ManagementStdio, StreamChunksPrecedeTheAnswer) {
   Process p({.argv = {app(), "--management"}});
   parse(p.read_line());
-  p.write(R"({"id":9,"method":"count","params":{"n":3}})" "\n");
+  p.write(R"({"id":9,"method":"count","params":{"n":3}})"
+          "\n");
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(parse(p.read_line()), json::parse(R"({"id":9,"stream":true,"data":{"i":)" + std::to_string(i) + "}}"));
+    EXPECT_EQ(parse(p.read_line()),
+              json::parse(R"({"id":9,"stream":true,"data":{"i":)" + std::to_string(i) + "}}"));
   }
   EXPECT_EQ(parse(p.read_line()), json::parse(R"({"id":9,"success":true,"result":{"count":3}})"));
 }
@@ -108,41 +118,56 @@ TEST(ManagementStdio, BadLinesGetErrorAnswersAndTheDaemonKeepsServing) {
   EXPECT_TRUE(a.at("id").is_null());
   EXPECT_NE(std::string(a.at("error").as_string()).find("malformed JSON"), std::string::npos);
 
-  p.write(R"({"id":"u","method":"no.such.method"})" "\n");
-  EXPECT_EQ(parse(p.read_line()), json::parse(R"({"id":"u","success":false,"error":"unknown method \"no.such.method\""})"));
+  p.write(R"({"id":"u","method":"no.such.method"})"
+          "\n");
+  EXPECT_EQ(parse(p.read_line()),
+            json::parse(R"({"id":"u","success":false,"error":"unknown method \"no.such.method\""})"));
 
-  p.write(R"({"id":"f","method":"fail"})" "\n");
+  p.write(R"({"id":"f","method":"fail"})"
+          "\n");
   EXPECT_EQ(parse(p.read_line()).at("error"), "refused: this command always fails");
 
   std::string huge(17 * 1024 * 1024, 'x');  // over the 16 MiB line limit
   huge.back() = '\n';
   p.write(huge);
-  EXPECT_NE(std::string(parse(p.read_line(30s)).at("error").as_string()).find("longer than"), std::string::npos);
+  EXPECT_NE(std::string(parse(p.read_line(30s)).at("error").as_string()).find("longer than"),
+            std::string::npos);
 
-  p.write(R"({"id":"alive","method":"ping"})" "\n");
+  p.write(R"({"id":"alive","method":"ping"})"
+          "\n");
   EXPECT_EQ(parse(p.read_line()).at("result").at("pong"), true);
 }
 
 TEST(ManagementStdio, InvalidConfigIsRejectedWithKeyPathAndChangesNothing) {
   Process p({.argv = {app(), "--management"}});
   parse(p.read_line());
-  p.write(R"({"id":1,"method":"configure","params":{"config":{"listen":[{"address":"127.0.0.1","port":53}]}}})" "\n");
+  p.write(
+      R"({"id":1,"method":"configure","params":{"config":{"listen":[{"address":"127.0.0.1","port":53}]}}})"
+      "\n");
   EXPECT_EQ(parse(p.read_line()).at("result").at("listeners"), 1);
 
-  p.write(R"({"id":2,"method":"configure","params":{"config":{"listen":[{"address":"a","port":1},{"address":"b","port":70000}]}}})" "\n");
-  EXPECT_EQ(parse(p.read_line()),
-            json::parse(R"({"id":2,"success":false,"error":"config.listen[1].port: 70000 is not an integer between 0 and 65535"})"));
-  p.write(R"({"id":3,"method":"configure","params":{"config":{"listen":[],"colour":"red"}}})" "\n");
+  p.write(
+      R"({"id":2,"method":"configure","params":{"config":{"listen":[{"address":"a","port":1},{"address":"b","port":70000}]}}})"
+      "\n");
+  EXPECT_EQ(
+      parse(p.read_line()),
+      json::parse(
+          R"({"id":2,"success":false,"error":"config.listen[1].port: 70000 is not an integer between 0 and 65535"})"));
+  p.write(R"({"id":3,"method":"configure","params":{"config":{"listen":[],"colour":"red"}}})"
+          "\n");
   EXPECT_EQ(parse(p.read_line()).at("error"), "config.colour: unknown key (allowed: listen, log_level)");
 
-  p.write(R"({"id":4,"method":"status"})" "\n");
+  p.write(R"({"id":4,"method":"status"})"
+          "\n");
   EXPECT_EQ(parse(p.read_line()).at("result").at("listeners"), 1);  // unchanged
 }
 
 TEST(ManagementStdio, StdoutCarriesProtocolLinesOnlyAndStdinEofStopsTheDaemon) {
   Process p({.argv = {app(), "--management"}, .capture_stderr = true});
-  p.write(R"({"id":1,"method":"emit","params":{"event":"started","data":{"n":1}}})" "\n");
-  p.write(R"({"id":2,"method":"ping"})" "\n");
+  p.write(R"({"id":1,"method":"emit","params":{"event":"started","data":{"n":1}}})"
+          "\n");
+  p.write(R"({"id":2,"method":"ping"})"
+          "\n");
   p.close_stdin();
   auto out = p.read_all(10s);
   ASSERT_EQ(p.wait(10s), 0);
@@ -172,12 +197,15 @@ TEST(ManagementSocket, SeveralClientsEachGetReadyAnswersAndEveryEvent) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
-  a.send(R"({"id":"a1","method":"echo","params":{"who":"a"}})" "\n");
-  b.send(R"({"id":"b1","method":"echo","params":{"who":"b"}})" "\n");
+  a.send(R"({"id":"a1","method":"echo","params":{"who":"a"}})"
+         "\n");
+  b.send(R"({"id":"b1","method":"echo","params":{"who":"b"}})"
+         "\n");
   EXPECT_EQ(parse(a.read_line()).at("result").at("who"), "a");
   EXPECT_EQ(parse(b.read_line()).at("result").at("who"), "b");
 
-  a.send(R"({"id":"e","method":"emit","params":{"event":"dnsQuery","data":{"x":1}}})" "\n");
+  a.send(R"({"id":"e","method":"emit","params":{"event":"dnsQuery","data":{"x":1}}})"
+         "\n");
   // The event reaches both clients; the answer only the one that asked.
   std::vector<json::object> from_a{parse(a.read_line()), parse(a.read_line())};
   EXPECT_TRUE((from_a[0].contains("event") && from_a[1].contains("id")) ||
@@ -187,7 +215,8 @@ TEST(ManagementSocket, SeveralClientsEachGetReadyAnswersAndEveryEvent) {
 
   a.send("{broken\n");
   EXPECT_EQ(parse(a.read_line()).at("success"), false);
-  b.send(R"({"id":"still","method":"ping"})" "\n");
+  b.send(R"({"id":"still","method":"ping"})"
+         "\n");
   EXPECT_EQ(parse(b.read_line()).at("id"), "still");
 
   p.signal(SIGTERM);
@@ -212,7 +241,8 @@ TEST(ManagementSocket, StaleSocketIsReplacedLiveOneIsRefused) {
   Process third({.argv = {app(), "--management-socket", path}});
   SocketClient c(path);
   EXPECT_EQ(parse(c.read_line()).at("event"), "ready");
-  c.send(R"({"id":"s","method":"stop"})" "\n");
+  c.send(R"({"id":"s","method":"stop"})"
+         "\n");
   EXPECT_EQ(parse(c.read_line()).at("id"), "s");
   EXPECT_EQ(third.wait(10s), 0);
 }

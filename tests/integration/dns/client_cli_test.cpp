@@ -23,7 +23,9 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::string example_zone() { return source_dir() + "/examples/dns/example.test.zone"; }
+std::string example_zone() {
+  return source_dir() + "/examples/dns/example.test.zone";
+}
 
 RunResult query(std::vector<std::string> args) {
   std::vector<std::string> argv = {binary("basalt-dns"), "query"};
@@ -34,7 +36,8 @@ RunResult query(std::vector<std::string> args) {
 class QueryCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    cert_ = *core::generate_self_signed({.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
+    cert_ = *core::generate_self_signed(
+        {.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
     dns::ServerConfig c;
     c.listen = {*core::Endpoint::parse("127.0.0.1:0", nullptr, {.allow_port_zero = true})};
     c.zones = {{.file = example_zone()}};
@@ -165,10 +168,10 @@ TEST(QueryCliSystem, InsideANetworkNamespace) {
   std::ofstream(etc + "/resolv.conf") << "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
   std::ofstream(etc + "/hosts") << "127.0.0.1 localhost\n10.9.8.7 only-in-hosts.test\n";
 
-  Process daemon(Process::Options{
-      .argv = {"ip", "netns", "exec", ns, binary("basalt-dns"), "serve", "--listen", "127.0.0.1:53", "--zone-file",
-               example_zone(), "--state-dir", etc},
-      .capture_stderr = true});
+  Process daemon(
+      Process::Options{.argv = {"ip", "netns", "exec", ns, binary("basalt-dns"), "serve", "--listen",
+                                "127.0.0.1:53", "--zone-file", example_zone(), "--state-dir", etc},
+                       .capture_stderr = true});
   auto in_ns = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"ip", "netns", "exec", ns, binary("basalt-dns"), "query"};
     argv.insert(argv.end(), args.begin(), args.end());

@@ -65,7 +65,8 @@ class SmartdnsClient : public ::testing::Test {
     auto& pkg = ClientPackage::get();
     if (pkg.skip) GTEST_SKIP() << *pkg.skip;
     ASSERT_TRUE(pkg.error.empty()) << pkg.error;
-    cert_ = *core::generate_self_signed({.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
+    cert_ = *core::generate_self_signed(
+        {.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
     std::ofstream(dir_.file("ca.pem")) << cert_.certificate;
     dns::ServerConfig c;
     c.listen = {*core::Endpoint::parse("127.0.0.1:0", nullptr, {.allow_port_zero = true})};
@@ -81,11 +82,12 @@ class SmartdnsClient : public ::testing::Test {
     if (server_) server_->stop();
   }
   json::array resolve(const std::string& strategy, const std::string& name, const std::string& type) {
-    Process node({.argv = {"node", ClientPackage::get().dir() + "/client_driver.mjs", strategy, name, type},
-                  .env = {"BASALT_DNS_UDP_UPSTREAM=127.0.0.1:" + std::to_string(server_->udp_endpoints().at(0).port),
-                          "BASALT_DNS_DOH_URL=https://127.0.0.1:" +
-                              std::to_string(server_->doh_endpoints().at(0).port) + "/dns-query",
-                          "BASALT_DNS_CA_FILE=" + dir_.file("ca.pem")}});
+    Process node(
+        {.argv = {"node", ClientPackage::get().dir() + "/client_driver.mjs", strategy, name, type},
+         .env = {"BASALT_DNS_UDP_UPSTREAM=127.0.0.1:" + std::to_string(server_->udp_endpoints().at(0).port),
+                 "BASALT_DNS_DOH_URL=https://127.0.0.1:" +
+                     std::to_string(server_->doh_endpoints().at(0).port) + "/dns-query",
+                 "BASALT_DNS_CA_FILE=" + dir_.file("ca.pem")}});
     auto line = node.read_line(60s);
     node.wait(30s);
     EXPECT_TRUE(line) << "the driver printed nothing";

@@ -25,7 +25,9 @@ namespace {
 using namespace std::chrono_literals;
 using dns::RRType;
 
-std::string example_zone() { return source_dir() + "/examples/dns/example.test.zone"; }
+std::string example_zone() {
+  return source_dir() + "/examples/dns/example.test.zone";
+}
 
 void write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
@@ -33,9 +35,13 @@ void write(const std::string& path, const std::string& text) {
 
 // A zone with an RRset too large for 1232 octets over UDP.
 std::string big_zone(const TempDir& dir) {
-  std::string z = "$ORIGIN big.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 7200 3600 1209600 300\n@ IN NS ns\nns IN A 127.0.0.1\n";
-  for (int i = 0; i < 120; ++i) z += "many IN A 10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + "\n";
-  for (int i = 0; i < 60; ++i) z += "many IN TXT \"a text record long enough to fill the datagram, number " + std::to_string(i) + "\"\n";
+  std::string z =
+      "$ORIGIN big.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 7200 3600 1209600 300\n@ IN NS ns\nns IN A "
+      "127.0.0.1\n";
+  for (int i = 0; i < 120; ++i)
+    z += "many IN A 10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + "\n";
+  for (int i = 0; i < 60; ++i)
+    z += "many IN TXT \"a text record long enough to fill the datagram, number " + std::to_string(i) + "\"\n";
   write(dir.file("big.test.zone"), z);
   return dir.file("big.test.zone");
 }
@@ -76,14 +82,18 @@ TEST(DnsClient, OurServerOverUdpAndTcpEveryType) {
     dns::BlockingClient client(o);
     EXPECT_EQ(values(client.query("www.example.test", RRType::kA)), std::vector<std::string>{"127.0.0.1"});
     EXPECT_EQ(values(client.query("www.example.test", RRType::kAAAA)), std::vector<std::string>{"::1"});
-    EXPECT_EQ(values(client.query("example.test", RRType::kMX)), std::vector<std::string>{"10 mail.example.test"});
+    EXPECT_EQ(values(client.query("example.test", RRType::kMX)),
+              std::vector<std::string>{"10 mail.example.test"});
     EXPECT_EQ(values(client.query("example.test", RRType::kTXT)), std::vector<std::string>{"v=spf1 mx -all"});
-    EXPECT_EQ(values(client.query("example.test", RRType::kNS)), std::vector<std::string>{"ns1.example.test"});
-    EXPECT_EQ(values(client.query("api.example.test", RRType::kCNAME)), std::vector<std::string>{"www.example.test"});
+    EXPECT_EQ(values(client.query("example.test", RRType::kNS)),
+              std::vector<std::string>{"ns1.example.test"});
+    EXPECT_EQ(values(client.query("api.example.test", RRType::kCNAME)),
+              std::vector<std::string>{"www.example.test"});
     EXPECT_EQ(values(client.query("_sip._tcp.example.test", RRType::kSRV)),
               std::vector<std::string>{"10 60 5060 www.example.test"});
     EXPECT_EQ(values(client.query("example.test", RRType::kSOA)),
-              std::vector<std::string>{"ns1.example.test hostmaster.example.test 2026112901 7200 3600 1209600 300"});
+              std::vector<std::string>{
+                  "ns1.example.test hostmaster.example.test 2026112901 7200 3600 1209600 300"});
     EXPECT_EQ(client.name_servers("example.test"), std::vector<std::string>{"ns1.example.test"});
     auto ex = client.exchange("www.example.test", RRType::kA, dns::UpstreamTransport::kUdp);
     ASSERT_TRUE(ex) << ex.error;
@@ -145,7 +155,8 @@ struct DohServer {
   std::optional<dns::Server> server;
   std::string url;
   DohServer() {
-    cert = *core::generate_self_signed({.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
+    cert = *core::generate_self_signed(
+        {.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
     auto c = server_config(dir);
     c.doh = {{.listen = *core::Endpoint::parse("127.0.0.1:0", nullptr, {.allow_port_zero = true})}};
     c.tls = dns::TlsConfig{.cert = cert.certificate, .key = cert.private_key};
@@ -208,7 +219,8 @@ TEST(DnsClient, DohGetAndPreferUdpFallsBackToDoh) {
 
 TEST(DnsClient, DohRejectsAServerTheCaDoesNotVouchFor) {
   DohServer doh;
-  auto other = core::generate_self_signed({.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
+  auto other = core::generate_self_signed(
+      {.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
   dns::BlockingClient client(doh_to(doh.url, other->certificate));
   auto r = client.query("www.example.test", RRType::kA);
   EXPECT_EQ(r.status, dns::QueryStatus::kTlsError) << r.error;
@@ -226,9 +238,10 @@ class Knot {
   explicit Knot(const TempDir& dir) : port_(free_port()) {
     std::string user = ::geteuid() == 0 ? "root:root" : std::to_string(::geteuid());
     std::string conf = "server:\n  listen: 127.0.0.1@" + std::to_string(port_) + "\n  rundir: " + dir.path() +
-                       "\n  user: " + user + "\n  udp-max-payload: 1232\n" + "log:\n  - target: " +
-                       dir.file("knot.log") + "\n    any: info\n" + "database:\n  storage: " + dir.path() +
-                       "\n" + "template:\n  - id: default\n    storage: " + dir.path() +
+                       "\n  user: " + user + "\n  udp-max-payload: 1232\n" +
+                       "log:\n  - target: " + dir.file("knot.log") + "\n    any: info\n" +
+                       "database:\n  storage: " + dir.path() + "\n" +
+                       "template:\n  - id: default\n    storage: " + dir.path() +
                        "\n    zonefile-sync: -1\n    journal-content: none\n" +
                        "zone:\n  - domain: example.test\n    file: " + example_zone() +
                        "\n  - domain: big.test\n    file: " + big_zone(dir) + "\n";
@@ -258,7 +271,8 @@ TEST(DnsClient, KnotOverUdpAndTcpWithTruncation) {
   Knot knot(dir);
   dns::BlockingClient client(udp_to(knot.port()));
   EXPECT_EQ(values(client.query("www.example.test", RRType::kA)), std::vector<std::string>{"127.0.0.1"});
-  EXPECT_EQ(values(client.query("example.test", RRType::kMX)), std::vector<std::string>{"10 mail.example.test"});
+  EXPECT_EQ(values(client.query("example.test", RRType::kMX)),
+            std::vector<std::string>{"10 mail.example.test"});
   auto ex = client.exchange("many.big.test", RRType::kA, dns::UpstreamTransport::kUdp);
   ASSERT_TRUE(ex) << ex.error;
   EXPECT_EQ(ex.transport, dns::UpstreamTransport::kTcp);

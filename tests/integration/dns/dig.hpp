@@ -22,7 +22,9 @@ inline RunResult kdig(std::uint16_t port, std::vector<std::string> args) {
   return run(argv);
 }
 
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // Polls `dig +short NAME TYPE` until it prints `expected` (a server that is
 // starting up), giving up when `server` exits or after `timeout`.

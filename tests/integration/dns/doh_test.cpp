@@ -71,11 +71,12 @@ class DohDaemonTest : public ::testing::Test {
     udp_ = free_port();
     doh_ = free_port();
     server_.emplace(Process::Options{
-        .argv = {binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(udp_), "--zone-file",
-                 dir_.file("example.test.zone"), "--doh", "127.0.0.1:" + std::to_string(doh_), "--state-dir",
-                 dir_.file("state"), "--log-level", "warn"}});
+        .argv = {binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(udp_),
+                 "--zone-file", dir_.file("example.test.zone"), "--doh", "127.0.0.1:" + std::to_string(doh_),
+                 "--state-dir", dir_.file("state"), "--log-level", "warn"}});
     // (An exact match: dig's "connection refused" message also names 127.0.0.1.)
-    ASSERT_TRUE(wait_for_answer(udp_, "ns1.example.test", "A", "127.0.0.1", *server_)) << "basalt-dns did not start";
+    ASSERT_TRUE(wait_for_answer(udp_, "ns1.example.test", "A", "127.0.0.1", *server_))
+        << "basalt-dns did not start";
   }
 
   void TearDown() override {
@@ -91,9 +92,12 @@ class DohDaemonTest : public ::testing::Test {
 
   // curl -k with the given HTTP version flag and extra arguments.
   Answer curl(std::string_view version_flag, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"curl", "-sS", "-k", std::string(version_flag), "--max-time", "10",
-                                     "-o", dir_.file("body"), "-D", dir_.file("headers"),
-                                     "-w", "%{http_version} %{http_code}"};
+    std::vector<std::string> argv = {"curl",       "-sS",
+                                     "-k",         std::string(version_flag),
+                                     "--max-time", "10",
+                                     "-o",         dir_.file("body"),
+                                     "-D",         dir_.file("headers"),
+                                     "-w",         "%{http_version} %{http_code}"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::remove(dir_.file("body").c_str());
     auto r = run(argv);
@@ -165,7 +169,8 @@ TEST_F(DohDaemonTest, KdigOverHttpsWithPostAndGet) {
 
 TEST_F(DohDaemonTest, JsonFormAsGoogleAndCloudflareServeIt) {
   for (std::string version : {"--http2", "--http1.1"}) {
-    auto a = curl(version, {"-H", "accept: application/dns-json", url("/dns-query?name=api.example.test&type=A")});
+    auto a =
+        curl(version, {"-H", "accept: application/dns-json", url("/dns-query?name=api.example.test&type=A")});
     EXPECT_EQ(a.status, 200);
     EXPECT_TRUE(contains(a.headers, "content-type: application/dns-json")) << a.headers;
     auto j = boost::json::parse(a.body).as_object();
@@ -191,18 +196,19 @@ TEST_F(DohDaemonTest, ErrorsAnswerTheirHttpStatus) {
   std::ofstream(dir_.file("junk.bin"), std::ios::binary) << std::string("hello, not dns");
   for (std::string version : {"--http2", "--http1.1"}) {
     SCOPED_TRACE(version);
-    EXPECT_EQ(curl(version, {url("/dns-query?dns=%21%21%21")}).status, 400);           // not base64url
-    EXPECT_EQ(curl(version, {url("/dns-query?dns=AAAA")}).status, 400);                // 3 octets: no message
-    EXPECT_EQ(curl(version, {url("/dns-query")}).status, 400);                         // no parameter
-    EXPECT_EQ(curl(version, {url("/dns-query?name=a..b")}).status, 400);               // bad name
+    EXPECT_EQ(curl(version, {url("/dns-query?dns=%21%21%21")}).status, 400);  // not base64url
+    EXPECT_EQ(curl(version, {url("/dns-query?dns=AAAA")}).status, 400);       // 3 octets: no message
+    EXPECT_EQ(curl(version, {url("/dns-query")}).status, 400);                // no parameter
+    EXPECT_EQ(curl(version, {url("/dns-query?name=a..b")}).status, 400);      // bad name
     EXPECT_EQ(curl(version, {url("/dns-query?name=www.example.test&type=NOPE")}).status, 400);
     EXPECT_EQ(curl(version, {"--data-binary", "@" + dir_.file("junk.bin"), "-H",
                              "Content-Type: application/dns-message", url()})
                   .status,
               400);
-    EXPECT_EQ(curl(version, {"--data-binary", "@" + dir_.file("q.bin"), "-H", "Content-Type: text/plain", url()})
-                  .status,
-              415);
+    EXPECT_EQ(
+        curl(version, {"--data-binary", "@" + dir_.file("q.bin"), "-H", "Content-Type: text/plain", url()})
+            .status,
+        415);
     EXPECT_EQ(curl(version, {"--data-binary", "@" + dir_.file("big.bin"), "-H",
                              "Content-Type: application/dns-message", url()})
                   .status,
@@ -240,7 +246,8 @@ TEST(DohCertificates, SwapKeepsOpenConnectionsAndNewHandshakesGetTheNewCertifica
   BASALT_REQUIRE_TOOL("openssl");
   TempDir dir;
   auto make = [&](std::string name) {
-    auto pem = core::generate_self_signed({.dns_names = {name}, .ip_addresses = {core::IpAddress::v4_loopback()}});
+    auto pem =
+        core::generate_self_signed({.dns_names = {name}, .ip_addresses = {core::IpAddress::v4_loopback()}});
     std::ofstream(dir.file(name + ".pem")) << pem->certificate;
     std::ofstream(dir.file(name + ".key")) << pem->private_key;
     return *pem;
@@ -259,8 +266,8 @@ TEST(DohCertificates, SwapKeepsOpenConnectionsAndNewHandshakesGetTheNewCertifica
   // HEAD: the answer is a status line and headers only, so it ends with an empty line.
   std::string request = "HEAD /dns-query?name=swap.test&type=SOA HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
-  Process held({.argv = {"openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + port, "-alpn", "http/1.1",
-                         "-verify_return_error", "-CAfile", dir.file("old.test.pem")},
+  Process held({.argv = {"openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + port, "-alpn",
+                         "http/1.1", "-verify_return_error", "-CAfile", dir.file("old.test.pem")},
                 .capture_stderr = true});
   auto read_status = [&] {
     // Reads one response's status line and headers.
@@ -290,7 +297,8 @@ TEST(DohCertificates, SwapKeepsOpenConnectionsAndNewHandshakesGetTheNewCertifica
   EXPECT_EQ(read_status(), "200");
 
   // A certificate that does not load changes nothing.
-  EXPECT_THROW(server.update_certs({dir.file("new.test.pem"), dir.file("old.test.key")}), std::invalid_argument);
+  EXPECT_THROW(server.update_certs({dir.file("new.test.pem"), dir.file("old.test.key")}),
+               std::invalid_argument);
   EXPECT_EQ(check(dir.file("new.test.pem")), "200");
   held.close_stdin();
   server.stop();

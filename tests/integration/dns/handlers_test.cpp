@@ -2,12 +2,12 @@
 // clients: handler semantics (case, order, NODATA/NXDOMAIN, SERVFAIL,
 // timeouts, live changes), manual mode, and TCP behaviour under pipelining,
 // idle and slow clients and the connection limit.
-#include <boost/asio.hpp>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <boost/asio.hpp>
 
 #include <thread>
 
@@ -27,7 +27,8 @@ using dns::RRType;
 
 Record a(const Name& owner, std::string_view addr, std::uint32_t ttl = 60) {
   std::string err;
-  return Record{owner, RRType::kA, dns::RRClass::kIN, ttl, *dns::rdata_from_text(RRType::kA, addr, Name(), &err)};
+  return Record{owner, RRType::kA, dns::RRClass::kIN, ttl,
+                *dns::rdata_from_text(RRType::kA, addr, Name(), &err)};
 }
 
 dns::ServerConfig config(std::size_t max_connections = 1024, std::chrono::milliseconds idle = 10s) {
@@ -53,12 +54,10 @@ class HandlerTest : public ::testing::Test {
 
 TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder) {
   dns::Server server(config());
-  server.handle("*.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.0.1")};
-  });
-  server.handle("web-*.dyn.test", {RRType::kA, RRType::kAAAA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.0.2")};
-  });
+  server.handle("*.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.0.1")}; });
+  server.handle("web-*.dyn.test", {RRType::kA, RRType::kAAAA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.0.2")}; });
   auto port = start(server);
   auto r = dig(port, {"WeB-1.DyN.TeSt", "A", "+noall", "+answer"});
   EXPECT_EQ(record_lines(r.out), (std::vector<std::string>{"WeB-1.DyN.TeSt. 60 IN A 10.0.0.1",
@@ -70,15 +69,15 @@ TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder)
   auto nx = dig(port, {"a.b.other.test", "A"});
   EXPECT_TRUE(contains(nx.out, "status: REFUSED")) << nx.out;
   dns::ServerConfig c2 = config();
-  EXPECT_THROW(server.handle("*.example.com", {RRType::kA}, [](const dns::Query&) { return std::vector<Record>{}; }),
-               std::invalid_argument);
+  EXPECT_THROW(
+      server.handle("*.example.com", {RRType::kA}, [](const dns::Query&) { return std::vector<Record>{}; }),
+      std::invalid_argument);
 }
 
 TEST_F(HandlerTest, NameNoPatternCoversIsNxdomain) {
   dns::Server server(config());
-  server.handle("www.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.0.3")};
-  });
+  server.handle("www.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.0.3")}; });
   auto port = start(server);
   auto nx = dig(port, {"mail.dyn.test", "A"});
   EXPECT_TRUE(contains(nx.out, "status: NXDOMAIN")) << nx.out;
@@ -99,22 +98,22 @@ TEST_F(HandlerTest, HandlersChangeWhileRunning) {
 
 TEST_F(HandlerTest, ThrowingOrSlowHandlersCostServfailForThatQueryOnly) {
   dns::Server server(config());
-  server.handle("boom.dyn.test", {RRType::kA}, [](const dns::Query&) -> std::vector<Record> {
-    throw std::runtime_error("handler bug");
-  });
-  server.handle_async("slow.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
-    asio::steady_timer t(co_await asio::this_coro::executor, 5s);  // beyond the 500 ms handler timeout
-    co_await t.async_wait(asio::use_awaitable);
-    co_return std::vector<Record>{a(q.question.name, "10.0.0.5")};
-  });
-  server.handle_async("async.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
-    asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
-    co_await t.async_wait(asio::use_awaitable);
-    co_return std::vector<Record>{a(q.question.name, "10.0.0.6")};
-  });
-  server.handle("fast.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.0.7")};
-  });
+  server.handle("boom.dyn.test", {RRType::kA},
+                [](const dns::Query&) -> std::vector<Record> { throw std::runtime_error("handler bug"); });
+  server.handle_async(
+      "slow.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
+        asio::steady_timer t(co_await asio::this_coro::executor, 5s);  // beyond the 500 ms handler timeout
+        co_await t.async_wait(asio::use_awaitable);
+        co_return std::vector<Record>{a(q.question.name, "10.0.0.5")};
+      });
+  server.handle_async("async.dyn.test", {RRType::kA},
+                      [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
+                        asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+                        co_await t.async_wait(asio::use_awaitable);
+                        co_return std::vector<Record>{a(q.question.name, "10.0.0.6")};
+                      });
+  server.handle("fast.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.0.7")}; });
   auto port = start(server);
   EXPECT_TRUE(contains(dig(port, {"boom.dyn.test", "A"}).out, "status: SERVFAIL"));
   // While a slow handler holds one query, others are answered.
@@ -128,9 +127,8 @@ TEST_F(HandlerTest, ThrowingOrSlowHandlersCostServfailForThatQueryOnly) {
 
 TEST_F(HandlerTest, ManualModeAnswersRawPackets) {
   dns::Server server(config());
-  server.handle("m.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.0.8")};
-  });
+  server.handle("m.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.0.8")}; });
   dns::Message q;
   q.header.id = 77;
   q.questions.push_back({*Name::from_text("M.Dyn.Test."), RRType::kA, dns::RRClass::kIN});
@@ -155,13 +153,16 @@ class TcpClient {
   }
   ~TcpClient() { ::close(fd_); }
   bool connected() const { return connected_; }
-  void send_raw(const std::vector<std::uint8_t>& bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  void send_raw(const std::vector<std::uint8_t>& bytes) {
+    (void)!::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
   static std::vector<std::uint8_t> framed(const std::string& name, std::uint16_t id) {
     dns::Message q;
     q.header.id = id;
     q.questions.push_back({*Name::from_text(name), RRType::kA, dns::RRClass::kIN});
     auto wire = q.to_wire();
-    std::vector<std::uint8_t> out = {static_cast<std::uint8_t>(wire.size() >> 8), static_cast<std::uint8_t>(wire.size())};
+    std::vector<std::uint8_t> out = {static_cast<std::uint8_t>(wire.size() >> 8),
+                                     static_cast<std::uint8_t>(wire.size())};
     out.insert(out.end(), wire.begin(), wire.end());
     return out;
   }
@@ -201,14 +202,14 @@ class TcpClient {
 
 TEST_F(HandlerTest, TcpPipelinedQueriesAreAnsweredAsTheyComplete) {
   dns::Server server(config());
-  server.handle_async("slow.dyn.test", {RRType::kA}, [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
-    asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
-    co_await t.async_wait(asio::use_awaitable);
-    co_return std::vector<Record>{a(q.question.name, "10.0.1.1")};
-  });
-  server.handle("quick.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.1.2")};
-  });
+  server.handle_async("slow.dyn.test", {RRType::kA},
+                      [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
+                        asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
+                        co_await t.async_wait(asio::use_awaitable);
+                        co_return std::vector<Record>{a(q.question.name, "10.0.1.1")};
+                      });
+  server.handle("quick.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.1.2")}; });
   auto port = start(server);
   TcpClient c(port);
   ASSERT_TRUE(c.connected());
@@ -226,9 +227,8 @@ TEST_F(HandlerTest, TcpPipelinedQueriesAreAnsweredAsTheyComplete) {
 
 TEST_F(HandlerTest, SilentAndSlowTcpClientsAreCutOffWithoutHurtingOthers) {
   dns::Server server(config(1024, 300ms));
-  server.handle("x.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.2.1")};
-  });
+  server.handle("x.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.2.1")}; });
   auto port = start(server);
   TcpClient silent(port);
   TcpClient dribbler(port);
@@ -241,7 +241,8 @@ TEST_F(HandlerTest, SilentAndSlowTcpClientsAreCutOffWithoutHurtingOthers) {
       std::this_thread::sleep_for(100ms);
     }
   });
-  EXPECT_EQ(dig(port, {"x.dyn.test", "A", "+tcp", "+short"}).out, "10.0.2.1\n");  // others are served meanwhile
+  EXPECT_EQ(dig(port, {"x.dyn.test", "A", "+tcp", "+short"}).out,
+            "10.0.2.1\n");  // others are served meanwhile
   EXPECT_TRUE(silent.closed_by_server(5s));
   EXPECT_FALSE(dribbler.read(5s).has_value());
   drip.join();
@@ -250,9 +251,8 @@ TEST_F(HandlerTest, SilentAndSlowTcpClientsAreCutOffWithoutHurtingOthers) {
 
 TEST_F(HandlerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
   dns::Server server(config(2));
-  server.handle("x.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.3.1")};
-  });
+  server.handle("x.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.3.1")}; });
   auto port = start(server);
   TcpClient one(port), two(port);
   ASSERT_TRUE(one.connected() && two.connected());
@@ -268,9 +268,8 @@ TEST_F(HandlerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
 
 TEST_F(HandlerTest, MalformedTcpFramesCloseOnlyThatConnection) {
   dns::Server server(config());
-  server.handle("x.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.4.1")};
-  });
+  server.handle("x.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.4.1")}; });
   auto port = start(server);
   TcpClient tiny(port), cut(port), good(port);
   tiny.send_raw({0x00, 0x05, 1, 2, 3, 4, 5});  // shorter than a DNS header: stream out of sync
@@ -292,9 +291,8 @@ TEST_F(HandlerTest, MalformedTcpFramesCloseOnlyThatConnection) {
 
 TEST_F(HandlerTest, AFloodOfUnknownNamesIsAnsweredAndCountedWhileOthersAreServed) {
   dns::Server server(config());
-  server.handle("known.dyn.test", {RRType::kA}, [](const dns::Query& q) {
-    return std::vector<Record>{a(q.question.name, "10.0.5.1")};
-  });
+  server.handle("known.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.5.1")}; });
   auto port = start(server);
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   int big = 16 << 20;  // room for every answer while we are still sending
@@ -307,7 +305,8 @@ TEST_F(HandlerTest, AFloodOfUnknownNamesIsAnsweredAndCountedWhileOthersAreServed
   for (int i = 0; i < kFlood; ++i) {
     dns::Message q;
     q.header.id = static_cast<std::uint16_t>(i);
-    q.questions.push_back({*Name::from_text("r" + std::to_string(i) + ".dyn.test."), RRType::kA, dns::RRClass::kIN});
+    q.questions.push_back(
+        {*Name::from_text("r" + std::to_string(i) + ".dyn.test."), RRType::kA, dns::RRClass::kIN});
     auto wire = q.to_wire();
     ::sendto(fd, wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   }

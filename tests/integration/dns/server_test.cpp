@@ -53,7 +53,8 @@ class DaemonTest : public ::testing::Test {
                                               "127.0.0.1:" + std::to_string(port_), "--zone-file",
                                               dir_.file("example.test.zone"), "--management-socket",
                                               dir_.file("mgmt.sock"), "--log-level", "warn"}});
-    ASSERT_TRUE(wait_for_answer(port_, "ns1.example.test", "A", "127.0.0.1", *server_)) << "basalt-dns did not start";
+    ASSERT_TRUE(wait_for_answer(port_, "ns1.example.test", "A", "127.0.0.1", *server_))
+        << "basalt-dns did not start";
   }
 
   void TearDown() override {
@@ -73,7 +74,8 @@ TEST_F(DaemonTest, AnswersAuthoritativelyOverUdpAndTcpEchoingTheQuestionCase) {
     auto r = dig(port_, {"WwW.ExAmPlE.TeSt", "A", transport, "+norec"});
     EXPECT_TRUE(contains(r.out, "status: NOERROR")) << r.out;
     EXPECT_TRUE(contains(r.out, "flags: qr aa;")) << r.out;  // AA set, RA clear
-    EXPECT_EQ(record_lines(r.out), (std::vector<std::string>{"WwW.ExAmPlE.TeSt. 3600 IN A 192.0.2.80"})) << r.out;
+    EXPECT_EQ(record_lines(r.out), (std::vector<std::string>{"WwW.ExAmPlE.TeSt. 3600 IN A 192.0.2.80"}))
+        << r.out;
   }
   auto k = kdig(port_, {"www.example.test", "AAAA", "+short"});
   EXPECT_EQ(k.out, "2001:db8::80\n");
@@ -84,8 +86,8 @@ TEST_F(DaemonTest, NegativeAnswersCarryTheSoaInAuthorityNeverInAnswer) {
   EXPECT_TRUE(contains(nx.out, "status: NXDOMAIN")) << nx.out;
   EXPECT_TRUE(contains(nx.out, "ANSWER: 0, AUTHORITY: 1")) << nx.out;
   EXPECT_EQ(record_lines(nx.out),
-            (std::vector<std::string>{
-                "example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 2026112901 7200 3600 1209600 300"}));
+            (std::vector<std::string>{"example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. "
+                                      "2026112901 7200 3600 1209600 300"}));
   auto nodata = dig(port_, {"www.example.test", "MX", "+noall", "+comments", "+authority"});
   EXPECT_TRUE(contains(nodata.out, "status: NOERROR")) << nodata.out;
   EXPECT_TRUE(contains(nodata.out, "ANSWER: 0, AUTHORITY: 1")) << nodata.out;
@@ -93,8 +95,9 @@ TEST_F(DaemonTest, NegativeAnswersCarryTheSoaInAuthorityNeverInAnswer) {
 
 TEST_F(DaemonTest, CnameWildcardAndReferral) {
   auto cname = dig(port_, {"api.example.test", "A", "+noall", "+answer"});
-  EXPECT_EQ(record_lines(cname.out), (std::vector<std::string>{"api.example.test. 3600 IN CNAME www.example.test.",
-                                                               "www.example.test. 3600 IN A 192.0.2.80"}));
+  EXPECT_EQ(record_lines(cname.out),
+            (std::vector<std::string>{"api.example.test. 3600 IN CNAME www.example.test.",
+                                      "www.example.test. 3600 IN A 192.0.2.80"}));
   auto wild = dig(port_, {"Foo.Apps.example.test", "A", "+short"});
   EXPECT_EQ(wild.out, "192.0.2.99\n");
   auto referral = dig(port_, {"host.sub.example.test", "A", "+norec"});
@@ -118,7 +121,8 @@ TEST_F(DaemonTest, TruncatesOverUdpAndTheFullAnswerComesOverTcp) {
 
 TEST_F(DaemonTest, AnyIsAnsweredMinimallyOverUdp) {
   auto any = dig(port_, {"www.example.test", "ANY", "+notcp", "+noall", "+answer"});
-  EXPECT_EQ(record_lines(any.out), (std::vector<std::string>{"www.example.test. 3600 IN HINFO \"RFC8482\" \"\""}));
+  EXPECT_EQ(record_lines(any.out),
+            (std::vector<std::string>{"www.example.test. 3600 IN HINFO \"RFC8482\" \"\""}));
   auto tcp = dig(port_, {"www.example.test", "ANY", "+tcp", "+noall", "+answer"});
   EXPECT_EQ(record_lines(tcp.out).size(), 2u) << tcp.out;
 }
@@ -157,10 +161,11 @@ TEST_F(DaemonTest, ZoneTransferIsRefusedOutsideTheAllowList) {
 TEST_F(DaemonTest, ManagementSocketReportsCounters) {
   dig(port_, {"www.example.test", "A"});
   dig(port_, {"nothing.example.test", "A", "+tcp"});
-  auto r = run({"python3", "-c",
-                "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);f=s.makefile();f.readline();"
-                "s.sendall(b'{\"id\":1,\"method\":\"getMetrics\"}\\n');print(f.readline())",
-                dir_.file("mgmt.sock")});
+  auto r = run(
+      {"python3", "-c",
+       "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);f=s.makefile();f.readline();"
+       "s.sendall(b'{\"id\":1,\"method\":\"getMetrics\"}\\n');print(f.readline())",
+       dir_.file("mgmt.sock")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "\"success\":true")) << r.out;
   EXPECT_TRUE(contains(r.out, "\"NXDOMAIN\":")) << r.out;
@@ -169,12 +174,13 @@ TEST_F(DaemonTest, ManagementSocketReportsCounters) {
 
 TEST_F(DaemonTest, QueryEventsOverTheManagementSocketWhenEnabled) {
   // A client enables query events, then a query is made; the event names it.
-  Process client({.argv = {"python3", "-c",
-                           "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
-                           "f=s.makefile();print(f.readline(),end='',flush=True);"
-                           "s.sendall(b'{\"id\":1,\"method\":\"setQueryEvents\",\"params\":{\"enabled\":true}}\\n');"
-                           "[print(f.readline(),end='',flush=True) for _ in range(2)]",
-                           dir_.file("mgmt.sock")}});
+  Process client(
+      {.argv = {"python3", "-c",
+                "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
+                "f=s.makefile();print(f.readline(),end='',flush=True);"
+                "s.sendall(b'{\"id\":1,\"method\":\"setQueryEvents\",\"params\":{\"enabled\":true}}\\n');"
+                "[print(f.readline(),end='',flush=True) for _ in range(2)]",
+                dir_.file("mgmt.sock")}});
   ASSERT_TRUE(contains(client.read_line().value_or(""), "ready"));
   ASSERT_TRUE(contains(client.read_line().value_or(""), "\"enabled\":true"));
   dig(port_, {"Mail.example.test", "A"});
@@ -197,15 +203,16 @@ TEST(DaemonConfig, BadConfigIsRejectedWithKeyPathValueAndWhatIsAllowed) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "zones[0].fil: unknown key (allowed: file, apex)")) << r.err;
 
-  std::ofstream(dir.file("broken.zone")) << "$ORIGIN x.test.\n@ IN SOA ns1 host 1 2 3 4 5\nwww IN A 300.1.1.1\n";
-  r = run({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--zone-file",
-           dir.file("broken.zone")});
+  std::ofstream(dir.file("broken.zone"))
+      << "$ORIGIN x.test.\n@ IN SOA ns1 host 1 2 3 4 5\nwww IN A 300.1.1.1\n";
+  r = run({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(free_port()),
+           "--zone-file", dir.file("broken.zone")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, dir.file("broken.zone") + ":3:")) << r.err;
 
   std::ofstream(dir.file("noorigin.zone")) << "www 3600 IN A 192.0.2.1\n";
-  r = run({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--zone-file",
-           dir.file("noorigin.zone")});
+  r = run({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(free_port()),
+           "--zone-file", dir.file("noorigin.zone")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "cannot tell which zone")) << r.err;
 
@@ -227,10 +234,13 @@ TEST(DaemonMetrics, PrometheusTextAtSlashMetrics) {
   auto port = free_port();
   auto metrics_port = free_port();
   std::ofstream(dir.file("z.zone")) << kZone;
-  std::ofstream(dir.file("c.yaml")) << "listen: [127.0.0.1:" << port << "]\nzones: [{file: " << dir.file("z.zone")
-                                    << "}]\nmetrics: {listen: 127.0.0.1:" << metrics_port << "}\nlog: {level: warn}\n";
+  std::ofstream(dir.file("c.yaml")) << "listen: [127.0.0.1:" << port
+                                    << "]\nzones: [{file: " << dir.file("z.zone")
+                                    << "}]\nmetrics: {listen: 127.0.0.1:" << metrics_port
+                                    << "}\nlog: {level: warn}\n";
   Process server({.argv = {binary("basalt-dns"), "serve", "--config", dir.file("c.yaml")}});
-  ASSERT_TRUE(wait_for_answer(port, "www.example.test", "A", "192.0.2.80", server)) << "basalt-dns did not start";
+  ASSERT_TRUE(wait_for_answer(port, "www.example.test", "A", "192.0.2.80", server))
+      << "basalt-dns did not start";
   dig(port, {"nothing.example.test", "A"});
   auto r = run({"curl", "-sS", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -252,9 +262,10 @@ TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
   BASALT_REQUIRE_TOOL("dig");
   auto port = free_port();
   TempDir state;  // the generated DoH certificate goes here, not to the system state directory
-  Process server({.argv = {binary("basalt-dns"), "serve", "--config", source_dir() + "/examples/dns/basalt-dns.yaml",
-                           "--listen", "127.0.0.1:" + std::to_string(port), "--doh",
-                           "127.0.0.1:" + std::to_string(free_port()), "--state-dir", state.path()}});
+  Process server(
+      {.argv = {binary("basalt-dns"), "serve", "--config", source_dir() + "/examples/dns/basalt-dns.yaml",
+                "--listen", "127.0.0.1:" + std::to_string(port), "--doh",
+                "127.0.0.1:" + std::to_string(free_port()), "--state-dir", state.path()}});
   EXPECT_TRUE(wait_for_answer(port, "www.example.test", "A", "127.0.0.1", server));
   auto dyn = dig(port, {"dyn.example.test", "SOA", "+short"});
   EXPECT_TRUE(contains(dyn.out, "ns1.dyn.example.test.")) << dyn.out;  // synthesised SOA

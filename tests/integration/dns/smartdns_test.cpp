@@ -66,13 +66,13 @@ class Package {
   std::string error_;
 };
 
-#define REQUIRE_PACKAGE()                                                          \
-  do {                                                                             \
-    BASALT_REQUIRE_TOOL("node");                                                   \
-    BASALT_REQUIRE_TOOL("npm");                                                    \
-    auto& pkg_ = Package::get();                                                   \
-    if (pkg_.skip_reason()) GTEST_SKIP() << *pkg_.skip_reason();                   \
-    ASSERT_TRUE(pkg_.error().empty()) << pkg_.error();                             \
+#define REQUIRE_PACKAGE()                                        \
+  do {                                                           \
+    BASALT_REQUIRE_TOOL("node");                                 \
+    BASALT_REQUIRE_TOOL("npm");                                  \
+    auto& pkg_ = Package::get();                                 \
+    if (pkg_.skip_reason()) GTEST_SKIP() << *pkg_.skip_reason(); \
+    ASSERT_TRUE(pkg_.error().empty()) << pkg_.error();           \
   } while (0)
 
 // dig's record lines with single spaces, one per line.
@@ -88,8 +88,9 @@ TEST(SmartdnsPackage, TypeScriptHandlersAnswerOverUdpAndDoh) {
   TempDir state;
   auto udp = free_port();
   auto https = free_port();
-  Process driver({.argv = {"node", Package::get().dir() + "/driver.mjs", std::to_string(udp), std::to_string(https)},
-                  .env = {"BASALT_DNS_STATE_DIR=" + state.path()}});
+  Process driver(
+      {.argv = {"node", Package::get().dir() + "/driver.mjs", std::to_string(udp), std::to_string(https)},
+       .env = {"BASALT_DNS_STATE_DIR=" + state.path()}});
   std::string ready;
   while (auto line = driver.read_line(30s)) {
     if (line->starts_with("READY ")) {
@@ -140,7 +141,8 @@ TEST(SmartdnsPackage, TypeScriptHandlersAnswerOverUdpAndDoh) {
   EXPECT_TRUE(contains(dig(udp, {"elsewhere.org", "A"}).out, "status: REFUSED"));
 
   // Also over TCP (smartdns's own engine has no TCP listener).
-  EXPECT_EQ(dig(udp, {"multi.example.com", "A", "+short", "+tcp"}).out.size(), std::string("10.0.0.1\n10.0.0.2\n").size());
+  EXPECT_EQ(dig(udp, {"multi.example.com", "A", "+short", "+tcp"}).out.size(),
+            std::string("10.0.0.1\n10.0.0.2\n").size());
 
   // DoH on httpsPort with the self-signed certificate kept in BASALT_DNS_STATE_DIR.
   EXPECT_TRUE(fs::exists(state.file("doh-cert.pem")));
@@ -192,7 +194,9 @@ class EngineProtocol : public ::testing::Test {
   boost::json::object request(const std::string& id, const std::string& method, boost::json::object params) {
     boost::json::object req{{"id", id}, {"method", method}, {"params", std::move(params)}};
     engine_->write(boost::json::serialize(req) + "\n");
-    return next([&](const boost::json::object& o) { return o.contains("id") && o.at("id") == boost::json::value(id); });
+    return next([&](const boost::json::object& o) {
+      return o.contains("id") && o.at("id") == boost::json::value(id);
+    });
   }
 
   template <class Pred>
@@ -214,16 +218,24 @@ class EngineProtocol : public ::testing::Test {
   }
 
   boost::json::object next_event(std::string_view name) {
-    return next([&](const boost::json::object& o) { return o.contains("event") && o.at("event").as_string() == name; });
+    return next([&](const boost::json::object& o) {
+      return o.contains("event") && o.at("event").as_string() == name;
+    });
   }
 
   std::uint16_t start() {
     auto port = free_port();
     auto r = request("s", "start",
                      {{"config",
-                       {{"udpPort", port}, {"udpBindInterface", "127.0.0.1"}, {"dnssecZone", "example.com"},
-                        {"dnssecAlgorithm", "ECDSA"}, {"enableLocalhostHandling", true}, {"manualUdpMode", false},
-                        {"manualHttpsMode", true}, {"httpsKey", ""}, {"httpsCert", ""}}}});
+                       {{"udpPort", port},
+                        {"udpBindInterface", "127.0.0.1"},
+                        {"dnssecZone", "example.com"},
+                        {"dnssecAlgorithm", "ECDSA"},
+                        {"enableLocalhostHandling", true},
+                        {"manualUdpMode", false},
+                        {"manualHttpsMode", true},
+                        {"httpsKey", ""},
+                        {"httpsCert", ""}}}});
     EXPECT_EQ(r.at("success"), true) << boost::json::serialize(r);
     return port;
   }
@@ -236,8 +248,8 @@ class EngineProtocol : public ::testing::Test {
 TEST_F(EngineProtocol, SilentDriverCostsServfailAndALateAnswerFindsNothingPending) {
   auto port = start();
   // dig waits longer than the engine's 5 s deadline for the driver.
-  Process query({.argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=10", "+tries=1", "Quiet.Example.Com",
-                          "A"}});
+  Process query({.argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=10", "+tries=1",
+                          "Quiet.Example.Com", "A"}});
   auto ev = next_event("dnsQuery");
   const auto& data = ev.at("data").as_object();
   const auto& q = data.at("questions").as_array().at(0).as_object();
@@ -249,29 +261,35 @@ TEST_F(EngineProtocol, SilentDriverCostsServfailAndALateAnswerFindsNothingPendin
 
   auto out = query.read_all(15s);
   EXPECT_TRUE(contains(out, "status: SERVFAIL")) << out;
-  auto late = request("late", "dnsQueryResult", {{"correlationId", id}, {"answers", boost::json::array()}, {"answered", false}});
+  auto late = request("late", "dnsQueryResult",
+                      {{"correlationId", id}, {"answers", boost::json::array()}, {"answered", false}});
   EXPECT_EQ(late.at("success"), true);
   EXPECT_EQ(late.at("result").at("resolved"), false);
 }
 
 TEST_F(EngineProtocol, AnswersAreMatchedByCorrelationIdAndBadOnesChangeNothing) {
   auto port = start();
-  Process query({.argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=10", "+tries=1", "A.Example.Com",
-                          "A", "+short"}});
+  Process query({.argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=10", "+tries=1",
+                          "A.Example.Com", "A", "+short"}});
   auto ev = next_event("dnsQuery");
   std::string id(ev.at("data").at("correlationId").as_string());
   // An answer with bad data is refused and the question stays pending ...
-  auto bad = request("b", "dnsQueryResult",
-                     {{"correlationId", id},
-                      {"answers", {{{"name", "a.example.com"}, {"type", "A"}, {"class", "IN"}, {"ttl", 60}, {"data", "not-an-ip"}}}},
-                      {"answered", true}});
+  auto bad = request(
+      "b", "dnsQueryResult",
+      {{"correlationId", id},
+       {"answers",
+        {{{"name", "a.example.com"}, {"type", "A"}, {"class", "IN"}, {"ttl", 60}, {"data", "not-an-ip"}}}},
+       {"answered", true}});
   EXPECT_EQ(bad.at("success"), false);
-  EXPECT_TRUE(contains(std::string(bad.at("error").as_string()), "answers[0]")) << boost::json::serialize(bad);
+  EXPECT_TRUE(contains(std::string(bad.at("error").as_string()), "answers[0]"))
+      << boost::json::serialize(bad);
   // ... so the good one still answers it.
-  auto good = request("g", "dnsQueryResult",
-                      {{"correlationId", id},
-                       {"answers", {{{"name", "a.example.com"}, {"type", "A"}, {"class", "IN"}, {"ttl", 60}, {"data", "10.1.2.3"}}}},
-                       {"answered", true}});
+  auto good = request(
+      "g", "dnsQueryResult",
+      {{"correlationId", id},
+       {"answers",
+        {{{"name", "a.example.com"}, {"type", "A"}, {"class", "IN"}, {"ttl", 60}, {"data", "10.1.2.3"}}}},
+       {"answered", true}});
   EXPECT_EQ(good.at("result").at("resolved"), true);
   EXPECT_EQ(query.read_all(15s), "10.1.2.3\n");
 
@@ -281,9 +299,11 @@ TEST_F(EngineProtocol, AnswersAreMatchedByCorrelationIdAndBadOnesChangeNothing) 
   auto stop = request("x", "stop", {});
   EXPECT_EQ(stop.at("success"), true);
   next_event("stopped");
-  auto bad_config = request("s3", "start", {{"config", {{"udpPort", 1}, {"manualHttpsMode", true}, {"dnssecAlgorithm", "DSA"}}}});
+  auto bad_config = request(
+      "s3", "start", {{"config", {{"udpPort", 1}, {"manualHttpsMode", true}, {"dnssecAlgorithm", "DSA"}}}});
   EXPECT_EQ(bad_config.at("success"), false);
-  EXPECT_TRUE(contains(std::string(bad_config.at("error").as_string()), "config.dnssecAlgorithm")) << boost::json::serialize(bad_config);
+  EXPECT_TRUE(contains(std::string(bad_config.at("error").as_string()), "config.dnssecAlgorithm"))
+      << boost::json::serialize(bad_config);
   auto ping = request("p", "ping", {});
   EXPECT_EQ(ping.at("result").at("pong"), true);
 }

@@ -41,7 +41,9 @@ class AbuseTest : public ::testing::Test {
   std::unique_ptr<TestServer> server_;
 };
 
-std::string rst_cancel() { return std::string("\0\0\0\x08", 4); }
+std::string rst_cancel() {
+  return std::string("\0\0\0\x08", 4);
+}
 
 TEST_F(AbuseTest, RapidResetGetsGoaway) {
   RawH2 c(server_->port());

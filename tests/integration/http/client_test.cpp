@@ -5,13 +5,13 @@
 
 #include "basalt/http/client.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 #include <fstream>
 #include <thread>
@@ -54,11 +54,16 @@ void with_client(ClientOptions options, F body) {
   asio::io_context io;
   Client client(io, std::move(options));
   bool finished = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    co_await body(client);
-    finished = true;
-    client.close();
-  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await body(client);
+        finished = true;
+        client.close();
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
   io.run_for(60s);
   EXPECT_TRUE(finished);
 }
@@ -83,17 +88,20 @@ TEST_F(ClientTest, Http2MultiplexesConcurrentRequestsOnOneConnection) {
     int done = 0;
     asio::steady_timer all(ex, std::chrono::steady_clock::time_point::max());
     for (int i = 0; i < 10; ++i) {
-      asio::co_spawn(ex, [&, i]() -> asio::awaitable<void> {
-        ClientRequest req1{.method = "POST", .url = s.url("/echo?i=" + std::to_string(i)),
-                                          .body = std::string(i, 'x')};
-        auto r = co_await client.request(req1);
-        EXPECT_TRUE(r) << r.error.message() << " " << r.detail;
-        EXPECT_EQ(r.version, Version::http2);
-        EXPECT_EQ(r.response.status, 200);
-        EXPECT_EQ(r.response.body, "POST /echo?i=" + std::to_string(i) + " " + std::string(i, 'x'));
-        EXPECT_EQ(r.response.headers.get("replay-nonce").value_or(""), "nonce-" + std::to_string(i));
-        if (++done == 10) all.cancel();
-      }, asio::detached);
+      asio::co_spawn(
+          ex,
+          [&, i]() -> asio::awaitable<void> {
+            ClientRequest req1{
+                .method = "POST", .url = s.url("/echo?i=" + std::to_string(i)), .body = std::string(i, 'x')};
+            auto r = co_await client.request(req1);
+            EXPECT_TRUE(r) << r.error.message() << " " << r.detail;
+            EXPECT_EQ(r.version, Version::http2);
+            EXPECT_EQ(r.response.status, 200);
+            EXPECT_EQ(r.response.body, "POST /echo?i=" + std::to_string(i) + " " + std::string(i, 'x'));
+            EXPECT_EQ(r.response.headers.get("replay-nonce").value_or(""), "nonce-" + std::to_string(i));
+            if (++done == 10) all.cancel();
+          },
+          asio::detached);
     }
     boost::system::error_code ec;
     co_await all.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -169,10 +177,10 @@ TEST_F(ClientTest, AgainstOpensslSServer) {
   auto key = dir_.file("key.pem");
   { std::ofstream(key) << cert.pem.private_key; }
   auto port = basalt::testing::free_port();
-  basalt::testing::Process server({.argv = {"openssl", "s_server", "-www", "-accept",
-                                            "127.0.0.1:" + std::to_string(port), "-cert", cert.cert_file, "-key",
-                                            key, "-naccept", "1"},
-                                   .capture_stderr = true});
+  basalt::testing::Process server(
+      {.argv = {"openssl", "s_server", "-www", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                cert.cert_file, "-key", key, "-naccept", "1"},
+       .capture_stderr = true});
   // Wait until it accepts: s_server prints ACCEPT when listening.
   for (auto line = server.read_line(); line; line = server.read_line()) {
     if (line->find("ACCEPT") != std::string::npos) break;

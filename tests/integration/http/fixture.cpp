@@ -44,8 +44,8 @@ std::string TestServer::url(const std::string& path) const {
 }
 
 CurlResult curl(std::vector<std::string> args, const std::string& url) {
-  std::vector<std::string> argv = {"curl", "-sS", "--max-time", "20", "-w",
-                                   "\n%{http_code} %{http_version} %{num_connects}\n"};
+  std::vector<std::string> argv = {"curl", "-sS", "--max-time",
+                                   "20",   "-w",  "\n%{http_code} %{http_version} %{num_connects}\n"};
   argv.insert(argv.end(), args.begin(), args.end());
   if (url.starts_with("https://localhost:")) {
     auto port = url.substr(18, url.find('/', 18) - 18);
@@ -112,7 +112,7 @@ void RawH2::send(std::uint8_t type, std::uint8_t flags, std::uint32_t stream, st
 std::string RawH2::request_block(const std::string& method, const std::string& path) {
   std::string b;
   b.push_back(static_cast<char>(method == "POST" ? 0x83 : 0x82));  // :method
-  b.push_back(static_cast<char>(0x87));                             // :scheme https
+  b.push_back(static_cast<char>(0x87));                            // :scheme https
   // :path, literal without indexing, indexed name 4
   b.push_back(0x04);
   b.push_back(static_cast<char>(path.size()));
@@ -144,7 +144,10 @@ bool RawH2::fill(std::size_t n, std::chrono::milliseconds timeout) {
     }
     io_.run_until(deadline);
     if (!done) {
-      if (tls_) tls_->next_layer().cancel(); else plain_->cancel();
+      if (tls_)
+        tls_->next_layer().cancel();
+      else
+        plain_->cancel();
       io_.restart();
       io_.run();
       return false;
@@ -163,7 +166,8 @@ std::optional<RawH2::Frame> RawH2::read(std::chrono::milliseconds timeout) {
   Frame f;
   f.type = u8(3);
   f.flags = u8(4);
-  f.stream = ((std::uint32_t{u8(5)} & 0x7f) << 24) | (std::uint32_t{u8(6)} << 16) | (std::uint32_t{u8(7)} << 8) | u8(8);
+  f.stream = ((std::uint32_t{u8(5)} & 0x7f) << 24) | (std::uint32_t{u8(6)} << 16) |
+             (std::uint32_t{u8(7)} << 8) | u8(8);
   f.payload = in_.substr(9, len);
   in_.erase(0, 9 + len);
   return f;
@@ -172,12 +176,15 @@ std::optional<RawH2::Frame> RawH2::read(std::chrono::milliseconds timeout) {
 std::optional<std::uint32_t> RawH2::wait_goaway(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto f = read(left);
     if (!f) return std::nullopt;
     if (f->type == kGoaway && f->payload.size() >= 8) {
-      auto p = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<std::uint8_t>(f->payload[i])); };
+      auto p = [&](std::size_t i) {
+        return static_cast<std::uint32_t>(static_cast<std::uint8_t>(f->payload[i]));
+      };
       return (p(4) << 24) | (p(5) << 16) | (p(6) << 8) | p(7);
     }
   }
@@ -186,7 +193,8 @@ std::optional<std::uint32_t> RawH2::wait_goaway(std::chrono::milliseconds timeou
 bool RawH2::wait_closed(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     in_.clear();
     if (!fill(1, left)) return std::chrono::steady_clock::now() < deadline;

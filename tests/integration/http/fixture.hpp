@@ -68,8 +68,8 @@ class RawH2 {
     std::uint32_t stream = 0;
     std::string payload;
   };
-  static constexpr std::uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kPing = 6, kGoaway = 7,
-                                kContinuation = 9;
+  static constexpr std::uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kPing = 6,
+                                kGoaway = 7, kContinuation = 9;
   static constexpr std::uint8_t kEndStream = 1, kEndHeaders = 4, kAck = 1;
 
   // Connects to 127.0.0.1:port, handshakes (ALPN h2 when `tls`), sends the

@@ -5,13 +5,13 @@
 
 #include "basalt/core/shutdown.hpp"
 
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <atomic>
 #include <fstream>
@@ -45,15 +45,18 @@ Router test_router() {
     co_return resp;
   });
   r.add("/slow", [](Request req) -> asio::awaitable<Response> {
-    co_await sleep_for(std::chrono::milliseconds(std::stoi(std::string(req.query_param("ms").value_or("200")))));
+    co_await sleep_for(
+        std::chrono::milliseconds(std::stoi(std::string(req.query_param("ms").value_or("200")))));
     co_return Response(200, "slow done");
   });
   r.add("/throw", [](Request) -> asio::awaitable<Response> {
     throw std::runtime_error("handler bug");
     co_return Response(200);
   });
-  r.add("/big", [](Request) -> asio::awaitable<Response> { co_return Response(200, std::string(300000, 'x')); });
-  r.add("/only-post", {"POST"}, [](Request) -> asio::awaitable<Response> { co_return Response(201, "made"); });
+  r.add("/big",
+        [](Request) -> asio::awaitable<Response> { co_return Response(200, std::string(300000, 'x')); });
+  r.add("/only-post", {"POST"},
+        [](Request) -> asio::awaitable<Response> { co_return Response(201, "made"); });
   return r;
 }
 
@@ -132,10 +135,10 @@ TEST_F(ServerTest, SlowHandlerDoesNotBlockOtherStreams) {
   TestServer s(test_router(), {}, &cert);
   // curl multiplexes parallel transfers over one HTTP/2 connection; the
   // fast one must not wait for the slow one (asserted by order of output).
-  auto r = basalt::testing::run({"curl", "-sS", "--http2", "--parallel", "--parallel-immediate", "--cacert",
-                                 cert.cert_file, "--resolve", "localhost:" + std::to_string(s.port()) + ":127.0.0.1",
-                                 "-w", "%{url_effective}\n", "-o", "/dev/null", s.url("/slow?ms=3000"), "-o",
-                                 "/dev/null", s.url("/echo")});
+  auto r = basalt::testing::run(
+      {"curl", "-sS", "--http2", "--parallel", "--parallel-immediate", "--cacert", cert.cert_file,
+       "--resolve", "localhost:" + std::to_string(s.port()) + ":127.0.0.1", "-w", "%{url_effective}\n", "-o",
+       "/dev/null", s.url("/slow?ms=3000"), "-o", "/dev/null", s.url("/echo")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(r.out.find("/echo"), r.out.find("/slow")) << r.out;
 }
@@ -158,8 +161,10 @@ TEST_F(ServerTest, BodyTooLargeIs413) {
   std::ofstream(file) << std::string(200000, 'b');
   EXPECT_EQ(curl({"--http1.1", "--data-binary", "@" + file}, s.url("/echo")).status, 413);
   // Chunked: the limit is found while reading.
-  EXPECT_EQ(curl({"--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file}, s.url("/echo")).status,
-            413);
+  EXPECT_EQ(
+      curl({"--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file}, s.url("/echo"))
+          .status,
+      413);
   auto h2 = curl({"--http2-prior-knowledge", "--data-binary", "@" + file}, s.url("/echo"));
   EXPECT_EQ(h2.status, 413) << h2.stderr_text;
   auto ok = curl({"--http2-prior-knowledge", "--data-binary", std::string(9000, 'c')}, s.url("/echo"));
@@ -203,8 +208,10 @@ TEST_F(ServerTest, IncompleteRequestGets408AndIdleConnectionCloses) {
 
 TEST_F(ServerTest, MalformedRequestIs400) {
   TestServer s(test_router());
-  EXPECT_TRUE(partial_request(s.port(), "GET /echo HTTP/1.1\r\nBad Header\r\n\r\n").starts_with("HTTP/1.1 400 "));
-  EXPECT_TRUE(partial_request(s.port(), "GET /echo HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 400 "));  // no Host
+  EXPECT_TRUE(
+      partial_request(s.port(), "GET /echo HTTP/1.1\r\nBad Header\r\n\r\n").starts_with("HTTP/1.1 400 "));
+  EXPECT_TRUE(
+      partial_request(s.port(), "GET /echo HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 400 "));  // no Host
   EXPECT_EQ(s.server().stats().snapshot().bad_requests, 2u);
 }
 
@@ -293,7 +300,9 @@ TEST_F(ServerTest, GracefulStopFinishesInFlightRequests) {
     auto port = server.listen({.tls = *tls});
     std::thread runner([&] { runtime.run(); });
     auto url = "https://localhost:" + std::to_string(port) + "/slow";
-    auto pending = std::async(std::launch::async, [&] { return curl({version, "--cacert", cert.cert_file}, url); });
+    auto pending = std::async(std::launch::async, [&] {
+      return curl({version, "--cacert", cert.cert_file}, url);
+    });
     ASSERT_EQ(started.get_future().wait_for(20s), std::future_status::ready);
     shutdown.begin("test");
     auto r1 = pending.get();

@@ -97,9 +97,12 @@ bool Process::write(std::string_view data) {
   return true;
 }
 
-void Process::close_stdin() { close_fd(stdin_); }
+void Process::close_stdin() {
+  close_fd(stdin_);
+}
 
-std::optional<std::string> Process::read_line_from(int fd, std::string& buffer, std::chrono::milliseconds timeout) {
+std::optional<std::string> Process::read_line_from(int fd, std::string& buffer,
+                                                   std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
     if (auto nl = buffer.find('\n'); nl != std::string::npos) {
@@ -143,8 +146,12 @@ std::string Process::drain(int& fd, std::string& buffer, std::chrono::millisecon
   return std::exchange(buffer, {});
 }
 
-std::string Process::read_all(std::chrono::milliseconds timeout) { return drain(stdout_, out_buffer_, timeout); }
-std::string Process::read_all_stderr(std::chrono::milliseconds timeout) { return drain(stderr_, err_buffer_, timeout); }
+std::string Process::read_all(std::chrono::milliseconds timeout) {
+  return drain(stdout_, out_buffer_, timeout);
+}
+std::string Process::read_all_stderr(std::chrono::milliseconds timeout) {
+  return drain(stderr_, err_buffer_, timeout);
+}
 
 void Process::signal(int signo) {
   if (pid_ > 0 && !status_) ::kill(pid_, signo);
@@ -165,7 +172,9 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   }
 }
 
-bool Process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool Process::running() {
+  return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
 RunResult run(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;

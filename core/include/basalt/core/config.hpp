@@ -108,7 +108,8 @@ boost::json::value load_file(const std::string& path);
 // ---- codecs for the standard types -------------------------------------------
 
 namespace detail {
-[[noreturn]] void fail_unknown_key(const Node& node, std::string_view key, const std::vector<std::string>& allowed);
+[[noreturn]] void fail_unknown_key(const Node& node, std::string_view key,
+                                   const std::vector<std::string>& allowed);
 const boost::json::object& expect_object(const Node& node);
 const boost::json::array& expect_array(const Node& node);
 bool integer_in_range(const boost::json::value& v, long double min, long double max, std::int64_t& out_signed,
@@ -150,10 +151,14 @@ template <>
 struct Codec<double> {
   static void decode(const Node& n, double& out) {
     const auto& v = n.value();
-    if (v.is_double()) out = v.get_double();
-    else if (v.is_int64()) out = static_cast<double>(v.get_int64());
-    else if (v.is_uint64()) out = static_cast<double>(v.get_uint64());
-    else n.fail("is not a number");
+    if (v.is_double())
+      out = v.get_double();
+    else if (v.is_int64())
+      out = static_cast<double>(v.get_int64());
+    else if (v.is_uint64())
+      out = static_cast<double>(v.get_uint64());
+    else
+      n.fail("is not a number");
   }
 };
 
@@ -235,7 +240,8 @@ struct Codec<E, std::enable_if_t<boost::describe::has_describe_enumerators<E>::v
 // Described structs: an object whose keys are the member names.
 template <class T>
 struct Codec<T, std::enable_if_t<boost::describe::has_describe_members<T>::value && !std::is_union_v<T>>> {
-  using Members = boost::describe::describe_members<T, boost::describe::mod_public | boost::describe::mod_inherited>;
+  using Members =
+      boost::describe::describe_members<T, boost::describe::mod_public | boost::describe::mod_inherited>;
 
   static std::string key_of(const char* member) {
     return key_style<T> == KeyStyle::camel ? camel_case(member) : std::string(member);

@@ -25,8 +25,7 @@ inline ByteView as_bytes(std::string_view s) {
 // Standard alphabet, always padded with '='.
 std::string base64_encode(ByteView data);
 // Accepts padded input; unpadded input is accepted too when `require_padding` is false.
-std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text,
-                                                       bool require_padding = true);
+std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text, bool require_padding = true);
 
 // URL-safe alphabet ('-', '_'); unpadded by default, as DoH and JOSE use it.
 std::string base64url_encode(ByteView data, bool pad = false);

@@ -26,6 +26,7 @@ bool write_file_atomic(const std::filesystem::path& path, std::string_view data,
 
 // Reads a whole file. On failure returns nullopt and sets `error` to e.g.
 // `cannot read "/etc/x.pem": No such file or directory`. Never throws.
-std::optional<std::string> read_file(const std::filesystem::path& path, std::string* error = nullptr) noexcept;
+std::optional<std::string> read_file(const std::filesystem::path& path,
+                                     std::string* error = nullptr) noexcept;
 
 }  // namespace basalt::core

@@ -68,15 +68,15 @@ class Glob {
   struct Token {
     enum Kind : std::uint8_t { kLiteral, kAny, kStar, kClass };
     Kind kind;
-    std::uint8_t byte;        // kLiteral: the byte (lowercased when case-insensitive)
+    std::uint8_t byte;          // kLiteral: the byte (lowercased when case-insensitive)
     std::uint16_t class_index;  // kClass: index into classes_
   };
   struct Segment {
     enum Kind : std::uint8_t { kTokens, kGlobstar, kNever };
     Kind kind = kTokens;
-    bool no_leading_dot = false;  // must not match a segment starting with '.'
-    bool no_traversal = false;    // must not match "." or ".."
-    bool non_empty = false;       // must match at least one byte
+    bool no_leading_dot = false;       // must not match a segment starting with '.'
+    bool no_traversal = false;         // must not match "." or ".."
+    bool non_empty = false;            // must match at least one byte
     std::uint32_t begin = 0, end = 0;  // token range
   };
   struct Alternative {

@@ -102,7 +102,8 @@ class TlsServerContext {
   // Builds a server SSL_CTX. Fails (nullopt + reason) when no certificate is
   // given, a certificate does not load ("certificates[1]: private key does
   // not match ...") or an ALPN name is empty or longer than 255 bytes.
-  static std::optional<TlsServerContext> create(const TlsServerOptions& options, std::string* error = nullptr);
+  static std::optional<TlsServerContext> create(const TlsServerOptions& options,
+                                                std::string* error = nullptr);
 
   // Replaces the certificate set atomically. Handshakes that start afterwards
   // use the new set; connections already open keep theirs. On failure
@@ -148,7 +149,8 @@ class TlsClientContext {
  public:
   // Fails (nullopt + reason) for an unreadable or malformed CA
   // (`cannot read CA file ...`, `CA PEM is malformed (...)`) or bad ALPN.
-  static std::optional<TlsClientContext> create(const TlsClientOptions& options, std::string* error = nullptr);
+  static std::optional<TlsClientContext> create(const TlsClientOptions& options,
+                                                std::string* error = nullptr);
 
   // Prepares a connection made from this context to talk to `server_name`:
   // a DNS name is sent as SNI and checked against the certificate; an IP
@@ -194,6 +196,7 @@ struct PemCertificate {
 // names and addresses (valid from 5 minutes ago, to allow for clock skew, for `validity`),
 // usable directly as a TlsCertificateSource and as its own CA on clients.
 // Thread-safe. nullopt + reason when no name is given or OpenSSL fails.
-std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& options, std::string* error = nullptr);
+std::optional<PemCertificate> generate_self_signed(const SelfSignedOptions& options,
+                                                   std::string* error = nullptr);
 
 }  // namespace basalt::core

@@ -41,14 +41,14 @@ class io_context;
 namespace basalt::http {
 
 enum class ClientError {
-  kBadUrl = 1,           // not an absolute http(s) URL
-  kResolveFailed,        // host name did not resolve
-  kConnectFailed,        // no address accepted the connection
-  kTlsFailed,            // handshake or certificate verification failed (see detail)
-  kTimeout,              // request_timeout passed
-  kConnectionClosed,     // the server closed before the whole response
-  kProtocolError,        // malformed response, or HTTP/2 stream/connection error
-  kResponseTooLarge,     // header or body over the limits
+  kBadUrl = 1,        // not an absolute http(s) URL
+  kResolveFailed,     // host name did not resolve
+  kConnectFailed,     // no address accepted the connection
+  kTlsFailed,         // handshake or certificate verification failed (see detail)
+  kTimeout,           // request_timeout passed
+  kConnectionClosed,  // the server closed before the whole response
+  kProtocolError,     // malformed response, or HTTP/2 stream/connection error
+  kResponseTooLarge,  // header or body over the limits
 };
 const boost::system::error_category& client_category() noexcept;
 boost::system::error_code make_error_code(ClientError e) noexcept;

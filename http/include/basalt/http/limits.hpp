@@ -47,10 +47,10 @@ struct Limits {
   std::size_t max_continuations = 16;
   // Abuse budgets per `abuse_window`. Over any: GOAWAY(ENHANCE_YOUR_CALM).
   std::chrono::milliseconds abuse_window{10'000};
-  std::uint32_t max_resets_per_window = 200;       // RST_STREAM from the peer (CVE-2023-44487)
-  std::uint32_t max_settings_per_window = 100;     // SETTINGS frames
-  std::uint32_t max_pings_per_window = 100;        // PING frames
-  std::uint32_t max_empty_frames_per_window = 100; // DATA/HEADERS/CONTINUATION without payload or END_STREAM
+  std::uint32_t max_resets_per_window = 200;        // RST_STREAM from the peer (CVE-2023-44487)
+  std::uint32_t max_settings_per_window = 100;      // SETTINGS frames
+  std::uint32_t max_pings_per_window = 100;         // PING frames
+  std::uint32_t max_empty_frames_per_window = 100;  // DATA/HEADERS/CONTINUATION without payload or END_STREAM
   // Control-frame answers (SETTINGS/PING ACKs) queued but not yet sent,
   // e.g. because the peer does not read. Over it the connection is closed
   // without GOAWAY (it would queue behind the ACKs). Keep it above the

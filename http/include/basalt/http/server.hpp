@@ -45,7 +45,9 @@ namespace basalt::http {
 
 // The ALPN list a TLS listener should offer, in preference order:
 // {"h2", "http/1.1"}. Put it into core::TlsServerOptions::alpn.
-inline std::vector<std::string> alpn_protocols() { return {"h2", "http/1.1"}; }
+inline std::vector<std::string> alpn_protocols() {
+  return {"h2", "http/1.1"};
+}
 
 struct ListenOptions {
   // Port 0 picks a free port (returned by listen()).

@@ -30,9 +30,9 @@ struct Request {
 struct ParsedLine {
   enum class Kind { request, blank, invalid };
   Kind kind = Kind::blank;
-  Request request;          // kind == request
-  boost::json::value id;    // kind == invalid: the id if one was readable, else null
-  std::string error;        // kind == invalid: what was wrong
+  Request request;        // kind == request
+  boost::json::value id;  // kind == invalid: the id if one was readable, else null
+  std::string error;      // kind == invalid: what was wrong
 };
 
 ParsedLine parse_request(std::string_view line);

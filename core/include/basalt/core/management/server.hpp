@@ -36,8 +36,9 @@ class Server {
  public:
   struct Options {
     std::size_t max_line_bytes = 16 * 1024 * 1024;
-    std::size_t max_pending_bytes = 64 * 1024 * 1024;  // per socket client; a client this far behind is dropped
-    boost::json::object ready_data;                    // data of the `ready` event
+    std::size_t max_pending_bytes =
+        64 * 1024 * 1024;            // per socket client; a client this far behind is dropped
+    boost::json::object ready_data;  // data of the `ready` event
   };
 
   Server(boost::asio::io_context& io, const Registry& registry, Options options);

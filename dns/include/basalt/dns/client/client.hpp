@@ -115,8 +115,8 @@ std::string_view to_string(QueryStatus status) noexcept;
 // The raw outcome of one query: the whole response message, for tools.
 struct Exchange {
   QueryStatus status = QueryStatus::kTimeout;
-  std::string error;  // why, when status != kOk: "127.0.0.1:53: timed out after 1500 ms"
-  Message response;   // valid when status == kOk
+  std::string error;   // why, when status != kOk: "127.0.0.1:53: timed out after 1500 ms"
+  Message response;    // valid when status == kOk
   std::string server;  // "127.0.0.1:5353", "https://host/dns-query", "system"
   UpstreamTransport transport = UpstreamTransport::kUdp;
   std::string http_version;  // DoH: "HTTP/2" or "HTTP/1.1"
@@ -173,9 +173,9 @@ class Client {
   // Polls until `name`/`type` has a record whose value is `expected_value`,
   // alternating the system resolver and the configured strategy, up to
   // `cycles` times `interval` apart. True when seen.
-  boost::asio::awaitable<bool> check_until_available(std::string_view name, RRType type,
-                                                     std::string expected_value, int cycles = 50,
-                                                     std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+  boost::asio::awaitable<bool> check_until_available(
+      std::string_view name, RRType type, std::string expected_value, int cycles = 50,
+      std::chrono::milliseconds interval = std::chrono::milliseconds(500));
 
   // Closes pooled DoH connections (in-flight DoH queries fail). Call before
   // destroying the Client while its io_context still runs.

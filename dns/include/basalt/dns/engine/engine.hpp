@@ -62,15 +62,15 @@ struct EngineStartConfig {
 };
 BOOST_DESCRIBE_STRUCT(EngineStartConfig, (),
                       (udp_port, https_port, udp_bind_interface, https_bind_interface, https_key, https_cert,
-                       dnssec_zone, dnssec_algorithm, primary_nameserver, enable_localhost_handling, manual_udp_mode,
-                       manual_https_mode))
+                       dnssec_zone, dnssec_algorithm, primary_nameserver, enable_localhost_handling,
+                       manual_udp_mode, manual_https_mode))
 
 class Engine {
  public:
   struct Options {
-    std::string state_dir;                             // keys and generated certificates
-    std::chrono::milliseconds query_timeout{5'000};    // a dnsQuery unanswered by then costs SERVFAIL
-    std::size_t workers = 0;                           // server worker threads; 0: one per core
+    std::string state_dir;                           // keys and generated certificates
+    std::chrono::milliseconds query_timeout{5'000};  // a dnsQuery unanswered by then costs SERVFAIL
+    std::size_t workers = 0;                         // server worker threads; 0: one per core
   };
   using Emit = std::function<void(std::string_view event, boost::json::value data)>;
 

@@ -6,7 +6,8 @@
 //
 //   http::Router router;
 //   router.add("/dns-query", {"GET", "POST"}, dns::DohHandler(
-//       [&server](std::span<const std::uint8_t> q) { return server.async_process_packet(q, Transport::kHttps); }));
+//       [&server](std::span<const std::uint8_t> q) { return server.async_process_packet(q,
+//       Transport::kHttps); }));
 //   http::Server http(runtime, router.handler(), dns::DohHandler::limits());
 //
 // What it answers:

@@ -23,8 +23,8 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -59,7 +59,7 @@ struct ServerData {
 };
 
 struct ResponderOptions {
-  bool localhost = true;                // answer localhost. and *.localhost. (RFC 6761)
+  bool localhost = true;                 // answer localhost. and *.localhost. (RFC 6761)
   std::uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
 };
 
@@ -70,9 +70,9 @@ struct PendingQuery {
   bool rd = false, cd = false;
   bool edns = false;
   std::size_t limit = 512;
-  bool name_exists = false;  // for the NODATA/NXDOMAIN choice
+  bool name_exists = false;                // for the NODATA/NXDOMAIN choice
   std::shared_ptr<const ServerData> data;  // keeps the zone alive while handlers run
-  const Zone* zone = nullptr;  // null: outside every zone (fallback handler only)
+  const Zone* zone = nullptr;              // null: outside every zone (fallback handler only)
   std::vector<const HandlerEntry*> handlers;
 };
 
@@ -94,8 +94,8 @@ class Responder {
   // response, or too short to answer). kNeedsHandlers: `pending` is filled;
   // finish with complete(). `data` must stay alive for the call.
   Status respond(std::span<const std::uint8_t> query, Transport transport,
-                 const std::shared_ptr<const ServerData>& data, std::span<std::uint8_t> out, std::size_t& out_size,
-                 PendingQuery& pending, ResponseInfo& info) const;
+                 const std::shared_ptr<const ServerData>& data, std::span<std::uint8_t> out,
+                 std::size_t& out_size, PendingQuery& pending, ResponseInfo& info) const;
 
   // Writes the answer from the handlers' records (`failed`: a handler threw
   // or timed out, which costs SERVFAIL). Returns the response size.
@@ -105,7 +105,8 @@ class Responder {
   // True if every handler of `pending` is synchronous.
   static bool all_sync(const PendingQuery& pending) noexcept;
   // Runs the (synchronous) handlers of `pending` inline and completes.
-  std::size_t run_sync_handlers(const PendingQuery& pending, std::span<std::uint8_t> out, ResponseInfo& info) const;
+  std::size_t run_sync_handlers(const PendingQuery& pending, std::span<std::uint8_t> out,
+                                ResponseInfo& info) const;
 
   const ResponderOptions& options() const noexcept { return options_; }
 

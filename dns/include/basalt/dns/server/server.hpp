@@ -96,8 +96,8 @@ class Server {
   // UDP listener would, but without a size limit beyond 65535. Runs
   // coroutine handlers to completion on the calling thread.
   std::vector<std::uint8_t> process_packet(std::span<const std::uint8_t> query);
-  boost::asio::awaitable<std::vector<std::uint8_t>> async_process_packet(std::span<const std::uint8_t> query,
-                                                                         Transport transport = Transport::kManual);
+  boost::asio::awaitable<std::vector<std::uint8_t>> async_process_packet(
+      std::span<const std::uint8_t> query, Transport transport = Transport::kManual);
 
   // Called on a worker thread after every query; replaces the previous observer.
   void set_query_observer(QueryObserver observer);
@@ -116,6 +116,7 @@ class Server {
 std::vector<Zone> load_zones(const ServerConfig& config);
 // Loads one zone file; the origin is `apex` if given, else the file's
 // $ORIGIN, else its SOA owner (a file with neither is rejected).
-Zone load_zone_file(const std::string& path, const std::optional<Name>& apex, const ZoneBuildOptions& options);
+Zone load_zone_file(const std::string& path, const std::optional<Name>& apex,
+                    const ZoneBuildOptions& options);
 
 }  // namespace basalt::dns

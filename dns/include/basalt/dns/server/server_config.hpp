@@ -40,7 +40,7 @@ struct ZoneConfig {
 BOOST_DESCRIBE_STRUCT(ZoneConfig, (), (file, apex))
 
 struct TransferConfig {
-  std::vector<core::Cidr> allow;      // who may AXFR (TCP)
+  std::vector<core::Cidr> allow;       // who may AXFR (TCP)
   std::vector<core::Endpoint> notify;  // secondaries told of zone changes
 };
 BOOST_DESCRIBE_STRUCT(TransferConfig, (), (allow, notify))
@@ -57,8 +57,8 @@ BOOST_DESCRIBE_STRUCT(LogConfig, (), (level))
 
 struct TcpConfig {
   std::chrono::milliseconds idle_timeout{10'000};  // between queries, and for one whole query to arrive
-  std::size_t max_connections = 1024;               // per server; more are closed at once
-  std::size_t max_pipelined = 64;                   // queries in flight on one connection
+  std::size_t max_connections = 1024;              // per server; more are closed at once
+  std::size_t max_pipelined = 64;                  // queries in flight on one connection
 };
 BOOST_DESCRIBE_STRUCT(TcpConfig, (), (idle_timeout, max_connections, max_pipelined))
 
@@ -90,17 +90,17 @@ struct ServerConfig {
   std::optional<TlsConfig> tls;
   LogConfig log;
   // Tuning, with the defaults a demanding operator expects.
-  std::size_t workers = 0;                              // 0: one per core
-  bool localhost = true;                                // RFC 6761 localhost answers
-  std::uint16_t max_udp_payload = 1232;                 // EDNS buffer size we offer
-  std::chrono::milliseconds handler_timeout{2'000};     // a slower handler costs SERVFAIL
+  std::size_t workers = 0;                           // 0: one per core
+  bool localhost = true;                             // RFC 6761 localhost answers
+  std::uint16_t max_udp_payload = 1232;              // EDNS buffer size we offer
+  std::chrono::milliseconds handler_timeout{2'000};  // a slower handler costs SERVFAIL
   TcpConfig tcp;
-  std::optional<std::string> primary_nameserver;        // for synthesised SOA/NS
+  std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
-                      (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost, max_udp_payload,
-                       handler_timeout, tcp, primary_nameserver))
+                      (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
+                       max_udp_payload, handler_timeout, tcp, primary_nameserver))
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.

@@ -90,8 +90,8 @@ class Zone {
   struct Lookup {
     Match match = Match::kNxdomain;
     const ZoneNode* node = nullptr;
-    Name node_name;          // the cut or wildcard owner for kDelegation / kWildcard
-    Name closest_encloser;   // deepest existing ancestor (for denial and wildcards)
+    Name node_name;         // the cut or wildcard owner for kDelegation / kWildcard
+    Name closest_encloser;  // deepest existing ancestor (for denial and wildcards)
   };
   // Precondition: qname is at or below the apex. `qtype` matters for DS,
   // which the parent side of a cut answers.

@@ -40,10 +40,11 @@ std::uint16_t free_port();
 
 }  // namespace basalt::testing
 
-#define BASALT_REQUIRE_TOOL(tool)                                                                  \
-  do {                                                                                             \
-    if (auto basalt_missing_ = ::basalt::testing::missing_tool(tool)) {                            \
-      if (::basalt::testing::in_ci()) FAIL() << *basalt_missing_ << " (CI=true: scripts/setup must install it)"; \
-      GTEST_SKIP() << *basalt_missing_;                                                            \
-    }                                                                                              \
+#define BASALT_REQUIRE_TOOL(tool)                                                  \
+  do {                                                                             \
+    if (auto basalt_missing_ = ::basalt::testing::missing_tool(tool)) {            \
+      if (::basalt::testing::in_ci())                                              \
+        FAIL() << *basalt_missing_ << " (CI=true: scripts/setup must install it)"; \
+      GTEST_SKIP() << *basalt_missing_;                                            \
+    }                                                                              \
   } while (0)

@@ -17,9 +17,9 @@ namespace basalt::testing {
 class Process {
  public:
   struct Options {
-    std::vector<std::string> argv;               // argv[0] is looked up in PATH when it has no '/'
-    std::vector<std::string> env;                // extra "NAME=value" entries
-    bool capture_stderr = false;                 // else stderr is inherited (shows in test logs)
+    std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
+    std::vector<std::string> env;   // extra "NAME=value" entries
+    bool capture_stderr = false;    // else stderr is inherited (shows in test logs)
   };
 
   // Throws std::runtime_error if the program cannot be started.
