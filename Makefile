@@ -1,6 +1,6 @@
 # The two commands of README.md, plus the sanitizer and fuzz builds.
 #   make run    install what is missing, build, start the main daemon on examples/
-#   make test   install what is missing, build (release with assertions), run every test
+#   make test   install what is missing, build (release with assertions), check formatting, run every test
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz   build the libFuzzer targets with clang and run each (FUZZ_SECONDS, default 60)
 
@@ -23,6 +23,7 @@ run: build
 	@scripts/run-example
 
 test: build
+	@$(MAKE) --no-print-directory format-check
 	ctest --test-dir build/release --output-on-failure -j $(JOBS)
 
 build-asan: setup build/asan/build.ninja
@@ -46,8 +47,8 @@ fuzz: build-fuzz
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
-format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+format-check: setup
+	@clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp') && echo 'format-check: clean'
 
 clean:
 	rm -rf build
