@@ -26,6 +26,7 @@ struct ServeFlags {
   std::string management_socket;
   std::vector<std::string> doh;  // DoH listeners
   std::string tls_cert, tls_key;
+  std::string dnssec_zone, key_dir, dnssec_algorithm;  // online signing
 };
 void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& action);
 int serve(const ServeFlags& flags);
@@ -33,6 +34,15 @@ int serve(const ServeFlags& flags);
 // `basalt-dns --management` (no subcommand): the smartdns engine on stdio.
 void add_engine_flag(CLI::App& app, bool& management, std::function<int()>& action);
 int run_engine();
+
+// `basalt-dns keygen` and `basalt-dns ds`: DNSSEC keys in a key directory.
+struct KeyFlags {
+  std::string zone;
+  std::string algorithm = "ecdsa-p256";
+  std::string key_dir;
+  std::string role = "csk";  // csk (combined), ksk or zsk
+};
+void add_key_commands(CLI::App& app, KeyFlags& flags, std::function<int()>& action);
 
 struct QueryFlags {
   std::vector<std::string> args;  // NAME [TYPE] [@SERVER[:PORT]]

@@ -3,6 +3,8 @@
 //
 //   basalt-dns serve [--config FILE] [--listen ADDR:PORT]... [--zone-file FILE]...
 //                    [--state-dir DIR] [--log-level LEVEL] [--management-socket PATH]
+//   basalt-dns keygen --zone Z [--algorithm A] --key-dir D    a DNSSEC key; prints its DNSKEY
+//   basalt-dns ds --zone Z --key-dir D                        the DS of the zone's KSK
 //   basalt-dns --management      the smartdns engine protocol on stdio
 #include <spdlog/spdlog.h>
 
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   apps::ServeFlags serve_flags;
   apps::add_serve_command(app, serve_flags, action);
+  apps::KeyFlags key_flags;
+  apps::add_key_commands(app, key_flags, action);
   apps::QueryFlags query_flags;
   apps::add_query_command(app, query_flags, action);
   bool management = false;

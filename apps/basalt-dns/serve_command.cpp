@@ -59,6 +59,16 @@ dns::ServerConfig make_config(const ServeFlags& f) {
     }
     config.log.level = *level;
   }
+  if (!f.dnssec_zone.empty()) {
+    if (!config.dnssec) config.dnssec.emplace();
+    config.dnssec->zone = f.dnssec_zone;
+  }
+  if ((!f.key_dir.empty() || !f.dnssec_algorithm.empty()) && !config.dnssec) {
+    throw core::config::Error(f.key_dir.empty() ? "--dnssec-algorithm" : "--key-dir",
+                              "needs --dnssec-zone (or `dnssec` in the config file)");
+  }
+  if (!f.key_dir.empty()) config.dnssec->key_dir = f.key_dir;
+  if (!f.dnssec_algorithm.empty()) config.dnssec->algorithm = f.dnssec_algorithm;
   if (config.listen.empty())
     throw core::config::Error("listen", "no address to listen on (use --listen ADDR:PORT)");
   return config;
@@ -144,6 +154,10 @@ void add_serve_command(CLI::App& app, ServeFlags& flags, std::function<int()>& a
   cmd->add_option("--tls-key", flags.tls_key, "DoH private key, PEM");
   cmd->add_option("--state-dir", flags.state_dir, "where keys and certificates are kept");
   cmd->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
+  cmd->add_option("--dnssec-zone", flags.dnssec_zone, "sign this served zone online (DNSSEC)");
+  cmd->add_option("--key-dir", flags.key_dir, "DNSSEC key directory (default: <state-dir>/keys)");
+  cmd->add_option("--dnssec-algorithm", flags.dnssec_algorithm,
+                  "ecdsa-p256 (default), ed25519 or rsa-sha256, for keys made on first start");
   cmd->add_option("--management-socket", flags.management_socket,
                   "serve the JSON-lines management protocol on this Unix socket");
   cmd->callback([&flags, &action] { action = [&flags] { return serve(flags); }; });

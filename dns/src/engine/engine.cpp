@@ -1,5 +1,7 @@
 #include "basalt/dns/engine/engine.hpp"
 
+#include "basalt/dns/dnssec/algorithm.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -44,8 +46,9 @@ void EngineStartConfig::validate(const core::config::Node& n) const {
     if (zone->is_root())
       n.fail_at("dnssecZone", "\"" + *dnssec_zone + "\" is the root, not a zone this server can own");
   }
-  if (dnssec_algorithm != "ECDSA" && dnssec_algorithm != "ED25519") {
-    n.fail_at("dnssecAlgorithm", "\"" + dnssec_algorithm + "\" is not one of: ECDSA, ED25519");
+  if (!parse_algorithm(dnssec_algorithm)) {
+    n.fail_at("dnssecAlgorithm",
+              "\"" + dnssec_algorithm + "\" is not one of: " + std::string(kAlgorithmHelp));
   }
   if (primary_nameserver && !Name::from_text(*primary_nameserver)) {
     n.fail_at("primaryNameserver", "\"" + *primary_nameserver + "\" is not a domain name");
@@ -162,6 +165,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     if (c.dnssec_zone) s.zones.push_back({.apex = *c.dnssec_zone});
     s.primary_nameserver = c.primary_nameserver;
     if (!s.primary_nameserver && c.dnssec_zone) s.primary_nameserver = "ns1." + *c.dnssec_zone;
+    // smartdns signs its dnssecZone: keys in <state dir>/keys, kept across starts.
+    if (c.dnssec_zone) s.dnssec = DnssecConfig{.zone = *c.dnssec_zone, .algorithm = c.dnssec_algorithm};
     if (!c.manual_udp_mode) s.listen.push_back({*core::IpAddress::parse(c.udp_bind_interface), *c.udp_port});
     if (!c.manual_https_mode) {
       s.doh.push_back(

@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "basalt/dns/dnssec/white_lies.hpp"
+
 namespace basalt::dns {
 namespace {
 
@@ -38,32 +40,6 @@ void begin(MessageWriter& w, const Context& c, std::uint16_t max_payload, bool w
   if (c.edns) w.set_edns(max_payload, 0, c.dnssec_ok);
 }
 
-// Adds an RRset; in the additional section an RRset that does not fit whole is left out.
-bool add_rrset(MessageWriter& w, Section section, const Name& owner, RRType type, std::uint32_t ttl,
-               const std::vector<Bytes>& rdatas) {
-  auto cp = w.checkpoint();
-  for (const auto& rd : rdatas) {
-    if (!w.add_record(section, owner, type, RRClass::kIN, ttl, rd)) {
-      if (section == Section::kAdditional) w.rollback(cp);
-      return false;
-    }
-  }
-  return true;
-}
-
-void add_additional(MessageWriter& w, const ZoneNode& node, const RRset* rrset) {
-  const auto* targets = node.additional_for(rrset);
-  if (!targets) return;
-  for (const auto& t : *targets) {
-    if (t.a) add_rrset(w, Section::kAdditional, t.name, RRType::kA, t.a->ttl, t.a->rdatas);
-    if (t.aaaa) add_rrset(w, Section::kAdditional, t.name, RRType::kAAAA, t.aaaa->ttl, t.aaaa->rdatas);
-  }
-}
-
-void add_negative_soa(MessageWriter& w, const Zone& zone) {
-  add_rrset(w, Section::kAuthority, zone.apex(), RRType::kSOA, zone.negative_ttl(), zone.soa().rdatas);
-}
-
 std::optional<Name> cname_target(const RRset& cname) {
   return Name::from_wire(cname.rdatas.front());
 }
@@ -83,30 +59,260 @@ std::size_t error_response(std::span<std::uint8_t> out, const Context& c, Rcode 
   return finish(w, rcode, false, info);
 }
 
+// Every type a handler that answers all types might have, for the bitmap
+// of an NSEC at a name only handlers know: a NODATA for one type must not
+// let a resolver's aggressive NSEC cache (RFC 8198) deny the others. Types
+// that would change the meaning of the NSEC (NS, SOA, CNAME, DNAME, DS and
+// the DNSSEC types) are left out.
+const std::vector<RRType>& all_handler_types() {
+  static const std::vector<RRType> types = [] {
+    std::vector<RRType> t;
+    for (std::uint16_t v = 1; v < 128; ++v) {
+      auto type = static_cast<RRType>(v);
+      switch (type) {
+        case RRType::kNS:
+        case RRType::kSOA:
+        case RRType::kCNAME:
+        case RRType::kDNAME:
+        case RRType::kDS:
+        case RRType::kOPT:
+        case RRType::kRRSIG:
+        case RRType::kNSEC:
+        case RRType::kDNSKEY:
+        case RRType::kNSEC3:
+        case RRType::kNSEC3PARAM:
+        case RRType::kCDS:
+        case RRType::kCDNSKEY:
+          continue;
+        default:
+          t.push_back(type);
+      }
+    }
+    t.push_back(static_cast<RRType>(256));  // URI
+    t.push_back(RRType::kCAA);
+    return t;
+  }();
+  return types;
+}
+
+bool is_apex_key_type(RRType t) {
+  return t == RRType::kDNSKEY || t == RRType::kCDS || t == RRType::kCDNSKEY;
+}
+
+// Writes one response: records in section order, with RRSIGs when a zone's
+// signer is given. The parts of a signed answer that belong to later sections
+// than where they are found (the NSECs proving that wildcard-expanded names
+// do not exist; the additional records) are kept and written by flush().
+class AnswerWriter {
+ public:
+  AnswerWriter(MessageWriter& w, const ServerData& data, bool dnssec_ok)
+      : w_(w), data_(data), dnssec_ok_(dnssec_ok) {}
+
+  MessageWriter& writer() { return w_; }
+  const ServerData& data() const { return data_; }
+  // The signer for answers from `zone`: only with DO.
+  const ZoneSigner* signer(const Zone& zone) const { return dnssec_ok_ ? data_.signer(zone) : nullptr; }
+
+  // Adds an RRset and its RRSIGs (signed as `sign_owner`, e.g. the wildcard,
+  // when given). In the additional section an RRset that does not fit whole
+  // is left out; elsewhere the writer sets TC.
+  bool rrset(Section section, const Name& owner, RRType type, std::uint32_t ttl,
+             const std::vector<Bytes>& rdatas, const ZoneSigner* signer = nullptr,
+             const Name* sign_owner = nullptr) {
+    auto cp = w_.checkpoint();
+    auto fail = [&] {
+      if (section == Section::kAdditional) w_.rollback(cp);
+      return false;
+    };
+    for (const auto& rd : rdatas) {
+      if (!w_.add_record(section, owner, type, RRClass::kIN, ttl, rd)) return fail();
+    }
+    if (!signer) return true;
+    std::shared_ptr<const ZoneSigner::Signatures> sigs;
+    try {
+      sigs = signer->sign(sign_owner ? *sign_owner : owner, type, ttl, rdatas);
+    } catch (const std::exception& e) {
+      spdlog::error("signing {} {} failed: {}", owner.to_string(), to_string(type), e.what());
+      return true;  // unsigned: validators will call it bogus, as they should
+    }
+    for (const auto& sig : *sigs) {
+      if (!w_.add_record(section, owner, RRType::kRRSIG, RRClass::kIN, ttl, sig)) return fail();
+    }
+    return true;
+  }
+
+  // The answer RRset found by a zone lookup: a wildcard answer is signed as
+  // the wildcard and needs the NSEC proving the name itself does not exist.
+  bool answer(const Zone& zone, const Zone::Lookup& lk, const Name& qname, const RRset& rr) {
+    const ZoneSigner* s = signer(zone);
+    bool wildcard = lk.match == Zone::Match::kWildcard;
+    if (!rrset(Section::kAnswer, qname, rr.type, rr.ttl, rr.rdatas, s, wildcard ? &lk.node_name : nullptr))
+      return false;
+    if (s && wildcard) defer_cover(zone, s, next_closer(qname, lk.node_name.parent()));
+    return true;
+  }
+
+  void negative_soa(const Zone& zone) {
+    rrset(Section::kAuthority, zone.apex(), RRType::kSOA, zone.negative_ttl(), zone.soa().rdatas,
+          signer(zone));
+  }
+
+  // NSEC at a name that exists with these types (NODATA): `owner NSEC \000.owner`.
+  void nsec_at(const Zone& zone, const ZoneSigner* s, const Name& owner, std::vector<RRType> types) {
+    types.push_back(RRType::kRRSIG);
+    types.push_back(RRType::kNSEC);
+    std::vector<Bytes> rd{nsec_rdata(white_lie_child(owner), std::move(types))};
+    rrset(Section::kAuthority, owner, RRType::kNSEC, zone.negative_ttl(), rd, s);
+  }
+
+  // NSEC covering `name` and its subtree (proof that it does not exist).
+  void cover(const Zone& zone, const ZoneSigner* s, const Name& name) {
+    auto before = white_lie_predecessor(name);
+    if (!before || !before->is_subdomain_of(zone.apex()) || *before == zone.apex()) return;
+    std::vector<Bytes> rd{nsec_rdata(white_lie_successor(name), {RRType::kRRSIG, RRType::kNSEC})};
+    rrset(Section::kAuthority, *before, RRType::kNSEC, zone.negative_ttl(), rd, s);
+  }
+
+  // NXDOMAIN: no `qname` (the NSEC covering the next closer name) and no
+  // wildcard at its closest encloser `ce`.
+  void nxdomain_proof(const Zone& zone, const ZoneSigner* s, const Name& qname, const Name& ce) {
+    cover(zone, s, next_closer(qname, ce));
+    if (auto wildcard = ce.prepend("*")) cover(zone, s, *wildcard);
+  }
+
+  void defer_cover(const Zone& zone, const ZoneSigner* s, const Name& name) {
+    if (covers_ < deferred_.size()) deferred_[covers_++] = {name, &zone, s};
+  }
+  void defer_additional(const Zone& zone, const ZoneNode& node, const RRset* rr) {
+    additional_ = {&zone, &node, rr};
+  }
+
+  // Writes what was kept for later sections.
+  void flush() {
+    for (std::size_t i = 0; i < covers_; ++i)
+      cover(*deferred_[i].zone, deferred_[i].signer, deferred_[i].name);
+    covers_ = 0;
+    if (!additional_.node) return;
+    const auto* targets = additional_.node->additional_for(additional_.rrset);
+    if (!targets) return;
+    const Zone& zone = *additional_.zone;
+    const ZoneSigner* s = signer(zone);
+    for (const auto& t : *targets) {
+      // Glue below a zone cut is not ours to sign (RFC 4035 §2.2).
+      const ZoneSigner* ts =
+          s && zone.lookup(t.name, RRType::kA).match != Zone::Match::kDelegation ? s : nullptr;
+      if (t.a) rrset(Section::kAdditional, t.name, RRType::kA, t.a->ttl, t.a->rdatas, ts);
+      if (t.aaaa) rrset(Section::kAdditional, t.name, RRType::kAAAA, t.aaaa->ttl, t.aaaa->rdatas, ts);
+    }
+  }
+
+  // The ancestor of `qname` one label below `ce` (RFC 5155's "next closer name").
+  static Name next_closer(const Name& qname, const Name& ce) {
+    return qname.parent(qname.label_count() - ce.label_count() - 1);
+  }
+
+ private:
+  struct Cover {
+    Name name;
+    const Zone* zone = nullptr;
+    const ZoneSigner* signer = nullptr;
+  };
+  struct Additional {
+    const Zone* zone = nullptr;
+    const ZoneNode* node = nullptr;
+    const RRset* rrset = nullptr;
+  };
+  MessageWriter& w_;
+  const ServerData& data_;
+  bool dnssec_ok_;
+  std::array<Cover, kMaxCnameChain + 1> deferred_;
+  std::size_t covers_ = 0;
+  Additional additional_;
+};
+
+// The types at a node for its NSEC bitmap (RRSIG and NSEC are added by nsec_at).
+std::vector<RRType> node_types(const Zone& zone, const ZoneNode* node, const Name& name, bool signed_zone) {
+  std::vector<RRType> types;
+  if (node) {
+    for (const auto& s : node->rrsets) types.push_back(s.type);
+  }
+  if (signed_zone && name == zone.apex()) {
+    types.push_back(RRType::kDNSKEY);
+    types.push_back(RRType::kCDS);
+    types.push_back(RRType::kCDNSKEY);
+  }
+  return types;
+}
+
+// Adds the types handlers may answer for `name` (all of them when a pattern
+// answers every type, or a fallback handler is set); false if no pattern matches.
+bool add_handler_types(const ServerData& data, const Name& name, std::vector<RRType>& types) {
+  std::array<char, 256> buf;
+  auto subject = match_subject(name, buf);
+  bool any = false, all = static_cast<bool>(data.fallback);
+  for (const auto& e : data.handlers.entries()) {
+    if (!e->glob.match(subject)) continue;
+    any = true;
+    if (e->types.empty()) all = true;
+    types.insert(types.end(), e->types.begin(), e->types.end());
+  }
+  if (all) types.insert(types.end(), all_handler_types().begin(), all_handler_types().end());
+  return any || all;
+}
+
+// The deepest ancestor of `qname` that exists: in the zone data (`zone_ce`)
+// or because a handler pattern matches it.
+Name existing_encloser(const ServerData& data, const Name& qname, const Name& zone_ce) {
+  std::vector<RRType> ignored;
+  for (std::size_t k = 1; qname.label_count() - k > zone_ce.label_count(); ++k) {
+    Name ancestor = qname.parent(k);
+    if (add_handler_types(data, ancestor, ignored)) return ancestor;
+  }
+  return zone_ce;
+}
+
+// The NODATA proof for `qname`, which exists (zone data at `node`, or handler
+// patterns) but has no `qtype`.
+void nodata_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const Name& qname, RRType qtype,
+                  const ZoneNode* node) {
+  auto types = node_types(zone, node, qname, true);
+  add_handler_types(a.data(), qname, types);
+  std::erase_if(types, [&](RRType t) { return t == qtype || t == RRType::kCNAME; });
+  a.nsec_at(zone, s, qname, std::move(types));
+}
+
 // Follows a CNAME chain from `target` through our zones, appending to the
 // answer. Returns the rcode of the last name (RFC 6604).
-Rcode follow_cname(MessageWriter& w, const ServerData& data, Name target, RRType qtype) {
+Rcode follow_cname(AnswerWriter& a, Name target, RRType qtype) {
+  const ServerData& data = a.data();
   for (std::size_t hop = 0; hop < kMaxCnameChain; ++hop) {
     const Zone* zone = data.zones.find(target);
     if (!zone) return Rcode::kNoError;  // not ours: the resolver continues
+    const ZoneSigner* s = a.signer(*zone);
     auto lk = zone->lookup(target, qtype);
     if (lk.match == Zone::Match::kDelegation) return Rcode::kNoError;
     if (lk.match == Zone::Match::kNxdomain) {
-      add_negative_soa(w, *zone);
+      a.negative_soa(*zone);
+      if (s) a.nxdomain_proof(*zone, s, target, lk.closest_encloser);
       return Rcode::kNXDomain;
     }
     if (const RRset* rr = lk.node->find(qtype)) {
-      add_rrset(w, Section::kAnswer, target, qtype, rr->ttl, rr->rdatas);
-      add_additional(w, *lk.node, rr);
+      a.answer(*zone, lk, target, *rr);
+      a.defer_additional(*zone, *lk.node, rr);
       return Rcode::kNoError;
     }
     const RRset* cname = lk.node->find(RRType::kCNAME);
     if (!cname) {
-      add_negative_soa(w, *zone);  // NODATA at the end of the chain
+      a.negative_soa(*zone);  // NODATA at the end of the chain
+      if (s && lk.match == Zone::Match::kWildcard) {
+        a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, true));
+        a.cover(*zone, s, AnswerWriter::next_closer(target, lk.node_name.parent()));
+      } else if (s) {
+        nodata_proof(a, *zone, s, target, qtype, lk.node);
+      }
       return Rcode::kNoError;
     }
-    if (!add_rrset(w, Section::kAnswer, target, RRType::kCNAME, cname->ttl, cname->rdatas))
-      return Rcode::kNoError;
+    if (!a.answer(*zone, lk, target, *cname)) return Rcode::kNoError;
     auto next = cname_target(*cname);
     if (!next) return Rcode::kServFail;
     target = *next;
@@ -230,6 +436,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
     pending.name_exists = true;
     pending.data = data_ptr;
     pending.zone = z;
+    pending.node = nullptr;
     return Status::kNeedsHandlers;
   };
   if (!zone) {
@@ -242,42 +449,77 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
     return Status::kAnswered;
   }
 
+  AnswerWriter a(w, data, c.dnssec_ok);
+  const ZoneSigner* zone_signer = data.signer(*zone);  // DNSKEY & co. are served with or without DO
+  const ZoneSigner* s = a.signer(*zone);
   auto lk = zone->lookup(c.qname, c.qtype);
   bool name_exists = false;
   switch (lk.match) {
     case Zone::Match::kDelegation: {
       const RRset* ns = lk.node->find(RRType::kNS);
-      add_rrset(w, Section::kAuthority, lk.node_name, RRType::kNS, ns->ttl, ns->rdatas);
-      add_additional(w, *lk.node, ns);
+      a.rrset(Section::kAuthority, lk.node_name, RRType::kNS, ns->ttl, ns->rdatas);  // NS at a cut: unsigned
+      if (s) {
+        // The parent side's word on the child's keys: its DS, or proof there is none.
+        if (const RRset* ds = lk.node->find(RRType::kDS)) {
+          a.rrset(Section::kAuthority, lk.node_name, RRType::kDS, ds->ttl, ds->rdatas, s);
+        } else {
+          a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, false));
+        }
+      }
+      a.defer_additional(*zone, *lk.node, ns);
+      a.flush();
       out_size = finish(w, Rcode::kNoError, false, info);  // a referral is not authoritative
       return Status::kAnswered;
     }
     case Zone::Match::kExact:
     case Zone::Match::kWildcard: {
       const ZoneNode& node = *lk.node;
+      const bool wildcard = lk.match == Zone::Match::kWildcard;
+      const Name* sign_owner = wildcard ? &lk.node_name : nullptr;
+      const bool apex = !wildcard && c.qname == zone->apex();
       name_exists = true;
+      if (apex && zone_signer && is_apex_key_type(c.qtype)) {
+        const RRset& keys = c.qtype == RRType::kDNSKEY ? zone_signer->dnskey()
+                            : c.qtype == RRType::kCDS  ? zone_signer->cds()
+                                                       : zone_signer->cdnskey();
+        a.rrset(Section::kAnswer, c.qname, keys.type, keys.ttl, keys.rdatas, s);
+        out_size = finish(w, Rcode::kNoError, true, info);
+        return Status::kAnswered;
+      }
       if (c.qtype == RRType::kANY && !node.rrsets.empty()) {
         if (datagram) {
           // RFC 8482 §4.2: one synthesized HINFO instead of everything.
-          static const Bytes hinfo{7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
-          w.add_record(Section::kAnswer, c.qname, RRType::kHINFO, RRClass::kIN, 3600, hinfo);
+          static const std::vector<Bytes> hinfo{{7, 'R', 'F', 'C', '8', '4', '8', '2', 0}};
+          a.rrset(Section::kAnswer, c.qname, RRType::kHINFO, 3600, hinfo, s);
         } else {
-          for (const auto& s : node.rrsets) add_rrset(w, Section::kAnswer, c.qname, s.type, s.ttl, s.rdatas);
+          for (const auto& rr : node.rrsets) {
+            a.rrset(Section::kAnswer, c.qname, rr.type, rr.ttl, rr.rdatas, s, sign_owner);
+          }
+          if (apex && zone_signer) {
+            for (const RRset* keys : {&zone_signer->dnskey(), &zone_signer->cds(), &zone_signer->cdnskey()}) {
+              a.rrset(Section::kAnswer, c.qname, keys->type, keys->ttl, keys->rdatas, s);
+            }
+          }
+          if (s && wildcard)
+            a.defer_cover(*zone, s, AnswerWriter::next_closer(c.qname, lk.node_name.parent()));
+          a.flush();
         }
         out_size = finish(w, Rcode::kNoError, true, info);
         return Status::kAnswered;
       }
       if (const RRset* rr = node.find(c.qtype)) {
-        add_rrset(w, Section::kAnswer, c.qname, c.qtype, rr->ttl, rr->rdatas);
-        add_additional(w, node, rr);
+        a.answer(*zone, lk, c.qname, *rr);
+        a.defer_additional(*zone, node, rr);
+        a.flush();
         out_size = finish(w, Rcode::kNoError, true, info);
         return Status::kAnswered;
       }
       if (const RRset* cname = node.find(RRType::kCNAME)) {
         Rcode rcode = Rcode::kNoError;
-        if (add_rrset(w, Section::kAnswer, c.qname, RRType::kCNAME, cname->ttl, cname->rdatas)) {
-          if (auto target = cname_target(*cname)) rcode = follow_cname(w, data, *target, c.qtype);
+        if (a.answer(*zone, lk, c.qname, *cname)) {
+          if (auto target = cname_target(*cname)) rcode = follow_cname(a, *target, c.qtype);
         }
+        a.flush();
         out_size = finish(w, rcode, true, info);
         return Status::kAnswered;
       }
@@ -293,9 +535,25 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   pending.handlers.clear();
   bool pattern_matched = data.handlers.match(subject, c.qtype, pending.handlers);
   if (pending.handlers.empty() && data.fallback) pending.handlers.push_back(data.fallback.get());
-  if (!pending.handlers.empty()) return ask_handlers(zone);
-  add_negative_soa(w, *zone);
-  out_size = finish(w, (name_exists || pattern_matched) ? Rcode::kNoError : Rcode::kNXDomain, true, info);
+  if (!pending.handlers.empty()) {
+    auto status = ask_handlers(zone);
+    pending.node = lk.match == Zone::Match::kExact ? lk.node : nullptr;
+    return status;
+  }
+  a.negative_soa(*zone);
+  const bool nodata = name_exists || pattern_matched;
+  if (s) {
+    if (lk.match == Zone::Match::kWildcard && !pattern_matched) {
+      // RFC 4035 §3.1.3.4: the wildcard has no such type, and the name itself does not exist.
+      a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, true));
+      a.cover(*zone, s, AnswerWriter::next_closer(c.qname, lk.node_name.parent()));
+    } else if (nodata) {
+      nodata_proof(a, *zone, s, c.qname, c.qtype, lk.match == Zone::Match::kExact ? lk.node : nullptr);
+    } else {
+      a.nxdomain_proof(*zone, s, c.qname, existing_encloser(data, c.qname, lk.closest_encloser));
+    }
+  }
+  out_size = finish(w, nodata ? Rcode::kNoError : Rcode::kNXDomain, true, info);
   return Status::kAnswered;
 }
 
@@ -318,25 +576,54 @@ std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& rec
   begin(w, c, options_.max_udp_payload, true);
   if (failed) return finish(w, Rcode::kServFail, false, info);
 
+  const ZoneSigner* s = p.zone && c.dnssec_ok ? p.data->signer(*p.zone) : nullptr;
+  AnswerWriter a(w, *p.data, c.dnssec_ok);
   std::size_t added = 0;
-  for (auto& r : records) {
-    // Only what answers the question: records of the asked type (any type
-    // for ANY) and CNAMEs; invalid RDATA from user code is left out.
-    if (c.qtype != RRType::kANY && r.type != c.qtype && r.type != RRType::kCNAME) continue;
-    if (!is_valid_rdata(r.type, r.rdata)) {
-      spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
-      continue;
+  // Only what answers the question: records of the asked type (any type
+  // for ANY) and CNAMEs; invalid RDATA from user code is left out.
+  std::erase_if(records, [&](const Record& r) {
+    if (c.qtype != RRType::kANY && r.type != c.qtype && r.type != RRType::kCNAME) return true;
+    if (is_valid_rdata(r.type, r.rdata)) return false;
+    spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
+    return true;
+  });
+  if (!s) {
+    for (auto& r : records) {
+      const Name& owner = r.owner == c.qname ? c.qname : r.owner;  // echo the question's case
+      if (!w.add_record(Section::kAnswer, owner, r.type, RRClass::kIN, r.ttl, r.rdata)) break;
+      ++added;
     }
-    const Name& owner = r.owner == c.qname ? c.qname : r.owner;  // echo the question's case
-    if (!w.add_record(Section::kAnswer, owner, r.type, RRClass::kIN, r.ttl, r.rdata)) break;
-    ++added;
+  } else {
+    // Signed: one RRset per owner and type (in first-seen order), with the
+    // lowest TTL of its records (RFC 2181 §5.2), then its RRSIGs.
+    std::vector<bool> done(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (done[i]) continue;
+      std::vector<Bytes> rdatas;
+      std::uint32_t ttl = records[i].ttl;
+      for (std::size_t j = i; j < records.size(); ++j) {
+        if (done[j] || records[j].type != records[i].type || !(records[j].owner == records[i].owner))
+          continue;
+        done[j] = true;
+        ttl = std::min(ttl, records[j].ttl);
+        rdatas.push_back(std::move(records[j].rdata));
+      }
+      const Name& owner = records[i].owner == c.qname ? c.qname : records[i].owner;
+      // Records outside the zone cannot carry its signature.
+      const ZoneSigner* rs = owner.is_subdomain_of(p.zone->apex()) ? s : nullptr;
+      if (!a.rrset(Section::kAnswer, owner, records[i].type, ttl, rdatas, rs)) break;
+      added += rdatas.size();
+    }
   }
   if (!p.zone) {
     // Outside our zones (only the fallback handler is asked there): its
     // answer is passed on, not authoritative; nothing at all is REFUSED.
     return finish(w, added == 0 ? Rcode::kRefused : Rcode::kNoError, false, info);
   }
-  if (added == 0) add_negative_soa(w, *p.zone);  // NODATA: a pattern matched
+  if (added == 0) {
+    a.negative_soa(*p.zone);  // NODATA: a pattern matched
+    if (s) nodata_proof(a, *p.zone, s, c.qname, c.qtype, p.node);
+  }
   return finish(w, Rcode::kNoError, true, info);
 }
 

@@ -19,12 +19,14 @@
 #include <regex>
 #include <sstream>
 
+#include "basalt/core/duration.hpp"
 #include "basalt/core/file.hpp"
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
 #include "basalt/core/socket.hpp"
+#include "basalt/dns/dnssec/key_store.hpp"
 #include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
 #include "basalt/dns/zone/zone_error.hpp"
@@ -107,6 +109,70 @@ core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
   return {cert_path.string(), key_path.string()};
 }
 
+// The online signer of `config.dnssec`: its keys loaded from the key
+// directory, or generated there on first start.
+std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const ZoneSet& zones) {
+  const DnssecConfig& dc = *config.dnssec;
+  auto apex = Name::from_text(dc.zone);
+  if (!apex || apex->is_root())
+    throw core::config::Error("dnssec.zone", "\"" + dc.zone + "\" is not a zone name");
+  auto zone = zones.get(*apex);
+  if (!zone) {
+    std::string served;
+    for (const auto& z : zones.zones()) served += (served.empty() ? "" : ", ") + z->apex().to_string();
+    throw core::config::Error("dnssec.zone", fmt::format("\"{}\" is not one of the served zones ({})",
+                                                         dc.zone, served.empty() ? "none" : served));
+  }
+  std::optional<Algorithm> algorithm;
+  if (dc.algorithm) {
+    algorithm = parse_algorithm(*dc.algorithm);
+    if (!algorithm) {
+      throw core::config::Error("dnssec.algorithm",
+                                fmt::format("\"{}\" is not one of: {}", *dc.algorithm, kAlgorithmHelp));
+    }
+  }
+  if (dc.keys != "combined" && dc.keys != "ksk-zsk") {
+    throw core::config::Error("dnssec.keys", "\"" + dc.keys + "\" is not one of: combined, ksk-zsk");
+  }
+  std::string dir = dc.key_dir;
+  if (dir.empty()) {
+    if (config.state_dir.empty()) throw core::config::Error("dnssec.key_dir", "no key_dir and no state_dir");
+    dir = config.state_dir + "/keys";
+  }
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::vector<SigningKey> keys;
+  try {
+    keys = load_or_create_keys({.dir = dir,
+                                .zone = *apex,
+                                .algorithm = algorithm,
+                                .layout = dc.keys == "ksk-zsk" ? KeyLayout::kKskZsk : KeyLayout::kCombined},
+                               now);
+  } catch (const std::runtime_error& e) {
+    throw core::config::Error("dnssec.key_dir", e.what());
+  }
+  auto seconds = [](std::chrono::milliseconds d) {
+    return std::chrono::duration_cast<std::chrono::seconds>(d);
+  };
+  SignerOptions options{.validity = seconds(dc.signature_validity),
+                        .refresh = seconds(dc.signature_refresh),
+                        .dnskey_ttl = zone->soa().ttl};
+  if (options.validity < std::chrono::hours(1)) {
+    throw core::config::Error("dnssec.signature_validity",
+                              "\"" + core::format_duration(dc.signature_validity) + "\" is shorter than 1h");
+  }
+  std::shared_ptr<const ZoneSigner> signer;
+  try {
+    signer = std::make_shared<const ZoneSigner>(*apex, std::move(keys), std::move(options));
+  } catch (const std::invalid_argument& e) {
+    throw core::config::Error("dnssec.key_dir", e.what());
+  }
+  for (const auto& k : signer->keys()) {
+    spdlog::info("DNSSEC: signing {} with {} key {} ({}{})", apex->to_string(), to_string(k.algorithm()),
+                 k.key_tag(), k.is_ksk() ? "KSK" : "ZSK", k.active(now) ? "" : ", not active");
+  }
+  return signer;
+}
+
 }  // namespace
 
 Zone load_zone_file(const std::string& path, const std::optional<Name>& apex,
@@ -177,6 +243,7 @@ struct Server::Impl {
         counters(runtime.workers() + 1) {
     auto d = std::make_shared<ServerData>();
     for (auto& z : load_zones(config)) d->zones.put(std::make_shared<const Zone>(std::move(z)));
+    if (config.dnssec) d->signers.push_back(make_signer(config, d->zones));
     data.publish(std::move(d));
     for (std::size_t i = 0; i < runtime.workers(); ++i) {
       workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout));

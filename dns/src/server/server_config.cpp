@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "basalt/core/duration.hpp"
+#include "basalt/dns/dnssec/algorithm.hpp"
 #include "basalt/dns/wire/name.hpp"
 
 namespace basalt::dns {
@@ -27,6 +29,29 @@ void DohConfig::validate(const core::config::Node& n) const {
 void TlsConfig::validate(const core::config::Node& n) const {
   if (cert.empty()) n.fail_at("cert", "needs a PEM file or PEM text");
   if (key.empty()) n.fail_at("key", "needs a PEM file or PEM text");
+}
+
+void DnssecConfig::validate(const core::config::Node& n) const {
+  if (zone.empty()) n.fail_at("zone", "needs the apex of the zone to sign");
+  std::string_view error;
+  auto apex = Name::from_text(zone, nullptr, &error);
+  if (!apex) n.fail_at("zone", "\"" + zone + "\" is not a domain name: " + std::string(error));
+  if (apex->is_root()) n.fail_at("zone", "the root is not a zone this server can sign");
+  if (algorithm && !parse_algorithm(*algorithm)) {
+    n.fail_at("algorithm", "\"" + *algorithm + "\" is not one of: " + std::string(kAlgorithmHelp));
+  }
+  // At least an hour: shorter signatures expire in resolvers' caches.
+  if (signature_validity < std::chrono::hours(1)) {
+    n.fail_at("signature_validity",
+              "\"" + core::format_duration(signature_validity) + "\" is shorter than 1h");
+  }
+  if (signature_refresh.count() < 0 || signature_refresh >= signature_validity) {
+    n.fail_at("signature_refresh",
+              "\"" + core::format_duration(signature_refresh) + "\" must be less than signature_validity");
+  }
+  if (keys != "combined" && keys != "ksk-zsk") {
+    n.fail_at("keys", "\"" + keys + "\" is not one of: combined, ksk-zsk");
+  }
 }
 
 void ServerConfig::validate(const core::config::Node& n) const {

@@ -52,8 +52,8 @@ struct EngineStartConfig {
   std::string https_bind_interface = "0.0.0.0";
   std::string https_key;   // PEM text; both empty: a self-signed certificate from the state directory
   std::string https_cert;  // PEM text
-  std::optional<std::string> dnssec_zone;  // the zone served (SOA/NS synthesised); signing is not done yet
-  std::string dnssec_algorithm = "ECDSA";  // ECDSA or ED25519
+  std::optional<std::string> dnssec_zone;  // the zone served (SOA/NS synthesised) and signed online
+  std::string dnssec_algorithm = "ECDSA";  // ECDSA, ED25519, RSASHA256 (any name parse_algorithm takes)
   std::optional<std::string> primary_nameserver;
   bool enable_localhost_handling = true;
   bool manual_udp_mode = false;    // no UDP/TCP listener: the driver brings packets via processPacket

@@ -11,6 +11,12 @@
 // but no handler answers for the type is NODATA; a name neither zone data nor
 // any pattern covers is NXDOMAIN.
 //
+// With DO set, answers from a zone that has a ZoneSigner are signed (see
+// docs/dns.md, "DNSSEC"): every RRset gets its RRSIGs, wildcard answers the
+// NSEC that proves the name itself does not exist, and NXDOMAIN/NODATA carry
+// NSEC "white lies" (RFC 4470) made for the query — also for names handlers
+// answer or not. DNSKEY, CDS and CDNSKEY come from the signer's keys.
+//
 // Sources of answers, in order: RFC 6761 localhost names (switchable), zone
 // data, handlers. When handlers must be asked, respond() returns
 // kNeedsHandlers: the caller fills in `pending.query.client`, then either
@@ -29,6 +35,7 @@
 #include <span>
 #include <vector>
 
+#include "basalt/dns/dnssec/zone_signer.hpp"
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/query.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
@@ -56,6 +63,15 @@ struct ServerData {
   // names outside every zone: its empty answer is NODATA inside a zone,
   // REFUSED outside (Server::set_fallback_handler).
   std::shared_ptr<const HandlerEntry> fallback;
+  // The online signers of the signed zones (usually none or one).
+  std::vector<std::shared_ptr<const ZoneSigner>> signers;
+
+  const ZoneSigner* signer(const Zone& zone) const noexcept {
+    for (const auto& s : signers) {
+      if (s->apex() == zone.apex()) return s.get();
+    }
+    return nullptr;
+  }
 };
 
 struct ResponderOptions {
@@ -73,6 +89,7 @@ struct PendingQuery {
   bool name_exists = false;                // for the NODATA/NXDOMAIN choice
   std::shared_ptr<const ServerData> data;  // keeps the zone alive while handlers run
   const Zone* zone = nullptr;              // null: outside every zone (fallback handler only)
+  const ZoneNode* node = nullptr;          // the zone data at the name, if any (exact match only)
   std::vector<const HandlerEntry*> handlers;
 };
 

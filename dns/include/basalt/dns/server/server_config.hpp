@@ -12,6 +12,7 @@
 //   doh: [{listen: 127.0.0.1:8443, path: /dns-query}]   # DNS over HTTPS (RFC 8484)
 //   tls: {cert: /etc/basalt/doh.pem, key: /etc/basalt/doh.key}  # files or inline PEM
 //   log: {level: info}
+//   dnssec: {zone: example.test, algorithm: ecdsa-p256, key_dir: DIR, signature_validity: 14d}
 //
 // Library users fill the same structs with designated initializers.
 #pragma once
@@ -80,6 +81,19 @@ struct TlsConfig {
 };
 BOOST_DESCRIBE_STRUCT(TlsConfig, (), (cert, key))
 
+// Online DNSSEC signing of one served zone (docs/dns.md, "DNSSEC").
+struct DnssecConfig {
+  std::string zone;                      // the apex of a zone this server serves
+  std::optional<std::string> algorithm;  // ecdsa-p256 (default), ed25519, rsa-sha256 (or 13, 15, 8, ...)
+  std::string key_dir;                   // default <state_dir>/keys; keys are generated there on first start
+  std::chrono::milliseconds signature_validity{std::chrono::hours(24 * 14)};
+  std::chrono::milliseconds signature_refresh{0};  // re-sign when less is left; 0: a quarter of the validity
+  std::string keys = "combined";                   // what first start generates: combined, or ksk-zsk
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
+                      (zone, algorithm, key_dir, signature_validity, signature_refresh, keys))
+
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
@@ -96,11 +110,12 @@ struct ServerConfig {
   std::chrono::milliseconds handler_timeout{2'000};  // a slower handler costs SERVFAIL
   TcpConfig tcp;
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
+  std::optional<DnssecConfig> dnssec;
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
-                       max_udp_payload, handler_timeout, tcp, primary_nameserver))
+                       max_udp_payload, handler_timeout, tcp, primary_nameserver, dnssec))
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.

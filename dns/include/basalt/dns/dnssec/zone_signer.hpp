@@ -1,0 +1,92 @@
+// Online DNSSEC signing of one zone: RRSIGs made at answer time over the
+// RFC 4034 §6 canonical form, cached and reused until due for refresh.
+//
+// The server asks sign() for every RRset it answers with DO set. Signatures
+// are kept in a sharded cache keyed by the RRset's canonical content, so an
+// RRset is signed once per refresh period however often it is asked for and
+// whatever case the question had; the RRSIG times are inception = now -
+// `inception_offset` (clock skew) and expiration = now + `validity`, and a
+// cached signature is re-made once less than `refresh` of its validity is
+// left. The DNSKEY, CDS and CDNSKEY RRsets of the apex come from the keys.
+//
+// Roles: with only key-signing keys (flags 257), each signs everything (a
+// combined key). With zone-signing keys (256) too, the KSKs sign DNSKEY, CDS
+// and CDNSKEY, the ZSKs the rest. Every active key of a role signs, so a
+// pre-published or double-signed rollover works. Key timing metadata is read
+// once, when the signer is made.
+//
+// Thread-safety: a ZoneSigner is shared by all worker threads; sign() locks
+// one cache shard for a lookup and never while signing.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "basalt/dns/dnssec/signing_key.hpp"
+#include "basalt/dns/zone/zone.hpp"
+
+namespace basalt::dns {
+
+struct SignerOptions {
+  std::chrono::seconds validity{std::chrono::hours(24 * 14)};
+  std::chrono::seconds refresh{0};  // 0: a quarter of `validity`
+  std::chrono::seconds inception_offset{std::chrono::hours(1)};
+  std::uint32_t dnskey_ttl = 3600;      // DNSKEY, CDS, CDNSKEY
+  std::size_t cache_entries = 200'000;  // signature sets kept; a full shard starts over
+  std::function<std::int64_t()> clock;  // Unix seconds; default: the system clock
+};
+
+class ZoneSigner {
+ public:
+  using Signatures = std::vector<Bytes>;  // RRSIG RDATAs, one per signing key
+
+  // Throws std::invalid_argument if no key is active now.
+  ZoneSigner(Name apex, std::vector<SigningKey> keys, SignerOptions options = {});
+  ZoneSigner(const ZoneSigner&) = delete;
+  ZoneSigner& operator=(const ZoneSigner&) = delete;
+
+  const Name& apex() const noexcept { return apex_; }
+  const std::vector<SigningKey>& keys() const noexcept { return keys_; }
+  const RRset& dnskey() const noexcept { return dnskey_; }
+  const RRset& cds() const noexcept { return cds_; }
+  const RRset& cdnskey() const noexcept { return cdnskey_; }
+
+  // The RRSIGs of the RRset `owner`/`type`/`ttl` with these RDATAs
+  // (uncompressed wire form, any order and case). For a wildcard answer pass
+  // the wildcard owner (`*.example.com`): the labels field then counts the
+  // labels without the `*` (RFC 4034 §3.1.3). Throws std::runtime_error only
+  // if OpenSSL fails.
+  std::shared_ptr<const Signatures> sign(const Name& owner, RRType type, std::uint32_t ttl,
+                                         std::span<const Bytes> rdatas) const;
+
+  std::int64_t now() const;
+  std::size_t cached() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<const Signatures> signatures;
+    std::int64_t refresh_at = 0;
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, Entry> entries;
+  };
+  static constexpr std::size_t kShards = 16;
+
+  Name apex_;
+  std::vector<SigningKey> keys_;
+  std::vector<const SigningKey*> ksks_, zsks_;  // the active signers of each role
+  SignerOptions options_;
+  RRset dnskey_, cds_, cdnskey_;
+  mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace basalt::dns

@@ -1,0 +1,141 @@
+#include "basalt/dns/dnssec/zone_signer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <stdexcept>
+
+#include "basalt/dns/wire/rdata_types.hpp"
+
+namespace basalt::dns {
+namespace {
+
+void put16(std::string& s, std::uint16_t v) {
+  s.push_back(static_cast<char>(v >> 8));
+  s.push_back(static_cast<char>(v));
+}
+void put32(std::string& s, std::uint32_t v) {
+  put16(s, static_cast<std::uint16_t>(v >> 16));
+  put16(s, static_cast<std::uint16_t>(v));
+}
+
+bool signed_by_ksk(RRType type) {
+  return type == RRType::kDNSKEY || type == RRType::kCDS || type == RRType::kCDNSKEY;
+}
+
+}  // namespace
+
+ZoneSigner::ZoneSigner(Name apex, std::vector<SigningKey> keys, SignerOptions options)
+    : apex_(apex.lowercased()), keys_(std::move(keys)), options_(std::move(options)) {
+  if (options_.refresh.count() <= 0) options_.refresh = options_.validity / 4;
+  auto t = now();
+  std::vector<const SigningKey*> active_zsks;
+  for (const auto& k : keys_) {
+    if (k.published(t)) {
+      dnskey_.rdatas.push_back(k.dnskey_rdata());
+      if (k.is_ksk()) {
+        cdnskey_.rdatas.push_back(k.dnskey_rdata());
+        cds_.rdatas.push_back(ds_rdata(apex_, k.dnskey_rdata()));
+      }
+    }
+    if (!k.active(t)) continue;
+    (k.is_ksk() ? ksks_ : active_zsks).push_back(&k);
+  }
+  if (ksks_.empty() && active_zsks.empty()) {
+    throw std::invalid_argument(fmt::format("no active DNSSEC key for {} ({} keys, none active now)",
+                                            apex_.to_string(), keys_.size()));
+  }
+  // Without a ZSK the KSKs sign everything (combined keys); without a KSK the ZSKs do.
+  zsks_ = active_zsks.empty() ? ksks_ : active_zsks;
+  if (ksks_.empty()) ksks_ = zsks_;
+  dnskey_.type = RRType::kDNSKEY;
+  cds_.type = RRType::kCDS;
+  cdnskey_.type = RRType::kCDNSKEY;
+  dnskey_.ttl = cds_.ttl = cdnskey_.ttl = options_.dnskey_ttl;
+}
+
+std::int64_t ZoneSigner::now() const {
+  return options_.clock ? options_.clock() : static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::size_t ZoneSigner::cached() const {
+  std::size_t n = 0;
+  for (const auto& s : shards_) {
+    std::lock_guard lock(s.mutex);
+    n += s.entries.size();
+  }
+  return n;
+}
+
+std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner, RRType type,
+                                                               std::uint32_t ttl,
+                                                               std::span<const Bytes> rdatas) const {
+  // The canonical RRset (RFC 4034 §6.2, §6.3): lowercase owner, canonical
+  // RDATA sorted as octet strings, duplicates removed. It is the cache key.
+  Name canonical_owner = owner.lowercased();
+  std::vector<Bytes> canonical(rdatas.begin(), rdatas.end());
+  for (auto& rd : canonical) {
+    if (is_valid_rdata(type, rd)) canonicalize_rdata(type, rd);
+  }
+  std::sort(canonical.begin(), canonical.end());
+  canonical.erase(std::unique(canonical.begin(), canonical.end()), canonical.end());
+
+  std::string key;
+  key.reserve(8 + canonical_owner.wire_size() + canonical.size() * 32);
+  put16(key, static_cast<std::uint16_t>(type));
+  put32(key, ttl);
+  key.append(reinterpret_cast<const char*>(canonical_owner.wire().data()), canonical_owner.wire_size());
+  for (const auto& rd : canonical) {
+    put16(key, static_cast<std::uint16_t>(rd.size()));
+    key.append(reinterpret_cast<const char*>(rd.data()), rd.size());
+  }
+
+  auto t = now();
+  Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
+  {
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.entries.find(key);
+    if (it != shard.entries.end() && t < it->second.refresh_at) return it->second.signatures;
+  }
+
+  // Signed data: RRSIG RDATA without the signature, then each RR as
+  // owner | type | class | TTL | RDLENGTH | RDATA.
+  rdata::RRSIG sig;
+  sig.type_covered = type;
+  sig.labels =
+      static_cast<std::uint8_t>(canonical_owner.label_count() - (canonical_owner.is_wildcard() ? 1 : 0));
+  sig.original_ttl = ttl;
+  sig.inception = static_cast<std::uint32_t>(t - options_.inception_offset.count());
+  sig.expiration = static_cast<std::uint32_t>(t + options_.validity.count());
+  sig.signer = apex_;
+  std::string rrs;
+  for (const auto& rd : canonical) {
+    rrs.append(reinterpret_cast<const char*>(canonical_owner.wire().data()), canonical_owner.wire_size());
+    put16(rrs, static_cast<std::uint16_t>(type));
+    put16(rrs, static_cast<std::uint16_t>(RRClass::kIN));
+    put32(rrs, ttl);
+    put16(rrs, static_cast<std::uint16_t>(rd.size()));
+    rrs.append(reinterpret_cast<const char*>(rd.data()), rd.size());
+  }
+  auto signatures = std::make_shared<Signatures>();
+  for (const SigningKey* k : signed_by_ksk(type) ? ksks_ : zsks_) {
+    sig.algorithm = static_cast<std::uint8_t>(k->algorithm());
+    sig.key_tag = k->key_tag();
+    sig.signature.clear();
+    Bytes data = sig.encode_without_signature();
+    data.insert(data.end(), rrs.begin(), rrs.end());
+    sig.signature = k->sign(data);
+    signatures->push_back(sig.encode());
+  }
+
+  std::lock_guard lock(shard.mutex);
+  if (shard.entries.size() >= std::max<std::size_t>(1, options_.cache_entries / kShards))
+    shard.entries.clear();
+  Entry& e = shard.entries[std::move(key)];
+  e.signatures = signatures;
+  e.refresh_at = t + options_.validity.count() - options_.refresh.count();
+  return signatures;
+}
+
+}  // namespace basalt::dns
