@@ -1,9 +1,13 @@
 // Fuzzes the whole authoritative query path through Server::process_packet:
 // any bytes as a query against a zone with delegations, wildcards, CNAME
-// chains and handlers. Every input must give either no answer or a
-// well-formed response with the query's ID.
+// chains and handlers, signed online (Ed25519) so queries with DO run the
+// DNSSEC paths (RRSIGs, NSEC white lies for zone data and handlers). Every
+// input must give either no answer or a well-formed response with the
+// query's ID.
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/message.hpp"
@@ -35,13 +39,22 @@ srv SRV 1 2 3 mail
 
 basalt::dns::Server& server() {
   static basalt::dns::Server* s = [] {
+    char tmpl[] = "/tmp/basalt-query-fuzz-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::ofstream(dir + "/example.test.zone") << kZone;
     basalt::dns::ServerConfig config;
-    config.zones = {{.apex = "dyn.test"}};
+    config.zones = {{.apex = "dyn.test"}, {.file = dir + "/example.test.zone"}};
     config.workers = 1;
+    config.state_dir = dir;
+    config.dnssec = basalt::dns::DnssecConfig{.zone = "example.test", .algorithm = "ed25519", .key_dir = dir};
     auto* srv = new basalt::dns::Server(config);
-    basalt::dns::ZoneParseOptions opts;
-    opts.origin = *basalt::dns::Name::from_text("example.test.");
-    srv->put_zone(basalt::dns::Zone::build(opts.origin, basalt::dns::parse_zone(kZone, opts)));
+    srv->handle("*.h.example.test", {basalt::dns::RRType::kA}, [](const basalt::dns::Query& q) {
+      std::string err;
+      if (q.question.name.label(0) == "none") return std::vector<basalt::dns::Record>{};
+      return std::vector<basalt::dns::Record>{
+          {q.question.name, basalt::dns::RRType::kA, basalt::dns::RRClass::kIN, 1,
+           *basalt::dns::rdata_from_text(basalt::dns::RRType::kA, "10.0.0.2", basalt::dns::Name(), &err)}};
+    });
     srv->handle("*.dyn.test", {}, [](const basalt::dns::Query& q) {
       std::string err;
       return std::vector<basalt::dns::Record>{

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -269,6 +270,10 @@ TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
   EXPECT_TRUE(wait_for_answer(port, "www.example.test", "A", "127.0.0.1", server));
   auto dyn = dig(port, {"dyn.example.test", "SOA", "+short"});
   EXPECT_TRUE(contains(dyn.out, "ns1.dyn.example.test.")) << dyn.out;  // synthesised SOA
+  // example.test is signed, with a key made in the state directory.
+  auto signed_answer = dig(port, {"www.example.test", "A", "+dnssec"});
+  EXPECT_TRUE(contains(signed_answer.out, "RRSIG\tA 13 3 ")) << signed_answer.out;
+  EXPECT_TRUE(std::filesystem::exists(state.path() + "/keys"));
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(10s), 0);
 }
