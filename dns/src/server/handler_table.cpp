@@ -41,9 +41,33 @@ bool HandlerTable::match(std::string_view subject, RRType type, std::vector<cons
   return any;
 }
 
+std::string pattern_suffix(std::string_view pattern) {
+  auto meta = pattern.find_last_of("*?[]{}\\!");
+  std::string_view suffix = meta == std::string_view::npos ? pattern : pattern.substr(meta + 1);
+  if (meta != std::string_view::npos) {
+    auto dot = suffix.find('.');
+    suffix = dot == std::string_view::npos ? std::string_view{} : suffix.substr(dot + 1);
+  }
+  return std::string(suffix);
+}
+
+void HandlerTable::add(std::shared_ptr<const HandlerEntry> e) {
+  auto suffix = pattern_suffix(e->glob.pattern());
+  suffixes_.push_back(suffix.empty() ? std::nullopt : Name::from_text(suffix));
+  entries_.push_back(std::move(e));
+}
+
+bool HandlerTable::has_names_at_or_below(const Name& name) const noexcept {
+  for (const auto& s : suffixes_) {
+    if (s && s->is_subdomain_of(name)) return true;
+  }
+  return false;
+}
+
 bool HandlerTable::remove(HandlerId id) {
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](const auto& e) { return e->id == id; });
   if (it == entries_.end()) return false;
+  suffixes_.erase(suffixes_.begin() + (it - entries_.begin()));
   entries_.erase(it);
   return true;
 }

@@ -266,7 +266,8 @@ Name existing_encloser(const ServerData& data, const Name& qname, const Name& zo
   std::vector<RRType> ignored;
   for (std::size_t k = 1; qname.label_count() - k > zone_ce.label_count(); ++k) {
     Name ancestor = qname.parent(k);
-    if (add_handler_types(data, ancestor, ignored)) return ancestor;
+    if (data.handlers.has_names_at_or_below(ancestor) || add_handler_types(data, ancestor, ignored))
+      return ancestor;
   }
   return zone_ce;
 }
@@ -534,6 +535,8 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   auto subject = match_subject(c.qname, subject_buf);
   pending.handlers.clear();
   bool pattern_matched = data.handlers.match(subject, c.qtype, pending.handlers);
+  // A name above a pattern's literal part ("dyn" for "*.dyn.example.test") has names below it.
+  if (!pattern_matched && !name_exists) name_exists = data.handlers.has_names_at_or_below(c.qname);
   if (pending.handlers.empty() && data.fallback) pending.handlers.push_back(data.fallback.get());
   if (!pending.handlers.empty()) {
     auto status = ask_handlers(zone);

@@ -223,6 +223,15 @@ TEST_F(SignedResponderTest, HandlerAnswersAreSignedAndTheirNamesExist) {
     EXPECT_TRUE(n[0].types.contains(RRType::kA));
     EXPECT_FALSE(n[0].types.contains(RRType::kAAAA));
   }
+  // The name above the pattern's wildcard has names below it: an empty
+  // non-terminal (NODATA), never NXDOMAIN, which would deny the handler's names.
+  for (bool dnssec_ok : {false, true}) {
+    auto ent = ask("dyn.example.test.", RRType::kA, dnssec_ok);
+    EXPECT_EQ(ent.rcode(), 0);
+    if (!dnssec_ok) continue;
+    ASSERT_EQ(owners_of(ent.authority, RRType::kNSEC), std::vector<std::string>{"dyn.example.test."});
+    EXPECT_EQ(nsecs(ent.authority)[0].types.types, (std::vector<RRType>{RRType::kRRSIG, RRType::kNSEC}));
+  }
   // A name below one a pattern matches: NXDOMAIN, with a closest encloser
   // that keeps the handler's name alive.
   add_handler("leaf.example.test", {RRType::kA}, [](const Query&) { return std::vector<Record>{}; });

@@ -56,17 +56,6 @@ std::optional<Name> declared_origin(std::string_view text) {
   return Name::from_text(m[2].str());
 }
 
-// The literal suffix of a handler pattern: what it matches must lie below it.
-std::string pattern_suffix(std::string_view pattern) {
-  auto meta = pattern.find_last_of("*?[]{}\\!");
-  std::string_view suffix = meta == std::string_view::npos ? pattern : pattern.substr(meta + 1);
-  if (meta != std::string_view::npos) {
-    auto dot = suffix.find('.');
-    suffix = dot == std::string_view::npos ? std::string_view{} : suffix.substr(dot + 1);
-  }
-  return std::string(suffix);
-}
-
 // The DoH certificate: the configured one, else the self-signed one kept in
 // the state directory (generated on first start).
 core::TlsCertificateSource doh_certificate(const ServerConfig& config) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,11 @@ struct HandlerEntry {
 // raw octets (no escapes). Writes into `buffer` (at least 256 bytes).
 std::string_view match_subject(const Name& name, std::span<char> buffer) noexcept;
 
+// The literal suffix of a pattern, after its last wildcard: every name the
+// pattern matches lies at or below it ("*.dyn.example.com" -> "dyn.example.com";
+// "" when nothing is literal).
+std::string pattern_suffix(std::string_view pattern);
+
 class HandlerTable {
  public:
   const std::vector<std::shared_ptr<const HandlerEntry>>& entries() const noexcept { return entries_; }
@@ -62,11 +68,16 @@ class HandlerTable {
   // (appended to `out` in registration order).
   bool match(std::string_view subject, RRType type, std::vector<const HandlerEntry*>& out) const;
 
-  void add(std::shared_ptr<const HandlerEntry> e) { entries_.push_back(std::move(e)); }
+  // True if a pattern's literal suffix is `name` or below it: then names
+  // under `name` may exist, so `name` exists (as an empty non-terminal at
+  // least) and is never NXDOMAIN (RFC 8020).
+  bool has_names_at_or_below(const Name& name) const noexcept;
+  void add(std::shared_ptr<const HandlerEntry> e);
   bool remove(HandlerId id);
 
  private:
   std::vector<std::shared_ptr<const HandlerEntry>> entries_;
+  std::vector<std::optional<Name>> suffixes_;  // parallel to entries_
 };
 
 }  // namespace basalt::dns
