@@ -267,6 +267,34 @@ TEST_F(EngineProtocol, SilentDriverCostsServfailAndALateAnswerFindsNothingPendin
   EXPECT_EQ(late.at("result").at("resolved"), false);
 }
 
+// dnssecZone is signed: the driver's answers get RRSIGs, the DNSKEY is
+// answered from the key kept in the state directory, the same after a restart.
+TEST_F(EngineProtocol, DnssecZoneIsSignedWithAKeyThatSurvivesARestart) {
+  auto port = start();
+  auto dnskey = dig(port, {"example.com", "DNSKEY", "+short"}).out;
+  EXPECT_TRUE(contains(dnskey, "257 3 13 ")) << dnskey;
+  EXPECT_TRUE(std::filesystem::exists(state_.path() + "/keys"));
+  Process query({.argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=10", "+tries=1", "+dnssec",
+                          "signed.example.com", "A"}});
+  auto ev = next_event("dnsQuery");
+  EXPECT_EQ(ev.at("data").at("dnssecRequested"), true);
+  request("r", "dnsQueryResult",
+          {{"correlationId", ev.at("data").at("correlationId")},
+           {"answers",
+            {{{"name", "signed.example.com"},
+              {"type", "A"},
+              {"class", "IN"},
+              {"ttl", 60},
+              {"data", "10.1.2.3"}}}},
+           {"answered", true}});
+  auto out = query.read_all(15s);
+  EXPECT_TRUE(contains(out, "RRSIG\tA 13 3 60 ")) << out;
+  EXPECT_EQ(request("x", "stop", {}).at("success"), true);
+  next_event("stopped");
+  port = start();
+  EXPECT_EQ(dig(port, {"example.com", "DNSKEY", "+short"}).out, dnskey);
+}
+
 TEST_F(EngineProtocol, AnswersAreMatchedByCorrelationIdAndBadOnesChangeNothing) {
   auto port = start();
   Process query({.argv = {"dig", "@127.0.0.1", "-p", std::to_string(port), "+time=10", "+tries=1",
