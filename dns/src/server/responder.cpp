@@ -108,7 +108,6 @@ class AnswerWriter {
   AnswerWriter(MessageWriter& w, const ServerData& data, bool dnssec_ok)
       : w_(w), data_(data), dnssec_ok_(dnssec_ok) {}
 
-  MessageWriter& writer() { return w_; }
   const ServerData& data() const { return data_; }
   // The signer for answers from `zone`: only with DO.
   const ZoneSigner* signer(const Zone& zone) const { return dnssec_ok_ ? data_.signer(zone) : nullptr; }
