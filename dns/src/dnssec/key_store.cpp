@@ -45,7 +45,8 @@ std::vector<SigningKey> load_keys(const fs::path& dir, const Name& zone) {
 fs::path write_key(const fs::path& dir, const Name& zone, const SigningKey& key) {
   std::error_code ec;
   // A directory we create is ours alone; an existing one keeps its mode.
-  if (fs::create_directories(dir, ec)) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (fs::create_directories(dir, ec))
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create \"{}\": {}", dir.string(), ec.message()));
   auto stem = dir / key.file_stem(zone);
   auto priv = fs::path(stem.string() + ".private"), pub = fs::path(stem.string() + ".key");

@@ -212,9 +212,10 @@ SigningKey SigningKey::from_bind(std::string_view key_text, std::string_view pri
   std::optional<rdata::DNSKEY> dnskey;
   for (std::string_view rest = key_text; !rest.empty();) {
     auto nl = rest.find('\n');
-    auto line = trim(rest.substr(0, nl));
+    auto line = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    if (line.empty() || line.front() == ';') continue;
+    line = trim(line.substr(0, line.find(';')));  // ldns-keygen ends the record with ";{id = ...}"
+    if (line.empty()) continue;
     std::vector<TextToken> tokens;
     if (!tokenize_rdata(line, tokens)) throw std::invalid_argument("key file: unterminated quote");
     std::size_t i = 0;

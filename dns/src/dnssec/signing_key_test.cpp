@@ -57,6 +57,19 @@ TEST(SigningKey, ImportsDnssecKeygenKeys) {
   EXPECT_EQ(z.sign(core::as_bytes("data")).size(), 64u);
 }
 
+TEST(SigningKey, ImportsLdnsKeygenKeys) {
+  // `ldns-keygen -a ED25519 -k example.test` (ldns 1.8): a comment after the record.
+  auto k = SigningKey::from_bind(
+      "example.test.\tIN\tDNSKEY\t257 3 15 ffff7EHUU8ce4NwU+q7kSUZowiE8HucEpLyubYUbmNw= ;{id = 28237 (ksk), "
+      "size = 256b}\n",
+      "Private-key-format: v1.2\nAlgorithm: 15 (ED25519)\nPrivateKey: "
+      "XEmSwq67gzwe+94kqukmzuYT02Y7VhZ+8ciDmsn5Lpk=\n");
+  EXPECT_EQ(k.key_tag(), 28237);
+  // Its .ds file: "example.test. IN DS 28237 15 2 6b10242f...".
+  EXPECT_EQ(rdata_to_text(RRType::kDS, ds_rdata(N("example.test."), k.dnskey_rdata())),
+            "28237 15 2 6B10242F916BA09A47731BAA0437F9AFC943114A50257BBD1343D7B9970D21F4");
+}
+
 TEST(SigningKey, RefusesKeyFilesThatDoNotBelongTogether) {
   EXPECT_THROW(SigningKey::from_bind(kBindEd25519Key, kBindEcdsaPrivate), std::invalid_argument);
   EXPECT_THROW(SigningKey::from_bind("; nothing\n", kBindEcdsaPrivate), std::invalid_argument);

@@ -10,7 +10,7 @@
 // anchor fails validation. `basalt-dns ds` equals dnssec-dsfromkey's DS of
 // the key file and of the served DNSKEY. The daemon (`basalt-dns serve
 // --dnssec-zone`) keeps its keys across a restart (.private files 0600),
-// uses a key made by dnssec-keygen as it is, and serves the key
+// uses a key made by dnssec-keygen or ldns-keygen as it is, and serves the key
 // `basalt-dns keygen` made.
 //
 // unbound runs in the foreground with its own config on a free loopback port:
@@ -676,6 +676,29 @@ TEST_F(DnssecDaemonTest, UsesAKeyMadeByDnssecKeygen) {
   auto ds = basalt_ds(key_dir_);
   auto theirs = run({"dnssec-dsfromkey", "-2", files[0]});
   EXPECT_EQ(ds_set(ds.out), ds_set(theirs.out)) << ds.out << theirs.out;
+  stop(server);
+}
+
+TEST_F(DnssecDaemonTest, UsesAKeyMadeByLdnsKeygen) {
+  BASALT_REQUIRE_TOOL("ldns-keygen");
+  // ldns-keygen writes into the current directory, with a .ds file beside the key.
+  auto made = run({"sh", "-c", "cd '" + key_dir_ + "' && ldns-keygen -a ED25519 -k example.test"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto files = key_files(key_dir_);
+  ASSERT_EQ(files.size(), 1u);
+  auto imported = dnskeys_in(read_file(files[0]));
+  ASSERT_EQ(imported.size(), 1u);
+
+  auto server = serve({"--dnssec-algorithm", "ed25519"});
+  ASSERT_TRUE(wait_for_answer(port_, "www.example.test", "A", "192.0.2.80", server))
+      << "basalt-dns did not start";
+  EXPECT_EQ(served_dnskeys(port_), imported);
+  EXPECT_EQ(key_files(key_dir_), files);  // no key of its own generated
+  auto anchor = write_delv_anchor(dir_.file("anchor.conf"), imported[0]);
+  auto www = delv(port_, anchor, "www.example.test", "A");
+  EXPECT_TRUE(fully_validated(www)) << delv_output(www);
+  auto ds_file = fs::path(files[0]).replace_extension(".ds").string();
+  EXPECT_EQ(ds_set(basalt_ds(key_dir_).out), ds_set(read_file(ds_file)));
   stop(server);
 }
 
