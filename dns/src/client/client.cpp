@@ -502,7 +502,9 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     std::string host = name_text(q.name);
     int family = q.type == RRType::kA ? AF_INET : AF_INET6;
     auto work = asio::make_work_guard(io);
-    std::thread([state, timer, host, family, work = std::move(work)]() mutable {
+    // The thread holds the timer weakly: its last owner must be the query on
+    // the io_context's thread, never this thread after the io_context is gone.
+    std::thread([state, weak_timer = std::weak_ptr(timer), host, family, work = std::move(work)]() mutable {
       addrinfo hints{};
       hints.ai_family = family;
       hints.ai_socktype = SOCK_DGRAM;
@@ -521,7 +523,9 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
         state->rc = rc;
         state->addresses = std::move(addrs);
       }
-      asio::post(work.get_executor(), [timer] { timer->cancel(); });
+      asio::post(work.get_executor(), [weak_timer] {
+        if (auto timer = weak_timer.lock()) timer->cancel();
+      });
       work.reset();
     }).detach();
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
