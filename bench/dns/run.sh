@@ -30,7 +30,6 @@ hosts=${HOSTS:-10000}
 server_cpu=${SERVER_CPU-1}
 client_cpu=${CLIENT_CPU-0}
 servers=${SERVERS:-ours knot handler}
-clk_tck=$(getconf CLK_TCK)
 
 for tool in knotd dnsperf kdig taskset; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (run scripts/setup)" >&2; exit 1; }
@@ -39,30 +38,7 @@ for prog in basalt-dns basalt-bench-dns-handler; do
   [ -x "$bin/$prog" ] || { echo "run.sh: $bin/$prog is not built" >&2; exit 1; }
 done
 
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Command prefixes that pin the server and dnsperf to their CPUs. (taskset
-# execs its command, so $! of a pinned server is the server's own pid.)
-pin_server=()
-pin_client=()
-[ -n "$server_cpu" ] && pin_server=(taskset -c "$server_cpu")
-[ -n "$client_cpu" ] && pin_client=(taskset -c "$client_cpu")
-
-# A free loopback port (UDP and TCP), found by binding port 0.
-free_port() {
-  python3 -c 'import socket
-s=socket.socket(); s.bind(("127.0.0.1",0)); p=s.getsockname()[1]
-u=socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1",p)); print(p)'
-}
+source "$(dirname "$0")/../lib/dnsperf.sh"
 
 # --- Data: the zone, the same zone without host names (for the handler), queries.
 apex=bench.test
@@ -163,26 +139,7 @@ EOF
   if [ -n "$server_cpu" ]; then taskset -a -c -p "$server_cpu" "$server_pid" >/dev/null; fi
 }
 
-stop_server() {
-  kill "$server_pid"
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
-
-# dnsperf's summary: completed queries, queries/s, average latency (s).
-completed() { awk '/Queries completed:/ { print $3 }' "$1"; }
-qps() { awk '/Queries per second:/ { print $4 }' "$1"; }
-avg_latency_us() { awk '/Average Latency \(s\):/ { printf "%.1f", $4 * 1e6 }' "$1"; }
-# p99 of the per-query latencies dnsperf -v prints ("> NOERROR name type 0.000123").
-p99_us() {
-  awk '/^> / { print $NF }' "$1" | sort -g | awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.1f", v[i] * 1e6 }'
-}
-per_query_us() {  # per_query_us TICKS QUERIES
-  awk -v t="$1" -v q="$2" -v hz="$clk_tck" 'BEGIN { printf "%.2f", (q > 0 ? t / hz / q * 1e6 : 0) }'
-}
 
 dnsperf_run() {  # dnsperf_run PORT OUT [extra dnsperf flags]; measures server CPU around it
   local port=$1 out=$2
