@@ -41,12 +41,13 @@ Bytes bn_bytes(const BIGNUM* bn, int pad = 0) {
   return out;
 }
 
-Bytes bn_param(EVP_PKEY* key, const char* name) {
+// A key parameter as big-endian octets, left-padded with zeros to `pad`.
+Bytes bn_param(EVP_PKEY* key, const char* name, int pad = 0) {
   BIGNUM* bn = nullptr;
   if (!EVP_PKEY_get_bn_param(key, name, &bn))
     throw openssl_error(std::string("reading key parameter ") + name);
   BnPtr owned(bn, &BN_free);
-  return bn_bytes(bn);
+  return bn_bytes(bn, pad);
 }
 
 PkeyPtr pkey_from_params(const char* type, OSSL_PARAM_BLD* bld) {
@@ -247,7 +248,8 @@ SigningKey SigningKey::from_bind(std::string_view key_text, std::string_view pri
   switch (k.algorithm_) {
     case Algorithm::kEcdsaP256Sha256: {
       auto scalar = base64_field(fields, "PrivateKey");
-      if (scalar.size() != 32) throw std::invalid_argument("PrivateKey: not 32 octets for ECDSA P-256");
+      // 32 octets; fewer means a writer dropped leading zeros.
+      if (scalar.size() > 32) throw std::invalid_argument("PrivateKey: more than 32 octets for ECDSA P-256");
       auto key = ec_key_from_private(scalar);
       k.pkey_.reset(key.release(), &EVP_PKEY_free);
       break;
@@ -373,7 +375,8 @@ std::string SigningKey::bind_private_text() const {
   out += fmt::format("Algorithm: {} ({})\n", static_cast<int>(algorithm_), mnemonic(algorithm_));
   switch (algorithm_) {
     case Algorithm::kEcdsaP256Sha256:
-      out += "PrivateKey: " + core::base64_encode(bn_param(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY)) + "\n";
+      // Always 32 octets, as BIND writes it, even when the scalar starts with zeros.
+      out += "PrivateKey: " + core::base64_encode(bn_param(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, 32)) + "\n";
       break;
     case Algorithm::kEd25519: {
       Bytes seed(32);

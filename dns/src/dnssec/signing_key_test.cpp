@@ -103,6 +103,23 @@ TEST_P(EveryAlgorithm, GeneratedKeysSurviveTheirBindFiles) {
   EXPECT_EQ(k.sign(core::as_bytes("x")).size(), expected);
 }
 
+TEST(SigningKey, EcdsaScalarsWithLeadingZerosKeepTheirLength) {
+  // One key in 256 has a private scalar below 2^248; its file must still say 32 octets.
+  for (int i = 0; i < 3000; ++i) {
+    auto k = SigningKey::generate(Algorithm::kEcdsaP256Sha256, SigningKey::kKskFlags, 0);
+    auto text = k.bind_private_text();
+    auto line = text.substr(text.find("PrivateKey: ") + 12);
+    auto scalar = core::base64_decode(line.substr(0, line.find('\n')));
+    ASSERT_TRUE(scalar);
+    ASSERT_EQ(scalar->size(), 32u);
+    if ((*scalar)[0] != 0) continue;
+    EXPECT_EQ(SigningKey::from_bind(k.bind_key_text(N("example.test.")), text).dnskey_rdata(),
+              k.dnskey_rdata());
+    return;
+  }
+  FAIL() << "no scalar with a leading zero octet in 3000 keys (chance: 1e-5)";
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, EveryAlgorithm,
                          ::testing::Values(Algorithm::kEcdsaP256Sha256, Algorithm::kEd25519,
                                            Algorithm::kRsaSha256));
