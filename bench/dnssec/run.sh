@@ -30,14 +30,20 @@
 #     answer, average and p99 latency (from dnsperf -v per-query output);
 #   - resident memory (VmRSS) after the runs.
 # Server CPU is the utime+stime delta of /proc/<pid>/stat over a run divided
-# by the answers dnsperf received in it. Prints a Markdown report on stdout.
+# by the answers dnsperf received in it. Prints a Markdown report on stdout
+# (when stopped by SIGTERM or SIGINT: of the runs finished until then) and
+# each run's row on stderr as it finishes.
 #
 #   bench/dnssec/run.sh [BUILD_DIR]          (default build/release)
 #
-# Needs: knotd, keymgr (package knot), dnsperf, kdig, taskset. Build first:
-# cmake --build BUILD_DIR --target basalt-dns
+# Before measuring, round 1 checks with delv (bind9-dnsutils; skipped if
+# missing) that each signed server's answers validate.
+#
+# Needs: knotd, dnsperf, kdig, taskset (scripts/setup installs them). Build
+# first: cmake --build BUILD_DIR --target basalt-dns
 # Tunables (environment): ALGORITHM=ecdsa-p256 (or ed25519, rsa-sha256;
-# both servers use it) ROUNDS=3 DURATION=10 RATE=30000 NX_RATE=3000
+# both servers use it) ROUNDS=3 DURATION=10 RATE=30000 NX_RATE=3000 (300
+# for rsa-sha256, where ours signs ~1,000 NXDOMAIN answers/s at most)
 # HOSTS=10000 NX_LINES=1000000 SERVER_CPU=1 CLIENT_CPU=0 (taskset CPU lists;
 # empty = no pinning) SERVERS="ours ours-signed knot knot-signed"
 # MIXES="pos nx" SIGN_TIMEOUT=600 (seconds to wait for Knot to sign).
@@ -79,6 +85,7 @@ case " $servers " in
       { echo "run.sh: $bin/basalt-dns has no --dnssec-zone (drop ours-signed from SERVERS)" >&2; exit 1; } ;;
 esac
 
+# shellcheck source=../lib/dnsperf.sh
 source "$(dirname "$0")/../lib/dnsperf.sh"
 
 # --- Data: the zone (as in bench/dns) and the query files.
@@ -243,8 +250,6 @@ EOF
   if [ -n "$server_cpu" ]; then taskset -a -c -p "$server_cpu" "$server_pid" >/dev/null; fi
 }
 
-
-
 dnsperf_run() {  # dnsperf_run PORT FILE OUT [extra dnsperf flags]; measures server CPU around it
   local port=$1 file=$2 out=$3
   shift 3
@@ -259,6 +264,60 @@ results=$work/results.tsv
 printf 'round\tserver\tmix\tqps\tsat_cpu_us\tresp_bytes\tfixed_qps\tfixed_avg_us\tfixed_p99_us\tfixed_cpu_us\trss_mib\tlost\trcode_pct\tstart_s\n' >"$results"
 looped=""
 validated=""
+interrupted=""
+
+# --- Report (also of the runs done so far, if the script is stopped).
+report() {
+  echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC'), $algorithm"
+  echo
+  echo "- command: \`ALGORITHM=$algorithm ROUNDS=$rounds DURATION=$duration RATE=$rate NX_RATE=$nx_rate HOSTS=$hosts NX_LINES=$nx_lines SERVER_CPU=$server_cpu CLIENT_CPU=$client_cpu bench/dnssec/run.sh $build\`"
+  echo "- load average (1/5/15 min) before: $load_before; after: $load_after"
+  [ -z "$interrupted" ] || echo "- **stopped by a signal during $interrupted**: the tables hold the runs finished before it"
+  echo "- basalt-dns: $bin/basalt-dns built $bin_built$([ "$bin_built" = "$(bin_mtime)" ] || echo " **and rebuilt during the run**, $(bin_mtime)"), tree at $tree_at; $(knotd --version 2>&1 | head -n 1); $(dnsperf -h 2>&1 | grep -m1 '^Version' | sed 's/^Version/dnsperf/')"
+  [ -n "$validated" ] && echo "- delv validates a positive answer, an apex MX and an NXDOMAIN (trust anchor: the served DNSKEYs):$validated"
+  [ -n "$looped" ] && echo "- **the nx saturation file ($nx_lines names) was used up and restarted** in:$looped (names repeated from there on)"
+  echo
+  echo "Each run (saturation: \`dnsperf -T 1 -c 8 -q 500 -l $duration\`; fixed rate: the same with \`-Q $rate\` (pos) or \`-Q $nx_rate\` (nx) and \`-v\`; \`-e\` unsigned, \`-D\` signed). rcode %: answers with NOERROR (pos) or NXDOMAIN (nx); start s: seconds until the server answered (signed: until signed):"
+  echo
+  echo "| round | server | mix | q/s | CPU µs/answer | resp. bytes | fixed q/s | avg µs | p99 µs | CPU µs/answer | RSS MiB | lost (sat / fixed) | rcode % | start s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$results" | awk -F'\t' -v OFS=' | ' '{ $1 = $1; print "| " $0 " |" }'
+  echo
+  echo "Medians over the rounds; ratios of the medians (ours-signed/knot-signed, and signed/unsigned for each server):"
+  echo
+  awk -F'\t' -v mixes="$mixes" '
+    NR > 1 { k = $2 SUBSEP $3; n[k]++; for (c = 4; c <= 11; c++) v[k, c, n[k]] = $c; have[k] = 1 }
+    function median(k, c,   i, j, m, t, a) {
+      m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, c, i] + 0
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    function row(s, mx,   k) {
+      k = s SUBSEP mx; if (!(k in have)) return
+      printf "| %s | %s | %.0f | %.2f | %.0f | %.1f | %.1f | %.2f | %.1f |\n", s, mx, median(k, 4), median(k, 5),
+        median(k, 6), median(k, 8), median(k, 9), median(k, 10), median(k, 11)
+    }
+    function r(x, y,   q) {  # a ratio, with more digits when small
+      if (y == 0) return "-"
+      q = x / y; return sprintf(q < 0.1 ? "%.4f" : "%.2f", q)
+    }
+    function ratio(a, b, mx,   ka, kb) {
+      ka = a SUBSEP mx; kb = b SUBSEP mx; if (!(ka in have) || !(kb in have)) return
+      printf "| %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", a, b, mx,
+        r(median(ka, 4), median(kb, 4)), r(median(ka, 5), median(kb, 5)), r(median(ka, 6), median(kb, 6)),
+        r(median(ka, 8), median(kb, 8)), r(median(ka, 9), median(kb, 9)), r(median(ka, 10), median(kb, 10)),
+        r(median(ka, 11), median(kb, 11))
+    }
+    END {
+      print "| server | mix | q/s | sat CPU µs/answer | resp. bytes | fixed avg µs | fixed p99 µs | fixed CPU µs/answer | RSS MiB |"
+      print "|---|---|---|---|---|---|---|---|---|"
+      nm = split(mixes, m, " ")
+      for (i = 1; i <= nm; i++) { row("ours", m[i]); row("ours-signed", m[i]); row("knot", m[i]); row("knot-signed", m[i]) }
+      for (i = 1; i <= nm; i++) { ratio("ours-signed", "knot-signed", m[i]); ratio("ours", "knot", m[i]) }
+      for (i = 1; i <= nm; i++) { ratio("ours-signed", "ours", m[i]); ratio("knot-signed", "knot", m[i]) }
+    }' "$results"
+}
+trap 'load_after=$(cut -d" " -f1-3 /proc/loadavg); interrupted="round ${round-}, ${kind-}"; report; exit 143' TERM INT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bin_mtime() { date -u -r "$bin/basalt-dns" '+%H:%M:%S UTC' 2>/dev/null || echo '?'; }
@@ -307,47 +366,4 @@ for round in $(seq 1 "$rounds"); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- Report.
-echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC'), $algorithm"
-echo
-echo "- command: \`ALGORITHM=$algorithm ROUNDS=$rounds DURATION=$duration RATE=$rate NX_RATE=$nx_rate HOSTS=$hosts NX_LINES=$nx_lines SERVER_CPU=$server_cpu CLIENT_CPU=$client_cpu bench/dnssec/run.sh $build\`"
-echo "- load average (1/5/15 min) before: $load_before; after: $load_after"
-echo "- basalt-dns: $bin/basalt-dns built $bin_built$([ "$bin_built" = "$(bin_mtime)" ] || echo " **and rebuilt during the run**, $(bin_mtime)"), tree at $tree_at; $(knotd --version 2>&1 | head -n 1); $(dnsperf -h 2>&1 | grep -m1 '^Version' | sed 's/^Version/dnsperf/')"
-[ -n "$validated" ] && echo "- delv validates a positive answer, an apex MX and an NXDOMAIN (trust anchor: the served DNSKEYs):$validated"
-[ -n "$looped" ] && echo "- **the nx saturation file ($nx_lines names) was used up and restarted** in:$looped (names repeated from there on)"
-echo
-echo "Each run (saturation: \`dnsperf -T 1 -c 8 -q 500 -l $duration\`; fixed rate: the same with \`-Q $rate\` (pos) or \`-Q $nx_rate\` (nx) and \`-v\`; \`-e\` unsigned, \`-D\` signed). rcode %: answers with NOERROR (pos) or NXDOMAIN (nx); start s: seconds until the server answered (signed: until signed):"
-echo
-echo "| round | server | mix | q/s | CPU µs/answer | resp. bytes | fixed q/s | avg µs | p99 µs | CPU µs/answer | RSS MiB | lost (sat / fixed) | rcode % | start s |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-tail -n +2 "$results" | awk -F'\t' -v OFS=' | ' '{ $1 = $1; print "| " $0 " |" }'
-echo
-echo "Medians over the rounds; ratios of the medians (ours-signed/knot-signed, and signed/unsigned for each server):"
-echo
-awk -F'\t' -v mixes="$mixes" '
-  NR > 1 { k = $2 SUBSEP $3; n[k]++; for (c = 4; c <= 11; c++) v[k, c, n[k]] = $c; have[k] = 1 }
-  function median(k, c,   i, j, m, t, a) {
-    m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, c, i] + 0
-    for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-  }
-  function row(s, mx,   k) {
-    k = s SUBSEP mx; if (!(k in have)) return
-    printf "| %s | %s | %.0f | %.2f | %.0f | %.1f | %.1f | %.2f | %.1f |\n", s, mx, median(k, 4), median(k, 5),
-      median(k, 6), median(k, 8), median(k, 9), median(k, 10), median(k, 11)
-  }
-  function ratio(a, b, mx,   ka, kb) {
-    ka = a SUBSEP mx; kb = b SUBSEP mx; if (!(ka in have) || !(kb in have)) return
-    printf "| %s / %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", a, b, mx,
-      median(ka, 4) / median(kb, 4), median(ka, 5) / median(kb, 5), median(ka, 6) / median(kb, 6),
-      median(ka, 8) / median(kb, 8), median(ka, 9) / median(kb, 9), median(ka, 10) / median(kb, 10),
-      median(ka, 11) / median(kb, 11)
-  }
-  END {
-    print "| server | mix | q/s | sat CPU µs/answer | resp. bytes | fixed avg µs | fixed p99 µs | fixed CPU µs/answer | RSS MiB |"
-    print "|---|---|---|---|---|---|---|---|---|"
-    nm = split(mixes, m, " ")
-    for (i = 1; i <= nm; i++) { row("ours", m[i]); row("ours-signed", m[i]); row("knot", m[i]); row("knot-signed", m[i]) }
-    for (i = 1; i <= nm; i++) { ratio("ours-signed", "knot-signed", m[i]); ratio("ours", "knot", m[i]) }
-    for (i = 1; i <= nm; i++) { ratio("ours-signed", "ours", m[i]); ratio("knot-signed", "knot", m[i]) }
-  }' "$results"
+report
