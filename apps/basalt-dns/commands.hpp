@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+namespace basalt::acme {}
 namespace basalt::core {}
 namespace basalt::dns {}
 
 namespace basalt::apps {
 
+namespace acme = basalt::acme;
 namespace core = basalt::core;
 namespace dns = basalt::dns;
 
@@ -43,6 +45,16 @@ struct KeyFlags {
   std::string role = "csk";  // csk (combined), ksk or zsk
 };
 void add_key_commands(CLI::App& app, KeyFlags& flags, std::function<int()>& action);
+
+// `basalt-dns cert`: asks a running daemon (over its management socket) to
+// obtain an ACME certificate, printing the progress.
+struct CertFlags {
+  std::vector<std::string> domains;
+  std::string email, directory, directory_ca;
+  std::string management_socket;
+  std::string timeout = "10m";
+};
+void add_cert_command(CLI::App& app, CertFlags& flags, std::function<int()>& action);
 
 struct QueryFlags {
   std::vector<std::string> args;  // NAME [TYPE] [@SERVER[:PORT]]

@@ -5,6 +5,8 @@
 //                    [--state-dir DIR] [--log-level LEVEL] [--management-socket PATH]
 //   basalt-dns keygen --zone Z [--algorithm A] --key-dir D    a DNSSEC key; prints its DNSKEY
 //   basalt-dns ds --zone Z --key-dir D                        the DS of the zone's KSK
+//   basalt-dns cert --domain D... [--email E] [--directory URL] [--directory-ca FILE]
+//                   --management-socket PATH       an ACME certificate, via the running daemon
 //   basalt-dns --management      the smartdns engine protocol on stdio
 #include <spdlog/spdlog.h>
 
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
   apps::add_serve_command(app, serve_flags, action);
   apps::KeyFlags key_flags;
   apps::add_key_commands(app, key_flags, action);
+  apps::CertFlags cert_flags;
+  apps::add_cert_command(app, cert_flags, action);
   apps::QueryFlags query_flags;
   apps::add_query_command(app, query_flags, action);
   bool management = false;

@@ -1,6 +1,7 @@
 // `basalt-dns serve`: flags and config file onto dns::ServerConfig, then run.
 #include "commands.hpp"
 
+#include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
 
 #include "basalt/core/config.hpp"
@@ -84,6 +85,57 @@ boost::json::object query_event(const dns::QueryEvent& e) {
           {"durationUs", e.duration.count()}};
 }
 
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+}
+
+// retrieveCertificate {domains, email?, directory?, directoryCa?}: unset
+// fields come from the config's `acme` section.
+std::pair<std::vector<std::string>, dns::CertificateOptions> certificate_request(
+    const boost::json::object& params) {
+  static constexpr std::string_view kAllowed[] = {"domains", "email", "directory", "directoryCa"};
+  for (const auto& kv : params) {
+    if (std::find(std::begin(kAllowed), std::end(kAllowed), kv.key()) == std::end(kAllowed)) {
+      throw core::config::Error(
+          std::string(kv.key()),
+          "is not a parameter of retrieveCertificate (domains, email, directory, directoryCa)");
+    }
+  }
+  const auto* d = params.if_contains("domains");
+  if (!d) throw core::config::Error("domains", "missing (the names to certify)");
+  std::vector<std::string> domains;
+  if (d->is_string()) {
+    domains.emplace_back(d->get_string());
+  } else {
+    domains = core::config::decode<std::vector<std::string>>(*d, "domains");
+  }
+  dns::CertificateOptions o;
+  auto text = [&](std::string_view key, std::string& out) {
+    if (const auto* v = params.if_contains(key))
+      out = core::config::decode<std::string>(*v, std::string(key));
+  };
+  text("email", o.email);
+  text("directory", o.directory);
+  text("directoryCa", o.directory_ca);
+  return {std::move(domains), std::move(o)};
+}
+
+boost::json::object certificate_result(const dns::RetrievedCertificate& r) {
+  boost::json::array names;
+  for (const auto& n : r.certificate.domains) names.emplace_back(n);
+  return {{"domains", std::move(names)},
+          {"issued", r.issued},
+          {"notBefore", iso_time(r.certificate.not_before)},
+          {"notAfter", iso_time(r.certificate.not_after)},
+          {"certificatePath", r.certificate.certificate_path.string()},
+          {"keyPath", r.certificate.key_path.string()},
+          {"certificate", r.certificate.certificate_pem}};
+}
+
+boost::json::object progress_chunk(const acme::Progress& p) {
+  return {{"step", p.step}, {"message", p.message}};
+}
+
 void add_management_commands(core::management::Registry& registry, dns::Server& server,
                              std::optional<core::management::Server>& management) {
   registry.add_sync("getMetrics",
@@ -104,6 +156,15 @@ void add_management_commands(core::management::Registry& registry, dns::Server& 
     server.update_certs({field("httpsCert"), field("httpsKey")});
     return boost::json::object();
   });
+  // Obtains (or finds in the store) an ACME certificate; each step is a stream chunk.
+  registry.add("retrieveCertificate",
+               [&server](core::management::Call& call) -> boost::asio::awaitable<boost::json::value> {
+                 auto [domains, options] = certificate_request(call.params());
+                 options.progress = [&call](const acme::Progress& p) { call.stream(progress_chunk(p)); };
+                 auto result =
+                     co_await server.async_retrieve_certificate(std::move(domains), std::move(options));
+                 co_return certificate_result(result);
+               });
   registry.add_sync("stop", [&server](const boost::json::object&) {
     server.stop();
     return boost::json::object();

@@ -1,6 +1,8 @@
 #include "basalt/dns/server/server.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,6 +21,8 @@
 #include <regex>
 #include <sstream>
 
+#include "basalt/acme/certificate_manager.hpp"
+#include "basalt/acme/problem.hpp"
 #include "basalt/core/duration.hpp"
 #include "basalt/core/file.hpp"
 #include "basalt/core/ip_asio.hpp"
@@ -33,6 +37,8 @@
 #include "basalt/dns/zone/zone_parser.hpp"
 #include "basalt/http/router.hpp"
 #include "basalt/http/server.hpp"
+#include "server/dns01_solver.hpp"
+#include "server/doh_certificates.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
 #include "server/worker.hpp"
@@ -162,6 +168,72 @@ std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const 
   return signer;
 }
 
+std::string zone_list(const ServerData& d) {
+  std::string out;
+  for (const auto& z : d.zones.zones()) out += (out.empty() ? "" : ", ") + z->apex().to_string();
+  return out.empty() ? "none" : out;
+}
+
+// Why this server cannot answer the dns-01 challenge of `domain` (normalised,
+// "*." allowed), or "" when it can: the name must lie in a served zone, not
+// below a zone cut, and zone data must not answer its _acme-challenge TXT
+// itself (a static record or a wildcard would hide the challenge record).
+std::string challenge_obstacle(const ServerData& d, std::string_view domain) {
+  std::string_view base = domain;
+  if (base.starts_with("*.")) base.remove_prefix(2);
+  std::string challenge = "_acme-challenge.";
+  challenge += base;
+  auto name = Name::from_text(challenge);
+  const Zone* zone = name ? d.zones.find(*name) : nullptr;
+  if (!zone) {
+    return fmt::format("\"{}\" is not in a zone this server is authoritative for (zones: {})", domain,
+                       zone_list(d));
+  }
+  auto lk = zone->lookup(*name, RRType::kTXT);
+  if (lk.match == Zone::Match::kDelegation) {
+    return fmt::format(
+        "\"{}\" is delegated away at {} (a zone cut in {}): this server is not authoritative for it", domain,
+        lk.node_name.to_string(), zone->apex().to_string());
+  }
+  if ((lk.match == Zone::Match::kExact || lk.match == Zone::Match::kWildcard) &&
+      (lk.node->find(RRType::kTXT) || lk.node->find(RRType::kCNAME))) {
+    return fmt::format("zone data of {} answers {} itself ({} at {}), which would hide the challenge record",
+                       zone->apex().to_string(), challenge, lk.node->find(RRType::kCNAME) ? "CNAME" : "TXT",
+                       lk.match == Zone::Match::kWildcard ? lk.node_name.to_string() : name->to_string());
+  }
+  return {};
+}
+
+// An order for `domains` as the config's `acme` section and `o` say.
+acme::ManagedCertificate managed_certificate(const ServerConfig& config, std::vector<std::string> domains,
+                                             const CertificateOptions& o) {
+  const AcmeConfig* ac = config.acme ? &*config.acme : nullptr;
+  auto pick = [](const std::string& given, const std::string* fallback) {
+    return !given.empty() || !fallback ? given : *fallback;
+  };
+  acme::ManagedCertificate m;
+  m.domains = std::move(domains);
+  m.cert_dir = pick(o.cert_dir, ac ? &ac->cert_dir : nullptr);
+  if (m.cert_dir.empty()) {
+    if (config.state_dir.empty()) throw acme::Error("certificate store", "no cert_dir and no state_dir");
+    m.cert_dir = std::filesystem::path(config.state_dir) / "certs";
+  }
+  m.client.directory = pick(o.directory, ac ? &ac->directory : nullptr);
+  m.client.directory_ca = pick(o.directory_ca, ac ? &ac->directory_ca : nullptr);
+  auto email = pick(o.email, ac ? &ac->email : nullptr);
+  if (!email.empty()) m.client.contact = {"mailto:" + email};
+  m.client.key_type = o.key_type ? *o.key_type
+                      : ac       ? acme::parse_key_type(ac->key_type).value_or(acme::KeyType::kEcdsaP256)
+                                 : acme::KeyType::kEcdsaP256;
+  if (ac && ac->renew_before) {
+    m.renewal.renew_before = std::chrono::duration_cast<std::chrono::seconds>(*ac->renew_before);
+  }
+  if (m.client.directory.empty()) {
+    throw acme::Error("directory", "no ACME directory URL given (and no acme.directory in the config)");
+  }
+  return m;
+}
+
 }  // namespace
 
 Zone load_zone_file(const std::string& path, const std::optional<Name>& apex,
@@ -239,9 +311,17 @@ struct Server::Impl {
     }
     if (!config.doh.empty()) {
       std::string error;
-      tls = core::TlsServerContext::create(
-          {.certificates = {doh_certificate(config)}, .alpn = http::alpn_protocols()}, &error);
+      auto base = doh_certificate(config);
+      tls = core::TlsServerContext::create({.certificates = {base}, .alpn = http::alpn_protocols()}, &error);
       if (!tls) throw core::config::Error("tls", error);
+      doh_certificates.emplace(*tls, base);
+    }
+    if (config.acme) {
+      auto d = data.load();
+      for (std::size_t i = 0; i < config.acme->domains.size(); ++i) {
+        auto why = challenge_obstacle(*d, acme::normalize_domains({config.acme->domains[i]}).front());
+        if (!why.empty()) throw core::config::Error(fmt::format("acme.domains[{}]", i), why);
+      }
     }
   }
 
@@ -263,12 +343,6 @@ struct Server::Impl {
           HandlerEntry{id, std::move(*glob), std::move(types), std::move(sync), std::move(async)}));
     });
     return id;
-  }
-
-  static std::string zone_list(const ServerData& d) {
-    std::string out;
-    for (const auto& z : d.zones.zones()) out += (out.empty() ? "" : ", ") + z->apex().to_string();
-    return out.empty() ? "none" : out;
   }
 
   // RFC 1996: tell each configured secondary that a zone changed.
@@ -332,7 +406,10 @@ struct Server::Impl {
   std::vector<core::Endpoint> udp_bound, tcp_bound;
   std::atomic<std::size_t> tcp_open{0};
   std::atomic<HandlerId> next_handler{1};
-  std::optional<core::TlsServerContext> tls;  // the DoH listeners' certificates, when DoH is configured
+  std::optional<core::TlsServerContext> tls;        // the DoH listeners' certificates, when DoH is configured
+  std::optional<DohCertificates> doh_certificates;  // what `tls` serves: base + ACME certificates
+  std::unique_ptr<Dns01Solver> solver;              // ACME dns-01 through the handler table
+  std::unique_ptr<acme::CertificateManager> acme_manager;  // config `acme`, once started
   std::vector<std::unique_ptr<http::Server>> doh_http;
   std::vector<core::Endpoint> doh_bound;
   std::unique_ptr<http::Server> metrics_http;  // Prometheus text at /metrics, when configured
@@ -341,7 +418,9 @@ struct Server::Impl {
   mutable std::mutex mutex;  // start/stop and the bound-address lists
 };
 
-Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
+  impl_->solver = std::make_unique<Dns01Solver>(*this);
+}
 
 Server::~Server() {
   stop(std::chrono::milliseconds(0));
@@ -384,6 +463,20 @@ void Server::start() {
     impl_->metrics_bound = core::Endpoint{at->address, port};
     spdlog::info("serving Prometheus metrics on http://{}/metrics", impl_->metrics_bound->to_string());
   }
+  if (const auto& ac = impl_->config.acme) {
+    // The stored certificate is installed before DoH listens; the CA is
+    // asked (on the control thread) only when none is held or renewal is due.
+    auto managed = managed_certificate(impl_->config, acme::normalize_domains(ac->domains), {});
+    impl_->acme_manager = std::make_unique<acme::CertificateManager>(
+        rt.control(), std::move(managed), *impl_->solver, [this](const acme::StoredCertificate& c) {
+          if (impl_->doh_certificates) impl_->doh_certificates->install(c);
+        });
+    if (auto held = impl_->acme_manager->start()) {
+      spdlog::info("ACME: serving the stored certificate for {} (valid until {:%Y-%m-%d %H:%M:%S} UTC)",
+                   fmt::join(held->domains, ", "),
+                   fmt::gmtime(std::chrono::system_clock::to_time_t(held->not_after)));
+    }
+  }
   for (const auto& d : impl_->config.doh) {
     DohHandler doh(
         [this](std::span<const std::uint8_t> q) { return async_process_packet(q, Transport::kHttps); });
@@ -415,6 +508,7 @@ void Server::start() {
 void Server::stop(std::chrono::milliseconds drain) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->started) return;
+  if (impl_->acme_manager) impl_->acme_manager->stop();
   impl_->shutdown.begin("stop requested", drain);
 }
 
@@ -442,10 +536,53 @@ std::vector<core::Endpoint> Server::doh_endpoints() const {
 }
 
 void Server::update_certs(const core::TlsCertificateSource& source) {
-  if (!impl_->tls) throw std::invalid_argument("this server has no DNS-over-HTTPS listener");
-  std::string error;
-  if (!impl_->tls->set_certificates({source}, &error)) throw std::invalid_argument(error);
+  if (!impl_->doh_certificates) throw std::invalid_argument("this server has no DNS-over-HTTPS listener");
+  impl_->doh_certificates->set_base(source);
   spdlog::info("DoH certificate replaced");
+}
+
+asio::awaitable<RetrievedCertificate> Server::async_retrieve_certificate(std::vector<std::string> domains,
+                                                                         CertificateOptions options) {
+  std::vector<std::string> names;
+  try {
+    names = acme::normalize_domains(domains);
+  } catch (const std::invalid_argument& e) {
+    throw acme::Error("domains", e.what());
+  }
+  {
+    auto d = impl_->data.load();
+    for (const auto& n : names) {
+      auto why = challenge_obstacle(*d, n);
+      if (!why.empty()) throw acme::Error("authority check", why);
+    }
+  }
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->started)
+      throw acme::Error("start", "the server is not running, so the CA could not reach it");
+  }
+  auto managed = managed_certificate(impl_->config, std::move(names), options);
+  auto obtained = co_await acme::obtain_or_load(managed, *impl_->solver, options.progress);
+  if (impl_->doh_certificates) impl_->doh_certificates->install(obtained.certificate);
+  RetrievedCertificate result;
+  result.certificate = std::move(obtained.certificate);
+  result.issued = obtained.issued;
+  co_return result;
+}
+
+RetrievedCertificate Server::retrieve_certificate(std::vector<std::string> domains,
+                                                  CertificateOptions options) {
+  std::promise<RetrievedCertificate> promise;
+  auto future = promise.get_future();
+  asio::co_spawn(impl_->runtime.control(), async_retrieve_certificate(std::move(domains), std::move(options)),
+                 [&promise](std::exception_ptr e, RetrievedCertificate r) {
+                   if (e) {
+                     promise.set_exception(e);
+                   } else {
+                     promise.set_value(std::move(r));
+                   }
+                 });
+  return future.get();
 }
 
 std::vector<core::Endpoint> Server::tcp_endpoints() const {

@@ -4,6 +4,10 @@
 
 #include <cstdlib>
 
+#include <boost/url/parse.hpp>
+
+#include "basalt/acme/certificate_manager.hpp"
+#include "basalt/acme/csr.hpp"
 #include "basalt/core/duration.hpp"
 #include "basalt/dns/dnssec/algorithm.hpp"
 #include "basalt/dns/wire/name.hpp"
@@ -51,6 +55,36 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   }
   if (keys != "combined" && keys != "ksk-zsk") {
     n.fail_at("keys", "\"" + keys + "\" is not one of: combined, ksk-zsk");
+  }
+}
+
+void AcmeConfig::validate(const core::config::Node& n) const {
+  if (email.empty()) n.fail_at("email", "needs the account's contact address");
+  if (email.find('@') == std::string::npos || email.find_first_of(" \t\r\n,") != std::string::npos) {
+    n.fail_at("email", "\"" + email + "\" is not an e-mail address");
+  }
+  auto url = boost::urls::parse_absolute_uri(directory);
+  if (!url || url->scheme() != "https" || url->host().empty()) {
+    n.fail_at("directory", "\"" + directory + "\" is not an https:// URL of an ACME directory");
+  }
+  if (domains.empty()) n.fail_at("domains", "needs at least one name");
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    try {
+      acme::normalize_domains({domains[i]});
+    } catch (const std::invalid_argument& e) {
+      n.fail_at("domains[" + std::to_string(i) + "]", e.what());
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (acme::normalize_domains({domains[i]}) == acme::normalize_domains({domains[j]})) {
+        n.fail_at("domains[" + std::to_string(i) + "]", "\"" + domains[i] + "\" is listed twice");
+      }
+    }
+  }
+  if (renew_before && renew_before->count() <= 0) {
+    n.fail_at("renew_before", "\"" + core::format_duration(*renew_before) + "\" is not a positive duration");
+  }
+  if (!acme::parse_key_type(key_type)) {
+    n.fail_at("key_type", "\"" + key_type + "\" is not one of: " + std::string(acme::kKeyTypeHelp));
   }
 }
 

@@ -30,6 +30,9 @@
 #include <string_view>
 #include <vector>
 
+#include "basalt/acme/certificate_store.hpp"
+#include "basalt/acme/client.hpp"
+#include "basalt/acme/csr.hpp"
 #include "basalt/core/ip.hpp"
 #include "basalt/core/tls.hpp"
 #include "basalt/dns/server/handler_table.hpp"
@@ -43,6 +46,22 @@ class Runtime;
 }
 
 namespace basalt::dns {
+
+// How retrieve_certificate() reaches the CA (docs/acme.md). Unset fields
+// come from the config's `acme` section when there is one.
+struct CertificateOptions {
+  std::string email;                      // the account's contact
+  std::string directory;                  // the CA's directory URL (https)
+  std::string directory_ca;               // PEM file or text for the CA's HTTPS; "" = system store
+  std::string cert_dir;                   // default: acme.cert_dir, else <state_dir>/certs
+  std::optional<acme::KeyType> key_type;  // default ECDSA P-256
+  acme::ProgressFn progress;              // each step, on the server's control thread
+};
+
+struct RetrievedCertificate {
+  acme::StoredCertificate certificate;  // chain, key, names, validity, file paths
+  bool issued = false;                  // false: a stored certificate was still good; the CA was not asked
+};
 
 class Server {
  public:
@@ -72,6 +91,21 @@ class Server {
   // with the reason (and changes nothing) if it does not load or there is no
   // DoH listener.
   void update_certs(const core::TlsCertificateSource& source);
+
+  // Obtains a certificate for `domains` from an ACME CA with dns-01, like
+  // smartdns's retrieveSslCertificate: every name (a wildcard through its
+  // base name) must be one this server is authoritative for, else
+  // acme::Error is thrown before the CA is contacted. The challenge TXT
+  // records are served through the handler table while the CA validates and
+  // removed afterwards. A stored certificate for exactly these names that is
+  // not due for renewal is returned without asking the CA. The result is
+  // stored (cert_dir) and, with DoH listeners, served at once for new
+  // handshakes (the newest certificate first; names select by SNI).
+  // Needs start() (the CA must reach this server). The blocking form must
+  // not be called from the server's own threads. Throws acme::Error.
+  RetrievedCertificate retrieve_certificate(std::vector<std::string> domains, CertificateOptions options);
+  boost::asio::awaitable<RetrievedCertificate> async_retrieve_certificate(std::vector<std::string> domains,
+                                                                          CertificateOptions options);
   // The Prometheus /metrics listener's address, if configured and started.
   std::optional<core::Endpoint> metrics_endpoint() const;
 

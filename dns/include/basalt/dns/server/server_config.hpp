@@ -13,6 +13,7 @@
 //   tls: {cert: /etc/basalt/doh.pem, key: /etc/basalt/doh.key}  # files or inline PEM
 //   log: {level: info}
 //   dnssec: {zone: example.test, algorithm: ecdsa-p256, key_dir: DIR, signature_validity: 14d}
+//   acme: {email: ops@example.test, directory: https://ca/dir, domains: [example.test, "*.example.test"]}
 //
 // Library users fill the same structs with designated initializers.
 #pragma once
@@ -94,6 +95,21 @@ struct DnssecConfig {
 BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
                       (zone, algorithm, key_dir, signature_validity, signature_refresh, keys))
 
+// ACME certificates for the DoH listeners, obtained with dns-01 through this
+// server's own handlers and renewed while it runs (docs/acme.md).
+struct AcmeConfig {
+  std::string email;                 // the account's contact (mailto:)
+  std::string directory;             // the CA's directory URL (https)
+  std::string directory_ca;          // PEM file or text the CA's HTTPS is checked against; "" = system store
+  std::vector<std::string> domains;  // names this server is authoritative for; "*.x" for a wildcard
+  std::string cert_dir;              // default <state_dir>/certs
+  std::optional<std::chrono::milliseconds> renew_before;  // default: when a third of the lifetime is left
+  std::string key_type = "ecdsa-p256";                    // of the certificate: ecdsa-p256 or rsa-2048
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(AcmeConfig, (),
+                      (email, directory, directory_ca, domains, cert_dir, renew_before, key_type))
+
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
@@ -111,11 +127,12 @@ struct ServerConfig {
   TcpConfig tcp;
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
   std::optional<DnssecConfig> dnssec;
+  std::optional<AcmeConfig> acme;
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
-                       max_udp_payload, handler_timeout, tcp, primary_nameserver, dnssec))
+                       max_udp_payload, handler_timeout, tcp, primary_nameserver, dnssec, acme))
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.

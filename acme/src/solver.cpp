@@ -1,0 +1,17 @@
+#include "basalt/acme/solver.hpp"
+
+#include "basalt/acme/jws.hpp"
+
+namespace basalt::acme {
+
+std::string ChallengeTask::dns_record_name() const {
+  std::string name = "_acme-challenge.";
+  name += domain;
+  return name;
+}
+
+std::string ChallengeTask::dns_record_value() const {
+  return dns01_txt_value(key_authorization);
+}
+
+}  // namespace basalt::acme

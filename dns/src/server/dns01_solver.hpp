@@ -1,0 +1,36 @@
+// The dns-01 challenge solver of dns::Server: each challenge becomes a
+// handler for `_acme-challenge.<domain>` TXT on this server, removed again at
+// cleanup. Several challenges for one name (a name and its wildcard) are
+// several handlers, so the answer carries every value.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "basalt/acme/solver.hpp"
+#include "basalt/dns/server/handler_table.hpp"
+
+namespace basalt::dns {
+
+class Server;
+
+class Dns01Solver : public acme::ChallengeSolver {
+ public:
+  explicit Dns01Solver(Server& server) : server_(server) {}
+  std::string_view type() const override { return "dns-01"; }
+  boost::asio::awaitable<void> present(const acme::ChallengeTask& task) override;
+  boost::asio::awaitable<void> cleanup(const acme::ChallengeTask& task) override;
+
+  // TTL of the challenge records: short, so that a retried order is not
+  // answered from a resolver's cache.
+  static constexpr std::uint32_t kTtl = 60;
+
+ private:
+  Server& server_;
+  std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, HandlerId> handlers_;  // (name, value) -> handler
+};
+
+}  // namespace basalt::dns
