@@ -168,7 +168,7 @@ struct Client::Impl {
       if (problem && problem->is("badNonce") && bad_nonces < options.max_bad_nonce_retries) {
         ++bad_nonces;
         ++stats.bad_nonce_retries;
-        spdlog::debug("ACME {}: the CA refused our nonce; retrying with the one it sent", step);
+        spdlog::info("ACME {}: the CA refused the nonce (badNonce); retrying with the fresh one it sent", step);
         continue;
       }
       std::optional<std::chrono::seconds> retry;
