@@ -572,6 +572,12 @@ asio::awaitable<RetrievedCertificate> Server::async_retrieve_certificate(std::ve
 
 RetrievedCertificate Server::retrieve_certificate(std::vector<std::string> domains,
                                                   CertificateOptions options) {
+  {
+    // Before start() the control thread does not run: nothing would answer.
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->started)
+      throw acme::Error("start", "the server is not running, so the CA could not reach it");
+  }
   std::promise<RetrievedCertificate> promise;
   auto future = promise.get_future();
   asio::co_spawn(impl_->runtime.control(), async_retrieve_certificate(std::move(domains), std::move(options)),

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "basalt/core/tls.hpp"
+#include "basalt/dns/server/server.hpp"
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 #include "dig.hpp"
@@ -314,6 +315,78 @@ TEST_F(AcmeTest, RefusedNoncesAreRetried) {
   daemon->pump();
   EXPECT_GT(count(daemon->text, "(badNonce); retrying"), 0u) << daemon->text;
   EXPECT_EQ(doh("www.example.test", dir_.file("pebble-root.pem")).exit_code, 0);
+}
+
+// The library face: dns::Server::retrieve_certificate in-process, with progress.
+TEST_F(AcmeTest, LibraryRetrieveCertificateServesTheNewCertificateOnDoh) {
+  dns::Server server({.listen = {*core::Endpoint::parse("127.0.0.1:" + std::to_string(dns_port_))},
+                      .zones = {{.file = dir_.file("example.test.zone")}},
+                      .state_dir = dir_.file("state"),
+                      .doh = {{.listen = *core::Endpoint::parse("127.0.0.1:" + std::to_string(doh_port_))}},
+                      .log = {.level = core::LogLevel::warn}});
+  dns::CertificateOptions early{.email = "ops@example.test", .directory = "https://127.0.0.1:1/dir"};
+  // Before start() the CA could not reach us: refused at once.
+  EXPECT_THROW(server.retrieve_certificate({"example.test"}, early), acme::Error);
+  server.start();
+  auto pebble = start_pebble("pebble", dns_port_);
+
+  std::vector<std::string> steps;
+  dns::CertificateOptions options{.email = "ops@example.test",
+                                  .directory = directory(*pebble),
+                                  .directory_ca = dir_.file("pebble-cert.pem"),
+                                  .key_type = acme::KeyType::kRsa2048,
+                                  .progress = [&steps](const acme::Progress& p) { steps.push_back(p.step); }};
+  auto r = server.retrieve_certificate({"WWW.Example.Test"}, options);
+  EXPECT_TRUE(r.issued);
+  EXPECT_EQ(r.certificate.domains, std::vector<std::string>{"www.example.test"});
+  EXPECT_TRUE(contains(r.certificate.private_key_pem, "BEGIN PRIVATE KEY"));
+  EXPECT_NE(std::find(steps.begin(), steps.end(), "validation"), steps.end());
+  EXPECT_NE(std::find(steps.begin(), steps.end(), "certificate"), steps.end());
+  auto served = doh("www.example.test", dir_.file("pebble-root.pem"));
+  EXPECT_EQ(served.exit_code, 0) << served.err;
+  // An RSA key, as asked.
+  auto text = run({"openssl", "x509", "-noout", "-text", "-in", r.certificate.certificate_path.string()});
+  EXPECT_TRUE(contains(text.out, "rsaEncryption")) << text.out;
+
+  // A second call with the same names is answered from the store.
+  auto again = server.retrieve_certificate({"www.example.test"}, options);
+  EXPECT_FALSE(again.issued);
+  EXPECT_EQ(again.certificate.certificate_pem, r.certificate.certificate_pem);
+  server.stop();
+  server.wait();
+}
+
+TEST_F(AcmeTest, BadAcmeConfigIsRejectedAtStartNamingTheKey) {
+  auto write = [&](const std::string& acme) {
+    std::ofstream(dir_.file("bad.yaml")) << "listen: [127.0.0.1:" << dns_port_ << "]\n"
+                                         << "zones: [{file: " << dir_.file("example.test.zone") << "}]\n"
+                                         << "state_dir: " << dir_.file("state") << "\n"
+                                         << "acme: " << acme << "\n";
+    return run({binary("basalt-dns"), "serve", "--config", dir_.file("bad.yaml")});
+  };
+  auto r =
+      write("{email: ops@example.test, directory: https://ca.test/dir, domains: [example.test, other.test]}");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "acme.domains[1]")) << r.err;
+  EXPECT_TRUE(contains(r.err, "not in a zone this server is authoritative for")) << r.err;
+  r = write("{email: ops@example.test, directory: http://ca.test/dir, domains: [example.test]}");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "acme.directory")) << r.err;
+  r = write("{email: nobody, directory: https://ca.test/dir, domains: [example.test]}");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "acme.email")) << r.err;
+  r = write(
+      "{email: ops@example.test, directory: https://ca.test/dir, domains: [example.test], key_type: dsa}");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "acme.key_type")) << r.err;
+  r = write(
+      "{email: ops@example.test, directory: https://ca.test/dir, domains: [example.test], renew_before: "
+      "soon}");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "acme.renew_before")) << r.err;
+  r = write("{email: ops@example.test, directory: https://ca.test/dir, domain: [example.test]}");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "domain")) << r.err;
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include "basalt/acme/certificate_store.hpp"
 #include "basalt/acme/client.hpp"
 #include "basalt/acme/csr.hpp"
+#include "basalt/acme/problem.hpp"
 #include "basalt/core/ip.hpp"
 #include "basalt/core/tls.hpp"
 #include "basalt/dns/server/handler_table.hpp"
