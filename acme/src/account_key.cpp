@@ -135,7 +135,11 @@ AccountKey AccountKey::load_or_create(const fs::path& path) {
   std::string error;
   if (auto text = core::read_file(path, &error)) return AccountKey(parse_pem(*text, &path));
   std::error_code ec;
-  if (fs::symlink_status(path, ec).type() != fs::file_type::not_found) throw std::runtime_error(error);
+  if (fs::symlink_status(path, ec).type() != fs::file_type::not_found) {
+    // Another process may have created it since the read: use that one.
+    if (auto text = core::read_file(path, &error)) return AccountKey(parse_pem(*text, &path));
+    throw std::runtime_error(error);
+  }
 
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   create_private_directories(path.parent_path());

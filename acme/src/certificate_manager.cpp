@@ -78,6 +78,7 @@ std::filesystem::path default_account_key_path(const std::filesystem::path& cert
   }
   while (!id.empty() && id.back() == '_') id.pop_back();
   if (id.empty()) id = "default";
+  if (id.front() == '.') id.front() = '_';  // never "." or ".."
   return cert_dir / "accounts" / id / "account.key";
 }
 

@@ -87,7 +87,13 @@ std::vector<std::string> dns_sans(X509* leaf) {
 std::optional<std::chrono::system_clock::time_point> to_time_point(const ASN1_TIME* t) {
   struct tm tm {};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // The clock counts nanoseconds in 64 bits: a notAfter in 9999 (as some
+  // certificates have) does not fit, and converting it would overflow.
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count();
+  const std::time_t seconds = timegm(&tm);
+  if (seconds > kLimit || seconds < -kLimit) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(seconds);
 }
 
 // A directory name is usable when it stays one entry inside the store.

@@ -83,6 +83,8 @@ struct Client::Impl {
       throw std::invalid_argument(
           fmt::format("ACME directory \"{}\" is not an https:// URL (RFC 8555 §6.1)", options.directory));
     }
+    if (options.account_key.empty())
+      throw std::invalid_argument("no account key path (ClientOptions::account_key)");
   }
 
   struct Reply {
@@ -95,6 +97,10 @@ struct Client::Impl {
   // One HTTP exchange; transport failures become acme::Error for `step`.
   asio::awaitable<Reply> exchange(const std::string& step, std::string method, std::string url,
                                   std::string body, std::string_view accept) {
+    // Every URL comes from the CA; signed requests never go out in clear text.
+    if (!url.starts_with("https://")) {
+      throw Error(step, fmt::format("the CA gave \"{}\", which is not an https:// URL", url));
+    }
     http::ClientRequest request;
     request.method = std::move(method);
     request.url = std::move(url);
@@ -168,7 +174,8 @@ struct Client::Impl {
       if (problem && problem->is("badNonce") && bad_nonces < options.max_bad_nonce_retries) {
         ++bad_nonces;
         ++stats.bad_nonce_retries;
-        spdlog::info("ACME {}: the CA refused the nonce (badNonce); retrying with the fresh one it sent", step);
+        spdlog::info("ACME {}: the CA refused the nonce (badNonce); retrying with the fresh one it sent",
+                     step);
         continue;
       }
       std::optional<std::chrono::seconds> retry;

@@ -311,7 +311,14 @@ std::shared_ptr<const TlsCertifiedKey> TlsCertifiedKey::load(const TlsCertificat
   out->subject_ = one_line_subject(leaf);
   struct tm tm {};
   if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1) {
-    out->not_after_ = std::chrono::system_clock::from_time_t(timegm(&tm));
+    // The clock counts nanoseconds in 64 bits (until 2262): a notAfter in
+    // 9999, as some certificates have, is kept as the clock's maximum.
+    constexpr auto kLimit =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count();
+    const std::time_t seconds = timegm(&tm);
+    out->not_after_ = seconds > kLimit    ? std::chrono::system_clock::time_point::max()
+                      : seconds < -kLimit ? std::chrono::system_clock::time_point::min()
+                                          : std::chrono::system_clock::from_time_t(seconds);
   }
   out->chain_ = sk_X509_new_null();
   for (std::size_t i = 1; i < certs->size(); ++i) sk_X509_push(out->chain_, (*certs)[i].release());

@@ -285,6 +285,33 @@ TEST_F(AcmeTest, AFailureAtTheCaKeepsThePreviousCertificateServing) {
   EXPECT_TRUE(daemon->process.running());
 }
 
+// The background renewal of the config path: a renewal that fails at the CA
+// keeps the stored certificate serving and schedules another attempt.
+TEST_F(AcmeTest, AFailedRenewalKeepsTheStoredCertificateServing) {
+  auto daemon = start_daemon();
+  auto pebble = start_pebble("pebble", dns_port_);
+  auto r = cert(*pebble, {"www.example.test"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon->text;
+  stop_daemon(daemon);
+
+  auto other_port = free_port();
+  Log other(merged({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(other_port),
+                    "--zone-file", dir_.file("example.test.zone"), "--state-dir", dir_.file("other-state")}));
+  ASSERT_TRUE(wait_for_answer(other_port, "www.example.test", "A", "192.0.2.80", other.process))
+      << other.text;
+  auto blind = start_pebble("blind", other_port, {"PEBBLE_AUTHZREUSE=0"});
+  // A renewal period longer than the lifetime: renewal is due at once.
+  daemon = start_daemon("acme: {email: ops@example.test, directory: " + directory(*blind) +
+                        ", directory_ca: " + dir_.file("pebble-cert.pem") +
+                        ", domains: [www.example.test], renew_before: 36500d}\n");
+  EXPECT_TRUE(daemon->wait_for("the current certificate stays in use; next attempt in 60 s", 60s))
+      << daemon->text;
+  EXPECT_TRUE(contains(daemon->text, "could not validate the dns-01 challenge")) << daemon->text;
+  auto still = doh("www.example.test", dir_.file("pebble-root.pem"));
+  EXPECT_EQ(still.exit_code, 0) << still.err;
+  EXPECT_TRUE(daemon->process.running());
+}
+
 TEST_F(AcmeTest, NamesThisServerIsNotAuthoritativeForAreRefusedBeforeTheCa) {
   auto daemon = start_daemon();
   auto pebble = start_pebble("pebble", dns_port_);
