@@ -1,4 +1,5 @@
 #include "basalt/acme/account_key.hpp"
+#include "basalt/core/openssl_error.hpp"
 
 #include <fcntl.h>
 #include <openssl/bio.h>
@@ -23,20 +24,9 @@
 namespace basalt::acme {
 namespace {
 
+using core::openssl_error;
+
 namespace fs = std::filesystem;
-
-std::string openssl_reason() {
-  unsigned long last = 0, e;
-  while ((e = ERR_get_error()) != 0) last = e;
-  if (last == 0) return "unknown error";
-  const char* r = ERR_reason_error_string(last);
-  return r ? r : "unknown error";
-}
-
-std::runtime_error openssl_error(std::string what) {
-  what.append(" (").append(openssl_reason()).append(")");
-  return std::runtime_error(what);
-}
 
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free_all)>;
 using BnPtr = std::unique_ptr<BIGNUM, decltype(&BN_free)>;

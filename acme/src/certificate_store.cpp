@@ -69,21 +69,6 @@ std::vector<std::string> normalized_set(const std::vector<std::string>& names) {
   return out;
 }
 
-std::vector<std::string> dns_sans(X509* leaf) {
-  std::vector<std::string> names;
-  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
-  if (!sans) return names;
-  for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
-    if (gn->type != GEN_DNS) continue;
-    const ASN1_STRING* s = gn->d.dNSName;
-    names.push_back(lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                           static_cast<std::size_t>(ASN1_STRING_length(s)))));
-  }
-  GENERAL_NAMES_free(sans);
-  return names;
-}
-
 std::optional<std::chrono::system_clock::time_point> to_time_point(const ASN1_TIME* t) {
   struct tm tm {};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
@@ -201,7 +186,7 @@ std::optional<StoredCertificate> parse_certificate(std::string certificate_pem, 
     StoredCertificate out;
     out.certificate_pem = std::move(certificate_pem);
     out.private_key_pem = std::move(private_key_pem);
-    out.domains = dns_sans(leaf);
+    out.domains = loaded->dns_names();
     out.not_before = *not_before;
     out.not_after = *not_after;
     return out;

@@ -382,6 +382,7 @@ struct Client::Impl {
   std::string kid;
   std::vector<std::string> nonces;
   ClientStats stats;
+  unsigned active_orders = 0;
 };
 
 Client::Client(asio::io_context& io, ClientOptions options)
@@ -392,7 +393,18 @@ Client::~Client() = default;
 asio::awaitable<StoredCertificate> Client::obtain(std::vector<std::string> domains, ChallengeSolver& solver,
                                                   ProgressFn progress) {
   auto impl = impl_;  // alive for the whole order
-  co_return co_await impl->obtain(std::move(domains), solver, std::move(progress));
+  ++impl->active_orders;
+  std::exception_ptr failure;
+  StoredCertificate result;
+  try {
+    result = co_await impl->obtain(std::move(domains), solver, std::move(progress));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  // Orders are hours or months apart: keep no idle connection to the CA.
+  if (--impl->active_orders == 0) impl->http.close();
+  if (failure) std::rethrow_exception(failure);
+  co_return result;
 }
 
 ClientStats Client::stats() const noexcept {

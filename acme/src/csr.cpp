@@ -1,4 +1,5 @@
 #include "basalt/acme/csr.hpp"
+#include "basalt/core/openssl_error.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -14,18 +15,7 @@
 namespace basalt::acme {
 namespace {
 
-std::string openssl_reason() {
-  unsigned long last = 0, e;
-  while ((e = ERR_get_error()) != 0) last = e;
-  if (last == 0) return "unknown error";
-  const char* r = ERR_reason_error_string(last);
-  return r ? r : "unknown error";
-}
-
-std::runtime_error openssl_error(std::string what) {
-  what.append(" (").append(openssl_reason()).append(")");
-  return std::runtime_error(what);
-}
+using core::openssl_error;
 
 template <class T, void (*F)(T*)>
 struct Deleter {

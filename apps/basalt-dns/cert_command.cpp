@@ -40,6 +40,7 @@ int cert(const CertFlags& f) {
   if (!f.email.empty()) params["email"] = f.email;
   if (!f.directory.empty()) params["directory"] = f.directory;
   if (!f.directory_ca.empty()) params["directoryCa"] = absolute_unless_pem(f.directory_ca);
+  if (!f.key_type.empty()) params["keyType"] = f.key_type;
 
   core::management::Client client(f.management_socket);
   auto result = client.call(
@@ -79,6 +80,7 @@ void add_cert_command(CLI::App& app, CertFlags& flags, std::function<int()>& act
                   "the CA's ACME directory URL (default: the daemon's acme.directory)");
   cmd->add_option("--directory-ca", flags.directory_ca,
                   "PEM file to verify the CA's HTTPS with (default: the system trust store)");
+  cmd->add_option("--key-type", flags.key_type, "the certificate's key: ecdsa-p256 (default) or rsa-2048");
   cmd->add_option("--management-socket", flags.management_socket,
                   "the daemon's management socket (serve --management-socket PATH)");
   cmd->add_option("--timeout", flags.timeout, "give up after this long (default 10m)");

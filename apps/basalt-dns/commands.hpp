@@ -51,6 +51,7 @@ void add_key_commands(CLI::App& app, KeyFlags& flags, std::function<int()>& acti
 struct CertFlags {
   std::vector<std::string> domains;
   std::string email, directory, directory_ca;
+  std::string key_type;  // ecdsa-p256 or rsa-2048; default: the daemon's acme.key_type
   std::string management_socket;
   std::string timeout = "10m";
 };

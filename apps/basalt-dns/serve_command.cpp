@@ -89,16 +89,16 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
 }
 
-// retrieveCertificate {domains, email?, directory?, directoryCa?}: unset
+// retrieveCertificate {domains, email?, directory?, directoryCa?, keyType?}: unset
 // fields come from the config's `acme` section.
 std::pair<std::vector<std::string>, dns::CertificateOptions> certificate_request(
     const boost::json::object& params) {
-  static constexpr std::string_view kAllowed[] = {"domains", "email", "directory", "directoryCa"};
+  static constexpr std::string_view kAllowed[] = {"domains", "email", "directory", "directoryCa", "keyType"};
   for (const auto& kv : params) {
     if (std::find(std::begin(kAllowed), std::end(kAllowed), kv.key()) == std::end(kAllowed)) {
       throw core::config::Error(
           std::string(kv.key()),
-          "is not a parameter of retrieveCertificate (domains, email, directory, directoryCa)");
+          "is not a parameter of retrieveCertificate (domains, email, directory, directoryCa, keyType)");
     }
   }
   const auto* d = params.if_contains("domains");
@@ -117,6 +117,15 @@ std::pair<std::vector<std::string>, dns::CertificateOptions> certificate_request
   text("email", o.email);
   text("directory", o.directory);
   text("directoryCa", o.directory_ca);
+  std::string key_type;
+  text("keyType", key_type);
+  if (!key_type.empty()) {
+    o.key_type = acme::parse_key_type(key_type);
+    if (!o.key_type) {
+      throw core::config::Error("keyType",
+                                "\"" + key_type + "\" is not one of: " + std::string(acme::kKeyTypeHelp));
+    }
+  }
   return {std::move(domains), std::move(o)};
 }
 

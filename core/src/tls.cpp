@@ -1,4 +1,5 @@
 #include "basalt/core/tls.hpp"
+#include "basalt/core/openssl_error.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -30,15 +31,6 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 
 void set_error(std::string* error, std::string why) {
   if (error) *error = std::move(why);
-}
-
-// The reason of the most recent OpenSSL error, clearing the queue.
-std::string openssl_reason() {
-  unsigned long last = 0, e;
-  while ((e = ERR_get_error()) != 0) last = e;
-  if (last == 0) return "unknown error";
-  const char* r = ERR_reason_error_string(last);
-  return r ? r : "unknown error";
 }
 
 std::string lower(std::string_view s) {

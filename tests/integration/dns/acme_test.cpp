@@ -119,6 +119,18 @@ class AcmeTest : public ::testing::Test {
 
   std::string directory(const Log& pebble) { return directories_.at(&pebble); }
 
+  // A second pebble that resolves through another server: the same zone, but
+  // without our challenge records (they are withheld from this CA).
+  std::unique_ptr<Log> start_blind_pebble() {
+    auto port = free_port();
+    other_dns_ = std::make_unique<Log>(
+        merged({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--zone-file",
+                dir_.file("example.test.zone"), "--state-dir", dir_.file("other-state")}));
+    EXPECT_TRUE(wait_for_answer(port, "www.example.test", "A", "192.0.2.80", other_dns_->process))
+        << other_dns_->text;
+    return start_pebble("blind", port, {"PEBBLE_AUTHZREUSE=0"});
+  }
+
   std::unique_ptr<Log> start_daemon(const std::string& extra_config = {}) {
     std::ofstream(dir_.file("basalt-dns.yaml"))
         << "listen: [127.0.0.1:" << dns_port_ << "]\n"
@@ -181,6 +193,7 @@ class AcmeTest : public ::testing::Test {
   TempDir dir_;
   std::uint16_t dns_port_ = 0, doh_port_ = 0;
   std::map<const Log*, std::string> directories_;
+  std::unique_ptr<Log> other_dns_;  // the blind pebble's resolver
 };
 
 TEST_F(AcmeTest, CliObtainsANameAndItsWildcardAndDohVerifiesAgainstTheCa) {
@@ -261,14 +274,7 @@ TEST_F(AcmeTest, AFailureAtTheCaKeepsThePreviousCertificateServing) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon->text;
   ASSERT_EQ(doh("example.test", root).exit_code, 0);
 
-  // A second CA that resolves through another server: the same zone, but
-  // without our challenge records (they are withheld from this CA).
-  auto other_port = free_port();
-  Log other(merged({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(other_port),
-                    "--zone-file", dir_.file("example.test.zone"), "--state-dir", dir_.file("other-state")}));
-  ASSERT_TRUE(wait_for_answer(other_port, "www.example.test", "A", "192.0.2.80", other.process))
-      << other.text;
-  auto blind = start_pebble("blind", other_port, {"PEBBLE_AUTHZREUSE=0"});
+  auto blind = start_blind_pebble();
 
   auto failed = cert(*blind, {"example.test", "www.example.test"});
   EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
@@ -294,12 +300,7 @@ TEST_F(AcmeTest, AFailedRenewalKeepsTheStoredCertificateServing) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon->text;
   stop_daemon(daemon);
 
-  auto other_port = free_port();
-  Log other(merged({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(other_port),
-                    "--zone-file", dir_.file("example.test.zone"), "--state-dir", dir_.file("other-state")}));
-  ASSERT_TRUE(wait_for_answer(other_port, "www.example.test", "A", "192.0.2.80", other.process))
-      << other.text;
-  auto blind = start_pebble("blind", other_port, {"PEBBLE_AUTHZREUSE=0"});
+  auto blind = start_blind_pebble();
   // A renewal period longer than the lifetime: renewal is due at once.
   daemon = start_daemon("acme: {email: ops@example.test, directory: " + directory(*blind) +
                         ", directory_ca: " + dir_.file("pebble-cert.pem") +
