@@ -62,19 +62,21 @@ TempDir::~TempDir() {
 }
 
 std::uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+  // Below the kernel's ephemeral range (32768-60999 by default): a port the
+  // kernel handed out for a bind to port 0 or an outgoing connection (curl,
+  // pebble, another test) would be taken again a moment later. Random, so
+  // that tests running in parallel rarely pick the same one.
+  static thread_local std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32767);
+  for (int attempt = 0; attempt < 200; ++attempt) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(tcp, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ::close(tcp);
-      continue;
-    }
+    a.sin_port = htons(static_cast<std::uint16_t>(pick(rng)));
+    int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = ::bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
-    bool ok = ::bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ok = ok && ::bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(udp);
     ::close(tcp);
     if (ok) return ntohs(a.sin_port);

@@ -35,7 +35,9 @@ class TempDir {
   std::string path_;
 };
 
-// A port on 127.0.0.1 that was free for both TCP and UDP a moment ago.
+// A port on 127.0.0.1 that was free for both TCP and UDP a moment ago, picked
+// at random below the kernel's ephemeral range so that outgoing connections
+// and port-0 binds never take it in the meantime.
 std::uint16_t free_port();
 
 }  // namespace basalt::testing
