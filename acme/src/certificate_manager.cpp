@@ -150,12 +150,23 @@ struct CertificateManager::Impl : std::enable_shared_from_this<Impl> {
     unsigned failures = 0;
     std::optional<Clock::time_point> renew_at;  // of the certificate held, with its jitter
     Clock::time_point held_not_after{};
+    bool just_issued = false;
     while (!stopped) {
       std::string error;
       auto held = store.load(managed.domains, &error);
       if (held && held->not_after != held_not_after) {
         held_not_after = held->not_after;
         renew_at = renewal_time(held->not_before, held->not_after, managed.renewal, rng());
+        if (just_issued && *renew_at <= Clock::now()) {
+          // renew_before longer than the CA's lifetime: ordering again at
+          // once would loop into the CA's rate limits.
+          renew_at = held->not_before + (held->not_after - held->not_before) / 2;
+          spdlog::warn(
+              "ACME: renew_before is longer than the lifetime the CA gives ({} to {}); renewing at "
+              "half of it instead",
+              when(held->not_before), when(held->not_after));
+        }
+        just_issued = false;
         spdlog::info("ACME: certificate for {} valid until {}; renewal at {}", names(managed.domains),
                      when(held->not_after), when(*renew_at));
       }
@@ -174,6 +185,7 @@ struct CertificateManager::Impl : std::enable_shared_from_this<Impl> {
                      saved.certificate_path.parent_path().string());
         if (!stopped) install(saved);
         failures = 0;
+        just_issued = true;
       } catch (const std::exception& e) {
         if (stopped) break;
         ++failures;

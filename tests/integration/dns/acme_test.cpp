@@ -313,6 +313,20 @@ TEST_F(AcmeTest, AFailedRenewalKeepsTheStoredCertificateServing) {
   EXPECT_TRUE(daemon->process.running());
 }
 
+// renew_before longer than what the CA issues must not turn into one order
+// after another.
+TEST_F(AcmeTest, ARenewalPeriodLongerThanTheLifetimeDoesNotReorderInALoop) {
+  auto pebble = start_pebble("pebble", dns_port_);
+  auto daemon = start_daemon("acme: {email: ops@example.test, directory: " + directory(*pebble) +
+                             ", directory_ca: " + dir_.file("pebble-cert.pem") +
+                             ", domains: [www.example.test], renew_before: 36500d}\n");
+  ASSERT_TRUE(daemon->wait_for("renewing at half of it instead", 60s)) << daemon->text;
+  ASSERT_TRUE(daemon->wait_for("renewal at")) << daemon->text;
+  pebble->pump(500ms);
+  EXPECT_EQ(count(pebble->text, "POST /order-plz"), 1u) << pebble->text;
+  EXPECT_EQ(doh("www.example.test", dir_.file("pebble-root.pem")).exit_code, 0);
+}
+
 TEST_F(AcmeTest, NamesThisServerIsNotAuthoritativeForAreRefusedBeforeTheCa) {
   auto daemon = start_daemon();
   auto pebble = start_pebble("pebble", dns_port_);
