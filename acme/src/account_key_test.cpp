@@ -1,4 +1,5 @@
 #include "basalt/acme/account_key.hpp"
+#include "es256_test_verify.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -63,21 +64,8 @@ std::string sha256_b64u(std::string_view text) {
   return core::base64url_encode(digest);
 }
 
-// Verifies a raw r||s ES256 signature with OpenSSL after converting it back to DER.
 bool verify_raw(EVP_PKEY* key, std::string_view data, const std::vector<std::uint8_t>& raw) {
-  if (raw.size() != 64) return false;
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), 32, nullptr), BN_bin2bn(raw.data() + 32, 32, nullptr));
-  unsigned char* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, der, static_cast<std::size_t>(der_len),
-                                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  OPENSSL_free(der);
-  return ok;
+  return testing::verify_es256_raw(key, data, raw);
 }
 
 std::string error_of(auto&& f) {

@@ -1,4 +1,5 @@
 #include "basalt/acme/jws.hpp"
+#include "es256_test_verify.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
@@ -51,19 +52,7 @@ PkeyPtr public_key_from_jwk(const json::object& jwk) {
 
 bool verify_es256(EVP_PKEY* key, std::string_view data, std::string_view signature_b64u) {
   const auto raw = core::base64url_decode(signature_b64u);
-  if (!raw || raw->size() != 64) return false;
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  ECDSA_SIG_set0(sig, BN_bin2bn(raw->data(), 32, nullptr), BN_bin2bn(raw->data() + 32, 32, nullptr));
-  unsigned char* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, der, static_cast<std::size_t>(der_len),
-                                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  OPENSSL_free(der);
-  return ok;
+  return raw && testing::verify_es256_raw(key, data, *raw);
 }
 
 struct Parsed {
