@@ -79,8 +79,11 @@ std::shared_ptr<evp_pkey_st> parse_pem(std::string_view pem, const fs::path* pat
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
   if (!key) throw openssl_error(key_name(path) + " is not a valid PEM private key");
   std::shared_ptr<evp_pkey_st> owned(key, &EVP_PKEY_free);
-  if (!is_p256(key)) {
-    throw std::runtime_error(key_name(path) + " is not an ECDSA P-256 key (it is " + describe_key(key) + ")");
+  const bool rsa = EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= 2048;
+  if (!is_p256(key) && !rsa) {
+    throw std::runtime_error(key_name(path) +
+                             " is not an ECDSA P-256 or RSA (2048 bits or more) key (it is " +
+                             describe_key(key) + ")");
   }
   return owned;
 }
@@ -92,6 +95,16 @@ std::vector<std::uint8_t> coordinate(EVP_PKEY* key, const char* name) {
   BnPtr owned(bn, &BN_free);
   std::vector<std::uint8_t> out(32);
   if (BN_bn2binpad(bn, out.data(), 32) != 32) throw openssl_error("cannot encode the account public key");
+  return out;
+}
+
+// An RSA public parameter as unsigned big-endian octets without leading zeros (RFC 7518 §6.3.1).
+std::vector<std::uint8_t> rsa_parameter(EVP_PKEY* key, const char* name) {
+  BIGNUM* bn = nullptr;
+  if (!EVP_PKEY_get_bn_param(key, name, &bn)) throw openssl_error("cannot read the account public key");
+  BnPtr owned(bn, &BN_free);
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(BN_num_bytes(bn)));
+  BN_bn2bin(bn, out.data());
   return out;
 }
 
@@ -111,9 +124,14 @@ void create_private_directories(const fs::path& dir) {
 
 }  // namespace
 
-AccountKey AccountKey::generate() {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  if (!key) throw openssl_error("cannot generate an ECDSA P-256 account key");
+AccountKey::AccountKey(std::shared_ptr<evp_pkey_st> key)
+    : key_(std::move(key)), rsa_(EVP_PKEY_is_a(key_.get(), "RSA")) {}
+
+AccountKey AccountKey::generate(KeyType type) {
+  EVP_PKEY* key = type == KeyType::kRsa2048 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
+                                            : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  if (!key)
+    throw openssl_error(std::string("cannot generate an ").append(to_string(type)).append(" account key"));
   return AccountKey(std::shared_ptr<evp_pkey_st>(key, &EVP_PKEY_free));
 }
 
@@ -121,7 +139,7 @@ AccountKey AccountKey::from_pem(std::string_view pem) {
   return AccountKey(parse_pem(pem, nullptr));
 }
 
-AccountKey AccountKey::load_or_create(const fs::path& path) {
+AccountKey AccountKey::load_or_create(const fs::path& path, KeyType type) {
   std::string error;
   if (auto text = core::read_file(path, &error)) return AccountKey(parse_pem(*text, &path));
   std::error_code ec;
@@ -133,7 +151,7 @@ AccountKey AccountKey::load_or_create(const fs::path& path) {
 
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   create_private_directories(path.parent_path());
-  AccountKey key = generate();
+  AccountKey key = generate(type);
   const std::string pem = key.private_key_pem();
 
   // Write the complete file under a unique name, then link it into place
@@ -177,6 +195,16 @@ std::string AccountKey::private_key_pem() const {
 }
 
 std::string AccountKey::jwk_json() const {
+  if (rsa_) {
+    const auto e = rsa_parameter(key_.get(), OSSL_PKEY_PARAM_RSA_E);
+    const auto n = rsa_parameter(key_.get(), OSSL_PKEY_PARAM_RSA_N);
+    std::string out = R"({"e":")";
+    out.append(core::base64url_encode(e))
+        .append(R"(","kty":"RSA","n":")")
+        .append(core::base64url_encode(n))
+        .append("\"}");
+    return out;
+  }
   const auto x = coordinate(key_.get(), OSSL_PKEY_PARAM_EC_PUB_X);
   const auto y = coordinate(key_.get(), OSSL_PKEY_PARAM_EC_PUB_Y);
   // Written by hand: RFC 7638 hashes exactly this text (required members
@@ -196,13 +224,17 @@ std::string AccountKey::thumbprint() const {
 std::vector<std::uint8_t> AccountKey::sign(std::span<const std::uint8_t> data) const {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) <= 0)
-    throw openssl_error("cannot start an ES256 signature");
+    throw openssl_error("cannot start an account key signature");
   std::size_t len = 0;
   if (EVP_DigestSign(ctx.get(), nullptr, &len, data.data(), data.size()) <= 0)
     throw openssl_error("cannot sign with the account key");
   std::vector<std::uint8_t> der(len);
   if (EVP_DigestSign(ctx.get(), der.data(), &len, data.data(), data.size()) <= 0)
     throw openssl_error("cannot sign with the account key");
+  if (rsa_) {  // RSASSA-PKCS1-v1_5, OpenSSL's default padding for RSA keys
+    der.resize(len);
+    return der;
+  }
   // DER ECDSA-Sig-Value -> r || s, 32 octets each, left-padded (RFC 7518 §3.4).
   const unsigned char* p = der.data();
   std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(

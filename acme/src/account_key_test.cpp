@@ -166,21 +166,60 @@ TEST(AccountKey, PemRoundTripInBothEncodings) {
 }
 
 TEST(AccountKey, RejectsOtherKeysWithTheReason) {
-  PkeyPtr rsa(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}), &EVP_PKEY_free);
+  PkeyPtr rsa1024(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{1024}), &EVP_PKEY_free);
   PkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"), &EVP_PKEY_free);
   PkeyPtr ed(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), &EVP_PKEY_free);
-  ASSERT_TRUE(rsa && p384 && ed);
-  for (EVP_PKEY* k : {rsa.get(), p384.get(), ed.get()}) {
+  ASSERT_TRUE(rsa1024 && p384 && ed);
+  for (EVP_PKEY* k : {rsa1024.get(), p384.get(), ed.get()}) {
     const std::string why = error_of([&] { AccountKey::from_pem(pem_of(k)); });
-    EXPECT_NE(why.find("is not an ECDSA P-256 key"), std::string::npos) << why;
+    EXPECT_NE(why.find("is not an ECDSA P-256 or RSA (2048 bits or more) key"), std::string::npos) << why;
   }
   EXPECT_NE(error_of([&] { AccountKey::from_pem(pem_of(p384.get())); }).find("secp384r1"), std::string::npos);
+  EXPECT_NE(error_of([&] { AccountKey::from_pem(pem_of(rsa1024.get())); }).find("1024 bits"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { AccountKey::from_pem("not a key"); }).find("contains no PEM data"),
             std::string::npos);
   EXPECT_NE(error_of([&] {
               AccountKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
             }).find("is not a valid PEM private key"),
             std::string::npos);
+}
+
+TEST(AccountKey, RsaKeysSignRs256WithTheRfc7638Jwk) {
+  const auto key = AccountKey::generate(KeyType::kRsa2048);
+  EXPECT_EQ(key.algorithm(), "RS256");
+  EXPECT_EQ(AccountKey::generate().algorithm(), "ES256");
+  // The JWK from OpenSSL's own view of the key: e and n without leading zeros.
+  BIGNUM* n = nullptr;
+  BIGNUM* e = nullptr;
+  ASSERT_TRUE(EVP_PKEY_get_bn_param(key.native_handle(), OSSL_PKEY_PARAM_RSA_N, &n));
+  ASSERT_TRUE(EVP_PKEY_get_bn_param(key.native_handle(), OSSL_PKEY_PARAM_RSA_E, &e));
+  std::vector<std::uint8_t> nb(static_cast<std::size_t>(BN_num_bytes(n))),
+      eb(static_cast<std::size_t>(BN_num_bytes(e)));
+  BN_bn2bin(n, nb.data());
+  BN_bn2bin(e, eb.data());
+  BN_free(n);
+  BN_free(e);
+  std::string expected = R"({"e":")";
+  expected.append(core::base64url_encode(eb))
+      .append(R"(","kty":"RSA","n":")")
+      .append(core::base64url_encode(nb));
+  expected.append("\"}");
+  EXPECT_EQ(key.jwk_json(), expected);
+  EXPECT_EQ(core::base64url_encode(eb), "AQAB");
+  EXPECT_EQ(nb.size(), 256u);
+  // RSASSA-PKCS1-v1_5 / SHA-256, verified by OpenSSL.
+  const std::string data = "protected.payload";
+  const auto sig = key.sign(core::as_bytes(data));
+  EXPECT_EQ(sig.size(), 256u);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EXPECT_EQ(EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key.native_handle()), 1);
+  EXPECT_EQ(EVP_DigestVerify(ctx, sig.data(), sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                             data.size()),
+            1);
+  EVP_MD_CTX_free(ctx);
+  // PEM round trip keeps the account (thumbprint).
+  EXPECT_EQ(AccountKey::from_pem(key.private_key_pem()).thumbprint(), key.thumbprint());
 }
 
 TEST_F(AccountKeyFiles, LoadOrCreatePersistsWithPrivateModes) {
@@ -202,6 +241,16 @@ TEST_F(AccountKeyFiles, LoadOrCreatePersistsWithPrivateModes) {
   EXPECT_EQ(entries, 1);
 }
 
+TEST_F(AccountKeyFiles, LoadOrCreateMakesTheAskedTypeAndKeepsAnExistingKey) {
+  const fs::path path = dir_ / "account.key";
+  const auto created = AccountKey::load_or_create(path, KeyType::kRsa2048);
+  EXPECT_EQ(created.algorithm(), "RS256");
+  // An existing key is the account, whatever type a later start asks for.
+  const auto loaded = AccountKey::load_or_create(path, KeyType::kEcdsaP256);
+  EXPECT_EQ(loaded.algorithm(), "RS256");
+  EXPECT_EQ(loaded.thumbprint(), created.thumbprint());
+}
+
 TEST_F(AccountKeyFiles, ConcurrentCreatorsAgreeOnOneKey) {
   // Two processes starting together must not end up with different keys
   // (one of them would then hold a key that is not on disk).
@@ -220,12 +269,12 @@ TEST_F(AccountKeyFiles, ConcurrentCreatorsAgreeOnOneKey) {
 
 TEST_F(AccountKeyFiles, LoadOrCreateNamesTheFileOfAWrongKey) {
   const fs::path path = dir_ / "account.key";
-  PkeyPtr rsa(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}), &EVP_PKEY_free);
-  const std::string pem = pem_of(rsa.get());
+  PkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"), &EVP_PKEY_free);
+  const std::string pem = pem_of(p384.get());
   ASSERT_TRUE(core::write_file_atomic(path, pem));
   const std::string why = error_of([&] { AccountKey::load_or_create(path); });
   std::string expected = "account key \"";
-  expected.append(path.string()).append("\" is not an ECDSA P-256 key");
+  expected.append(path.string()).append("\" is not an ECDSA P-256 or RSA");
   EXPECT_NE(why.find(expected), std::string::npos) << why;
   // The user's file is left alone.
   EXPECT_EQ(core::read_file(path).value_or(""), pem);

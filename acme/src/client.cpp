@@ -200,7 +200,7 @@ struct Client::Impl {
   }
 
   asio::awaitable<void> ensure_account(const ProgressFn& progress) {
-    if (!key) key = AccountKey::load_or_create(options.account_key);
+    if (!key) key = AccountKey::load_or_create(options.account_key, options.account_key_type);
     co_await ensure_directory();
     if (!kid.empty()) co_return;
     if (directory->external_account_required) {

@@ -11,7 +11,7 @@ namespace basalt::acme {
 std::string jws_sign(const AccountKey& key, const JwsHeader& header, std::string_view payload) {
   namespace json = boost::json;
   json::object protected_header;
-  protected_header["alg"] = "ES256";
+  protected_header["alg"] = key.algorithm();
   if (header.kid.empty()) {
     protected_header["jwk"] = json::parse(key.jwk_json());
   } else {

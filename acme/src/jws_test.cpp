@@ -139,6 +139,28 @@ TEST(Jws, KeyChangeInnerJwsHasNoNonce) {
   EXPECT_TRUE(p.header.contains("jwk"));
 }
 
+TEST(Jws, RsaAccountKeysSignRs256) {
+  const auto key = AccountKey::generate(KeyType::kRsa2048);
+  const auto jws =
+      boost::json::parse(jws_sign(key, {"nonce-1", "https://ca.test/acme/new-account", ""}, "{}"));
+  const auto header_bytes = core::base64url_decode(jws.at("protected").as_string());
+  ASSERT_TRUE(header_bytes);
+  const auto header = boost::json::parse(
+      std::string_view(reinterpret_cast<const char*>(header_bytes->data()), header_bytes->size()));
+  EXPECT_EQ(header.at("alg").as_string(), "RS256");
+  EXPECT_EQ(header.at("jwk").at("kty").as_string(), "RSA");
+  std::string input(jws.at("protected").as_string());
+  input.append(".").append(jws.at("payload").as_string());
+  const auto sig = core::base64url_decode(jws.at("signature").as_string());
+  ASSERT_TRUE(sig);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EXPECT_EQ(EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key.native_handle()), 1);
+  EXPECT_EQ(EVP_DigestVerify(ctx, sig->data(), sig->size(),
+                             reinterpret_cast<const unsigned char*>(input.data()), input.size()),
+            1);
+  EVP_MD_CTX_free(ctx);
+}
+
 TEST(KeyAuthorization, IsTokenDotThumbprint) {
   const auto key = AccountKey::generate();
   const std::string token = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";

@@ -225,6 +225,10 @@ acme::ManagedCertificate managed_certificate(const ServerConfig& config, std::ve
   m.client.key_type = o.key_type ? *o.key_type
                       : ac       ? acme::parse_key_type(ac->key_type).value_or(acme::KeyType::kEcdsaP256)
                                  : acme::KeyType::kEcdsaP256;
+  if (ac) {
+    m.client.account_key_type =
+        acme::parse_key_type(ac->account_key_type).value_or(acme::KeyType::kEcdsaP256);
+  }
   if (ac && ac->renew_before) {
     m.renewal.renew_before = std::chrono::duration_cast<std::chrono::seconds>(*ac->renew_before);
   }

@@ -86,6 +86,10 @@ void AcmeConfig::validate(const core::config::Node& n) const {
   if (!acme::parse_key_type(key_type)) {
     n.fail_at("key_type", "\"" + key_type + "\" is not one of: " + std::string(acme::kKeyTypeHelp));
   }
+  if (!acme::parse_key_type(account_key_type)) {
+    n.fail_at("account_key_type",
+              "\"" + account_key_type + "\" is not one of: " + std::string(acme::kKeyTypeHelp));
+  }
 }
 
 void ServerConfig::validate(const core::config::Node& n) const {

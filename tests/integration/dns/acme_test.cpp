@@ -244,7 +244,7 @@ TEST_F(AcmeTest, ConfigObtainsInTheBackgroundAndARestartDoesNotOrderAgain) {
   auto pebble = start_pebble("pebble", port);
   std::string acme = "acme: {email: ops@example.test, directory: " + directory(*pebble) +
                      ", directory_ca: " + dir_.file("pebble-cert.pem") +
-                     ", domains: [www.example.test, \"*.www.example.test\"]}\n";
+                     ", domains: [www.example.test, \"*.www.example.test\"], account_key_type: rsa-2048}\n";
   auto daemon = start_daemon(acme);
   auto root = dir_.file("pebble-root.pem");
   ASSERT_TRUE(wait_for_verified_doh("www.example.test", root)) << daemon->text << pebble->text;
@@ -252,6 +252,13 @@ TEST_F(AcmeTest, ConfigObtainsInTheBackgroundAndARestartDoesNotOrderAgain) {
   ASSERT_TRUE(daemon->wait_for("renewal at")) << daemon->text;
   auto first = std::filesystem::read_symlink(dir_.file("state/certs/www.example.test/current"));
   stop_daemon(daemon);
+  // The account was made with an RSA key (RS256), as configured.
+  std::filesystem::path account_key;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.file("state/certs/accounts"))) {
+    account_key = e.path() / "account.key";
+  }
+  auto pkey = run({"openssl", "pkey", "-in", account_key.string(), "-noout", "-text"});
+  EXPECT_TRUE(contains(pkey.out, "Private-Key: (2048 bit")) << pkey.out << pkey.err;
 
   pebble->pump();
   auto requests = count(pebble->text, "calling handler");

@@ -49,7 +49,8 @@ struct ClientOptions {
   std::string directory_ca;           // PEM file or text trusted for the CA's HTTPS; "" = the system store
   std::vector<std::string> contact;   // "mailto:..." URLs for new-account
   std::filesystem::path account_key;  // created on first use (0600)
-  KeyType key_type = KeyType::kEcdsaP256;  // the certificate's key
+  KeyType account_key_type = KeyType::kEcdsaP256;  // of a key created here (an existing one is used as it is)
+  KeyType key_type = KeyType::kEcdsaP256;          // the certificate's key
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds validation_timeout{300};  // from answering the challenges to valid authorizations
   std::chrono::seconds issuance_timeout{300};    // from finalize to the certificate

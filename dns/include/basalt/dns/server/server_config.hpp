@@ -105,10 +105,12 @@ struct AcmeConfig {
   std::string cert_dir;              // default <state_dir>/certs
   std::optional<std::chrono::milliseconds> renew_before;  // default: when a third of the lifetime is left
   std::string key_type = "ecdsa-p256";                    // of the certificate: ecdsa-p256 or rsa-2048
+  std::string account_key_type = "ecdsa-p256";            // of a new account key (ES256 or RS256)
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(AcmeConfig, (),
-                      (email, directory, directory_ca, domains, cert_dir, renew_before, key_type))
+                      (email, directory, directory_ca, domains, cert_dir, renew_before, key_type,
+                       account_key_type))
 
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
