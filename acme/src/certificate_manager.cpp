@@ -2,6 +2,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -25,12 +26,6 @@ namespace {
 
 std::string when(Clock::time_point t) {
   return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(Clock::to_time_t(t)));
-}
-
-std::string names(const std::vector<std::string>& domains) {
-  std::string out;
-  for (const auto& d : domains) out += (out.empty() ? "" : ", ") + d;
-  return out;
 }
 
 bool valid_host_name(std::string_view name) {
@@ -112,7 +107,7 @@ asio::awaitable<Obtained> obtain_or_load(const ManagedCertificate& managed, Chal
   if (held && Clock::now() < renewal_time(held->not_before, held->not_after, managed.renewal, 0)) {
     if (progress) {
       progress({"stored", fmt::format("a stored certificate for {} is valid until {}; not ordering a new one",
-                                      names(managed.domains), when(held->not_after))});
+                                      fmt::join(managed.domains, ", "), when(held->not_after))});
     }
     Obtained stored;
     stored.certificate = std::move(*held);
@@ -167,8 +162,8 @@ struct CertificateManager::Impl : std::enable_shared_from_this<Impl> {
               when(held->not_before), when(held->not_after));
         }
         just_issued = false;
-        spdlog::info("ACME: certificate for {} valid until {}; renewal at {}", names(managed.domains),
-                     when(held->not_after), when(*renew_at));
+        spdlog::info("ACME: certificate for {} valid until {}; renewal at {}",
+                     fmt::join(managed.domains, ", "), when(held->not_after), when(*renew_at));
       }
       if (held && Clock::now() < *renew_at) {
         co_await sleep_until(*renew_at);
@@ -181,7 +176,7 @@ struct CertificateManager::Impl : std::enable_shared_from_this<Impl> {
           spdlog::info("ACME {}: {}", p.step, p.message);
         });
         auto saved = store.save(issued);
-        spdlog::info("ACME: new certificate for {} saved in {}", names(managed.domains),
+        spdlog::info("ACME: new certificate for {} saved in {}", fmt::join(managed.domains, ", "),
                      saved.certificate_path.parent_path().string());
         if (!stopped) install(saved);
         failures = 0;
@@ -195,7 +190,7 @@ struct CertificateManager::Impl : std::enable_shared_from_this<Impl> {
           delay = *ae->retry_after;
         }
         spdlog::error("ACME: obtaining a certificate for {} failed: {}; {}; next attempt in {} s",
-                      names(managed.domains), e.what(),
+                      fmt::join(managed.domains, ", "), e.what(),
                       held ? "the current certificate stays in use" : "no certificate is held",
                       delay->count());
       }

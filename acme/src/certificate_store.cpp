@@ -1,6 +1,8 @@
 #include "basalt/acme/certificate_store.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -48,15 +50,6 @@ std::string quoted(const fs::path& p) {
 std::string errno_message(std::string_view verb, const fs::path& p, int err) {
   std::string out(verb);
   out.append(" ").append(quoted(p)).append(": ").append(std::strerror(err));
-  return out;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    if (!out.empty()) out.append(", ");
-    out.append(n);
-  }
   return out;
 }
 
@@ -255,8 +248,8 @@ std::optional<StoredCertificate> CertificateStore::load(const std::vector<std::s
       }
       const fs::path version_dir = entry / *version;
       if (!parsed->covers_exactly(domains)) {
-        record(quoted(version_dir) + ": the stored certificate is for " + join(parsed->domains) +
-               ", not exactly " + join(domains));
+        record(fmt::format("{}: the stored certificate is for {}, not exactly {}", quoted(version_dir),
+                           fmt::join(parsed->domains, ", "), fmt::join(domains, ", ")));
         continue;
       }
       parsed->certificate_path = version_dir / kCertificateFile;
@@ -280,8 +273,8 @@ StoredCertificate CertificateStore::save(const StoredCertificate& certificate) c
   const std::vector<std::string>& order = certificate.domains.empty() ? parsed->domains : certificate.domains;
   if (order.empty()) throw std::runtime_error("cannot store a certificate without DNS names");
   if (!parsed->covers_exactly(order)) {
-    throw std::runtime_error("cannot store the certificate: it is for " + join(parsed->domains) +
-                             ", not exactly " + join(order));
+    throw std::runtime_error(fmt::format("cannot store the certificate: it is for {}, not exactly {}",
+                                         fmt::join(parsed->domains, ", "), fmt::join(order, ", ")));
   }
   const std::string name = entry_name(order.front());
   if (!usable_entry(name))

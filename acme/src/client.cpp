@@ -2,6 +2,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -43,13 +44,6 @@ http::ClientOptions http_options(const ClientOptions& o) {
 
 std::string json_text(const boost::json::value& v) {
   return boost::json::serialize(v);
-}
-
-// What an order's certificate has to prove: exactly the requested names.
-std::string name_list(const std::vector<std::string>& domains) {
-  std::string out;
-  for (const auto& d : domains) out += (out.empty() ? "" : ", ") + d;
-  return out;
 }
 
 // new-order (RFC 8555 §7.4): every name as a "dns" identifier, "*.x" included.
@@ -267,7 +261,7 @@ struct Client::Impl {
     if (!order) throw Error("order", error);
     if (reply.location.empty()) throw Error("order", "new-order answer has no Location (order URL)");
     const std::string order_url = reply.location;
-    report(progress, "order", fmt::format("order {} for {}", order_url, name_list(domains)));
+    report(progress, "order", fmt::format("order {} for {}", order_url, fmt::join(domains, ", ")));
 
     // Present every pending challenge first, then ask for validation, then
     // wait: a CA checks the records of one order close together.
@@ -293,7 +287,7 @@ struct Client::Impl {
         if (it == authz->challenges.end()) {
           std::vector<std::string> types;
           for (const auto& c : authz->challenges) types.push_back(c.type);
-          std::string offered = name_list(types);
+          std::string offered = fmt::format("{}", fmt::join(types, ", "));
           throw Error("authorization of " + name,
                       fmt::format("the CA offers no {} challenge (offered: {})", solver.type(), offered));
         }
@@ -366,10 +360,10 @@ struct Client::Impl {
     if (!stored) throw Error("certificate", fmt::format("the downloaded chain is unusable: {}", error));
     if (!stored->covers_exactly(domains)) {
       throw Error("certificate", fmt::format("the certificate names {} but {} was ordered",
-                                             name_list(stored->domains), name_list(domains)));
+                                             fmt::join(stored->domains, ", "), fmt::join(domains, ", ")));
     }
     report(progress, "certificate",
-           fmt::format("issued for {}, valid until {:%Y-%m-%d %H:%M:%S} UTC", name_list(domains),
+           fmt::format("issued for {}, valid until {:%Y-%m-%d %H:%M:%S} UTC", fmt::join(domains, ", "),
                        fmt::gmtime(std::chrono::system_clock::to_time_t(stored->not_after))));
     co_return std::move(*stored);
   }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <boost/url/parse.hpp>
@@ -68,16 +69,16 @@ void AcmeConfig::validate(const core::config::Node& n) const {
     n.fail_at("directory", "\"" + directory + "\" is not an https:// URL of an ACME directory");
   }
   if (domains.empty()) n.fail_at("domains", "needs at least one name");
+  std::vector<std::string> seen;  // normalised
   for (std::size_t i = 0; i < domains.size(); ++i) {
+    const std::string key = "domains[" + std::to_string(i) + "]";
     try {
-      acme::normalize_domains({domains[i]});
+      seen.push_back(acme::normalize_domains({domains[i]}).front());
     } catch (const std::invalid_argument& e) {
-      n.fail_at("domains[" + std::to_string(i) + "]", e.what());
+      n.fail_at(key, e.what());
     }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (acme::normalize_domains({domains[i]}) == acme::normalize_domains({domains[j]})) {
-        n.fail_at("domains[" + std::to_string(i) + "]", "\"" + domains[i] + "\" is listed twice");
-      }
+    if (std::find(seen.begin(), seen.end() - 1, seen.back()) != seen.end() - 1) {
+      n.fail_at(key, "\"" + domains[i] + "\" is listed twice");
     }
   }
   if (renew_before && renew_before->count() <= 0) {
