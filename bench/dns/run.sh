@@ -42,25 +42,8 @@ source "$(dirname "$0")/../lib/dnsperf.sh"
 
 # --- Data: the zone, the same zone without host names (for the handler), queries.
 apex=bench.test
-gen_zone() {  # gen_zone WITH_HOSTS
-  cat <<EOF
-\$ORIGIN $apex.
-\$TTL 3600
-@     IN SOA ns1 hostmaster 1 86400 3600 1209600 300
-@     IN NS  ns1
-@     IN MX  10 mail
-ns1   IN A   10.1.0.1
-mail  IN A   10.1.0.2
-mail  IN AAAA 2001:db8:1::2
-EOF
-  if [ "$1" = 1 ]; then
-    # Same answers as handler_server.cpp computes.
-    awk -v n="$hosts" 'BEGIN { for (i = 0; i < n; i++)
-      printf "host-%d IN A 10.0.%d.%d\nhost-%d IN AAAA 2001:db8::%x\n", i, int(i / 256), i % 256, i, i }'
-  fi
-}
-gen_zone 1 >"$work/bench.test.zone"
-gen_zone 0 >"$work/apex.zone"
+bench_zone "$apex" 1 >"$work/bench.test.zone"
+bench_zone "$apex" 0 >"$work/apex.zone"
 
 # 100k queries: 55% A and 25% AAAA of existing hosts, 10% MX at the apex
 # (with additional A/AAAA), 10% A of names that do not exist (NXDOMAIN).

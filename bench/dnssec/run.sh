@@ -90,20 +90,7 @@ source "$(dirname "$0")/../lib/dnsperf.sh"
 
 # --- Data: the zone (as in bench/dns) and the query files.
 apex=example.test
-{
-  cat <<EOF
-\$ORIGIN $apex.
-\$TTL 3600
-@     IN SOA ns1 hostmaster 1 86400 3600 1209600 300
-@     IN NS  ns1
-@     IN MX  10 mail
-ns1   IN A   10.1.0.1
-mail  IN A   10.1.0.2
-mail  IN AAAA 2001:db8:1::2
-EOF
-  awk -v n="$hosts" 'BEGIN { for (i = 0; i < n; i++)
-    printf "host-%d IN A 10.0.%d.%d\nhost-%d IN AAAA 2001:db8::%x\n", i, int(i / 256), i % 256, i, i }'
-} >"$work/$apex.zone"
+bench_zone "$apex" 1 >"$work/$apex.zone"
 
 awk -v n="$hosts" -v apex="$apex" 'BEGIN {
   seed = 12345

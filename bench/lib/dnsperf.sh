@@ -57,3 +57,23 @@ p99_us() {
 per_query_us() {  # per_query_us TICKS QUERIES
   awk -v t="$1" -v q="$2" -v hz="$clk_tck" 'BEGIN { printf "%.2f", (q > 0 ? t / hz / q * 1e6 : 0) }'
 }
+
+# The benchmark zone of bench/dns and bench/dnssec: apex records, plus
+# $hosts host names with an A and an AAAA each when WITH_HOSTS is 1 (the same
+# answers as bench/dns/handler_server.cpp computes).
+bench_zone() {  # bench_zone APEX WITH_HOSTS
+  cat <<EOF
+\$ORIGIN $1.
+\$TTL 3600
+@     IN SOA ns1 hostmaster 1 86400 3600 1209600 300
+@     IN NS  ns1
+@     IN MX  10 mail
+ns1   IN A   10.1.0.1
+mail  IN A   10.1.0.2
+mail  IN AAAA 2001:db8:1::2
+EOF
+  if [ "$2" = 1 ]; then
+    awk -v n="$hosts" 'BEGIN { for (i = 0; i < n; i++)
+      printf "host-%d IN A 10.0.%d.%d\nhost-%d IN AAAA 2001:db8::%x\n", i, int(i / 256), i % 256, i, i }'
+  fi
+}
