@@ -26,8 +26,6 @@ class DohCertificates {
   // Adds an ACME certificate, replacing an older one with the same first name.
   void install(const acme::StoredCertificate& certificate);
 
-  const core::TlsServerContext& context() const noexcept { return context_; }
-
  private:
   void publish();  // under mutex_
 
