@@ -99,12 +99,39 @@ std::vector<std::string> normalize_domains(const std::vector<std::string>& domai
   return out;
 }
 
+namespace {
+
+// Orders a new certificate and saves it, or shares the order for the same
+// certificate already running through the gate.
+asio::awaitable<StoredCertificate> order_and_save(const ManagedCertificate& managed, ChallengeSolver& solver,
+                                                  ProgressFn progress) {
+  OrderGate::Order order = [&]() -> asio::awaitable<StoredCertificate> {
+    Client client(io_of(co_await asio::this_coro::executor), client_options(managed));
+    auto issued = co_await client.obtain(managed.domains, solver, progress);
+    co_return CertificateStore(managed.cert_dir).save(issued);
+  };
+  if (!managed.gate) co_return co_await order();
+  auto key = OrderGate::key(managed.domains, managed.client.key_type);
+  if (managed.gate->in_flight() && progress) {
+    progress({"order", "waiting for the order for these names already in flight"});
+  }
+  co_return co_await managed.gate->run(key, order);
+}
+
+// A stored certificate may be served again for this request: same key type.
+bool reusable(const StoredCertificate& held, const ManagedCertificate& managed) {
+  return held.key_type == managed.client.key_type;
+}
+
+}  // namespace
+
 asio::awaitable<Obtained> obtain_or_load(const ManagedCertificate& managed, ChallengeSolver& solver,
                                          ProgressFn progress) {
   CertificateStore store(managed.cert_dir);
   std::string error;
   auto held = store.load(managed.domains, &error);
-  if (held && Clock::now() < renewal_time(held->not_before, held->not_after, managed.renewal, 0)) {
+  if (held && reusable(*held, managed) &&
+      Clock::now() < renewal_time(held->not_before, held->not_after, managed.renewal, 0)) {
     if (progress) {
       progress({"stored", fmt::format("a stored certificate for {} is valid until {}; not ordering a new one",
                                       fmt::join(managed.domains, ", "), when(held->not_after))});
@@ -114,9 +141,12 @@ asio::awaitable<Obtained> obtain_or_load(const ManagedCertificate& managed, Chal
     co_return stored;
   }
   if (!held && !error.empty()) spdlog::warn("ACME: ignoring the stored certificate: {}", error);
-  Client client(io_of(co_await asio::this_coro::executor), client_options(managed));
-  auto issued = co_await client.obtain(managed.domains, solver, progress);
-  auto saved = store.save(issued);
+  if (held && !reusable(*held, managed)) {
+    spdlog::info("ACME: the stored certificate for {} has a {} key; ordering a {} one",
+                 fmt::join(managed.domains, ", "), held->key_type ? to_string(*held->key_type) : "other",
+                 to_string(managed.client.key_type));
+  }
+  auto saved = co_await order_and_save(managed, solver, progress);
   if (progress)
     progress({"stored", fmt::format("saved in {}", saved.certificate_path.parent_path().string())});
   Obtained obtained;
@@ -165,17 +195,14 @@ struct CertificateManager::Impl : std::enable_shared_from_this<Impl> {
         spdlog::info("ACME: certificate for {} valid until {}; renewal at {}",
                      fmt::join(managed.domains, ", "), when(held->not_after), when(*renew_at));
       }
-      if (held && Clock::now() < *renew_at) {
+      if (held && reusable(*held, managed) && Clock::now() < *renew_at) {
         co_await sleep_until(*renew_at);
         continue;
       }
       std::optional<std::chrono::seconds> delay;
       try {
-        Client client(io, client_options(managed));
-        auto issued = co_await client.obtain(managed.domains, solver, [](const Progress& p) {
-          spdlog::info("ACME {}: {}", p.step, p.message);
-        });
-        auto saved = store.save(issued);
+        auto saved = co_await order_and_save(
+            managed, solver, [](const Progress& p) { spdlog::info("ACME {}: {}", p.step, p.message); });
         spdlog::info("ACME: new certificate for {} saved in {}", fmt::join(managed.domains, ", "),
                      saved.certificate_path.parent_path().string());
         if (!stopped) install(saved);

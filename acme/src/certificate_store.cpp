@@ -17,6 +17,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "basalt/acme/csr.hpp"
 #include "basalt/core/file.hpp"
 #include "basalt/core/tls.hpp"
 
@@ -182,6 +183,7 @@ std::optional<StoredCertificate> parse_certificate(std::string certificate_pem, 
     out.domains = loaded->dns_names();
     out.not_before = *not_before;
     out.not_after = *not_after;
+    out.key_type = key_type_of(loaded->key());
     return out;
   } catch (const std::exception& e) {
     set_error(error, e.what());

@@ -127,6 +127,42 @@ TEST(ParseCertificate, RejectsUnusablePairs) {
   EXPECT_FALSE(parse_certificate(truncated, a.private_key, &error));
 }
 
+// A self-signed certificate for `name` on a new key of `type`.
+core::PemCertificate cert_with_key(KeyType type, const std::string& name) {
+  core::PemCertificate pem;
+  pem.private_key = generate_private_key(type);
+  BioPtr key_bio(BIO_new_mem_buf(pem.private_key.data(), static_cast<int>(pem.private_key.size())));
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), &X509_free);
+  EXPECT_TRUE(key && x);
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400L * 30);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x.get(), X509_get_subject_name(x.get()));
+  X509_set_pubkey(x.get(), key.get());
+  EXPECT_GT(X509_sign(x.get(), key.get(), EVP_sha256()), 0);
+  BioPtr out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(out.get(), x.get());
+  char* data = nullptr;
+  long n = BIO_get_mem_data(out.get(), &data);
+  pem.certificate.assign(data, static_cast<std::size_t>(n));
+  return pem;
+}
+
+TEST(ParseCertificate, TellsTheKeyType) {
+  auto ec = cert_with_key(KeyType::kEcdsaP256, "ec.example");
+  auto rsa = cert_with_key(KeyType::kRsa2048, "rsa.example");
+  auto a = parse_certificate(ec.certificate, ec.private_key);
+  auto b = parse_certificate(rsa.certificate, rsa.private_key);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->key_type, KeyType::kEcdsaP256);
+  EXPECT_EQ(b->key_type, KeyType::kRsa2048);
+}
+
 TEST(StoredCertificateCovers, IsSetEqualityIgnoringCase) {
   StoredCertificate c;
   c.domains = {"example.com", "*.example.com"};

@@ -109,6 +109,20 @@ std::optional<KeyType> parse_key_type(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+std::optional<KeyType> key_type_of(const EVP_PKEY* key) noexcept {
+  if (!key) return std::nullopt;
+  if (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) == 2048) return KeyType::kRsa2048;
+  if (EVP_PKEY_is_a(key, "EC")) {
+    char group[64] = {};
+    std::size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof(group), &len) == 1 &&
+        std::string_view(group, len) == "prime256v1") {
+      return KeyType::kEcdsaP256;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string generate_private_key(KeyType type) {
   PkeyPtr key(type == KeyType::kRsa2048 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
                                         : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));

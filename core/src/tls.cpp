@@ -301,17 +301,20 @@ std::shared_ptr<const TlsCertifiedKey> TlsCertifiedKey::load(const TlsCertificat
   std::shared_ptr<TlsCertifiedKey> out(new TlsCertifiedKey());
   out->dns_names_ = certificate_dns_names(leaf);
   out->subject_ = one_line_subject(leaf);
-  struct tm tm {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1) {
-    // The clock counts nanoseconds in 64 bits (until 2262): a notAfter in
-    // 9999, as some certificates have, is kept as the clock's maximum.
+  // The clock counts nanoseconds in 64 bits (until 2262): a notAfter in
+  // 9999, as some certificates have, is kept as the clock's maximum.
+  auto time_of = [](const ASN1_TIME* t, std::chrono::system_clock::time_point& out) {
+    struct tm tm {};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return;
     constexpr auto kLimit =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count();
     const std::time_t seconds = timegm(&tm);
-    out->not_after_ = seconds > kLimit    ? std::chrono::system_clock::time_point::max()
-                      : seconds < -kLimit ? std::chrono::system_clock::time_point::min()
-                                          : std::chrono::system_clock::from_time_t(seconds);
-  }
+    out = seconds > kLimit    ? std::chrono::system_clock::time_point::max()
+          : seconds < -kLimit ? std::chrono::system_clock::time_point::min()
+                              : std::chrono::system_clock::from_time_t(seconds);
+  };
+  time_of(X509_get0_notBefore(leaf), out->not_before_);
+  time_of(X509_get0_notAfter(leaf), out->not_after_);
   out->chain_ = sk_X509_new_null();
   for (std::size_t i = 1; i < certs->size(); ++i) sk_X509_push(out->chain_, (*certs)[i].release());
   out->leaf_ = (*certs)[0].release();

@@ -21,6 +21,9 @@
 #include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/name.hpp"
 #include "basalt/dns/wire/record_json.hpp"
+#include "basalt/http/server.hpp"
+#include "basalt/service/certificate_set.hpp"
+#include "basalt/service/commands.hpp"
 
 namespace basalt::dns {
 namespace asio = boost::asio;
@@ -81,7 +84,11 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   Options options;
   Emit emit;
   std::unique_ptr<Server> server;
-  std::optional<core::TlsCertificateSource> next_certs;  // from updateCerts while no DoH listener runs
+  // The DoH certificate, kept across start and stop: updateCerts before
+  // start is what the next start serves.
+  std::shared_ptr<service::CertificateSet> certificates =
+      std::make_shared<service::CertificateSet>(service::CertificateSetOptions{
+          .state_dir = options.state_dir, .self_signed_name = "doh", .alpn = http::alpn_protocols()});
 
   mutable std::mutex mutex;  // pending, next_id
   std::unordered_map<std::string, std::shared_ptr<PendingAnswer>> pending;
@@ -171,11 +178,6 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     if (!c.manual_https_mode) {
       s.doh.push_back(
           {.listen = core::Endpoint{*core::IpAddress::parse(c.https_bind_interface), *c.https_port}});
-      if (!c.https_cert.empty()) {
-        s.tls = TlsConfig{.cert = c.https_cert, .key = c.https_key};
-      } else if (next_certs) {
-        s.tls = TlsConfig{.cert = next_certs->certificate, .key = next_certs->private_key};
-      }
     }
     return s;
   }
@@ -185,7 +187,14 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     auto it = params.find("config");
     if (it == params.end()) throw core::config::Error("config", "missing (the server configuration object)");
     auto config = core::config::decode<EngineStartConfig>(it->value(), "config");
-    auto s = std::make_unique<Server>(server_config(config));
+    if (!config.manual_https_mode && !config.https_cert.empty()) {
+      try {
+        certificates->set_static({config.https_cert, config.https_key});
+      } catch (const std::invalid_argument& e) {
+        throw core::config::Error("config.httpsCert", e.what());
+      }
+    }
+    auto s = std::make_unique<Server>(server_config(config), certificates);
     std::weak_ptr<Impl> weak = weak_from_this();
     s->set_fallback_handler([weak](const Query& q) -> asio::awaitable<std::vector<Record>> {
       auto self = weak.lock();
@@ -245,25 +254,6 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     if (answer.empty()) throw std::runtime_error("packet: not a DNS query, nothing to answer");
     co_return json::object{{"packet", core::base64_encode(answer)}};
   }
-
-  json::value update_certs(const json::object& params) {
-    auto field = [&](std::string_view key) {
-      auto it = params.find(key);
-      if (it == params.end() || !it->value().is_string() || it->value().get_string().empty()) {
-        throw core::config::Error(std::string(key), "missing or not PEM text");
-      }
-      return std::string(it->value().get_string());
-    };
-    core::TlsCertificateSource source{field("httpsCert"), field("httpsKey")};
-    if (server && !server->doh_endpoints().empty()) {
-      server->update_certs(source);
-    } else {
-      std::string error;
-      if (!core::TlsCertifiedKey::load(source, &error)) throw std::invalid_argument(error);
-      next_certs = source;  // used by the next start with a DoH listener
-    }
-    return json::object();
-  }
 };
 
 Engine::Engine(asio::io_context& control, Options options)
@@ -288,14 +278,14 @@ std::size_t Engine::pending_questions() const {
 
 void Engine::register_commands(core::management::Registry& registry) {
   auto impl = impl_;
+  service::add_service_commands(
+      registry,
+      {.stop = [impl] { impl->stop_server(); },
+       .metrics = [impl] { return impl->server ? impl->server->metrics().to_json() : Metrics().to_json(); },
+       .certificates = impl->certificates.get()});
   registry.add_sync("start", [impl](const json::object& params) { return impl->start(params); });
-  registry.add_sync("stop", [impl](const json::object&) -> json::value {
-    impl->stop_server();
-    return json::object();
-  });
   registry.add_sync("dnsQueryResult",
                     [impl](const json::object& params) { return impl->query_result(params); });
-  registry.add_sync("updateCerts", [impl](const json::object& params) { return impl->update_certs(params); });
   registry.add("processPacket", [impl](core::management::Call& call) -> asio::awaitable<json::value> {
     co_return co_await impl->process_packet(call.params());
   });

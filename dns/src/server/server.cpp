@@ -1,6 +1,5 @@
 #include "basalt/dns/server/server.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -14,17 +13,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <ctime>
-#include <fstream>
-#include <future>
 #include <mutex>
 #include <random>
-#include <regex>
-#include <sstream>
 
-#include "basalt/acme/certificate_manager.hpp"
-#include "basalt/acme/problem.hpp"
 #include "basalt/core/duration.hpp"
-#include "basalt/core/file.hpp"
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
@@ -34,11 +26,9 @@
 #include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
 #include "basalt/dns/zone/zone_error.hpp"
-#include "basalt/dns/zone/zone_parser.hpp"
 #include "basalt/http/router.hpp"
 #include "basalt/http/server.hpp"
-#include "server/dns01_solver.hpp"
-#include "server/doh_certificates.hpp"
+#include "basalt/service/certificate_set.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
 #include "server/worker.hpp"
@@ -47,62 +37,6 @@ namespace basalt::dns {
 namespace asio = boost::asio;
 
 namespace {
-
-ZoneBuildOptions build_options(const ServerConfig& config) {
-  ZoneBuildOptions o;
-  o.serial = static_cast<std::uint32_t>(std::time(nullptr));
-  if (config.primary_nameserver) o.primary_nameserver = Name::from_text(*config.primary_nameserver);
-  return o;
-}
-
-std::optional<Name> declared_origin(std::string_view text) {
-  static const std::regex kOrigin(R"((^|\n)\$ORIGIN[ \t]+([^ \t\r\n;]+))", std::regex::icase);
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(text.begin(), text.end(), m, kOrigin)) return std::nullopt;
-  return Name::from_text(m[2].str());
-}
-
-// The DoH certificate: the configured one, else the self-signed one kept in
-// the state directory (generated on first start).
-core::TlsCertificateSource doh_certificate(const ServerConfig& config) {
-  if (config.tls) return {config.tls->cert, config.tls->key};
-  namespace fs = std::filesystem;
-  if (config.state_dir.empty()) {
-    throw core::config::Error("tls",
-                              "no certificate configured and no state_dir to keep a self-signed one in");
-  }
-  fs::path dir(config.state_dir);
-  auto cert_path = dir / "doh-cert.pem", key_path = dir / "doh-key.pem";
-  std::error_code ec;
-  if (fs::exists(cert_path, ec) && fs::exists(key_path, ec)) {
-    std::string error;
-    if (core::TlsCertifiedKey::load({cert_path.string(), key_path.string()}, &error)) {
-      return {cert_path.string(), key_path.string()};
-    }
-    spdlog::warn("replacing the unusable self-signed DoH certificate in {}: {}", dir.string(), error);
-  }
-  fs::create_directories(dir, ec);
-  if (ec) throw core::config::Error("state_dir", "cannot create \"" + dir.string() + "\": " + ec.message());
-  core::SelfSignedOptions options{
-      .dns_names = {"localhost"},
-      .ip_addresses = {core::IpAddress::v4_loopback(), *core::IpAddress::parse("::1")}};
-  for (const auto& d : config.doh) {
-    if (d.listen && !d.listen->address.is_unspecified() && !d.listen->address.is_loopback()) {
-      options.ip_addresses.push_back(d.listen->address);
-    }
-  }
-  std::string error;
-  auto pem = core::generate_self_signed(options, &error);
-  if (!pem) throw std::runtime_error("cannot generate a self-signed DoH certificate: " + error);
-  if (!core::write_file_atomic(key_path, pem->private_key, fs::perms::owner_read | fs::perms::owner_write,
-                               &error) ||
-      !core::write_file_atomic(cert_path, pem->certificate, fs::perms::owner_read | fs::perms::owner_write,
-                               &error)) {
-    throw core::config::Error("state_dir", error);
-  }
-  spdlog::info("generated a self-signed DoH certificate in {} (localhost, 127.0.0.1, ::1)", dir.string());
-  return {cert_path.string(), key_path.string()};
-}
 
 // The online signer of `config.dnssec`: its keys loaded from the key
 // directory, or generated there on first start.
@@ -174,134 +108,12 @@ std::string zone_list(const ServerData& d) {
   return out.empty() ? "none" : out;
 }
 
-// Why this server cannot answer the dns-01 challenge of `domain` (normalised,
-// "*." allowed), or "" when it can: the name must lie in a served zone, not
-// below a zone cut, and zone data must not answer its _acme-challenge TXT
-// itself (a static record or a wildcard would hide the challenge record).
-std::string challenge_obstacle(const ServerData& d, std::string_view domain) {
-  std::string_view base = domain;
-  if (base.starts_with("*.")) base.remove_prefix(2);
-  std::string challenge = "_acme-challenge.";
-  challenge += base;
-  auto name = Name::from_text(challenge);
-  const Zone* zone = name ? d.zones.find(*name) : nullptr;
-  if (!zone) {
-    return fmt::format("\"{}\" is not in a zone this server is authoritative for (zones: {})", domain,
-                       zone_list(d));
-  }
-  auto lk = zone->lookup(*name, RRType::kTXT);
-  if (lk.match == Zone::Match::kDelegation) {
-    return fmt::format(
-        "\"{}\" is delegated away at {} (a zone cut in {}): this server is not authoritative for it", domain,
-        lk.node_name.to_string(), zone->apex().to_string());
-  }
-  if ((lk.match == Zone::Match::kExact || lk.match == Zone::Match::kWildcard) &&
-      (lk.node->find(RRType::kTXT) || lk.node->find(RRType::kCNAME))) {
-    return fmt::format("zone data of {} answers {} itself ({} at {}), which would hide the challenge record",
-                       zone->apex().to_string(), challenge, lk.node->find(RRType::kCNAME) ? "CNAME" : "TXT",
-                       lk.match == Zone::Match::kWildcard ? lk.node_name.to_string() : name->to_string());
-  }
-  return {};
-}
-
-// An order for `domains` as the config's `acme` section and `o` say.
-acme::ManagedCertificate managed_certificate(const ServerConfig& config, std::vector<std::string> domains,
-                                             const CertificateOptions& o) {
-  const AcmeConfig* ac = config.acme ? &*config.acme : nullptr;
-  auto pick = [](const std::string& given, const std::string* fallback) {
-    return !given.empty() || !fallback ? given : *fallback;
-  };
-  acme::ManagedCertificate m;
-  m.domains = std::move(domains);
-  m.cert_dir = pick(o.cert_dir, ac ? &ac->cert_dir : nullptr);
-  if (m.cert_dir.empty()) {
-    if (config.state_dir.empty()) throw acme::Error("certificate store", "no cert_dir and no state_dir");
-    m.cert_dir = std::filesystem::path(config.state_dir) / "certs";
-  }
-  m.client.directory = pick(o.directory, ac ? &ac->directory : nullptr);
-  m.client.directory_ca = pick(o.directory_ca, ac ? &ac->directory_ca : nullptr);
-  auto email = pick(o.email, ac ? &ac->email : nullptr);
-  if (!email.empty()) m.client.contact = {"mailto:" + email};
-  m.client.key_type = o.key_type ? *o.key_type
-                      : ac       ? acme::parse_key_type(ac->key_type).value_or(acme::KeyType::kEcdsaP256)
-                                 : acme::KeyType::kEcdsaP256;
-  if (ac) {
-    m.client.account_key_type =
-        acme::parse_key_type(ac->account_key_type).value_or(acme::KeyType::kEcdsaP256);
-  }
-  if (ac && ac->renew_before) {
-    m.renewal.renew_before = std::chrono::duration_cast<std::chrono::seconds>(*ac->renew_before);
-  }
-  if (m.client.directory.empty()) {
-    throw acme::Error("directory", "no ACME directory URL given (and no acme.directory in the config)");
-  }
-  return m;
-}
-
 }  // namespace
 
-Zone load_zone_file(const std::string& path, const std::optional<Name>& apex,
-                    const ZoneBuildOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ZoneError(path, 0, "cannot read the file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
-
-  ZoneParseOptions parse;
-  std::optional<Name> origin = apex ? apex : declared_origin(text);
-  if (!origin) {
-    // No $ORIGIN: the SOA's owner, written absolute, names the zone.
-    for (auto& r : parse_zone(text, parse, path)) {
-      if (r.type == RRType::kSOA) {
-        origin = r.owner;
-        break;
-      }
-    }
-    if (!origin || origin->is_root()) {
-      throw ZoneError(path, 0,
-                      "no $ORIGIN and no SOA with an absolute owner name: cannot tell which zone this is");
-    }
-  }
-  parse.origin = *origin;
-  auto records = parse_zone(text, parse, path);
-  try {
-    return Zone::build(*origin, std::move(records), options);
-  } catch (const std::invalid_argument& e) {
-    throw ZoneError(path, 0, e.what());
-  }
-}
-
-std::vector<Zone> load_zones(const ServerConfig& config) {
-  std::vector<Zone> zones;
-  auto options = build_options(config);
-  for (std::size_t i = 0; i < config.zones.size(); ++i) {
-    const auto& zc = config.zones[i];
-    std::optional<Name> apex;
-    if (zc.apex) {
-      apex = Name::from_text(*zc.apex);
-      if (!apex)
-        throw core::config::Error(fmt::format("zones[{}].apex", i),
-                                  "\"" + *zc.apex + "\" is not a domain name");
-    }
-    if (zc.file) {
-      zones.push_back(load_zone_file(*zc.file, apex, options));
-    } else {
-      zones.push_back(Zone::build(*apex, {}, options));
-    }
-    for (std::size_t j = 0; j + 1 < zones.size(); ++j) {
-      if (zones[j].apex() == zones.back().apex()) {
-        throw core::config::Error(fmt::format("zones[{}]", i),
-                                  fmt::format("zone {} is declared twice", zones.back().apex().to_string()));
-      }
-    }
-  }
-  return zones;
-}
-
 struct Server::Impl {
-  explicit Impl(ServerConfig c)
+  Impl(ServerConfig c, std::shared_ptr<service::CertificateSet> certs)
       : config(std::move(c)),
+        certificates(std::move(certs)),
         runtime({.workers = config.workers}),
         shutdown(runtime, std::chrono::seconds(5)),
         responder({.localhost = config.localhost, .max_udp_payload = config.max_udp_payload}),
@@ -314,18 +126,19 @@ struct Server::Impl {
       workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout));
     }
     if (!config.doh.empty()) {
-      std::string error;
-      auto base = doh_certificate(config);
-      tls = core::TlsServerContext::create({.certificates = {base}, .alpn = http::alpn_protocols()}, &error);
-      if (!tls) throw core::config::Error("tls", error);
-      doh_certificates.emplace(*tls, base);
-    }
-    if (config.acme) {
-      auto d = data.load();
-      for (std::size_t i = 0; i < config.acme->domains.size(); ++i) {
-        auto why = challenge_obstacle(*d, acme::normalize_domains({config.acme->domains[i]}).front());
-        if (!why.empty()) throw core::config::Error(fmt::format("acme.domains[{}]", i), why);
+      // The DoH listeners' certificates: the caller's set, else one from
+      // `tls` or a self-signed pair in state_dir (doh-cert.pem, doh-key.pem).
+      if (!certificates) {
+        service::CertificateSetOptions o{.tls = config.tls,
+                                         .state_dir = config.state_dir,
+                                         .self_signed_name = "doh",
+                                         .alpn = http::alpn_protocols()};
+        for (const auto& d : config.doh) {
+          if (d.listen) o.self_signed_addresses.push_back(d.listen->address);
+        }
+        certificates = std::make_shared<service::CertificateSet>(std::move(o));
       }
+      tls = certificates->context();
     }
   }
 
@@ -399,6 +212,7 @@ struct Server::Impl {
   }
 
   ServerConfig config;
+  std::shared_ptr<service::CertificateSet> certificates;  // the DoH listeners', when DoH is configured
   core::Runtime runtime;
   core::Shutdown shutdown;
   Responder responder;
@@ -410,21 +224,15 @@ struct Server::Impl {
   std::vector<core::Endpoint> udp_bound, tcp_bound;
   std::atomic<std::size_t> tcp_open{0};
   std::atomic<HandlerId> next_handler{1};
-  std::optional<core::TlsServerContext> tls;        // the DoH listeners' certificates, when DoH is configured
-  std::optional<DohCertificates> doh_certificates;  // what `tls` serves: base + ACME certificates
-  std::unique_ptr<Dns01Solver> solver;              // ACME dns-01 through the handler table
-  std::unique_ptr<acme::CertificateManager> acme_manager;  // config `acme`, once started
+  std::optional<core::TlsServerContext> tls;  // certificates->context(), when DoH is configured
   std::vector<std::unique_ptr<http::Server>> doh_http;
   std::vector<core::Endpoint> doh_bound;
-  std::unique_ptr<http::Server> metrics_http;  // Prometheus text at /metrics, when configured
-  std::optional<core::Endpoint> metrics_bound;
   bool started = false;
   mutable std::mutex mutex;  // start/stop and the bound-address lists
 };
 
-Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
-  impl_->solver = std::make_unique<Dns01Solver>(*this);
-}
+Server::Server(ServerConfig config, std::shared_ptr<service::CertificateSet> certificates)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(certificates))) {}
 
 Server::~Server() {
   stop(std::chrono::milliseconds(0));
@@ -456,31 +264,6 @@ void Server::start() {
   }
   for (auto& l : impl_->udp) l->start();
   for (auto& l : impl_->tcp) l->start();
-  if (const auto& at = impl_->config.metrics.listen) {
-    http::Router router;
-    router.add("/metrics", {"GET"}, [this](http::Request) -> asio::awaitable<http::Response> {
-      co_return http::Response(200, metrics().prometheus(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    impl_->metrics_http = std::make_unique<http::Server>(rt, router.handler());
-    impl_->metrics_http->attach(impl_->shutdown);
-    auto port = impl_->metrics_http->listen({.endpoint = *at, .h2c = false});
-    impl_->metrics_bound = core::Endpoint{at->address, port};
-    spdlog::info("serving Prometheus metrics on http://{}/metrics", impl_->metrics_bound->to_string());
-  }
-  if (const auto& ac = impl_->config.acme) {
-    // The stored certificate is installed before DoH listens; the CA is
-    // asked (on the control thread) only when none is held or renewal is due.
-    auto managed = managed_certificate(impl_->config, acme::normalize_domains(ac->domains), {});
-    impl_->acme_manager = std::make_unique<acme::CertificateManager>(
-        rt.control(), std::move(managed), *impl_->solver, [this](const acme::StoredCertificate& c) {
-          if (impl_->doh_certificates) impl_->doh_certificates->install(c);
-        });
-    if (auto held = impl_->acme_manager->start()) {
-      spdlog::info("ACME: serving the stored certificate for {} (valid until {:%Y-%m-%d %H:%M:%S} UTC)",
-                   fmt::join(held->domains, ", "),
-                   fmt::gmtime(std::chrono::system_clock::to_time_t(held->not_after)));
-    }
-  }
   for (const auto& d : impl_->config.doh) {
     DohHandler doh(
         [this](std::span<const std::uint8_t> q) { return async_process_packet(q, Transport::kHttps); });
@@ -512,7 +295,6 @@ void Server::start() {
 void Server::stop(std::chrono::milliseconds drain) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->started) return;
-  if (impl_->acme_manager) impl_->acme_manager->stop();
   impl_->shutdown.begin("stop requested", drain);
 }
 
@@ -529,70 +311,24 @@ std::vector<core::Endpoint> Server::udp_endpoints() const {
   return impl_->udp_bound;
 }
 
-std::optional<core::Endpoint> Server::metrics_endpoint() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->metrics_bound;
-}
-
 std::vector<core::Endpoint> Server::doh_endpoints() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->doh_bound;
 }
 
 void Server::update_certs(const core::TlsCertificateSource& source) {
-  if (!impl_->doh_certificates) throw std::invalid_argument("this server has no DNS-over-HTTPS listener");
-  impl_->doh_certificates->set_base(source);
-  spdlog::info("DoH certificate replaced");
+  if (!impl_->certificates) throw std::invalid_argument("this server has no DNS-over-HTTPS listener");
+  impl_->certificates->set_static(source);
 }
 
-asio::awaitable<RetrievedCertificate> Server::async_retrieve_certificate(std::vector<std::string> domains,
-                                                                         CertificateOptions options) {
-  std::vector<std::string> names;
-  try {
-    names = acme::normalize_domains(domains);
-  } catch (const std::invalid_argument& e) {
-    throw acme::Error("domains", e.what());
-  }
-  {
-    auto d = impl_->data.load();
-    for (const auto& n : names) {
-      auto why = challenge_obstacle(*d, n);
-      if (!why.empty()) throw acme::Error("authority check", why);
-    }
-  }
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (!impl_->started)
-      throw acme::Error("start", "the server is not running, so the CA could not reach it");
-  }
-  auto managed = managed_certificate(impl_->config, std::move(names), options);
-  auto obtained = co_await acme::obtain_or_load(managed, *impl_->solver, options.progress);
-  if (impl_->doh_certificates) impl_->doh_certificates->install(obtained.certificate);
-  RetrievedCertificate result;
-  result.certificate = std::move(obtained.certificate);
-  result.issued = obtained.issued;
-  co_return result;
+const std::shared_ptr<service::CertificateSet>& Server::certificates() const noexcept {
+  return impl_->certificates;
 }
 
-RetrievedCertificate Server::retrieve_certificate(std::vector<std::string> domains,
-                                                  CertificateOptions options) {
-  {
-    // Before start() the control thread does not run: nothing would answer.
-    std::lock_guard lock(impl_->mutex);
-    if (!impl_->started)
-      throw acme::Error("start", "the server is not running, so the CA could not reach it");
-  }
-  std::promise<RetrievedCertificate> promise;
-  auto future = promise.get_future();
-  asio::co_spawn(impl_->runtime.control(), async_retrieve_certificate(std::move(domains), std::move(options)),
-                 [&promise](std::exception_ptr e, RetrievedCertificate r) {
-                   if (e) {
-                     promise.set_exception(e);
-                   } else {
-                     promise.set_value(std::move(r));
-                   }
-                 });
-  return future.get();
+std::shared_ptr<const Zone> Server::find_zone(const Name& name) const {
+  auto d = impl_->data.load();
+  const Zone* z = d->zones.find(name);
+  return z ? d->zones.get(z->apex()) : nullptr;
 }
 
 std::vector<core::Endpoint> Server::tcp_endpoints() const {
@@ -692,6 +428,9 @@ const ServerConfig& Server::config() const noexcept {
 }
 core::Runtime& Server::runtime() {
   return impl_->runtime;
+}
+core::Shutdown& Server::shutdown() {
+  return impl_->shutdown;
 }
 
 }  // namespace basalt::dns

@@ -4,16 +4,27 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
-#include <boost/url/parse.hpp>
+#include <fmt/format.h>
 
-#include "basalt/acme/certificate_manager.hpp"
-#include "basalt/acme/csr.hpp"
 #include "basalt/core/duration.hpp"
 #include "basalt/dns/dnssec/algorithm.hpp"
+#include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/name.hpp"
+#include "basalt/dns/zone/zone_file.hpp"
 
 namespace basalt::dns {
+namespace {
+
+ZoneBuildOptions build_options(const ServerConfig& config) {
+  ZoneBuildOptions o;
+  o.serial = static_cast<std::uint32_t>(std::time(nullptr));
+  if (config.primary_nameserver) o.primary_nameserver = Name::from_text(*config.primary_nameserver);
+  return o;
+}
+
+}  // namespace
 
 void ZoneConfig::validate(const core::config::Node& n) const {
   if (!file && !apex) n.fail("needs `file` (a zone file) or `apex` (a zone name)");
@@ -29,11 +40,6 @@ void DohConfig::validate(const core::config::Node& n) const {
   if (path.empty() || path.front() != '/' || path.find_first_of("?# ") != std::string::npos) {
     n.fail_at("path", "\"" + path + "\" is not an absolute URL path (starts with /, no ?, # or spaces)");
   }
-}
-
-void TlsConfig::validate(const core::config::Node& n) const {
-  if (cert.empty()) n.fail_at("cert", "needs a PEM file or PEM text");
-  if (key.empty()) n.fail_at("key", "needs a PEM file or PEM text");
 }
 
 void DnssecConfig::validate(const core::config::Node& n) const {
@@ -59,40 +65,6 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   }
 }
 
-void AcmeConfig::validate(const core::config::Node& n) const {
-  if (email.empty()) n.fail_at("email", "needs the account's contact address");
-  if (email.find('@') == std::string::npos || email.find_first_of(" \t\r\n,") != std::string::npos) {
-    n.fail_at("email", "\"" + email + "\" is not an e-mail address");
-  }
-  auto url = boost::urls::parse_absolute_uri(directory);
-  if (!url || url->scheme() != "https" || url->host().empty()) {
-    n.fail_at("directory", "\"" + directory + "\" is not an https:// URL of an ACME directory");
-  }
-  if (domains.empty()) n.fail_at("domains", "needs at least one name");
-  std::vector<std::string> seen;  // normalised
-  for (std::size_t i = 0; i < domains.size(); ++i) {
-    const std::string key = "domains[" + std::to_string(i) + "]";
-    try {
-      seen.push_back(acme::normalize_domains({domains[i]}).front());
-    } catch (const std::invalid_argument& e) {
-      n.fail_at(key, e.what());
-    }
-    if (std::find(seen.begin(), seen.end() - 1, seen.back()) != seen.end() - 1) {
-      n.fail_at(key, "\"" + domains[i] + "\" is listed twice");
-    }
-  }
-  if (renew_before && renew_before->count() <= 0) {
-    n.fail_at("renew_before", "\"" + core::format_duration(*renew_before) + "\" is not a positive duration");
-  }
-  if (!acme::parse_key_type(key_type)) {
-    n.fail_at("key_type", "\"" + key_type + "\" is not one of: " + std::string(acme::kKeyTypeHelp));
-  }
-  if (!acme::parse_key_type(account_key_type)) {
-    n.fail_at("account_key_type",
-              "\"" + account_key_type + "\" is not one of: " + std::string(acme::kKeyTypeHelp));
-  }
-}
-
 void ServerConfig::validate(const core::config::Node& n) const {
   if (max_udp_payload < 512 || max_udp_payload > 4096) {
     n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
@@ -107,6 +79,33 @@ void ServerConfig::validate(const core::config::Node& n) const {
       }
     }
   }
+}
+
+std::vector<Zone> load_zones(const ServerConfig& config) {
+  std::vector<Zone> zones;
+  auto options = build_options(config);
+  for (std::size_t i = 0; i < config.zones.size(); ++i) {
+    const auto& zc = config.zones[i];
+    std::optional<Name> apex;
+    if (zc.apex) {
+      apex = Name::from_text(*zc.apex);
+      if (!apex)
+        throw core::config::Error(fmt::format("zones[{}].apex", i),
+                                  "\"" + *zc.apex + "\" is not a domain name");
+    }
+    if (zc.file) {
+      zones.push_back(load_zone_file(*zc.file, apex, options));
+    } else {
+      zones.push_back(Zone::build(*apex, {}, options));
+    }
+    for (std::size_t j = 0; j + 1 < zones.size(); ++j) {
+      if (zones[j].apex() == zones.back().apex()) {
+        throw core::config::Error(fmt::format("zones[{}]", i),
+                                  fmt::format("zone {} is declared twice", zones.back().apex().to_string()));
+      }
+    }
+  }
+  return zones;
 }
 
 std::string default_state_dir() {

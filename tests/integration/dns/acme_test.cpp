@@ -16,8 +16,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "basalt/acme/problem.hpp"
 #include "basalt/core/tls.hpp"
-#include "basalt/dns/server/server.hpp"
+#include "basalt/dns/daemon/daemon.hpp"
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 #include "dig.hpp"
@@ -366,43 +367,77 @@ TEST_F(AcmeTest, RefusedNoncesAreRetried) {
   EXPECT_EQ(doh("www.example.test", dir_.file("pebble-root.pem")).exit_code, 0);
 }
 
-// The library face: dns::Server::retrieve_certificate in-process, with progress.
+// The library face: dns::Daemon::retrieve_certificate in-process, with
+// progress; a stored certificate is reused only for the key type asked for.
 TEST_F(AcmeTest, LibraryRetrieveCertificateServesTheNewCertificateOnDoh) {
-  dns::Server server({.listen = {*core::Endpoint::parse("127.0.0.1:" + std::to_string(dns_port_))},
+  dns::Daemon daemon({.listen = {*core::Endpoint::parse("127.0.0.1:" + std::to_string(dns_port_))},
                       .zones = {{.file = dir_.file("example.test.zone")}},
                       .state_dir = dir_.file("state"),
                       .doh = {{.listen = *core::Endpoint::parse("127.0.0.1:" + std::to_string(doh_port_))}},
                       .log = {.level = core::LogLevel::warn}});
-  dns::CertificateOptions early{.email = "ops@example.test", .directory = "https://127.0.0.1:1/dir"};
   // Before start() the CA could not reach us: refused at once.
-  EXPECT_THROW(server.retrieve_certificate({"example.test"}, early), acme::Error);
-  server.start();
+  service::CertificateRequest early{
+      .domains = {"example.test"}, .email = "ops@example.test", .directory = "https://127.0.0.1:1/dir"};
+  EXPECT_THROW(daemon.retrieve_certificate(early), acme::Error);
+  daemon.start();
   auto pebble = start_pebble("pebble", dns_port_);
 
   std::vector<std::string> steps;
-  dns::CertificateOptions options{.email = "ops@example.test",
-                                  .directory = directory(*pebble),
-                                  .directory_ca = dir_.file("pebble-cert.pem"),
-                                  .key_type = acme::KeyType::kRsa2048,
-                                  .progress = [&steps](const acme::Progress& p) { steps.push_back(p.step); }};
-  auto r = server.retrieve_certificate({"WWW.Example.Test"}, options);
-  EXPECT_TRUE(r.issued);
-  EXPECT_EQ(r.certificate.domains, std::vector<std::string>{"www.example.test"});
-  EXPECT_TRUE(contains(r.certificate.private_key_pem, "BEGIN PRIVATE KEY"));
+  auto progress = [&steps](const acme::Progress& p) { steps.push_back(p.step); };
+  service::CertificateRequest request{.domains = {"WWW.Example.Test"},
+                                      .email = "ops@example.test",
+                                      .directory = directory(*pebble),
+                                      .directory_ca = dir_.file("pebble-cert.pem")};
+  auto ecdsa = daemon.retrieve_certificate(request, progress);
+  EXPECT_TRUE(ecdsa.issued);
+  EXPECT_EQ(ecdsa.certificate.domains, std::vector<std::string>{"www.example.test"});
+  EXPECT_TRUE(contains(ecdsa.certificate.private_key_pem, "BEGIN PRIVATE KEY"));
   EXPECT_NE(std::find(steps.begin(), steps.end(), "validation"), steps.end());
   EXPECT_NE(std::find(steps.begin(), steps.end(), "certificate"), steps.end());
   auto served = doh("www.example.test", dir_.file("pebble-root.pem"));
   EXPECT_EQ(served.exit_code, 0) << served.err;
-  // An RSA key, as asked.
-  auto text = run({"openssl", "x509", "-noout", "-text", "-in", r.certificate.certificate_path.string()});
-  EXPECT_TRUE(contains(text.out, "rsaEncryption")) << text.out;
+  auto key_of = [&](const acme::Obtained& o) {
+    return run({"openssl", "x509", "-noout", "-text", "-in", o.certificate.certificate_path.string()}).out;
+  };
+  EXPECT_TRUE(contains(key_of(ecdsa), "id-ecPublicKey"));
 
-  // A second call with the same names is answered from the store.
-  auto again = server.retrieve_certificate({"www.example.test"}, options);
+  // RSA asked while a valid ECDSA certificate is held: a new, RSA one.
+  request.key_type = acme::KeyType::kRsa2048;
+  auto rsa = daemon.retrieve_certificate(request, progress);
+  EXPECT_TRUE(rsa.issued);
+  EXPECT_TRUE(contains(key_of(rsa), "rsaEncryption"));
+
+  // The same names and key type again: answered from the store.
+  auto again = daemon.retrieve_certificate(request, progress);
   EXPECT_FALSE(again.issued);
-  EXPECT_EQ(again.certificate.certificate_pem, r.certificate.certificate_pem);
-  server.stop();
-  server.wait();
+  EXPECT_EQ(again.certificate.certificate_pem, rsa.certificate.certificate_pem);
+  daemon.stop();
+  daemon.wait();
+}
+
+// Two requests for the same names at once: one order at the CA, both get
+// the certificate.
+TEST_F(AcmeTest, ConcurrentRequestsForTheSameNamesShareOneOrder) {
+  auto daemon = start_daemon();
+  auto pebble = start_pebble("pebble", dns_port_);
+  std::vector<std::string> argv = {binary("basalt-dns"),
+                                   "cert",
+                                   "--email",
+                                   "ops@example.test",
+                                   "--directory",
+                                   directory(*pebble),
+                                   "--directory-ca",
+                                   dir_.file("pebble-cert.pem"),
+                                   "--management-socket",
+                                   dir_.file("mgmt.sock"),
+                                   "--domain",
+                                   "www.example.test"};
+  Process first({.argv = argv}), second({.argv = argv});
+  EXPECT_EQ(first.wait(120s), 0);
+  EXPECT_EQ(second.wait(120s), 0);
+  pebble->pump(500ms);
+  EXPECT_EQ(count(pebble->text, "POST /order-plz"), 1u) << pebble->text;
+  EXPECT_EQ(doh("www.example.test", dir_.file("pebble-root.pem")).exit_code, 0);
 }
 
 TEST_F(AcmeTest, BadAcmeConfigIsRejectedAtStartNamingTheKey) {

@@ -44,7 +44,7 @@ class QueryCli : public ::testing::Test {
     c.workers = 1;
     c.state_dir = dir_.path();
     c.doh = {{.listen = *core::Endpoint::parse("127.0.0.1:0", nullptr, {.allow_port_zero = true})}};
-    c.tls = dns::TlsConfig{.cert = cert_.certificate, .key = cert_.private_key};
+    c.tls = service::TlsConfig{.cert = cert_.certificate, .key = cert_.private_key};
     server_.emplace(c);
     server_->start();
     at_ = "@127.0.0.1:" + std::to_string(server_->udp_endpoints().at(0).port);

@@ -159,7 +159,7 @@ struct DohServer {
         {.dns_names = {"localhost"}, .ip_addresses = {core::IpAddress::v4_loopback()}});
     auto c = server_config(dir);
     c.doh = {{.listen = *core::Endpoint::parse("127.0.0.1:0", nullptr, {.allow_port_zero = true})}};
-    c.tls = dns::TlsConfig{.cert = cert.certificate, .key = cert.private_key};
+    c.tls = service::TlsConfig{.cert = cert.certificate, .key = cert.private_key};
     server.emplace(c);
     server->start();
     url = "https://127.0.0.1:" + std::to_string(server->doh_endpoints().at(0).port) + "/dns-query";

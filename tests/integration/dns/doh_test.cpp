@@ -259,7 +259,7 @@ TEST(DohCertificates, SwapKeepsOpenConnectionsAndNewHandshakesGetTheNewCertifica
   config.zones = {{.apex = "swap.test"}};
   config.workers = 2;
   config.doh = {{.listen = core::Endpoint{core::IpAddress::v4_loopback(), 0}}};
-  config.tls = dns::TlsConfig{.cert = old_cert.certificate, .key = old_cert.private_key};  // inline PEM
+  config.tls = service::TlsConfig{.cert = old_cert.certificate, .key = old_cert.private_key};  // inline PEM
   dns::Server server(config);
   server.start();
   auto port = std::to_string(server.doh_endpoints().at(0).port);

@@ -29,6 +29,7 @@
 
 #include "basalt/acme/certificate_store.hpp"
 #include "basalt/acme/client.hpp"
+#include "basalt/acme/order_gate.hpp"
 #include "basalt/acme/renewal.hpp"
 #include "basalt/acme/solver.hpp"
 
@@ -45,6 +46,10 @@ struct ManagedCertificate {
   // default_account_key_path(cert_dir, client.directory).
   ClientOptions client;
   RenewalPolicy renewal;
+  // Orders for the same names and key type that share this gate never run
+  // twice at once (a management call while the background renewal runs).
+  // Null: no sharing.
+  std::shared_ptr<OrderGate> gate;
 };
 
 // <cert_dir>/accounts/<host>[_<port>]<path with '/' as '_'>/account.key: one
@@ -62,9 +67,11 @@ struct Obtained {
   bool issued = false;  // false: the stored one was still good, the CA was not contacted
 };
 
-// One shot: the stored certificate if it covers exactly `managed.domains`
-// and is not yet due for renewal (without jitter), else a new one ordered
-// from the CA and saved. Throws acme::Error (CA, local checks) or
+// One shot: the stored certificate if it covers exactly `managed.domains`,
+// has the requested key type and is not yet due for renewal (without
+// jitter), else a new one ordered from the CA and saved (or the result of
+// the order for the same certificate already in flight through
+// `managed.gate`). Throws acme::Error (CA, local checks) or
 // std::runtime_error (the store cannot be written).
 boost::asio::awaitable<Obtained> obtain_or_load(const ManagedCertificate& managed, ChallengeSolver& solver,
                                                 ProgressFn progress = {});

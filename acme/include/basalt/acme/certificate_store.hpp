@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "basalt/acme/csr.hpp"
+
 namespace basalt::acme {
 
 struct StoredCertificate {
@@ -30,6 +32,9 @@ struct StoredCertificate {
   std::vector<std::string> domains;  // DNS SANs of the leaf, lowercase, in certificate order
   std::chrono::system_clock::time_point not_before, not_after;
   std::filesystem::path certificate_path, key_path;
+  // The private key's type; nullopt for a key of another kind (e.g. RSA 4096
+  // or P-384 from another tool), which no request matches.
+  std::optional<KeyType> key_type;
 
   // True if the leaf's DNS SANs are exactly `domains` (as sets, case-insensitive).
   bool covers_exactly(const std::vector<std::string>& domains) const;

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+struct evp_pkey_st;  // EVP_PKEY
+
 namespace basalt::acme {
 
 enum class KeyType { kEcdsaP256, kRsa2048 };
@@ -20,6 +22,9 @@ enum class KeyType { kEcdsaP256, kRsa2048 };
 std::string_view to_string(KeyType type) noexcept;
 std::optional<KeyType> parse_key_type(std::string_view text) noexcept;
 inline constexpr std::string_view kKeyTypeHelp = "ecdsa-p256, rsa-2048";
+
+// The type of a loaded key: nullopt for any other kind (RSA 4096, P-384, ...).
+std::optional<KeyType> key_type_of(const evp_pkey_st* key) noexcept;
 
 // A new private key, as PKCS#8 PEM.
 std::string generate_private_key(KeyType type);

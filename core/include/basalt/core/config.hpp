@@ -56,10 +56,17 @@ class Error : public std::runtime_error {
 // A value in the config tree, with its key path ("zones[0].file").
 class Node {
  public:
-  Node(const boost::json::value& value, std::string path) : value_(&value), path_(std::move(path)) {}
+  using KeyOf = std::string (*)(std::string_view member);
+  Node(const boost::json::value& value, std::string path, KeyOf key_of = nullptr)
+      : value_(&value), path_(std::move(path)), key_of_(key_of) {}
 
   const boost::json::value& value() const { return *value_; }
   const std::string& path() const { return path_; }
+  // The key a member of the struct being validated has in this file: its
+  // name, or what the struct's key_style / key_names make of it. validate()
+  // members name keys through this, so a struct shared by daemons with
+  // different key spellings reports each daemon's own keys.
+  std::string key(std::string_view member) const { return key_of_ ? key_of_(member) : std::string(member); }
   std::string child_path(std::string_view key) const;
   std::string index_path(std::size_t index) const;
 
@@ -71,6 +78,7 @@ class Node {
  private:
   const boost::json::value* value_;
   std::string path_;
+  KeyOf key_of_;
 };
 
 // The value as short text for messages: strings quoted, long values cut.
@@ -79,6 +87,15 @@ std::string render(const boost::json::value& v);
 enum class KeyStyle { snake, camel };
 template <class T>
 inline constexpr KeyStyle key_style = KeyStyle::snake;
+// Keys spelled otherwise than the style makes of the member name: a daemon
+// that reads a shared struct (say service::AcmeConfig) under another
+// product's names derives a struct from it and specialises this to return
+// the key of a member ("" keeps the style's), e.g.
+//   m == "cert_dir" ? "certificateStore" : "".
+template <class T>
+struct KeyNames {
+  static constexpr std::string_view of(std::string_view) { return {}; }
+};
 // "udp_bind_interface" -> "udpBindInterface"
 std::string camel_case(std::string_view snake);
 
@@ -243,7 +260,8 @@ struct Codec<T, std::enable_if_t<boost::describe::has_describe_members<T>::value
   using Members =
       boost::describe::describe_members<T, boost::describe::mod_public | boost::describe::mod_inherited>;
 
-  static std::string key_of(const char* member) {
+  static std::string key_of(std::string_view member) {
+    if (auto key = KeyNames<T>::of(member); !key.empty()) return std::string(key);
     return key_style<T> == KeyStyle::camel ? camel_case(member) : std::string(member);
   }
 
@@ -264,7 +282,8 @@ struct Codec<T, std::enable_if_t<boost::describe::has_describe_members<T>::value
         detail::fail_unknown_key(n, kv.key(), allowed);
       }
     }
-    if constexpr (requires(const T& t) { t.validate(n); }) result.validate(n);
+    if constexpr (requires(const T& t) { t.validate(n); })
+      result.validate(Node(n.value(), n.path(), &key_of));
     out = std::move(result);
   }
 };

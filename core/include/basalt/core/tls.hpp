@@ -65,6 +65,7 @@ class TlsCertifiedKey {
   const std::vector<std::string>& dns_names() const noexcept { return dns_names_; }
   // The subject in one-line form, e.g. "CN=example.com".
   const std::string& subject() const noexcept { return subject_; }
+  std::chrono::system_clock::time_point not_before() const noexcept { return not_before_; }
   std::chrono::system_clock::time_point not_after() const noexcept { return not_after_; }
 
   // OpenSSL objects, owned by this object; valid while it lives.
@@ -79,6 +80,7 @@ class TlsCertifiedKey {
   stack_st_X509* chain_ = nullptr;
   std::vector<std::string> dns_names_;
   std::string subject_;
+  std::chrono::system_clock::time_point not_before_{};
   std::chrono::system_clock::time_point not_after_{};
 };
 

@@ -30,10 +30,6 @@
 #include <string_view>
 #include <vector>
 
-#include "basalt/acme/certificate_store.hpp"
-#include "basalt/acme/client.hpp"
-#include "basalt/acme/csr.hpp"
-#include "basalt/acme/problem.hpp"
 #include "basalt/core/ip.hpp"
 #include "basalt/core/tls.hpp"
 #include "basalt/dns/server/handler_table.hpp"
@@ -41,33 +37,25 @@
 #include "basalt/dns/server/responder.hpp"
 #include "basalt/dns/server/server_config.hpp"
 #include "basalt/dns/zone/zone.hpp"
+#include "basalt/dns/zone/zone_file.hpp"
 
 namespace basalt::core {
 class Runtime;
+class Shutdown;
+}  // namespace basalt::core
+namespace basalt::service {
+class CertificateSet;
 }
 
 namespace basalt::dns {
 
-// How retrieve_certificate() reaches the CA (docs/acme.md). Unset fields
-// come from the config's `acme` section when there is one.
-struct CertificateOptions {
-  std::string email;                      // the account's contact
-  std::string directory;                  // the CA's directory URL (https)
-  std::string directory_ca;               // PEM file or text for the CA's HTTPS; "" = system store
-  std::string cert_dir;                   // default: acme.cert_dir, else <state_dir>/certs
-  std::optional<acme::KeyType> key_type;  // default ECDSA P-256
-  acme::ProgressFn progress;              // each step, on the server's control thread
-};
-
-struct RetrievedCertificate {
-  acme::StoredCertificate certificate;  // chain, key, names, validity, file paths
-  bool issued = false;                  // false: a stored certificate was still good; the CA was not asked
-};
-
 class Server {
  public:
   // Validates the configuration and loads the zones; opens nothing yet.
-  explicit Server(ServerConfig config);
+  // With DoH listeners, `certificates` is what they serve; null: a set made
+  // from `tls`, else a self-signed pair kept in `state_dir`. The config's
+  // `metrics`, `log` and `acme` sections belong to the daemon (dns::Daemon).
+  explicit Server(ServerConfig config, std::shared_ptr<service::CertificateSet> certificates = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -87,28 +75,15 @@ class Server {
   std::vector<core::Endpoint> tcp_endpoints() const;
   // The DNS-over-HTTPS listeners' addresses (config `doh`), once started.
   std::vector<core::Endpoint> doh_endpoints() const;
-  // Replaces the DoH certificate (PEM files or PEM text) for new TLS
-  // handshakes; open connections keep going. Throws std::invalid_argument
-  // with the reason (and changes nothing) if it does not load or there is no
-  // DoH listener.
+  // Replaces the configured DoH certificate (PEM files or PEM text) for new
+  // TLS handshakes; open connections keep going. Throws
+  // std::invalid_argument with the reason (and changes nothing) if it does
+  // not load or there is no DoH listener.
   void update_certs(const core::TlsCertificateSource& source);
-
-  // Obtains a certificate for `domains` from an ACME CA with dns-01, like
-  // smartdns's retrieveSslCertificate: every name (a wildcard through its
-  // base name) must be one this server is authoritative for, else
-  // acme::Error is thrown before the CA is contacted. The challenge TXT
-  // records are served through the handler table while the CA validates and
-  // removed afterwards. A stored certificate for exactly these names that is
-  // not due for renewal is returned without asking the CA. The result is
-  // stored (cert_dir) and, with DoH listeners, served at once for new
-  // handshakes (the newest certificate first; names select by SNI).
-  // Needs start() (the CA must reach this server). The blocking form must
-  // not be called from the server's own threads. Throws acme::Error.
-  RetrievedCertificate retrieve_certificate(std::vector<std::string> domains, CertificateOptions options);
-  boost::asio::awaitable<RetrievedCertificate> async_retrieve_certificate(std::vector<std::string> domains,
-                                                                          CertificateOptions options);
-  // The Prometheus /metrics listener's address, if configured and started.
-  std::optional<core::Endpoint> metrics_endpoint() const;
+  // The DoH listeners' certificate set; null without DoH.
+  const std::shared_ptr<service::CertificateSet>& certificates() const noexcept;
+  // The served zone that `name` is in (the longest apex), or null.
+  std::shared_ptr<const Zone> find_zone(const Name& name) const;
 
   // Registers a handler for names matching `pattern` (a glob, matched
   // case-insensitively) and the given types (empty: all types).
@@ -140,6 +115,9 @@ class Server {
   Metrics metrics() const;
   const ServerConfig& config() const noexcept;
   core::Runtime& runtime();
+  // The graceful stop of this server's runtime: attach other listeners on
+  // the same runtime (the daemon's metrics endpoint) to it.
+  core::Shutdown& shutdown();
 
  private:
   struct Impl;
@@ -149,9 +127,5 @@ class Server {
 // Loads the zones a configuration names. Throws ZoneError (file:line) or
 // core::config::Error.
 std::vector<Zone> load_zones(const ServerConfig& config);
-// Loads one zone file; the origin is `apex` if given, else the file's
-// $ORIGIN, else its SOA owner (a file with neither is rejected).
-Zone load_zone_file(const std::string& path, const std::optional<Name>& apex,
-                    const ZoneBuildOptions& options);
 
 }  // namespace basalt::dns

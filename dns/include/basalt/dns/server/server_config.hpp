@@ -29,6 +29,10 @@
 #include "basalt/core/config.hpp"
 #include "basalt/core/config_ip.hpp"
 #include "basalt/core/log.hpp"
+#include "basalt/service/acme_config.hpp"
+#include "basalt/service/log_config.hpp"
+#include "basalt/service/metrics_config.hpp"
+#include "basalt/service/tls_config.hpp"
 
 namespace basalt::dns {
 
@@ -47,16 +51,6 @@ struct TransferConfig {
 };
 BOOST_DESCRIBE_STRUCT(TransferConfig, (), (allow, notify))
 
-struct MetricsConfig {
-  std::optional<core::Endpoint> listen;  // Prometheus text at /metrics
-};
-BOOST_DESCRIBE_STRUCT(MetricsConfig, (), (listen))
-
-struct LogConfig {
-  core::LogLevel level = core::LogLevel::info;
-};
-BOOST_DESCRIBE_STRUCT(LogConfig, (), (level))
-
 struct TcpConfig {
   std::chrono::milliseconds idle_timeout{10'000};  // between queries, and for one whole query to arrive
   std::size_t max_connections = 1024;              // per server; more are closed at once
@@ -72,16 +66,6 @@ struct DohConfig {
 };
 BOOST_DESCRIBE_STRUCT(DohConfig, (), (listen, path))
 
-// The certificate of the DoH listeners. Each field is a PEM file path or the
-// PEM text itself. Absent: a self-signed certificate is generated on first
-// start and kept in `state_dir` (doh-cert.pem, doh-key.pem).
-struct TlsConfig {
-  std::string cert;
-  std::string key;
-  void validate(const core::config::Node& n) const;
-};
-BOOST_DESCRIBE_STRUCT(TlsConfig, (), (cert, key))
-
 // Online DNSSEC signing of one served zone (docs/dns.md, "DNSSEC").
 struct DnssecConfig {
   std::string zone;                      // the apex of a zone this server serves
@@ -95,32 +79,15 @@ struct DnssecConfig {
 BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
                       (zone, algorithm, key_dir, signature_validity, signature_refresh, keys))
 
-// ACME certificates for the DoH listeners, obtained with dns-01 through this
-// server's own handlers and renewed while it runs (docs/acme.md).
-struct AcmeConfig {
-  std::string email;                 // the account's contact (mailto:)
-  std::string directory;             // the CA's directory URL (https)
-  std::string directory_ca;          // PEM file or text the CA's HTTPS is checked against; "" = system store
-  std::vector<std::string> domains;  // names this server is authoritative for; "*.x" for a wildcard
-  std::string cert_dir;              // default <state_dir>/certs
-  std::optional<std::chrono::milliseconds> renew_before;  // default: when a third of the lifetime is left
-  std::string key_type = "ecdsa-p256";                    // of the certificate: ecdsa-p256 or rsa-2048
-  std::string account_key_type = "ecdsa-p256";            // of a new account key (ES256 or RS256)
-  void validate(const core::config::Node& n) const;
-};
-BOOST_DESCRIBE_STRUCT(AcmeConfig, (),
-                      (email, directory, directory_ca, domains, cert_dir, renew_before, key_type,
-                       account_key_type))
-
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
   TransferConfig transfer;
   std::string state_dir;
-  MetricsConfig metrics;
+  service::MetricsConfig metrics;  // read by dns::Daemon
   std::vector<DohConfig> doh;
-  std::optional<TlsConfig> tls;
-  LogConfig log;
+  std::optional<service::TlsConfig> tls;  // the DoH certificate; absent: self-signed in state_dir
+  service::LogConfig log;                 // read by the daemon's main()
   // Tuning, with the defaults a demanding operator expects.
   std::size_t workers = 0;                           // 0: one per core
   bool localhost = true;                             // RFC 6761 localhost answers
@@ -129,7 +96,7 @@ struct ServerConfig {
   TcpConfig tcp;
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
   std::optional<DnssecConfig> dnssec;
-  std::optional<AcmeConfig> acme;
+  std::optional<service::AcmeConfig> acme;  // read by dns::Daemon (docs/acme.md)
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),

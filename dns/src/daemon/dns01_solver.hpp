@@ -1,7 +1,8 @@
-// The dns-01 challenge solver of dns::Server: each challenge becomes a
-// handler for `_acme-challenge.<domain>` TXT on this server, removed again at
+// The dns-01 challenge solver of a dns::Server: each challenge becomes a
+// handler for `_acme-challenge.<domain>` TXT on the server, removed again at
 // cleanup. Several challenges for one name (a name and its wildcard) are
-// several handlers, so the answer carries every value.
+// several handlers, so the answer carries every value. obstacle() tells,
+// before a CA is asked, whether the server can answer a name's challenge.
 #pragma once
 
 #include <map>
@@ -22,6 +23,13 @@ class Dns01Solver : public acme::ChallengeSolver {
   std::string_view type() const override { return "dns-01"; }
   boost::asio::awaitable<void> present(const acme::ChallengeTask& task) override;
   boost::asio::awaitable<void> cleanup(const acme::ChallengeTask& task) override;
+
+  // Why the server cannot answer the dns-01 challenge of `domain`
+  // (normalised, "*." allowed), or "" when it can: the name must lie in a
+  // served zone, not below a zone cut, and zone data must not answer its
+  // _acme-challenge TXT itself (a static record or a wildcard would hide the
+  // challenge record).
+  std::string obstacle(std::string_view domain) const;
 
   // TTL of the challenge records: short, so that a retried order is not
   // answered from a resolver's cache.
