@@ -6,6 +6,7 @@
 #include "basalt/acme/problem.hpp"
 #include "basalt/core/duration.hpp"
 #include "basalt/service/acme_config.hpp"
+#include "basalt/service/certificate_request.hpp"
 #include "basalt/service/tls_config.hpp"
 
 namespace basalt::service {

@@ -3,6 +3,7 @@
 #include "basalt/acme/problem.hpp"
 #include "basalt/core/config.hpp"
 #include "basalt/service/acme_config.hpp"
+#include "basalt/service/certificate_request.hpp"
 #include "basalt/service/tls_config.hpp"
 
 namespace basalt::service {

@@ -3,7 +3,7 @@
 // validate, and to clean each up afterwards, whatever the outcome.
 //
 // dns-01 (RFC 8555 §8.4) is solved by the DNS server itself
-// (dns::Server::retrieve_certificate publishes the TXT record through its
+// (dns::Daemon's solver publishes the TXT record through the server's
 // handler table); http-01 will be solved by the proxy.
 //
 // Thread-safety: present() and cleanup() are awaited on the client's

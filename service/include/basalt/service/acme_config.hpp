@@ -1,7 +1,6 @@
-// The `acme` section every basalt daemon shares, and how a certificate
-// request (a management `retrieveCertificate`, a library call, a renewal)
-// becomes an order: fields the request leaves empty come from the section,
-// then from the daemon's state directory (docs/service.md).
+// The `acme` section every basalt daemon shares: the CA, the account and the
+// names a daemon keeps certified (certificate_request.hpp turns it into
+// orders; docs/service.md).
 //
 //   acme: {email: ops@example.test, directory: https://ca.example/dir,
 //          domains: [example.test, "*.example.test"], renew_before: 30d}
@@ -19,8 +18,6 @@
 
 #include <boost/describe/class.hpp>
 
-#include "basalt/acme/certificate_manager.hpp"
-#include "basalt/acme/csr.hpp"
 #include "basalt/core/config.hpp"
 
 namespace basalt::service {
@@ -39,22 +36,5 @@ struct AcmeConfig {
 BOOST_DESCRIBE_STRUCT(AcmeConfig, (),
                       (email, directory, directory_ca, domains, cert_dir, renew_before, key_type,
                        account_key_type))
-
-// One request for a certificate; empty fields come from the `acme` section.
-struct CertificateRequest {
-  std::vector<std::string> domains;
-  std::string email;
-  std::string directory;
-  std::string directory_ca;
-  std::string cert_dir;
-  std::optional<acme::KeyType> key_type;
-};
-
-// The order for `request`: names normalised, unset fields from `section`
-// (may be null), the store in `section.cert_dir`, else <state_dir>/certs.
-// Throws acme::Error naming what is missing (no directory URL, nowhere to
-// store) or a bad name.
-acme::ManagedCertificate make_order(const CertificateRequest& request, const AcmeConfig* section,
-                                    std::string_view state_dir);
 
 }  // namespace basalt::service

@@ -21,7 +21,7 @@
 #include <functional>
 
 #include "basalt/acme/certificate_manager.hpp"
-#include "basalt/service/acme_config.hpp"
+#include "basalt/service/certificate_request.hpp"
 #include "basalt/service/certificate_set.hpp"
 
 namespace basalt::core::management {

@@ -28,7 +28,7 @@
 
 #include "basalt/acme/certificate_manager.hpp"
 #include "basalt/dns/server/server.hpp"
-#include "basalt/service/acme_config.hpp"
+#include "basalt/service/certificate_request.hpp"
 
 namespace basalt::core::management {
 class Registry;
