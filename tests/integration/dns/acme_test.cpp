@@ -333,18 +333,6 @@ TEST_F(AcmeTest, ARenewalPeriodLongerThanTheLifetimeDoesNotReorderInALoop) {
   pebble->pump(500ms);
   EXPECT_EQ(count(pebble->text, "POST /order-plz"), 1u) << pebble->text;
   EXPECT_EQ(doh("www.example.test", dir_.file("pebble-root.pem")).exit_code, 0);
-
-  // getCertificates lists what DoH serves: the ACME certificate (the
-  // default), then the self-signed one of the state directory.
-  auto r = run({"python3", "-c",
-                "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);f=s.makefile();"
-                "f.readline();s.sendall(b'{\"id\":1,\"method\":\"getCertificates\"}\\n');print(f.readline())",
-                dir_.file("mgmt.sock")});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, R"({"domains":["www.example.test"],)")) << r.out;
-  EXPECT_TRUE(contains(r.out, R"("source":"acme","keyType":"ecdsa-p256","default":true})")) << r.out;
-  EXPECT_TRUE(contains(r.out, R"({"domains":["localhost"],)")) << r.out;
-  EXPECT_TRUE(contains(r.out, R"("source":"self-signed","keyType":"ecdsa-p256","default":false})")) << r.out;
 }
 
 TEST_F(AcmeTest, NamesThisServerIsNotAuthoritativeForAreRefusedBeforeTheCa) {
