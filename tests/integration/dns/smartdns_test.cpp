@@ -75,6 +75,51 @@ class Package {
     ASSERT_TRUE(pkg_.error().empty()) << pkg_.error();           \
   } while (0)
 
+// smartdns_driver.mjs running a DnsServer on our engine. `ready` holds the
+// JSON of its READY line, `failure` the error of START_FAILED.
+class Driver {
+ public:
+  Driver(std::uint16_t udp, std::uint16_t https, const std::string& state_dir,
+         std::vector<std::string> env = {})
+      : process_(make(udp, https, state_dir, std::move(env))) {
+    while (auto line = process_.read_line(30s)) {
+      if (line->starts_with("READY ")) {
+        ready = line->substr(6);
+        return;
+      }
+      if (line->starts_with("START_FAILED ")) {
+        failure = line->substr(13);
+        return;
+      }
+    }
+    failure = "neither READY nor START_FAILED";
+  }
+
+  // Closes stdin: the driver stops the server; its lines until STOPPED and
+  // whether it got there.
+  bool stop(std::string* output = nullptr) {
+    process_.close_stdin();
+    while (auto line = process_.read_line(15s)) {
+      if (*line == "STOPPED") return process_.wait(15s) == 0;
+      if (output) output->append(*line).append("\n");
+    }
+    return false;
+  }
+
+  std::string ready;
+  std::string failure;
+
+ private:
+  static Process make(std::uint16_t udp, std::uint16_t https, const std::string& state_dir,
+                      std::vector<std::string> env) {
+    env.push_back("BASALT_DNS_STATE_DIR=" + state_dir);
+    return Process(
+        {.argv = {"node", Package::get().dir() + "/driver.mjs", std::to_string(udp), std::to_string(https)},
+         .env = std::move(env)});
+  }
+  Process process_;
+};
+
 // dig's record lines with single spaces, one per line.
 std::string records(const std::string& dig_output) {
   std::string out;
@@ -88,17 +133,9 @@ TEST(SmartdnsPackage, TypeScriptHandlersAnswerOverUdpAndDoh) {
   TempDir state;
   auto udp = free_port();
   auto https = free_port();
-  Process driver(
-      {.argv = {"node", Package::get().dir() + "/driver.mjs", std::to_string(udp), std::to_string(https)},
-       .env = {"BASALT_DNS_STATE_DIR=" + state.path()}});
-  std::string ready;
-  while (auto line = driver.read_line(30s)) {
-    if (line->starts_with("READY ")) {
-      ready = line->substr(6);
-      break;
-    }
-  }
-  ASSERT_FALSE(ready.empty()) << "the TypeScript DnsServer did not start on our engine";
+  Driver driver(udp, https, state.path());
+  const std::string& ready = driver.ready;
+  ASSERT_FALSE(ready.empty()) << "the TypeScript DnsServer did not start on our engine: " << driver.failure;
 
   // processRawDnsPacketAsync: a raw query through the engine, answered by a handler.
   {
@@ -160,16 +197,33 @@ TEST(SmartdnsPackage, TypeScriptHandlersAnswerOverUdpAndDoh) {
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_TRUE(contains(c.out, "\"data\":\"10.0.0.2\"")) << c.out;
 
-  driver.close_stdin();
-  bool stopped = false;
-  while (auto line = driver.read_line(15s)) {
-    if (*line == "STOPPED") {
-      stopped = true;
-      break;
-    }
-  }
-  EXPECT_TRUE(stopped);
-  EXPECT_EQ(driver.wait(15s), 0);
+  EXPECT_TRUE(driver.stop());
+}
+
+// SO_REUSEPORT let a second engine bind the same ports and take part of the
+// traffic; now the second DnsServer's start() fails, naming the address.
+TEST(SmartdnsPackage, ASecondServerOnTheSamePortsFailsToStartNamingTheAddress) {
+  BASALT_REQUIRE_TOOL("dig");
+  REQUIRE_PACKAGE();
+  TempDir state1, state2, state3;
+  auto udp = free_port();
+  auto https = free_port();
+  Driver first(udp, https, state1.path());
+  ASSERT_FALSE(first.ready.empty()) << first.failure;
+
+  Driver second(udp, https, state2.path());
+  EXPECT_TRUE(second.ready.empty());
+  EXPECT_TRUE(contains(second.failure, "127.0.0.1:" + std::to_string(udp) + "/udp is already in use"))
+      << second.failure;
+  Driver third(free_port(), https, state3.path());  // only the DoH port taken
+  EXPECT_TRUE(third.ready.empty());
+  EXPECT_TRUE(contains(third.failure, "127.0.0.1:" + std::to_string(https) + "/tcp is already in use"))
+      << third.failure;
+
+  // The first server still gets every query.
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(dig(udp, {"late.example.com", "AAAA", "+short"}).out, "2001:db8::1\n");
+  EXPECT_TRUE(first.stop());
 }
 
 // The engine protocol without the package: stdio lines.
