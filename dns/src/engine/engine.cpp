@@ -36,6 +36,22 @@ void EngineStartConfig::validate(const core::config::Node& n) const {
   if (!manual_https_mode && !core::IpAddress::parse(https_bind_interface, &error)) {
     n.fail_at("httpsBindInterface", "\"" + https_bind_interface + "\" is not an IP address: " + error);
   }
+  // The UDP port serves DNS over TCP too: DoH on the same TCP port and an
+  // overlapping address would split the connections between the two.
+  if (!manual_udp_mode && !manual_https_mode && udp_port && https_port && *udp_port != 0 &&
+      *udp_port == *https_port) {
+    auto udp_at = core::IpAddress::parse(udp_bind_interface);
+    auto https_at = core::IpAddress::parse(https_bind_interface);
+    // IPv6 listeners are v6-only, so the families never overlap.
+    if (udp_at->family() == https_at->family() &&
+        (*udp_at == *https_at || udp_at->is_unspecified() || https_at->is_unspecified())) {
+      n.fail_at("httpsPort",
+                fmt::format("{} is also udpPort, whose TCP listener (DNS over TCP) would share the "
+                            "port with DoH on overlapping addresses (udpBindInterface \"{}\", "
+                            "httpsBindInterface \"{}\"): give them different ports",
+                            *https_port, udp_bind_interface, https_bind_interface));
+    }
+  }
   if (https_key.empty() != https_cert.empty()) {
     n.fail_at(https_key.empty() ? "httpsKey" : "httpsCert", "give both httpsKey and httpsCert, or neither");
   }

@@ -226,6 +226,18 @@ TEST(SmartdnsPackage, ASecondServerOnTheSamePortsFailsToStartNamingTheAddress) {
   EXPECT_TRUE(first.stop());
 }
 
+// The UDP port serves DNS over TCP too, so an httpsPort equal to it would
+// split TCP connections between DoH and DNS over TCP: start() is refused.
+TEST(SmartdnsPackage, UdpPortEqualToHttpsPortIsRefusedNamingBothSettings) {
+  REQUIRE_PACKAGE();
+  TempDir state;
+  auto port = free_port();
+  Driver driver(port, port, state.path());
+  EXPECT_TRUE(driver.ready.empty());
+  EXPECT_TRUE(contains(driver.failure, "config.httpsPort: " + std::to_string(port) + " is also udpPort"))
+      << driver.failure;
+}
+
 // The engine protocol without the package: stdio lines.
 class EngineProtocol : public ::testing::Test {
  protected:
