@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "basalt/core/encoding.hpp"
 #include "basalt/dns/wire/message.hpp"
@@ -243,17 +244,29 @@ class EngineProtocol : public ::testing::Test {
  protected:
   void SetUp() override {
     BASALT_REQUIRE_TOOL("dig");
-    engine_.emplace(Process::Options{.argv = {binary("basalt-dns"), "--management"},
-                                     .env = {"BASALT_DNS_STATE_DIR=" + state_.path()}});
+    auto env = environment();
+    env.push_back("BASALT_DNS_STATE_DIR=" + state_.path());
+    engine_.emplace(
+        Process::Options{.argv = {binary("basalt-dns"), "--management"}, .env = env, .capture_stderr = true});
     auto ready = engine_->read_line(10s).value_or("");
-    ASSERT_TRUE(contains(ready, "\"event\":\"ready\"")) << ready;
+    ASSERT_TRUE(contains(ready, "\"event\":\"ready\"")) << ready << engine_->read_all_stderr();
   }
 
   void TearDown() override {
     if (engine_ && engine_->running()) {
-      engine_->close_stdin();  // EOF: the driver has gone
-      EXPECT_EQ(engine_->wait(10s), 0);
+      auto log = finish();
+      if (HasFailure()) std::cerr << "engine log:\n" << log;
     }
+  }
+
+  // Extra environment of the engine process.
+  virtual std::vector<std::string> environment() const { return {}; }
+
+  // Ends the engine as the driver going away does (stdin EOF) and returns its log (stderr).
+  std::string finish() {
+    engine_->close_stdin();
+    EXPECT_EQ(engine_->wait(10s), 0);
+    return engine_->read_all_stderr();
   }
 
   // Sends a request and returns its answer line (events before it are kept in events_).
@@ -400,6 +413,36 @@ TEST_F(EngineProtocol, AnswersAreMatchedByCorrelationIdAndBadOnesChangeNothing) 
       << boost::json::serialize(bad_config);
   auto ping = request("p", "ping", {});
   EXPECT_EQ(ping.at("result").at("pong"), true);
+}
+
+// The client commands share the process with the server engine: a client
+// setting the server does not use must not keep it from starting.
+class EngineWithBadClientSetting : public EngineProtocol {
+ protected:
+  std::vector<std::string> environment() const override {
+    return {"BASALT_DNS_UDP_UPSTREAM=not an endpoint"};
+  }
+};
+
+TEST_F(EngineWithBadClientSetting, OnlyTheClientCommandsThatUseItFail) {
+  auto port = start();  // the server engine runs
+  EXPECT_TRUE(contains(dig(port, {"example.com", "SOA", "+short"}).out, "ns1.example.com.")) << port;
+
+  auto bad = request("r1", "resolve", {{"name", "example.com"}, {"recordType", "SOA"}, {"protocol", "udp"}});
+  EXPECT_EQ(bad.at("success"), false);
+  EXPECT_TRUE(
+      contains(std::string(bad.at("error").as_string()), "BASALT_DNS_UDP_UPSTREAM: \"not an endpoint\""))
+      << boost::json::serialize(bad);
+  // A resolve that names its server does not use the setting.
+  auto good = request("r2", "resolve",
+                      {{"name", "example.com"},
+                       {"recordType", "SOA"},
+                       {"protocol", "udp"},
+                       {"serverAddr", "127.0.0.1:" + std::to_string(port)}});
+  EXPECT_EQ(good.at("success"), true) << boost::json::serialize(good);
+
+  auto log = finish();
+  EXPECT_TRUE(contains(log, "BASALT_DNS_UDP_UPSTREAM: \"not an endpoint\"")) << log;
 }
 
 }  // namespace
