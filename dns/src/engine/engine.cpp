@@ -12,6 +12,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -82,10 +83,34 @@ struct PendingAnswer {
   bool failed = false;  // stop: answer SERVFAIL
 };
 
-std::string question_name(const Name& name) {
-  auto text = name.lowercased().to_string();
+std::string question_text(const Name& name) {
+  auto text = name.to_string();
   if (!text.empty() && text.back() == '.') text.pop_back();
   return text;
+}
+
+// The spellings of a name the driver is asked about. The 7.9.0 driver
+// matches patterns case-sensitively (minimatch without nocase), so lowercase
+// finds the usual lowercase patterns whatever case the query has (DNS 0x20),
+// and the query's own spelling, when it differs, finds a pattern with
+// capitals written the way the client asks.
+std::vector<std::string> question_names(const Name& name) {
+  std::vector<std::string> names{question_text(name.lowercased())};
+  if (auto exact = question_text(name); exact != names.front()) names.push_back(std::move(exact));
+  return names;
+}
+
+// The dnsQuery event for `q` (an ordinary function: g++ 12 mishandles JSON
+// initializer lists in coroutine bodies).
+json::object query_event(const std::string& id, const Query& q) {
+  json::array questions;
+  for (auto& name : question_names(q.question.name)) {
+    questions.push_back(json::object{{"name", std::move(name)},
+                                     {"type", to_string(q.question.type)},
+                                     {"class", to_string(q.question.rclass)}});
+  }
+  return json::object{
+      {"correlationId", id}, {"questions", std::move(questions)}, {"dnssecRequested", q.dnssec_ok}};
 }
 
 }  // namespace
@@ -129,12 +154,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       }
     } forget{this, id};
 
-    json::object question{{"name", question_name(q.question.name)},
-                          {"type", to_string(q.question.type)},
-                          {"class", to_string(q.question.rclass)}};
-    send("dnsQuery", json::object{{"correlationId", id},
-                                  {"questions", json::array{std::move(question)}},
-                                  {"dnssecRequested", q.dnssec_ok}});
+    send("dnsQuery", query_event(id, q));
     bool wait = false;
     {
       std::lock_guard lock(mutex);
@@ -233,7 +253,11 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         std::string error;
         auto r = record_from_json(arr[i], &error, 300);
         if (!r) throw core::config::Error(fmt::format("answers[{}]", i), error);
-        records.push_back(std::move(*r));
+        // A handler matching several spellings of the name answers once per spelling.
+        auto same = [&](const Record& x) {
+          return x.owner == r->owner && x.type == r->type && x.rclass == r->rclass && x.rdata == r->rdata;
+        };
+        if (std::none_of(records.begin(), records.end(), same)) records.push_back(std::move(*r));
       }
     }
     std::shared_ptr<PendingAnswer> entry;

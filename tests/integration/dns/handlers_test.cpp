@@ -62,6 +62,15 @@ TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder)
   auto r = dig(port, {"WeB-1.DyN.TeSt", "A", "+noall", "+answer"});
   EXPECT_EQ(record_lines(r.out), (std::vector<std::string>{"WeB-1.DyN.TeSt. 60 IN A 10.0.0.1",
                                                            "WeB-1.DyN.TeSt. 60 IN A 10.0.0.2"}));
+  // A pattern with capitals matches every spelling too.
+  server.handle("UPPER.DyN.test", {RRType::kAAAA}, [](const dns::Query& q) {
+    std::string err;
+    return std::vector<Record>{Record{q.question.name, RRType::kAAAA, dns::RRClass::kIN, 60,
+                                      *dns::rdata_from_text(RRType::kAAAA, "2001:db8::9", Name(), &err)}};
+  });
+  for (std::string spelling : {"UPPER.DyN.test", "upper.dyn.test", "uPPeR.DYN.TEST"}) {
+    EXPECT_EQ(dig(port, {spelling, "AAAA", "+short"}).out, "2001:db8::9\n") << spelling;
+  }
   // Matches a pattern, no record of this type: NODATA. Matches nothing: NXDOMAIN.
   auto nodata = dig(port, {"other.dyn.test", "AAAA"});
   EXPECT_TRUE(contains(nodata.out, "status: NOERROR")) << nodata.out;

@@ -25,6 +25,8 @@ server.registerHandler('multi.example.com', ['A'], (q) => ({ name: q.name, type:
 server.registerHandler('example.com', ['TXT'], (q) => ({ name: q.name, type: 'TXT', class: 'IN', ttl: 60, data: ['hello', 'world'] }));
 server.registerHandler('mail.example.com', ['MX'], (q) => ({ name: q.name, type: 'MX', class: 'IN', ttl: 60,
                                                              data: { preference: 10, exchange: 'mx.example.com' } }));
+// A pattern with capitals (the package compares case-sensitively).
+server.registerHandler('UPPER.example.com', ['TXT'], (q) => ({ name: q.name, type: 'TXT', class: 'IN', ttl: 60, data: 'upper' }));
 // Outside the zone: offered to the handlers too.
 server.registerHandler('outside.org', ['A'], (q) => ({ name: q.name, type: 'A', class: 'IN', ttl: 30, data: '10.9.9.9' }));
 

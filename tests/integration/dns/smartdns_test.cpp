@@ -155,6 +155,7 @@ TEST(SmartdnsPackage, TypeScriptHandlersAnswerOverUdpAndDoh) {
   EXPECT_TRUE(contains(r.out, "status: NOERROR")) << r.out;
   EXPECT_TRUE(contains(r.out, "flags: qr aa;")) << r.out;
   EXPECT_TRUE(contains(records(r.out), "WwW.ExAmPlE.CoM. 300 IN A 10.0.0.1")) << r.out;
+  EXPECT_TRUE(contains(r.out, "ANSWER: 1,")) << r.out;  // asked for two spellings, answered once
 
   // Two handlers contribute to one answer.
   r = dig(udp, {"multi.example.com", "A", "+short"});
@@ -198,6 +199,23 @@ TEST(SmartdnsPackage, TypeScriptHandlersAnswerOverUdpAndDoh) {
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_TRUE(contains(c.out, "\"data\":\"10.0.0.2\"")) << c.out;
 
+  EXPECT_TRUE(driver.stop());
+}
+
+// The package matches its patterns case-sensitively against the names the
+// engine sends: a pattern with capitals must still find a query spelled
+// like it (the engine sent only the lowercase name).
+TEST(SmartdnsPackage, APatternWithCapitalsAnswersAQuerySpelledLikeIt) {
+  BASALT_REQUIRE_TOOL("dig");
+  REQUIRE_PACKAGE();
+  TempDir state;
+  auto udp = free_port();
+  Driver driver(udp, free_port(), state.path());
+  ASSERT_FALSE(driver.ready.empty()) << driver.failure;
+  auto r = dig(udp, {"UPPER.example.com", "TXT"});
+  EXPECT_TRUE(contains(r.out, "status: NOERROR")) << r.out;
+  EXPECT_EQ(records(dig(udp, {"UPPER.example.com", "TXT", "+noall", "+answer"}).out),
+            "UPPER.example.com. 60 IN TXT \"upper\"\n");
   EXPECT_TRUE(driver.stop());
 }
 

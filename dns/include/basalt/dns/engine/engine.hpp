@@ -7,10 +7,10 @@
 // `updateCerts {httpsKey, httpsCert}`, `dnsQueryResult {correlationId,
 // answers, answered}`; `ping` is built into the management server. Events:
 // `started`, `stopped`, and `dnsQuery {correlationId, questions, dnssecRequested}`
-// for each question local data does not answer. Names in `dnsQuery` are
-// lowercase without the trailing dot (the driver matches them with
-// case-sensitive globs), `type` is the mnemonic and `class` "IN"; answers
-// echo the exact case of the question. A question the driver leaves
+// for each question local data does not answer. Names in `dnsQuery` have no
+// trailing dot and come lowercase, plus in the query's own spelling when it
+// differs (the driver matches them with case-sensitive globs); `type` is the
+// mnemonic and `class` "IN"; answers echo the exact case of the question. A question the driver leaves
 // unanswered is NODATA inside `dnssecZone` and REFUSED outside; one it does
 // not answer within `query_timeout` is SERVFAIL, and its pending entry is
 // removed (also on `stop`), so nothing waits or leaks.
