@@ -239,6 +239,16 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     return result;
   }
 
+  void report_invalid(const json::value& answer, const std::string& error) {
+    auto field = [&](std::string_view key) -> std::string {
+      const auto* o = answer.if_object();
+      const auto* v = o ? o->if_contains(key) : nullptr;
+      return v && v->is_string() ? std::string(v->get_string()) : "?";
+    };
+    server->report_invalid_handler_record("the smartdns handlers (dnsQueryResult)", field("name"),
+                                          field("type"), error);
+  }
+
   json::value query_result(const json::object& params) {
     auto id_it = params.find("correlationId");
     if (id_it == params.end() || !id_it->value().is_string()) {
@@ -252,7 +262,11 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       for (std::size_t i = 0; i < arr.size(); ++i) {
         std::string error;
         auto r = record_from_json(arr[i], &error, 300);
-        if (!r) throw core::config::Error(fmt::format("answers[{}]", i), error);
+        if (!r) {
+          // One bad record costs only itself: the others are still answered.
+          if (server) report_invalid(arr[i], error);
+          continue;
+        }
         // A handler matching several spellings of the name answers once per spelling.
         auto same = [&](const Record& x) {
           return x.owner == r->owner && x.type == r->type && x.rclass == r->rclass && x.rdata == r->rdata;
@@ -336,6 +350,11 @@ void Engine::register_commands(core::management::Registry& registry) {
   registry.add_sync("dnsQueryResult",
                     [impl](const json::object& params) { return impl->query_result(params); });
   registry.add_sync("updateCerts", [impl](const json::object& params) { return impl->update_certs(params); });
+  // Not sent by the package: the server's counters, as `serve` answers them.
+  registry.add_sync("getMetrics", [impl](const json::object&) -> json::value {
+    if (!impl->server) throw std::runtime_error("not started (send start first)");
+    return impl->server->metrics().to_json();
+  });
   registry.add("processPacket", [impl](core::management::Call& call) -> asio::awaitable<json::value> {
     co_return co_await impl->process_packet(call.params());
   });

@@ -320,6 +320,17 @@ Rcode follow_cname(AnswerWriter& a, Name target, RRType qtype) {
   return Rcode::kNoError;  // chain too long: stop, as Knot does
 }
 
+// Which handlers answered `p`, for messages about their records.
+std::string handler_source(const PendingQuery& p) {
+  std::string patterns;
+  for (const auto* h : p.handlers) {
+    if (p.data && h == p.data->fallback.get()) return "the fallback handler";
+    patterns += patterns.empty() ? "" : ", ";
+    patterns += h->glob.pattern();
+  }
+  return "the handlers of " + patterns;
+}
+
 }  // namespace
 
 bool Responder::all_sync(const PendingQuery& pending) noexcept {
@@ -586,7 +597,11 @@ std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& rec
   std::erase_if(records, [&](const Record& r) {
     if (c.qtype != RRType::kANY && r.type != c.qtype && r.type != RRType::kCNAME) return true;
     if (is_valid_rdata(r.type, r.rdata)) return false;
-    spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
+    if (options_.invalid_record) {
+      options_.invalid_record(handler_source(p), r.owner, r.type, "its RDATA does not fit the type");
+    } else {
+      spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
+    }
     return true;
   });
   if (!s) {

@@ -83,6 +83,22 @@ TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder)
       std::invalid_argument);
 }
 
+// A record with invalid RDATA is left out, the others are answered, and it
+// is counted where operators look: getMetrics JSON and Prometheus text.
+TEST_F(HandlerTest, AnInvalidRecordIsLeftOutAndCounted) {
+  dns::Server server(config());
+  server.handle("www.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.1"),
+                               Record{q.question.name, RRType::kA, dns::RRClass::kIN, 60, {10, 0, 0}}};
+  });
+  auto port = start(server);
+  EXPECT_EQ(dig(port, {"www.dyn.test", "A", "+short"}).out, "10.0.0.1\n");
+  auto m = server.metrics();
+  EXPECT_EQ(m.invalid_handler_records, 1u);
+  EXPECT_EQ(m.to_json().at("invalidHandlerRecords"), 1);
+  EXPECT_TRUE(contains(m.prometheus(), "\nbasalt_dns_invalid_handler_records_total 1\n")) << m.prometheus();
+}
+
 TEST_F(HandlerTest, NameNoPatternCoversIsNxdomain) {
   dns::Server server(config());
   server.handle("www.dyn.test", {RRType::kA},

@@ -27,6 +27,9 @@ server.registerHandler('mail.example.com', ['MX'], (q) => ({ name: q.name, type:
                                                              data: { preference: 10, exchange: 'mx.example.com' } }));
 // A pattern with capitals (the package compares case-sensitively).
 server.registerHandler('UPPER.example.com', ['TXT'], (q) => ({ name: q.name, type: 'TXT', class: 'IN', ttl: 60, data: 'upper' }));
+// Two handlers, one returning an invalid record.
+server.registerHandler('bad.example.com', ['AAAA'], (q) => ({ name: q.name, type: 'AAAA', class: 'IN', ttl: 60, data: '2001:db8::5' }));
+server.registerHandler('bad.example.com', ['AAAA'], (q) => ({ name: q.name, type: 'AAAA', class: 'IN', ttl: 60, data: 'not-an-ip' }));
 // Outside the zone: offered to the handlers too.
 server.registerHandler('outside.org', ['A'], (q) => ({ name: q.name, type: 'A', class: 'IN', ttl: 30, data: '10.9.9.9' }));
 
