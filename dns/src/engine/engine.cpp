@@ -3,6 +3,7 @@
 #include "basalt/dns/dnssec/algorithm.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -220,7 +221,12 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     if (server) throw std::runtime_error("already started (send stop first)");
     auto it = params.find("config");
     if (it == params.end()) throw core::config::Error("config", "missing (the server configuration object)");
-    auto config = core::config::decode<EngineStartConfig>(it->value(), "config");
+    // Unknown keys are ignored: a newer package may send options this engine
+    // does not know, and must still start (config files stay strict).
+    std::vector<std::string> unknown;
+    auto config = core::config::decode<EngineStartConfig>(it->value(), "config", {.unknown_keys = &unknown});
+    if (!unknown.empty())
+      spdlog::warn("start: ignoring settings this engine does not know: {}", fmt::join(unknown, ", "));
     auto s = std::make_unique<Server>(server_config(config));
     std::weak_ptr<Impl> weak = weak_from_this();
     s->set_fallback_handler([weak](const Query& q) -> asio::awaitable<std::vector<Record>> {

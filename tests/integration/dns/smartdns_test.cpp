@@ -442,6 +442,32 @@ TEST_F(EngineProtocol, AnswersAreMatchedByCorrelationIdAndBadOnesChangeNothing) 
   EXPECT_EQ(ping.at("result").at("pong"), true);
 }
 
+// The next package version may send a start option this engine does not
+// know: it must still start, with one warning naming what it ignored.
+TEST_F(EngineProtocol, UnknownStartSettingsAreIgnoredWithOneWarning) {
+  auto port = free_port();
+  auto r = request("s", "start",
+                   {{"config",
+                     {{"udpPort", port},
+                      {"udpBindInterface", "127.0.0.1"},
+                      {"manualHttpsMode", true},
+                      {"dnssecZone", "example.com"},
+                      {"futureOption", true},
+                      {"anotherOne", 5}}}});
+  EXPECT_EQ(r.at("success"), true) << boost::json::serialize(r);
+  EXPECT_TRUE(contains(dig(port, {"example.com", "SOA", "+short"}).out, "ns1.example.com.")) << port;
+  // A known key with a bad value is still an error.
+  request("x", "stop", {});
+  auto bad = request("s2", "start", {{"config", {{"udpPort", "x"}, {"futureOption", true}}}});
+  EXPECT_EQ(bad.at("success"), false);
+
+  auto log = finish();
+  std::size_t warnings = 0;
+  for (std::size_t at = 0; (at = log.find("config.futureOption", at)) != std::string::npos; ++at) ++warnings;
+  EXPECT_EQ(warnings, 1u) << log;
+  EXPECT_TRUE(contains(log, "config.futureOption, config.anotherOne")) << log;
+}
+
 // One record the server cannot use (an A record whose data is no address)
 // must not cost the valid records of the same result: it is left out, logged
 // once however often it comes, and counted.
