@@ -101,14 +101,30 @@ std::vector<std::string> question_names(const Name& name) {
   return names;
 }
 
+// The types the driver is asked about. The package's handlers are registered
+// per type and never answer "ANY", so an ANY question that reaches the
+// driver (over TCP or DoH, or outside the zone: inside it over UDP the
+// server answers RFC 8482's HINFO itself) asks for every type a handler may
+// have data of: all types with a JSON mapping except the DNSSEC ones, which
+// the server makes itself.
+std::vector<RRType> question_types(RRType asked) {
+  if (asked != RRType::kANY) return {asked};
+  return {RRType::kA,    RRType::kAAAA,   RRType::kCNAME, RRType::kDNAME,      RRType::kNS,
+          RRType::kSOA,  RRType::kPTR,    RRType::kMX,    RRType::kTXT,        RRType::kSPF,
+          RRType::kSRV,  RRType::kNAPTR,  RRType::kCAA,   RRType::kHTTPS,      RRType::kSVCB,
+          RRType::kTLSA, RRType::kSMIMEA, RRType::kSSHFP, RRType::kOPENPGPKEY, RRType::kHINFO,
+          RRType::kURI};
+}
+
 // The dnsQuery event for `q` (an ordinary function: g++ 12 mishandles JSON
 // initializer lists in coroutine bodies).
 json::object query_event(const std::string& id, const Query& q) {
   json::array questions;
-  for (auto& name : question_names(q.question.name)) {
-    questions.push_back(json::object{{"name", std::move(name)},
-                                     {"type", to_string(q.question.type)},
-                                     {"class", to_string(q.question.rclass)}});
+  for (const auto& name : question_names(q.question.name)) {
+    for (auto type : question_types(q.question.type)) {
+      questions.push_back(
+          json::object{{"name", name}, {"type", to_string(type)}, {"class", to_string(q.question.rclass)}});
+    }
   }
   return json::object{
       {"correlationId", id}, {"questions", std::move(questions)}, {"dnssecRequested", q.dnssec_ok}};

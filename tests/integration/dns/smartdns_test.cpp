@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -230,6 +231,28 @@ TEST(SmartdnsPackage, OneInvalidRecordDoesNotDropTheValidOnes) {
   Driver driver(udp, free_port(), state.path());
   ASSERT_FALSE(driver.ready.empty()) << driver.failure;
   EXPECT_EQ(dig(udp, {"bad.example.com", "AAAA", "+short"}).out, "2001:db8::5\n");
+  EXPECT_TRUE(driver.stop());
+}
+
+// ANY went to the package's handlers as type ANY, which none of them is
+// registered for, so it ended as NODATA. Engine mode follows RFC 8482 as the
+// daemon does: over UDP one HINFO, over TCP everything the handlers have.
+TEST(SmartdnsPackage, AnyIsAnsweredPerRfc8482) {
+  BASALT_REQUIRE_TOOL("dig");
+  REQUIRE_PACKAGE();
+  TempDir state;
+  auto udp = free_port();
+  Driver driver(udp, free_port(), state.path());
+  ASSERT_FALSE(driver.ready.empty()) << driver.failure;
+  auto minimal = dig(udp, {"mail.example.com", "ANY", "+notcp", "+noall", "+answer"});
+  EXPECT_EQ(records(minimal.out), "mail.example.com. 3600 IN HINFO \"RFC8482\" \"\"\n") << minimal.out;
+  // The MX handler and the wildcard A handler both answer, once each.
+  auto full = dig(udp, {"mail.example.com", "ANY", "+tcp", "+noall", "+answer"});
+  auto lines = record_lines(full.out);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"mail.example.com. 300 IN A 10.0.0.1",
+                                             "mail.example.com. 60 IN MX 10 mx.example.com."}))
+      << full.out;
   EXPECT_TRUE(driver.stop());
 }
 
