@@ -361,7 +361,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   c.id = qh.id;
   c.opcode = qh.opcode;
   c.rd = qh.rd;
-  c.cd = qh.cd;
+  c.cd = qh.opcode == Opcode::kQuery && qh.cd;  // CD is QUERY's; other opcodes echo only RD, as Knot does
   // Manual mode follows the UDP size rules: its callers own a UDP socket.
   const bool datagram = transport == Transport::kUdp || transport == Transport::kManual;
   c.limit = datagram ? 512 : 65535;

@@ -220,8 +220,12 @@ TEST_F(ResponderTest, MalformedAndUnsupportedMessages) {
 
   Message update;
   update.header.opcode = Opcode::kUpdate;
+  update.header.rd = update.header.cd = true;
   update.questions = {Question{N("example.test."), RRType::kSOA, RRClass::kIN}};
-  EXPECT_EQ(answer(update.to_wire()).rcode(), 4);
+  auto notimp = answer(update.to_wire());
+  EXPECT_EQ(notimp.rcode(), 4);
+  EXPECT_TRUE(notimp.header.rd);
+  EXPECT_FALSE(notimp.header.cd);  // only QUERY defines CD
 
   Message v1;
   v1.questions = {Question{N("www.example.test."), RRType::kA, RRClass::kIN}};

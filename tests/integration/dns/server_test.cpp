@@ -128,6 +128,14 @@ TEST_F(DaemonTest, AnyIsAnsweredMinimallyOverUdp) {
   EXPECT_EQ(record_lines(tcp.out).size(), 2u) << tcp.out;
 }
 
+// An opcode we do not implement gets NOTIMP echoing RD, but not CD: CD is
+// defined for QUERY only (as Knot DNS answers).
+TEST_F(DaemonTest, UnknownOpcodesGetNotimpEchoingOnlyRd) {
+  auto r = dig(port_, {"www.example.test", "A", "+opcode=3", "+rec", "+cd"});
+  EXPECT_TRUE(contains(r.out, "status: NOTIMP")) << r.out;
+  EXPECT_TRUE(contains(r.out, "flags: qr rd;")) << r.out;
+}
+
 TEST_F(DaemonTest, ASecondServerOnTheSameAddressFailsToStart) {
   auto r = run({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
                 "--zone-file", dir_.file("example.test.zone"), "--state-dir", dir_.path()});
