@@ -99,9 +99,16 @@ std::vector<tcp::acceptor> open_tcp_per_worker(Runtime& runtime, tcp::endpoint a
                                                const SocketOptions& options) {
   SocketOptions o = options;
   o.reuse_port = o.reuse_port || runtime.workers() > 1;
-  at.port(probe<tcp::acceptor>(at));
+  // For TCP port 0 the kernel never picks a port a listening socket holds,
+  // even with SO_REUSEPORT, so no probe: it would only open a window in which
+  // the port it found could be taken. (UDP port 0 may join another
+  // SO_REUSEPORT group of the same user, so there the probe picks the port.)
+  if (at.port() != 0) probe<tcp::acceptor>(at);
   std::vector<tcp::acceptor> acceptors;
-  for (std::size_t i = 0; i < runtime.workers(); ++i) acceptors.push_back(open_tcp(runtime.worker(i), at, o));
+  for (std::size_t i = 0; i < runtime.workers(); ++i) {
+    acceptors.push_back(open_tcp(runtime.worker(i), at, o));
+    if (i == 0) at.port(acceptors.front().local_endpoint().port());
+  }
   return acceptors;
 }
 

@@ -53,7 +53,8 @@ boost::asio::ip::tcp::acceptor open_tcp(boost::asio::io_context& io, const boost
                                         const SocketOptions& options = {});
 
 // One socket per runtime worker, all bound to the same address and port,
-// after a probe bind without SO_REUSEPORT has shown nobody else holds it.
+// after a probe bind without SO_REUSEPORT has shown nobody else holds it
+// (TCP port 0 needs no probe: the kernel picks a port nobody listens on).
 std::vector<boost::asio::ip::udp::socket> open_udp_per_worker(Runtime& runtime,
                                                               boost::asio::ip::udp::endpoint at,
                                                               const SocketOptions& options = {});
