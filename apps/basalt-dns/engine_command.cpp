@@ -29,7 +29,14 @@ int run_engine() {
   dns::Engine engine(io, {.state_dir = state_dir});
   core::management::Registry registry;
   engine.register_commands(registry);
-  dns::add_client_engine_commands(registry);  // resolve: the smartdns client engine (rustdns-client)
+  // resolve: the smartdns client engine (rustdns-client). A bad client
+  // setting fails only the client commands that need it, never the server.
+  auto client_defaults = dns::ClientEngineDefaults::from_environment();
+  if (!client_defaults.udp_upstream_error.empty()) {
+    spdlog::warn("{}: resolve over UDP without serverAddr fails until it is fixed",
+                 client_defaults.udp_upstream_error);
+  }
+  dns::add_client_engine_commands(registry, std::move(client_defaults));
   core::management::Server management(io, registry);
   engine.set_emitter([&management](std::string_view event, boost::json::value data) {
     management.emit(event, std::move(data));

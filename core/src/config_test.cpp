@@ -171,5 +171,28 @@ TEST(Config, CamelCaseStructsForManagementProtocols) {
             "config.udp_port: unknown key (allowed: udpPort, dnssecZone)");
 }
 
+// Protocols whose newer peers may send options this version does not know
+// collect unknown keys (with their paths) instead of failing; the rest of
+// the value is still decoded and validated.
+TEST(Config, UnknownKeysCanBeCollectedInsteadOfRejected) {
+  auto json = boost::json::parse(
+      R"({"port": 99, "newOption": true, "log": {"level": "debug", "colour": "auto"}, "zones": [{"apex": "a", "x": 1}]})");
+  std::vector<std::string> unknown;
+  auto s = decode<Sample>(json, "config", {.unknown_keys = &unknown});
+  EXPECT_EQ(s.port, 99);
+  EXPECT_EQ(s.log.level, "debug");
+  EXPECT_EQ(unknown,
+            (std::vector<std::string>{"config.newOption", "config.log.colour", "config.zones[0].x"}));
+  // Known keys are still checked.
+  EXPECT_EQ(error_of([&] {
+              decode<Sample>(boost::json::parse(R"({"port": "x", "newOption": 1})"), "config",
+                             {.unknown_keys = &unknown});
+            }),
+            "config.port: \"x\" is not an integer between 0 and 65535");
+  // Without the option (config files) an unknown key stays an error.
+  EXPECT_EQ(error_of([&] { decode<Sample>(json, "config"); }).substr(0, 35),
+            "config.newOption: unknown key (allo");
+}
+
 }  // namespace
 }  // namespace basalt::core::config

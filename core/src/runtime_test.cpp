@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 
 #include <csignal>
+#include <functional>
 #include <future>
 #include <set>
 
@@ -91,10 +92,42 @@ TEST(Socket, BindErrorsNameTheAddress) {
     open_tcp(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), {.reuse_port = false});
     FAIL() << "second bind succeeded";
   } catch (const std::system_error& e) {
-    EXPECT_NE(std::string(e.what()).find("bind 127.0.0.1:" + std::to_string(port) + "/tcp"),
-              std::string::npos)
-        << e.what();
+    EXPECT_EQ(std::string(e.what()), "127.0.0.1:" + std::to_string(port) + "/tcp is already in use");
+    EXPECT_EQ(e.code().value(), EADDRINUSE);
   }
+}
+
+// SO_REUSEPORT lets every socket of the same user join the group, so without
+// a check a second server (here: a second set of workers) would silently get
+// part of the traffic. It must fail as a plain bind would.
+TEST(Socket, PerWorkerSocketsRefuseAnAddressSomeoneElseServes) {
+  Runtime first({.workers = 2});
+  Runtime second({.workers = 2});
+  auto loopback = asio::ip::make_address("127.0.0.1");
+  auto udp_sockets = open_udp_per_worker(first, udp::endpoint(loopback, 0));
+  auto port = udp_sockets.front().local_endpoint().port();
+  auto acceptors = open_tcp_per_worker(first, asio::ip::tcp::endpoint(loopback, port));
+  auto in_use = [](const std::function<void()>& open) -> std::string {
+    try {
+      open();
+    } catch (const std::system_error& e) {
+      return e.what();
+    }
+    return "<opened>";
+  };
+  auto where = "127.0.0.1:" + std::to_string(port);
+  EXPECT_EQ(in_use([&] { open_udp_per_worker(second, udp::endpoint(loopback, port)); }),
+            where + "/udp is already in use");
+  EXPECT_EQ(in_use([&] { open_tcp_per_worker(second, asio::ip::tcp::endpoint(loopback, port)); }),
+            where + "/tcp is already in use");
+  // A socket holding the address without SO_REUSEPORT is refused the same way.
+  udp_sockets.clear();
+  udp::socket plain(first.worker(0), udp::endpoint(loopback, port));
+  EXPECT_EQ(in_use([&] { open_udp_per_worker(second, udp::endpoint(loopback, port)); }),
+            where + "/udp is already in use");
+  // Once it is gone, the address is free again.
+  plain.close();
+  EXPECT_EQ(open_udp_per_worker(second, udp::endpoint(loopback, port)).size(), 2u);
 }
 
 TEST(Shutdown, WaitsForInFlightWorkThenStops) {

@@ -22,8 +22,11 @@ ClientEngineDefaults ClientEngineDefaults::from_environment() {
   if (const char* v = std::getenv("BASALT_DNS_UDP_UPSTREAM"); v && *v) {
     std::string err;
     auto ep = core::Endpoint::parse(v, &err, {.default_port = 53});
-    if (!ep) throw std::invalid_argument(std::string("BASALT_DNS_UDP_UPSTREAM: \"") + v + "\" " + err);
-    d.udp_upstream = *ep;
+    if (ep) {
+      d.udp_upstream = *ep;
+    } else {
+      d.udp_upstream_error = std::string("BASALT_DNS_UDP_UPSTREAM: \"") + v + "\" " + err;
+    }
   }
   if (const char* v = std::getenv("BASALT_DNS_DOH_URL"); v && *v) d.doh_url = v;
   if (const char* v = std::getenv("BASALT_DNS_CA_FILE"); v && *v) d.ca_file = v;
@@ -80,6 +83,8 @@ asio::awaitable<json::value> resolve(std::shared_ptr<EngineState> state, json::o
     auto ep = core::Endpoint::parse(server, &err, {.default_port = 53});
     if (!ep) throw std::invalid_argument("params.serverAddr: \"" + server + "\" " + err);
     o.udp_upstreams = {*ep};
+  } else if (protocol == "udp" && !state->defaults.udp_upstream_error.empty()) {
+    throw std::invalid_argument(state->defaults.udp_upstream_error);
   } else if (state->defaults.udp_upstream) {
     o.udp_upstreams = {*state->defaults.udp_upstream};
   }

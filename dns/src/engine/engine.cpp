@@ -3,6 +3,7 @@
 #include "basalt/dns/dnssec/algorithm.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -12,6 +13,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -38,6 +40,22 @@ void EngineStartConfig::validate(const core::config::Node& n) const {
   }
   if (!manual_https_mode && !core::IpAddress::parse(https_bind_interface, &error)) {
     n.fail_at("httpsBindInterface", "\"" + https_bind_interface + "\" is not an IP address: " + error);
+  }
+  // The UDP port serves DNS over TCP too: DoH on the same TCP port and an
+  // overlapping address would split the connections between the two.
+  if (!manual_udp_mode && !manual_https_mode && udp_port && https_port && *udp_port != 0 &&
+      *udp_port == *https_port) {
+    auto udp_at = core::IpAddress::parse(udp_bind_interface);
+    auto https_at = core::IpAddress::parse(https_bind_interface);
+    // IPv6 listeners are v6-only, so the families never overlap.
+    if (udp_at->family() == https_at->family() &&
+        (*udp_at == *https_at || udp_at->is_unspecified() || https_at->is_unspecified())) {
+      n.fail_at("httpsPort",
+                fmt::format("{} is also udpPort, whose TCP listener (DNS over TCP) would share the "
+                            "port with DoH on overlapping addresses (udpBindInterface \"{}\", "
+                            "httpsBindInterface \"{}\"): give them different ports",
+                            *https_port, udp_bind_interface, https_bind_interface));
+    }
   }
   if (https_key.empty() != https_cert.empty()) {
     n.fail_at(https_key.empty() ? "httpsKey" : "httpsCert", "give both httpsKey and httpsCert, or neither");
@@ -69,10 +87,50 @@ struct PendingAnswer {
   bool failed = false;  // stop: answer SERVFAIL
 };
 
-std::string question_name(const Name& name) {
-  auto text = name.lowercased().to_string();
+std::string question_text(const Name& name) {
+  auto text = name.to_string();
   if (!text.empty() && text.back() == '.') text.pop_back();
   return text;
+}
+
+// The spellings of a name the driver is asked about. The 7.9.0 driver
+// matches patterns case-sensitively (minimatch without nocase), so lowercase
+// finds the usual lowercase patterns whatever case the query has (DNS 0x20),
+// and the query's own spelling, when it differs, finds a pattern with
+// capitals written the way the client asks.
+std::vector<std::string> question_names(const Name& name) {
+  std::vector<std::string> names{question_text(name.lowercased())};
+  if (auto exact = question_text(name); exact != names.front()) names.push_back(std::move(exact));
+  return names;
+}
+
+// The types the driver is asked about. The package's handlers are registered
+// per type and never answer "ANY", so an ANY question that reaches the
+// driver (over TCP or DoH, or outside the zone: inside it over UDP the
+// server answers RFC 8482's HINFO itself) asks for every type a handler may
+// have data of: all types with a JSON mapping except the DNSSEC ones, which
+// the server makes itself.
+std::vector<RRType> question_types(RRType asked) {
+  if (asked != RRType::kANY) return {asked};
+  return {RRType::kA,    RRType::kAAAA,   RRType::kCNAME, RRType::kDNAME,      RRType::kNS,
+          RRType::kSOA,  RRType::kPTR,    RRType::kMX,    RRType::kTXT,        RRType::kSPF,
+          RRType::kSRV,  RRType::kNAPTR,  RRType::kCAA,   RRType::kHTTPS,      RRType::kSVCB,
+          RRType::kTLSA, RRType::kSMIMEA, RRType::kSSHFP, RRType::kOPENPGPKEY, RRType::kHINFO,
+          RRType::kURI};
+}
+
+// The dnsQuery event for `q` (an ordinary function: g++ 12 mishandles JSON
+// initializer lists in coroutine bodies).
+json::object query_event(const std::string& id, const Query& q) {
+  json::array questions;
+  for (const auto& name : question_names(q.question.name)) {
+    for (auto type : question_types(q.question.type)) {
+      questions.push_back(
+          json::object{{"name", name}, {"type", to_string(type)}, {"class", to_string(q.question.rclass)}});
+    }
+  }
+  return json::object{
+      {"correlationId", id}, {"questions", std::move(questions)}, {"dnssecRequested", q.dnssec_ok}};
 }
 
 }  // namespace
@@ -120,12 +178,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       }
     } forget{this, id};
 
-    json::object question{{"name", question_name(q.question.name)},
-                          {"type", to_string(q.question.type)},
-                          {"class", to_string(q.question.rclass)}};
-    send("dnsQuery", json::object{{"correlationId", id},
-                                  {"questions", json::array{std::move(question)}},
-                                  {"dnssecRequested", q.dnssec_ok}});
+    send("dnsQuery", query_event(id, q));
     bool wait = false;
     {
       std::lock_guard lock(mutex);
@@ -186,7 +239,12 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     if (server) throw std::runtime_error("already started (send stop first)");
     auto it = params.find("config");
     if (it == params.end()) throw core::config::Error("config", "missing (the server configuration object)");
-    auto config = core::config::decode<EngineStartConfig>(it->value(), "config");
+    // Unknown keys are ignored: a newer package may send options this engine
+    // does not know, and must still start (config files stay strict).
+    std::vector<std::string> unknown;
+    auto config = core::config::decode<EngineStartConfig>(it->value(), "config", {.unknown_keys = &unknown});
+    if (!unknown.empty())
+      spdlog::warn("start: ignoring settings this engine does not know: {}", fmt::join(unknown, ", "));
     if (!config.manual_https_mode && !config.https_cert.empty()) {
       try {
         certificates->set_static({config.https_cert, config.https_key});
@@ -212,6 +270,16 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     return result;
   }
 
+  void report_invalid(const json::value& answer, const std::string& error) {
+    auto field = [&](std::string_view key) -> std::string {
+      const auto* o = answer.if_object();
+      const auto* v = o ? o->if_contains(key) : nullptr;
+      return v && v->is_string() ? std::string(v->get_string()) : "?";
+    };
+    server->report_invalid_handler_record("the smartdns handlers (dnsQueryResult)", field("name"),
+                                          field("type"), error);
+  }
+
   json::value query_result(const json::object& params) {
     auto id_it = params.find("correlationId");
     if (id_it == params.end() || !id_it->value().is_string()) {
@@ -225,8 +293,16 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       for (std::size_t i = 0; i < arr.size(); ++i) {
         std::string error;
         auto r = record_from_json(arr[i], &error, 300);
-        if (!r) throw core::config::Error(fmt::format("answers[{}]", i), error);
-        records.push_back(std::move(*r));
+        if (!r) {
+          // One bad record costs only itself: the others are still answered.
+          if (server) report_invalid(arr[i], error);
+          continue;
+        }
+        // A handler matching several spellings of the name answers once per spelling.
+        auto same = [&](const Record& x) {
+          return x.owner == r->owner && x.type == r->type && x.rclass == r->rclass && x.rdata == r->rdata;
+        };
+        if (std::none_of(records.begin(), records.end(), same)) records.push_back(std::move(*r));
       }
     }
     std::shared_ptr<PendingAnswer> entry;

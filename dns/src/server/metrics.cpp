@@ -77,6 +77,7 @@ boost::json::object Metrics::to_json() const {
           {"dropped", dropped},
           {"answeredByHandlers", from_handlers},
           {"handlerFailures", handler_failures},
+          {"invalidHandlerRecords", invalid_handler_records},
           {"tcpAccepted", tcp_accepted},
           {"tcpRejected", tcp_rejected},
           {"tcpTimeouts", tcp_timeouts},
@@ -102,6 +103,9 @@ std::string Metrics::prometheus() const {
   counter("basalt_dns_handler_answers_total", "Answers produced by handlers.", from_handlers);
   counter("basalt_dns_handler_failures_total", "Handler exceptions and timeouts (SERVFAIL).",
           handler_failures);
+  counter("basalt_dns_invalid_handler_records_total",
+          "Records handlers returned that could not be served (left out of the answer).",
+          invalid_handler_records);
   counter("basalt_dns_tcp_connections_total", "TCP connections accepted.", tcp_accepted);
   counter("basalt_dns_tcp_rejected_total", "TCP connections closed at once (connection limit).",
           tcp_rejected);

@@ -40,6 +40,12 @@ void begin(MessageWriter& w, const Context& c, std::uint16_t max_payload, bool w
   if (c.edns) w.set_edns(max_payload, 0, c.dnssec_ok);
 }
 
+// RFC 8482 §4.2: the one record an ANY query over UDP gets instead of everything.
+const std::vector<Bytes>& rfc8482_hinfo() {
+  static const std::vector<Bytes> hinfo{{7, 'R', 'F', 'C', '8', '4', '8', '2', 0}};
+  return hinfo;
+}
+
 std::optional<Name> cname_target(const RRset& cname) {
   return Name::from_wire(cname.rdatas.front());
 }
@@ -320,6 +326,17 @@ Rcode follow_cname(AnswerWriter& a, Name target, RRType qtype) {
   return Rcode::kNoError;  // chain too long: stop, as Knot does
 }
 
+// Which handlers answered `p`, for messages about their records.
+std::string handler_source(const PendingQuery& p) {
+  std::string patterns;
+  for (const auto* h : p.handlers) {
+    if (p.data && h == p.data->fallback.get()) return "the fallback handler";
+    patterns += patterns.empty() ? "" : ", ";
+    patterns += h->glob.pattern();
+  }
+  return "the handlers of " + patterns;
+}
+
 }  // namespace
 
 bool Responder::all_sync(const PendingQuery& pending) noexcept {
@@ -344,7 +361,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   c.id = qh.id;
   c.opcode = qh.opcode;
   c.rd = qh.rd;
-  c.cd = qh.cd;
+  c.cd = qh.opcode == Opcode::kQuery && qh.cd;  // CD is QUERY's; other opcodes echo only RD, as Knot does
   // Manual mode follows the UDP size rules: its callers own a UDP socket.
   const bool datagram = transport == Transport::kUdp || transport == Transport::kManual;
   c.limit = datagram ? 512 : 65535;
@@ -489,8 +506,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
       if (c.qtype == RRType::kANY && !node.rrsets.empty()) {
         if (datagram) {
           // RFC 8482 §4.2: one synthesized HINFO instead of everything.
-          static const std::vector<Bytes> hinfo{{7, 'R', 'F', 'C', '8', '4', '8', '2', 0}};
-          a.rrset(Section::kAnswer, c.qname, RRType::kHINFO, 3600, hinfo, s);
+          a.rrset(Section::kAnswer, c.qname, RRType::kHINFO, 3600, rfc8482_hinfo(), s);
         } else {
           for (const auto& rr : node.rrsets) {
             a.rrset(Section::kAnswer, c.qname, rr.type, rr.ttl, rr.rdatas, s, sign_owner);
@@ -537,6 +553,13 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   // A name above a pattern's literal part ("dyn" for "*.dyn.example.test") has names below it.
   if (!pattern_matched && !name_exists) name_exists = data.handlers.has_names_at_or_below(c.qname);
   if (pending.handlers.empty() && data.fallback) pending.handlers.push_back(data.fallback.get());
+  if (!pending.handlers.empty() && c.qtype == RRType::kANY && datagram) {
+    // RFC 8482 over UDP for names handlers answer too, as for zone data: the
+    // HINFO, without asking them (over TCP they are asked for everything).
+    a.rrset(Section::kAnswer, c.qname, RRType::kHINFO, 3600, rfc8482_hinfo(), s);
+    out_size = finish(w, Rcode::kNoError, true, info);
+    return Status::kAnswered;
+  }
   if (!pending.handlers.empty()) {
     auto status = ask_handlers(zone);
     pending.node = lk.match == Zone::Match::kExact ? lk.node : nullptr;
@@ -586,7 +609,11 @@ std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& rec
   std::erase_if(records, [&](const Record& r) {
     if (c.qtype != RRType::kANY && r.type != c.qtype && r.type != RRType::kCNAME) return true;
     if (is_valid_rdata(r.type, r.rdata)) return false;
-    spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
+    if (options_.invalid_record) {
+      options_.invalid_record(handler_source(p), r.owner, r.type, "its RDATA does not fit the type");
+    } else {
+      spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
+    }
     return true;
   });
   if (!s) {

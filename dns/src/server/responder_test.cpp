@@ -220,8 +220,12 @@ TEST_F(ResponderTest, MalformedAndUnsupportedMessages) {
 
   Message update;
   update.header.opcode = Opcode::kUpdate;
+  update.header.rd = update.header.cd = true;
   update.questions = {Question{N("example.test."), RRType::kSOA, RRClass::kIN}};
-  EXPECT_EQ(answer(update.to_wire()).rcode(), 4);
+  auto notimp = answer(update.to_wire());
+  EXPECT_EQ(notimp.rcode(), 4);
+  EXPECT_TRUE(notimp.header.rd);
+  EXPECT_FALSE(notimp.header.cd);  // only QUERY defines CD
 
   Message v1;
   v1.questions = {Question{N("www.example.test."), RRType::kA, RRClass::kIN}};
@@ -263,6 +267,27 @@ TEST_F(ResponderTest, AnyIsMinimalOverUdpAndFullOverTcp) {
   EXPECT_EQ(udp.answers[0].type, RRType::kHINFO);
   auto tcp = ask("mail.example.test.", RRType::kANY, Transport::kTcp);
   EXPECT_EQ(tcp.answers.size(), 2u);
+}
+
+// RFC 8482 for names only handlers know, as for zone data: over UDP the
+// HINFO without asking them; over TCP they are asked with ANY.
+TEST_F(ResponderTest, AnyAtAHandlerNameIsMinimalOverUdpAndAskedOverTcp) {
+  int calls = 0;
+  add_handler("*.dyn.test", {RRType::kA}, [&](const Query& q) {
+    ++calls;
+    return std::vector<Record>{Record{q.question.name, RRType::kA, RRClass::kIN, 60, {192, 0, 2, 1}}};
+  });
+  auto udp = ask("www.dyn.test.", RRType::kANY);
+  EXPECT_EQ(texts(udp.answers), (std::vector<std::string>{"www.dyn.test. 3600 IN HINFO \"RFC8482\" \"\""}));
+  EXPECT_TRUE(udp.header.aa);
+  EXPECT_EQ(calls, 0);
+  auto tcp = ask("www.dyn.test.", RRType::kANY, Transport::kTcp);
+  EXPECT_EQ(texts(tcp.answers), (std::vector<std::string>{"www.dyn.test. 60 IN A 192.0.2.1"}));
+  EXPECT_EQ(calls, 1);
+  // A name no pattern covers gets no HINFO: NXDOMAIN.
+  auto nx = ask("nothing.example.test.", RRType::kANY);
+  EXPECT_EQ(nx.rcode(), 3);
+  EXPECT_TRUE(nx.answers.empty());
 }
 
 TEST_F(ResponderTest, LocalhostNames) {

@@ -29,6 +29,7 @@
 #include "basalt/http/router.hpp"
 #include "basalt/http/server.hpp"
 #include "basalt/service/certificate_set.hpp"
+#include "server/invalid_record_log.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
 #include "server/worker.hpp"
@@ -116,7 +117,13 @@ struct Server::Impl {
         certificates(std::move(certs)),
         runtime({.workers = config.workers}),
         shutdown(runtime, std::chrono::seconds(5)),
-        responder({.localhost = config.localhost, .max_udp_payload = config.max_udp_payload}),
+        responder(
+            {.localhost = config.localhost,
+             .max_udp_payload = config.max_udp_payload,
+             .invalid_record =
+                 [this](std::string_view source, const Name& owner, RRType type, std::string_view reason) {
+                   invalid_records.report(source, owner.to_string(), to_string(type), reason);
+                 }}),
         counters(runtime.workers() + 1) {
     auto d = std::make_shared<ServerData>();
     for (auto& z : load_zones(config)) d->zones.put(std::make_shared<const Zone>(std::move(z)));
@@ -215,6 +222,7 @@ struct Server::Impl {
   std::shared_ptr<service::CertificateSet> certificates;  // the DoH listeners', when DoH is configured
   core::Runtime runtime;
   core::Shutdown shutdown;
+  InvalidRecordLog invalid_records;
   Responder responder;
   core::Snapshot<ServerData> data;
   std::vector<Counters> counters;  // one per worker, the last for manual mode
@@ -417,9 +425,15 @@ void Server::set_query_observer(QueryObserver observer) {
   impl_->data.update([&](ServerData& d) { d.observer = std::move(observer); });
 }
 
+void Server::report_invalid_handler_record(std::string_view source, std::string_view owner,
+                                           std::string_view type, std::string_view reason) {
+  impl_->invalid_records.report(source, owner, type, reason);
+}
+
 Metrics Server::metrics() const {
   Metrics m;
   for (const auto& c : impl_->counters) m.add(c);
+  m.invalid_handler_records = impl_->invalid_records.count();
   return m;
 }
 

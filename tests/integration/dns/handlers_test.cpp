@@ -62,6 +62,15 @@ TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder)
   auto r = dig(port, {"WeB-1.DyN.TeSt", "A", "+noall", "+answer"});
   EXPECT_EQ(record_lines(r.out), (std::vector<std::string>{"WeB-1.DyN.TeSt. 60 IN A 10.0.0.1",
                                                            "WeB-1.DyN.TeSt. 60 IN A 10.0.0.2"}));
+  // A pattern with capitals matches every spelling too.
+  server.handle("UPPER.DyN.test", {RRType::kAAAA}, [](const dns::Query& q) {
+    std::string err;
+    return std::vector<Record>{Record{q.question.name, RRType::kAAAA, dns::RRClass::kIN, 60,
+                                      *dns::rdata_from_text(RRType::kAAAA, "2001:db8::9", Name(), &err)}};
+  });
+  for (std::string spelling : {"UPPER.DyN.test", "upper.dyn.test", "uPPeR.DYN.TEST"}) {
+    EXPECT_EQ(dig(port, {spelling, "AAAA", "+short"}).out, "2001:db8::9\n") << spelling;
+  }
   // Matches a pattern, no record of this type: NODATA. Matches nothing: NXDOMAIN.
   auto nodata = dig(port, {"other.dyn.test", "AAAA"});
   EXPECT_TRUE(contains(nodata.out, "status: NOERROR")) << nodata.out;
@@ -72,6 +81,22 @@ TEST_F(HandlerTest, MixedCaseQueriesFindHandlersAndEveryMatchContributesInOrder)
   EXPECT_THROW(
       server.handle("*.example.com", {RRType::kA}, [](const dns::Query&) { return std::vector<Record>{}; }),
       std::invalid_argument);
+}
+
+// A record with invalid RDATA is left out, the others are answered, and it
+// is counted where operators look: getMetrics JSON and Prometheus text.
+TEST_F(HandlerTest, AnInvalidRecordIsLeftOutAndCounted) {
+  dns::Server server(config());
+  server.handle("www.dyn.test", {RRType::kA}, [](const dns::Query& q) {
+    return std::vector<Record>{a(q.question.name, "10.0.0.1"),
+                               Record{q.question.name, RRType::kA, dns::RRClass::kIN, 60, {10, 0, 0}}};
+  });
+  auto port = start(server);
+  EXPECT_EQ(dig(port, {"www.dyn.test", "A", "+short"}).out, "10.0.0.1\n");
+  auto m = server.metrics();
+  EXPECT_EQ(m.invalid_handler_records, 1u);
+  EXPECT_EQ(m.to_json().at("invalidHandlerRecords"), 1);
+  EXPECT_TRUE(contains(m.prometheus(), "\nbasalt_dns_invalid_handler_records_total 1\n")) << m.prometheus();
 }
 
 TEST_F(HandlerTest, NameNoPatternCoversIsNxdomain) {

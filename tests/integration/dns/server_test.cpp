@@ -128,6 +128,22 @@ TEST_F(DaemonTest, AnyIsAnsweredMinimallyOverUdp) {
   EXPECT_EQ(record_lines(tcp.out).size(), 2u) << tcp.out;
 }
 
+// An opcode we do not implement gets NOTIMP echoing RD, but not CD: CD is
+// defined for QUERY only (as Knot DNS answers).
+TEST_F(DaemonTest, UnknownOpcodesGetNotimpEchoingOnlyRd) {
+  auto r = dig(port_, {"www.example.test", "A", "+opcode=3", "+rec", "+cd"});
+  EXPECT_TRUE(contains(r.out, "status: NOTIMP")) << r.out;
+  EXPECT_TRUE(contains(r.out, "flags: qr rd;")) << r.out;
+}
+
+TEST_F(DaemonTest, ASecondServerOnTheSameAddressFailsToStart) {
+  auto r = run({binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
+                "--zone-file", dir_.file("example.test.zone"), "--state-dir", dir_.path()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "127.0.0.1:" + std::to_string(port_) + "/udp is already in use")) << r.err;
+  EXPECT_EQ(dig(port_, {"www.example.test", "A", "+short"}).out, "192.0.2.80\n");
+}
+
 TEST_F(DaemonTest, RefusedBadversAndFormerr) {
   auto refused = dig(port_, {"www.example.com", "A"});
   EXPECT_TRUE(contains(refused.out, "status: REFUSED")) << refused.out;

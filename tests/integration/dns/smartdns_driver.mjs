@@ -3,7 +3,8 @@
 // package installed next to it:
 //   node smartdns_driver.mjs UDP_PORT HTTPS_PORT
 // Prints `READY {json}` when the server runs (with the answer of one
-// processRawDnsPacketAsync call), then stops the server when stdin closes.
+// processRawDnsPacketAsync call), then stops the server when stdin closes;
+// `START_FAILED <error>` (exit 1) when start() fails.
 import { DnsServer } from '@push.rocks/smartdns/server';
 
 const [udpPort, httpsPort] = process.argv.slice(2).map(Number);
@@ -24,10 +25,20 @@ server.registerHandler('multi.example.com', ['A'], (q) => ({ name: q.name, type:
 server.registerHandler('example.com', ['TXT'], (q) => ({ name: q.name, type: 'TXT', class: 'IN', ttl: 60, data: ['hello', 'world'] }));
 server.registerHandler('mail.example.com', ['MX'], (q) => ({ name: q.name, type: 'MX', class: 'IN', ttl: 60,
                                                              data: { preference: 10, exchange: 'mx.example.com' } }));
+// A pattern with capitals (the package compares case-sensitively).
+server.registerHandler('UPPER.example.com', ['TXT'], (q) => ({ name: q.name, type: 'TXT', class: 'IN', ttl: 60, data: 'upper' }));
+// Two handlers, one returning an invalid record.
+server.registerHandler('bad.example.com', ['AAAA'], (q) => ({ name: q.name, type: 'AAAA', class: 'IN', ttl: 60, data: '2001:db8::5' }));
+server.registerHandler('bad.example.com', ['AAAA'], (q) => ({ name: q.name, type: 'AAAA', class: 'IN', ttl: 60, data: 'not-an-ip' }));
 // Outside the zone: offered to the handlers too.
 server.registerHandler('outside.org', ['A'], (q) => ({ name: q.name, type: 'A', class: 'IN', ttl: 30, data: '10.9.9.9' }));
 
-await server.start();
+try {
+  await server.start();
+} catch (err) {
+  console.log('START_FAILED ' + err.message);
+  process.exit(1);
+}
 
 // Registered after start(): the engine asks the driver per query, so it counts.
 server.registerHandler('late.example.com', ['AAAA'], (q) => ({ name: q.name, type: 'AAAA', class: 'IN', ttl: 300, data: '2001:db8::1' }));

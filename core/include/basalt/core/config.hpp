@@ -8,9 +8,10 @@
 //   auto t = config::decode<Transfer>(config::load_file("basalt.yaml"));
 //
 // Keys are the member names (snake_case; specialise key_style<T> for
-// camelCase protocols). Unknown keys are errors; absent keys keep the member's
-// default. Every error is a config::Error whose text names the key path, the
-// bad value and what is allowed:
+// camelCase protocols). Unknown keys are errors (DecodeOptions::unknown_keys
+// collects them instead, for protocols whose newer peers may send options
+// this version does not know); absent keys keep the member's default. Every error is a config::Error whose
+// text names the key path, the bad value and what is allowed:
 //   listen[1]: "127.0.0.1:70000" has no valid port (1-65535)
 // The same decode() validates configs that arrive over the management
 // protocol, so both paths accept and reject exactly the same input.
@@ -53,12 +54,21 @@ class Error : public std::runtime_error {
   std::string message_;
 };
 
+// How decode() treats keys that no member of a struct has.
+struct DecodeOptions {
+  // Null: an unknown key is an error (config files, where it is a typo).
+  // Otherwise each unknown key's path ("config.newOption") is appended here
+  // and the key is skipped.
+  std::vector<std::string>* unknown_keys = nullptr;
+};
+
 // A value in the config tree, with its key path ("zones[0].file").
 class Node {
  public:
   using KeyOf = std::string (*)(std::string_view member);
-  Node(const boost::json::value& value, std::string path, KeyOf key_of = nullptr)
-      : value_(&value), path_(std::move(path)), key_of_(key_of) {}
+  Node(const boost::json::value& value, std::string path, const DecodeOptions* options = nullptr,
+       KeyOf key_of = nullptr)
+      : value_(&value), path_(std::move(path)), options_(options), key_of_(key_of) {}
 
   const boost::json::value& value() const { return *value_; }
   const std::string& path() const { return path_; }
@@ -69,6 +79,17 @@ class Node {
   std::string key(std::string_view member) const { return key_of_ ? key_of_(member) : std::string(member); }
   std::string child_path(std::string_view key) const;
   std::string index_path(std::size_t index) const;
+  // The same node as the struct `validate()` sees: keys named by `key_of`.
+  Node with_keys(KeyOf key_of) const { return Node(*value_, path_, options_, key_of); }
+  // The node of `value` under `key` / at `index`, with the same options.
+  Node child(const boost::json::value& value, std::string_view key) const {
+    return Node(value, child_path(key), options_);
+  }
+  Node element(const boost::json::value& value, std::size_t index) const {
+    return Node(value, index_path(index), options_);
+  }
+  // Null: unknown keys are errors.
+  std::vector<std::string>* unknown_keys() const { return options_ ? options_->unknown_keys : nullptr; }
 
   // An Error at this node: `<path>: <value> <reason>`.
   [[noreturn]] void fail(std::string_view reason) const;
@@ -78,6 +99,7 @@ class Node {
  private:
   const boost::json::value* value_;
   std::string path_;
+  const DecodeOptions* options_;
   KeyOf key_of_;
 };
 
@@ -108,9 +130,9 @@ void decode(const Node& node, T& out) {
 }
 
 template <class T>
-T decode(const boost::json::value& value, std::string root_path = {}) {
+T decode(const boost::json::value& value, std::string root_path = {}, const DecodeOptions& options = {}) {
   T out{};
-  decode(Node(value, std::move(root_path)), out);
+  decode(Node(value, std::move(root_path), &options), out);
   return out;
 }
 
@@ -210,7 +232,7 @@ struct Codec<std::vector<T>> {
     result.reserve(arr.size());
     for (std::size_t i = 0; i < arr.size(); ++i) {
       T v{};
-      config::decode(Node(arr[i], n.index_path(i)), v);
+      config::decode(n.element(arr[i], i), v);
       result.push_back(std::move(v));
     }
     out = std::move(result);
@@ -223,7 +245,7 @@ struct Codec<std::map<std::string, T>> {
     std::map<std::string, T> result;
     for (const auto& kv : detail::expect_object(n)) {
       T v{};
-      config::decode(Node(kv.value(), n.child_path(kv.key())), v);
+      config::decode(n.child(kv.value(), kv.key()), v);
       result.emplace(std::string(kv.key()), std::move(v));
     }
     out = std::move(result);
@@ -273,17 +295,19 @@ struct Codec<T, std::enable_if_t<boost::describe::has_describe_members<T>::value
       boost::mp11::mp_for_each<Members>([&](auto d) {
         if (!known && kv.key() == key_of(d.name)) {
           known = true;
-          config::decode(Node(kv.value(), n.child_path(kv.key())), result.*d.pointer);
+          config::decode(n.child(kv.value(), kv.key()), result.*d.pointer);
         }
       });
-      if (!known) {
+      if (!known && n.unknown_keys()) {
+        n.unknown_keys()->push_back(n.child_path(kv.key()));
+      } else if (!known) {
         std::vector<std::string> allowed;
         boost::mp11::mp_for_each<Members>([&](auto d) { allowed.push_back(key_of(d.name)); });
         detail::fail_unknown_key(n, kv.key(), allowed);
       }
     }
     if constexpr (requires(const T& t) { t.validate(n); })
-      result.validate(Node(n.value(), n.path(), &key_of));
+      result.validate(n.with_keys(&key_of));
     out = std::move(result);
   }
 };

@@ -11,7 +11,10 @@
 // come from ClientEngineDefaults: BASALT_DNS_UDP_UPSTREAM (`ADDR:PORT`),
 // BASALT_DNS_DOH_URL and BASALT_DNS_CA_FILE when set, else the public defaults
 // of ClientOptions. A query that gets no response fails the command
-// (`success: false` with the reason), as the original engine does.
+// (`success: false` with the reason), as the original engine does. A
+// malformed variable fails only the commands that would use it, naming the
+// variable and its value: the same process serves the server engine, which
+// must start whatever the client settings are.
 //
 // Thread-safety: add before serving; the commands run on the management
 // server's io_context and keep their Clients (and DoH connections) for reuse.
@@ -27,10 +30,12 @@ namespace basalt::dns {
 
 struct ClientEngineDefaults {
   std::optional<core::Endpoint> udp_upstream;  // none: ClientOptions' default
+  std::string udp_upstream_error;              // set: `resolve` over UDP without serverAddr fails with it
   std::string doh_url;                         // "": ClientOptions' default
   std::string ca_file;                         // "": the system trust store
   // Reads BASALT_DNS_UDP_UPSTREAM, BASALT_DNS_DOH_URL, BASALT_DNS_CA_FILE.
-  // Throws std::invalid_argument naming the variable for a malformed value.
+  // Never throws: a malformed value is kept as udp_upstream_error, which
+  // names the variable and the value.
   static ClientEngineDefaults from_environment();
 };
 

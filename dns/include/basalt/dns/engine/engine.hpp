@@ -5,12 +5,14 @@
 // Commands: `start {config}` (UDP and DoH listeners, manual modes, zone,
 // primary nameserver, localhost handling), `stop`, `processPacket {packet}`,
 // `updateCerts {httpsKey, httpsCert}`, `dnsQueryResult {correlationId,
-// answers, answered}`; `ping` is built into the management server. Events:
+// answers, answered}` (an answer the server cannot use is left out, logged
+// once and counted; the others are answered), `getMetrics`; `ping` is built
+// into the management server. Events:
 // `started`, `stopped`, and `dnsQuery {correlationId, questions, dnssecRequested}`
-// for each question local data does not answer. Names in `dnsQuery` are
-// lowercase without the trailing dot (the driver matches them with
-// case-sensitive globs), `type` is the mnemonic and `class` "IN"; answers
-// echo the exact case of the question. A question the driver leaves
+// for each question local data does not answer. Names in `dnsQuery` have no
+// trailing dot and come lowercase, plus in the query's own spelling when it
+// differs (the driver matches them with case-sensitive globs); `type` is the
+// mnemonic and `class` "IN"; answers echo the exact case of the question. A question the driver leaves
 // unanswered is NODATA inside `dnssecZone` and REFUSED outside; one it does
 // not answer within `query_timeout` is SERVFAIL, and its pending entry is
 // removed (also on `stop`), so nothing waits or leaks.
@@ -79,7 +81,7 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Adds start, stop, processPacket, updateCerts and dnsQueryResult.
+  // Adds start, stop, processPacket, updateCerts, dnsQueryResult and getMetrics.
   void register_commands(core::management::Registry& registry);
   // Where events go (usually management::Server::emit). Thread-safe callee required.
   void set_emitter(Emit emit);

@@ -46,6 +46,9 @@ struct Metrics {
   std::map<std::string, std::uint64_t> queries_by_type;
   std::map<std::string, std::uint64_t> responses_by_rcode;
   std::uint64_t truncated = 0, dropped = 0, from_handlers = 0, handler_failures = 0;
+  // Records handlers returned that could not be served (left out of the
+  // answer). Rare, so one counter in the server rather than one per worker.
+  std::uint64_t invalid_handler_records = 0;
   std::uint64_t tcp_accepted = 0, tcp_rejected = 0, tcp_timeouts = 0, tcp_bad_frames = 0, axfr = 0;
 
   void add(const Counters& c);

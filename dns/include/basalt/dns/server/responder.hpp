@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "basalt/dns/dnssec/zone_signer.hpp"
@@ -77,6 +78,11 @@ struct ServerData {
 struct ResponderOptions {
   bool localhost = true;                 // answer localhost. and *.localhost. (RFC 6761)
   std::uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
+  // Told about each handler record left out for invalid RDATA (`source`
+  // names the handlers' patterns); called on the worker thread. Unset: a
+  // warning each time.
+  std::function<void(std::string_view source, const Name& owner, RRType type, std::string_view reason)>
+      invalid_record;
 };
 
 // State carried from respond() to complete() for coroutine handlers.

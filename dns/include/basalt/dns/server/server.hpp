@@ -109,6 +109,15 @@ class Server {
   boost::asio::awaitable<std::vector<std::uint8_t>> async_process_packet(
       std::span<const std::uint8_t> query, Transport transport = Transport::kManual);
 
+  // Counts a record a handler returned that cannot be served (the caller
+  // leaves it out of the answer) and logs it once per distinct (source,
+  // owner, type, reason), at most 1024 of them, so bad handler output cannot
+  // flood the log. For callers that turn handler output into records
+  // themselves (engine mode); records with invalid RDATA returned to the
+  // server are reported by it. Counted in Metrics::invalid_handler_records.
+  void report_invalid_handler_record(std::string_view source, std::string_view owner, std::string_view type,
+                                     std::string_view reason);
+
   // Called on a worker thread after every query; replaces the previous observer.
   void set_query_observer(QueryObserver observer);
 
