@@ -76,13 +76,15 @@ dns::ServerConfig make_config(const ServeFlags& f) {
 }
 
 boost::json::object query_event(const dns::QueryEvent& e) {
-  return {{"name", e.question.name.to_string()},
-          {"type", dns::to_string(e.question.type)},
-          {"transport", std::string(dns::to_string(e.transport))},
-          {"rcode", dns::to_string(e.rcode)},
-          {"answered", e.answered},
-          {"fromHandlers", e.from_handlers},
-          {"durationUs", e.duration.count()}};
+  boost::json::object o{{"name", e.question.name.to_string()},
+                        {"type", dns::to_string(e.question.type)},
+                        {"transport", std::string(dns::to_string(e.transport))},
+                        {"rcode", dns::to_string(e.rcode)},
+                        {"answered", e.answered},
+                        {"fromHandlers", e.from_handlers},
+                        {"durationUs", e.duration.count()}};
+  if (e.client) o["client"] = e.client->to_string();
+  return o;
 }
 
 std::string iso_time(std::chrono::system_clock::time_point t) {

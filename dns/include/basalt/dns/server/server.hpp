@@ -36,6 +36,7 @@
 #include "basalt/acme/problem.hpp"
 #include "basalt/core/ip.hpp"
 #include "basalt/core/tls.hpp"
+#include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/metrics.hpp"
 #include "basalt/dns/server/responder.hpp"
@@ -133,6 +134,13 @@ class Server {
   std::vector<std::uint8_t> process_packet(std::span<const std::uint8_t> query);
   boost::asio::awaitable<std::vector<std::uint8_t>> async_process_packet(
       std::span<const std::uint8_t> query, Transport transport = Transport::kManual);
+
+  // The answerer for a DohHandler (doh.hpp) on an http::Server of runtime():
+  // each query is parsed once and answered on the DNS worker that runs its
+  // HTTP connection, with that worker's counters and buffers, and its query
+  // event carries the client's address. Called on another thread, it
+  // answers as async_process_packet() does. Valid while the Server lives.
+  DohAnswerer doh_answerer();
 
   // Called on a worker thread after every query; replaces the previous observer.
   void set_query_observer(QueryObserver observer);
