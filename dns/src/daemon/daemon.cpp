@@ -25,13 +25,15 @@ namespace json = boost::json;
 namespace {
 
 json::object query_event(const QueryEvent& e) {
-  return {{"name", e.question.name.to_string()},
-          {"type", to_string(e.question.type)},
-          {"transport", std::string(to_string(e.transport))},
-          {"rcode", to_string(e.rcode)},
-          {"answered", e.answered},
-          {"fromHandlers", e.from_handlers},
-          {"durationUs", e.duration.count()}};
+  json::object o{{"name", e.question.name.to_string()},
+                 {"type", to_string(e.question.type)},
+                 {"transport", std::string(to_string(e.transport))},
+                 {"rcode", to_string(e.rcode)},
+                 {"answered", e.answered},
+                 {"fromHandlers", e.from_handlers},
+                 {"durationUs", e.duration.count()}};
+  if (e.client) o["client"] = e.client->to_string();
+  return o;
 }
 
 }  // namespace

@@ -97,8 +97,32 @@ std::uint32_t doh_max_age(std::span<const std::uint8_t> response) noexcept {
   return 0;
 }
 
+namespace {
+// A PacketAnswerer as a DohAnswerer: the query is checked here, and the
+// answer parsed for its max-age, since a raw answerer tells neither.
+asio::awaitable<DohAnswer> answer_packet(std::shared_ptr<const PacketAnswerer> answer,
+                                         std::span<const std::uint8_t> query) {
+  {
+    MessageView v;
+    if (query.size() < Header::kSize || v.parse(query) != WireError::kOk || v.header().qr)
+      co_return DohAnswer{};
+  }
+  auto bytes = co_await (*answer)(query);
+  DohAnswer a;
+  a.max_age = doh_max_age(bytes);
+  a.message.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  co_return a;
+}
+}  // namespace
+
+DohHandler::DohHandler(DohAnswerer answer)
+    : answer_(std::make_shared<const DohAnswerer>(std::move(answer))) {}
+
 DohHandler::DohHandler(PacketAnswerer answer)
-    : answer_(std::make_shared<const PacketAnswerer>(std::move(answer))) {}
+    : DohHandler([a = std::make_shared<const PacketAnswerer>(std::move(answer))](
+                     std::span<const std::uint8_t> query, const core::Endpoint&) {
+        return answer_packet(a, query);
+      }) {}
 
 http::Limits DohHandler::limits() {
   http::Limits l;
@@ -118,7 +142,7 @@ asio::awaitable<http::Response> DohHandler::operator()(http::Request request) co
     if (request.body.size() > kMaxMessage) co_return error(413, "a DNS message has at most 65535 octets");
     std::span<const std::uint8_t> q(reinterpret_cast<const std::uint8_t*>(request.body.data()),
                                     request.body.size());
-    co_return co_await wire(q);
+    co_return co_await wire(q, request.remote);
   }
   if (request.method != "GET" && request.method != "HEAD") {
     http::Response r = error(405, "only GET and POST");
@@ -132,26 +156,21 @@ asio::awaitable<http::Response> DohHandler::operator()(http::Request request) co
     auto bytes = core::base64url_decode(*dns);
     if (!bytes) co_return error(400, "dns parameter is not base64url");
     if (bytes->size() > kMaxMessage) co_return error(413, "a DNS message has at most 65535 octets");
-    co_return co_await wire(*bytes);
+    co_return co_await wire(*bytes, request.remote);
   }
   if (request.query_param("name")) co_return co_await json(request);
   co_return error(400, "missing dns (RFC 8484) or name (JSON) parameter");
 }
 
-asio::awaitable<http::Response> DohHandler::wire(std::span<const std::uint8_t> query) const {
-  {
-    MessageView v;
-    if (query.size() < Header::kSize || v.parse(query) != WireError::kOk || v.header().qr) {
-      co_return error(400, "not a DNS query message");
-    }
-  }
-  auto answer = co_await (*answer_)(query);
-  if (answer.empty()) co_return error(400, "not a DNS query message");
+asio::awaitable<http::Response> DohHandler::wire(std::span<const std::uint8_t> query,
+                                                 const core::Endpoint& client) const {
+  auto answer = co_await (*answer_)(query, client);
+  if (answer.message.empty()) co_return error(400, "not a DNS query message");
   http::Response r;
   r.status = 200;
   r.headers.set("Content-Type", kDnsMessage);
-  r.headers.set("Cache-Control", fmt::format("max-age={}", doh_max_age(answer)));
-  r.body.assign(reinterpret_cast<const char*>(answer.data()), answer.size());
+  r.headers.set("Cache-Control", fmt::format("max-age={}", answer.max_age));
+  r.body = std::move(answer.message);
   co_return r;
 }
 
@@ -172,9 +191,11 @@ asio::awaitable<http::Response> DohHandler::json(const http::Request& request) c
   w.add_question(*name, *type, RRClass::kIN);
   w.set_edns(4096, 0, *dnssec_ok);
   auto qsize = w.finish();
-  auto answer = co_await (*answer_)(std::span<const std::uint8_t>(qbuf.data(), qsize));
+  auto answer = co_await (*answer_)(std::span<const std::uint8_t>(qbuf.data(), qsize), request.remote);
   MessageView v;
-  if (answer.empty() || v.parse(answer) != WireError::kOk)
+  std::span<const std::uint8_t> message(reinterpret_cast<const std::uint8_t*>(answer.message.data()),
+                                        answer.message.size());
+  if (message.empty() || v.parse(message) != WireError::kOk)
     co_return error(400, "the query could not be answered");
 
   const auto& h = v.header();
@@ -193,7 +214,7 @@ asio::awaitable<http::Response> DohHandler::json(const http::Request& request) c
   http::Response r;
   r.status = 200;
   r.headers.set("Content-Type", kDnsJson);
-  r.headers.set("Cache-Control", fmt::format("max-age={}", doh_max_age(answer)));
+  r.headers.set("Cache-Control", fmt::format("max-age={}", answer.max_age));
   r.body = boost::json::serialize(out);
   co_return r;
 }

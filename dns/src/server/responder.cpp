@@ -11,33 +11,34 @@ namespace {
 
 constexpr std::size_t kMaxCnameChain = 8;
 
-struct Context {
-  Name qname;
-  RRType qtype{};
-  RRClass qclass{};
-  Transport transport{};
-  std::uint16_t id = 0;
-  Opcode opcode = Opcode::kQuery;
-  bool rd = false, cd = false;
-  bool edns = false, dnssec_ok = false;
-  std::size_t limit = 512;
-};
-
 const Name& localhost_name() {
   static const Name n = *Name::from_text("localhost.");
   return n;
 }
 
 // Header, question and OPT of a response.
-void begin(MessageWriter& w, const Context& c, std::uint16_t max_payload, bool with_question) {
+void begin(MessageWriter& w, const QueryState& c, std::uint16_t max_payload, bool with_question) {
   auto& h = w.header();
   h.id = c.id;
   h.qr = true;
   h.opcode = c.opcode;
   h.rd = c.rd;
   h.cd = c.cd;
-  if (with_question) w.add_question(c.qname, c.qtype, c.qclass);
-  if (c.edns) w.set_edns(max_payload, 0, c.dnssec_ok);
+  const Question& q = c.query.question;
+  if (with_question) w.add_question(q.name, q.type, q.rclass);
+  if (c.edns) w.set_edns(max_payload, 0, c.query.dnssec_ok);
+}
+
+// Adds one record, keeping the smallest TTL of the answer and authority
+// sections in `state` (DoH's max-age, without parsing the answer again).
+bool add_record(MessageWriter& w, QueryState& state, Section section, const Name& owner, RRType type,
+                std::uint32_t ttl, std::span<const std::uint8_t> rdata) {
+  if (!w.add_record(section, owner, type, RRClass::kIN, ttl, rdata)) return false;
+  if (section != Section::kAdditional) {
+    auto& smallest = section == Section::kAnswer ? state.answer_ttl : state.authority_ttl;
+    if (!smallest || ttl < *smallest) smallest = ttl;
+  }
+  return true;
 }
 
 // RFC 8482 §4.2: the one record an ANY query over UDP gets instead of everything.
@@ -50,19 +51,19 @@ std::optional<Name> cname_target(const RRset& cname) {
   return Name::from_wire(cname.rdatas.front());
 }
 
-std::size_t finish(MessageWriter& w, Rcode rcode, bool aa, ResponseInfo& info) {
+std::size_t finish(MessageWriter& w, Rcode rcode, bool aa, QueryState& state) {
   w.header().aa = aa;
   w.set_rcode(static_cast<std::uint16_t>(rcode));
-  info.rcode = rcode;
-  info.truncated = w.truncated();
+  state.rcode = rcode;
+  state.truncated = w.truncated();
   return w.finish();
 }
 
-std::size_t error_response(std::span<std::uint8_t> out, const Context& c, Rcode rcode, bool with_question,
-                           std::uint16_t max_payload, ResponseInfo& info) {
+std::size_t error_response(std::span<std::uint8_t> out, QueryState& c, Rcode rcode, bool with_question,
+                           std::uint16_t max_payload) {
   MessageWriter w(out, c.limit);
   begin(w, c, max_payload, with_question);
-  return finish(w, rcode, false, info);
+  return finish(w, rcode, false, c);
 }
 
 // Every type a handler that answers all types might have, for the bitmap
@@ -111,8 +112,8 @@ bool is_apex_key_type(RRType t) {
 // do not exist; the additional records) are kept and written by flush().
 class AnswerWriter {
  public:
-  AnswerWriter(MessageWriter& w, const ServerData& data, bool dnssec_ok)
-      : w_(w), data_(data), dnssec_ok_(dnssec_ok) {}
+  AnswerWriter(MessageWriter& w, const ServerData& data, QueryState& state)
+      : w_(w), data_(data), state_(state), dnssec_ok_(state.query.dnssec_ok) {}
 
   const ServerData& data() const { return data_; }
   // The signer for answers from `zone`: only with DO.
@@ -130,7 +131,7 @@ class AnswerWriter {
       return false;
     };
     for (const auto& rd : rdatas) {
-      if (!w_.add_record(section, owner, type, RRClass::kIN, ttl, rd)) return fail();
+      if (!add_record(w_, state_, section, owner, type, ttl, rd)) return fail();
     }
     if (!signer) return true;
     std::shared_ptr<const ZoneSigner::Signatures> sigs;
@@ -141,7 +142,7 @@ class AnswerWriter {
       return true;  // unsigned: validators will call it bogus, as they should
     }
     for (const auto& sig : *sigs) {
-      if (!w_.add_record(section, owner, RRType::kRRSIG, RRClass::kIN, ttl, sig)) return fail();
+      if (!add_record(w_, state_, section, owner, RRType::kRRSIG, ttl, sig)) return fail();
     }
     return true;
   }
@@ -229,6 +230,7 @@ class AnswerWriter {
   };
   MessageWriter& w_;
   const ServerData& data_;
+  QueryState& state_;
   bool dnssec_ok_;
   std::array<Cover, kMaxCnameChain + 1> deferred_;
   std::size_t covers_ = 0;
@@ -327,7 +329,7 @@ Rcode follow_cname(AnswerWriter& a, Name target, RRType qtype) {
 }
 
 // Which handlers answered `p`, for messages about their records.
-std::string handler_source(const PendingQuery& p) {
+std::string handler_source(const QueryState& p) {
   std::string patterns;
   for (const auto* h : p.handlers) {
     if (p.data && h == p.data->fallback.get()) return "the fallback handler";
@@ -339,25 +341,43 @@ std::string handler_source(const PendingQuery& p) {
 
 }  // namespace
 
-bool Responder::all_sync(const PendingQuery& pending) noexcept {
-  for (const auto* h : pending.handlers) {
+bool Responder::all_sync(const QueryState& state) noexcept {
+  for (const auto* h : state.handlers) {
     if (!h->sync) return false;
   }
   return true;
 }
 
-Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transport transport,
-                                     const std::shared_ptr<const ServerData>& data_ptr,
-                                     std::span<std::uint8_t> out, std::size_t& out_size,
-                                     PendingQuery& pending, ResponseInfo& info) const {
-  if (bytes.size() < Header::kSize) return Status::kDropped;
+Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
+                                     const std::shared_ptr<const ServerData>& data_ptr, QueryState& c,
+                                     std::span<std::uint8_t> out, std::size_t& out_size) const {
+  const Transport transport = c.query.transport;
+  c.has_question = false;
+  c.edns = false;
+  c.query.dnssec_ok = false;
+  c.rcode = Rcode::kNoError;
+  c.truncated = false;
+  c.from_handlers = false;
+  c.answer_ttl.reset();
+  c.authority_ttl.reset();
+  if (bytes.size() < Header::kSize) {
+    c.parse_error = WireError::kTruncated;
+    return Status::kDropped;
+  }
   MessageView view;
   WireError err = view.parse(bytes);
+  c.parse_error = err;
   const Header& qh = view.header();
+  if (err == WireError::kOk && qh.qdcount > 0) {
+    // The one copy of the question: answers, handlers and observers use it.
+    auto q = view.question();
+    c.query.question.name = q.name.to_name();
+    c.query.question.type = q.type;
+    c.query.question.rclass = q.rclass;
+    c.has_question = true;
+  }
   if (qh.qr) return Status::kDropped;  // never answer a response
 
-  Context c;
-  c.transport = transport;
   c.id = qh.id;
   c.opcode = qh.opcode;
   c.rd = qh.rd;
@@ -368,56 +388,55 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   const auto max_payload = options_.max_udp_payload;
 
   if (err != WireError::kOk) {
-    out_size = error_response(out, c, Rcode::kFormErr, false, max_payload, info);
+    out_size = error_response(out, c, Rcode::kFormErr, false, max_payload);
     return Status::kAnswered;
   }
   if (view.has_edns()) {
     auto e = view.edns();
     c.edns = true;
-    c.dnssec_ok = e.dnssec_ok;
+    c.query.dnssec_ok = e.dnssec_ok;
     if (datagram) {
       c.limit = std::clamp<std::size_t>(e.udp_payload_size, 512, max_payload);
     }
     bool bad_cookie = false;
     (void)e.cookie(&bad_cookie);
     if (bad_cookie) {
-      out_size = error_response(out, c, Rcode::kFormErr, false, max_payload, info);
+      out_size = error_response(out, c, Rcode::kFormErr, false, max_payload);
       return Status::kAnswered;
     }
     if (e.version != 0) {
-      out_size = error_response(out, c, Rcode::kBadVers, false, max_payload, info);
+      out_size = error_response(out, c, Rcode::kBadVers, false, max_payload);
       return Status::kAnswered;
     }
   }
   if (qh.qdcount != 1) {
     out_size = error_response(out, c, qh.opcode == Opcode::kQuery ? Rcode::kFormErr : Rcode::kNotImp, false,
-                              max_payload, info);
+                              max_payload);
     return Status::kAnswered;
   }
-  auto q = view.question();
-  c.qname = q.name.to_name();
-  c.qtype = q.type;
-  c.qclass = q.rclass;
-  info.qtype = c.qtype;
+  const Name& qname = c.query.question.name;
+  const RRType qtype = c.query.question.type;
+  const RRClass qclass = c.query.question.rclass;
   if (qh.opcode != Opcode::kQuery) {
-    out_size = error_response(out, c, Rcode::kNotImp, true, max_payload, info);
+    out_size = error_response(out, c, Rcode::kNotImp, true, max_payload);
     return Status::kAnswered;
   }
-  switch (c.qtype) {
+  switch (qtype) {
     case RRType::kOPT:
     case RRType::kTSIG:
     case RRType::kTKEY:
-      out_size = error_response(out, c, Rcode::kFormErr, true, max_payload, info);
+      out_size = error_response(out, c, Rcode::kFormErr, true, max_payload);
       return Status::kAnswered;
     case RRType::kAXFR:
-    case RRType::kIXFR:  // transfers are served by the TCP listener before this point
-      out_size = error_response(out, c, Rcode::kNotImp, true, max_payload, info);
+    case RRType::kIXFR:
+      if (transport == Transport::kTcp) return Status::kTransfer;  // the TCP listener serves it
+      out_size = error_response(out, c, Rcode::kNotImp, true, max_payload);
       return Status::kAnswered;
     default:
       break;
   }
-  if (c.qclass != RRClass::kIN && c.qclass != RRClass::kANY) {
-    out_size = error_response(out, c, Rcode::kRefused, true, max_payload, info);
+  if (qclass != RRClass::kIN && qclass != RRClass::kANY) {
+    out_size = error_response(out, c, Rcode::kRefused, true, max_payload);
     return Status::kAnswered;
   }
 
@@ -425,51 +444,43 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
   begin(w, c, max_payload, true);
 
   // RFC 6761 §6.3: localhost. and names below it are loopback.
-  if (options_.localhost && c.qname.is_subdomain_of(localhost_name())) {
+  if (options_.localhost && qname.is_subdomain_of(localhost_name())) {
     static const Bytes v4{127, 0, 0, 1};
     static const Bytes v6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    if (c.qtype == RRType::kA || c.qtype == RRType::kANY) {
-      w.add_record(Section::kAnswer, c.qname, RRType::kA, RRClass::kIN, 0, v4);
+    if (qtype == RRType::kA || qtype == RRType::kANY) {
+      add_record(w, c, Section::kAnswer, qname, RRType::kA, 0, v4);
     }
-    if (c.qtype == RRType::kAAAA || c.qtype == RRType::kANY) {
-      w.add_record(Section::kAnswer, c.qname, RRType::kAAAA, RRClass::kIN, 0, v6);
+    if (qtype == RRType::kAAAA || qtype == RRType::kANY) {
+      add_record(w, c, Section::kAnswer, qname, RRType::kAAAA, 0, v6);
     }
-    out_size = finish(w, Rcode::kNoError, true, info);
+    out_size = finish(w, Rcode::kNoError, true, c);
     return Status::kAnswered;
   }
 
   const ServerData& data = *data_ptr;
-  const Zone* zone = data.zones.find(c.qname);
+  const Zone* zone = data.zones.find(qname);
   auto ask_handlers = [&](const Zone* z) {
-    pending.query.question = Question{c.qname, c.qtype, c.qclass};
-    pending.query.transport = transport;
-    pending.query.client.clear();
-    pending.query.dnssec_ok = c.dnssec_ok;
-    pending.id = c.id;
-    pending.rd = c.rd;
-    pending.cd = c.cd;
-    pending.edns = c.edns;
-    pending.limit = c.limit;
-    pending.name_exists = true;
-    pending.data = data_ptr;
-    pending.zone = z;
-    pending.node = nullptr;
+    c.query.client.clear();
+    c.name_exists = true;
+    c.data = data_ptr;
+    c.zone = z;
+    c.node = nullptr;
     return Status::kNeedsHandlers;
   };
   if (!zone) {
     if (data.fallback) {
       // Offered to the fallback handler; REFUSED if it has nothing (complete()).
-      pending.handlers.assign(1, data.fallback.get());
+      c.handlers.assign(1, data.fallback.get());
       return ask_handlers(nullptr);
     }
-    out_size = finish(w, Rcode::kRefused, false, info);
+    out_size = finish(w, Rcode::kRefused, false, c);
     return Status::kAnswered;
   }
 
-  AnswerWriter a(w, data, c.dnssec_ok);
+  AnswerWriter a(w, data, c);
   const ZoneSigner* zone_signer = data.signer(*zone);  // DNSKEY & co. are served with or without DO
   const ZoneSigner* s = a.signer(*zone);
-  auto lk = zone->lookup(c.qname, c.qtype);
+  auto lk = zone->lookup(qname, qtype);
   bool name_exists = false;
   switch (lk.match) {
     case Zone::Match::kDelegation: {
@@ -485,7 +496,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
       }
       a.defer_additional(*zone, *lk.node, ns);
       a.flush();
-      out_size = finish(w, Rcode::kNoError, false, info);  // a referral is not authoritative
+      out_size = finish(w, Rcode::kNoError, false, c);  // a referral is not authoritative
       return Status::kAnswered;
     }
     case Zone::Match::kExact:
@@ -493,50 +504,49 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
       const ZoneNode& node = *lk.node;
       const bool wildcard = lk.match == Zone::Match::kWildcard;
       const Name* sign_owner = wildcard ? &lk.node_name : nullptr;
-      const bool apex = !wildcard && c.qname == zone->apex();
+      const bool apex = !wildcard && qname == zone->apex();
       name_exists = true;
-      if (apex && zone_signer && is_apex_key_type(c.qtype)) {
-        const RRset& keys = c.qtype == RRType::kDNSKEY ? zone_signer->dnskey()
-                            : c.qtype == RRType::kCDS  ? zone_signer->cds()
-                                                       : zone_signer->cdnskey();
-        a.rrset(Section::kAnswer, c.qname, keys.type, keys.ttl, keys.rdatas, s);
-        out_size = finish(w, Rcode::kNoError, true, info);
+      if (apex && zone_signer && is_apex_key_type(qtype)) {
+        const RRset& keys = qtype == RRType::kDNSKEY ? zone_signer->dnskey()
+                            : qtype == RRType::kCDS  ? zone_signer->cds()
+                                                     : zone_signer->cdnskey();
+        a.rrset(Section::kAnswer, qname, keys.type, keys.ttl, keys.rdatas, s);
+        out_size = finish(w, Rcode::kNoError, true, c);
         return Status::kAnswered;
       }
-      if (c.qtype == RRType::kANY && !node.rrsets.empty()) {
+      if (qtype == RRType::kANY && !node.rrsets.empty()) {
         if (datagram) {
           // RFC 8482 §4.2: one synthesized HINFO instead of everything.
-          a.rrset(Section::kAnswer, c.qname, RRType::kHINFO, 3600, rfc8482_hinfo(), s);
+          a.rrset(Section::kAnswer, qname, RRType::kHINFO, 3600, rfc8482_hinfo(), s);
         } else {
           for (const auto& rr : node.rrsets) {
-            a.rrset(Section::kAnswer, c.qname, rr.type, rr.ttl, rr.rdatas, s, sign_owner);
+            a.rrset(Section::kAnswer, qname, rr.type, rr.ttl, rr.rdatas, s, sign_owner);
           }
           if (apex && zone_signer) {
             for (const RRset* keys : {&zone_signer->dnskey(), &zone_signer->cds(), &zone_signer->cdnskey()}) {
-              a.rrset(Section::kAnswer, c.qname, keys->type, keys->ttl, keys->rdatas, s);
+              a.rrset(Section::kAnswer, qname, keys->type, keys->ttl, keys->rdatas, s);
             }
           }
-          if (s && wildcard)
-            a.defer_cover(*zone, s, AnswerWriter::next_closer(c.qname, lk.node_name.parent()));
+          if (s && wildcard) a.defer_cover(*zone, s, AnswerWriter::next_closer(qname, lk.node_name.parent()));
           a.flush();
         }
-        out_size = finish(w, Rcode::kNoError, true, info);
+        out_size = finish(w, Rcode::kNoError, true, c);
         return Status::kAnswered;
       }
-      if (const RRset* rr = node.find(c.qtype)) {
-        a.answer(*zone, lk, c.qname, *rr);
+      if (const RRset* rr = node.find(qtype)) {
+        a.answer(*zone, lk, qname, *rr);
         a.defer_additional(*zone, node, rr);
         a.flush();
-        out_size = finish(w, Rcode::kNoError, true, info);
+        out_size = finish(w, Rcode::kNoError, true, c);
         return Status::kAnswered;
       }
       if (const RRset* cname = node.find(RRType::kCNAME)) {
         Rcode rcode = Rcode::kNoError;
-        if (a.answer(*zone, lk, c.qname, *cname)) {
-          if (auto target = cname_target(*cname)) rcode = follow_cname(a, *target, c.qtype);
+        if (a.answer(*zone, lk, qname, *cname)) {
+          if (auto target = cname_target(*cname)) rcode = follow_cname(a, *target, qtype);
         }
         a.flush();
-        out_size = finish(w, rcode, true, info);
+        out_size = finish(w, rcode, true, c);
         return Status::kAnswered;
       }
       break;
@@ -547,22 +557,22 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
 
   // Zone data has no answer: the handlers are next.
   std::array<char, 256> subject_buf;
-  auto subject = match_subject(c.qname, subject_buf);
-  pending.handlers.clear();
-  bool pattern_matched = data.handlers.match(subject, c.qtype, pending.handlers);
+  auto subject = match_subject(qname, subject_buf);
+  c.handlers.clear();
+  bool pattern_matched = data.handlers.match(subject, qtype, c.handlers);
   // A name above a pattern's literal part ("dyn" for "*.dyn.example.test") has names below it.
-  if (!pattern_matched && !name_exists) name_exists = data.handlers.has_names_at_or_below(c.qname);
-  if (pending.handlers.empty() && data.fallback) pending.handlers.push_back(data.fallback.get());
-  if (!pending.handlers.empty() && c.qtype == RRType::kANY && datagram) {
+  if (!pattern_matched && !name_exists) name_exists = data.handlers.has_names_at_or_below(qname);
+  if (c.handlers.empty() && data.fallback) c.handlers.push_back(data.fallback.get());
+  if (!c.handlers.empty() && qtype == RRType::kANY && datagram) {
     // RFC 8482 over UDP for names handlers answer too, as for zone data: the
     // HINFO, without asking them (over TCP they are asked for everything).
-    a.rrset(Section::kAnswer, c.qname, RRType::kHINFO, 3600, rfc8482_hinfo(), s);
-    out_size = finish(w, Rcode::kNoError, true, info);
+    a.rrset(Section::kAnswer, qname, RRType::kHINFO, 3600, rfc8482_hinfo(), s);
+    out_size = finish(w, Rcode::kNoError, true, c);
     return Status::kAnswered;
   }
-  if (!pending.handlers.empty()) {
+  if (!c.handlers.empty()) {
     auto status = ask_handlers(zone);
-    pending.node = lk.match == Zone::Match::kExact ? lk.node : nullptr;
+    c.node = lk.match == Zone::Match::kExact ? lk.node : nullptr;
     return status;
   }
   a.negative_soa(*zone);
@@ -571,55 +581,47 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes, Transp
     if (lk.match == Zone::Match::kWildcard && !pattern_matched) {
       // RFC 4035 §3.1.3.4: the wildcard has no such type, and the name itself does not exist.
       a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, true));
-      a.cover(*zone, s, AnswerWriter::next_closer(c.qname, lk.node_name.parent()));
+      a.cover(*zone, s, AnswerWriter::next_closer(qname, lk.node_name.parent()));
     } else if (nodata) {
-      nodata_proof(a, *zone, s, c.qname, c.qtype, lk.match == Zone::Match::kExact ? lk.node : nullptr);
+      nodata_proof(a, *zone, s, qname, qtype, lk.match == Zone::Match::kExact ? lk.node : nullptr);
     } else {
-      a.nxdomain_proof(*zone, s, c.qname, existing_encloser(data, c.qname, lk.closest_encloser));
+      a.nxdomain_proof(*zone, s, qname, existing_encloser(data, qname, lk.closest_encloser));
     }
   }
-  out_size = finish(w, nodata ? Rcode::kNoError : Rcode::kNXDomain, true, info);
+  out_size = finish(w, nodata ? Rcode::kNoError : Rcode::kNXDomain, true, c);
   return Status::kAnswered;
 }
 
-std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& records, bool failed,
-                                std::span<std::uint8_t> out, ResponseInfo& info) const {
-  Context c;
-  c.qname = p.query.question.name;
-  c.qtype = p.query.question.type;
-  c.qclass = p.query.question.rclass;
-  c.transport = p.query.transport;
-  c.id = p.id;
-  c.rd = p.rd;
-  c.cd = p.cd;
-  c.edns = p.edns;
-  c.dnssec_ok = p.query.dnssec_ok;
-  c.limit = p.limit;
-  info.qtype = c.qtype;
-  info.from_handlers = true;
+std::size_t Responder::complete(QueryState& c, std::vector<Record>&& records, bool failed,
+                                std::span<std::uint8_t> out) const {
+  const Name& qname = c.query.question.name;
+  const RRType qtype = c.query.question.type;
+  c.from_handlers = true;
+  c.answer_ttl.reset();
+  c.authority_ttl.reset();
   MessageWriter w(out, c.limit);
   begin(w, c, options_.max_udp_payload, true);
-  if (failed) return finish(w, Rcode::kServFail, false, info);
+  if (failed) return finish(w, Rcode::kServFail, false, c);
 
-  const ZoneSigner* s = p.zone && c.dnssec_ok ? p.data->signer(*p.zone) : nullptr;
-  AnswerWriter a(w, *p.data, c.dnssec_ok);
+  const ZoneSigner* s = c.zone && c.query.dnssec_ok ? c.data->signer(*c.zone) : nullptr;
+  AnswerWriter a(w, *c.data, c);
   std::size_t added = 0;
   // Only what answers the question: records of the asked type (any type
   // for ANY) and CNAMEs; invalid RDATA from user code is left out.
   std::erase_if(records, [&](const Record& r) {
-    if (c.qtype != RRType::kANY && r.type != c.qtype && r.type != RRType::kCNAME) return true;
+    if (qtype != RRType::kANY && r.type != qtype && r.type != RRType::kCNAME) return true;
     if (is_valid_rdata(r.type, r.rdata)) return false;
     if (options_.invalid_record) {
-      options_.invalid_record(handler_source(p), r.owner, r.type, "its RDATA does not fit the type");
+      options_.invalid_record(handler_source(c), r.owner, r.type, "its RDATA does not fit the type");
     } else {
-      spdlog::warn("handler answer for {} dropped: invalid {} RDATA", c.qname.to_string(), to_string(r.type));
+      spdlog::warn("handler answer for {} dropped: invalid {} RDATA", qname.to_string(), to_string(r.type));
     }
     return true;
   });
   if (!s) {
     for (auto& r : records) {
-      const Name& owner = r.owner == c.qname ? c.qname : r.owner;  // echo the question's case
-      if (!w.add_record(Section::kAnswer, owner, r.type, RRClass::kIN, r.ttl, r.rdata)) break;
+      const Name& owner = r.owner == qname ? qname : r.owner;  // echo the question's case
+      if (!add_record(w, c, Section::kAnswer, owner, r.type, r.ttl, r.rdata)) break;
       ++added;
     }
   } else {
@@ -637,37 +639,37 @@ std::size_t Responder::complete(const PendingQuery& p, std::vector<Record>&& rec
         ttl = std::min(ttl, records[j].ttl);
         rdatas.push_back(std::move(records[j].rdata));
       }
-      const Name& owner = records[i].owner == c.qname ? c.qname : records[i].owner;
+      const Name& owner = records[i].owner == qname ? qname : records[i].owner;
       // Records outside the zone cannot carry its signature.
-      const ZoneSigner* rs = owner.is_subdomain_of(p.zone->apex()) ? s : nullptr;
+      const ZoneSigner* rs = owner.is_subdomain_of(c.zone->apex()) ? s : nullptr;
       if (!a.rrset(Section::kAnswer, owner, records[i].type, ttl, rdatas, rs)) break;
       added += rdatas.size();
     }
   }
-  if (!p.zone) {
+  if (!c.zone) {
     // Outside our zones (only the fallback handler is asked there): its
     // answer is passed on, not authoritative; nothing at all is REFUSED.
-    return finish(w, added == 0 ? Rcode::kRefused : Rcode::kNoError, false, info);
+    return finish(w, added == 0 ? Rcode::kRefused : Rcode::kNoError, false, c);
   }
   if (added == 0) {
-    a.negative_soa(*p.zone);  // NODATA: a pattern matched
-    if (s) nodata_proof(a, *p.zone, s, c.qname, c.qtype, p.node);
+    a.negative_soa(*c.zone);  // NODATA: a pattern matched
+    if (s) nodata_proof(a, *c.zone, s, qname, qtype, c.node);
   }
-  return finish(w, Rcode::kNoError, true, info);
+  return finish(w, Rcode::kNoError, true, c);
 }
 
-std::size_t Responder::run_sync_handlers(const PendingQuery& p, std::span<std::uint8_t> out,
-                                         ResponseInfo& info) const {
+std::size_t Responder::run_sync_handlers(QueryState& state, std::span<std::uint8_t> out) const {
   std::vector<Record> records;
   bool failed = false;
-  for (const auto* h : p.handlers) {
+  for (const auto* h : state.handlers) {
     try {
-      auto part = h->sync(p.query);
+      auto part = h->sync(state.query);
       records.insert(records.end(), std::make_move_iterator(part.begin()),
                      std::make_move_iterator(part.end()));
     } catch (const std::exception& e) {
-      spdlog::warn("handler {} failed for {}: {}", h->glob.pattern(), p.query.question.name.to_string(),
-                   e.what());
+      spdlog::warn("handler {} failed for {} (from {}): {}", h->glob.pattern(),
+                   state.query.question.name.to_string(),
+                   state.query.client.empty() ? std::string_view("manual") : state.query.client, e.what());
       failed = true;
       break;
     } catch (...) {
@@ -675,7 +677,7 @@ std::size_t Responder::run_sync_handlers(const PendingQuery& p, std::span<std::u
       break;
     }
   }
-  return complete(p, std::move(records), failed, out, info);
+  return complete(state, std::move(records), failed, out);
 }
 
 }  // namespace basalt::dns

@@ -65,11 +65,11 @@ class SignedResponderTest : public ::testing::Test {
     auto data = std::make_shared<const ServerData>(data_);
     Bytes out(65535);
     std::size_t size = 0;
-    PendingQuery pending;
-    ResponseInfo info;
+    QueryState state;
+    state.reset(Transport::kUdp, std::nullopt);
     Responder responder({.max_udp_payload = 4096});
-    auto status = responder.respond(q.to_wire(), Transport::kUdp, data, out, size, pending, info);
-    if (status == Responder::Status::kNeedsHandlers) size = responder.run_sync_handlers(pending, out, info);
+    auto status = responder.respond(q.to_wire(), data, state, out, size);
+    if (status == Responder::Status::kNeedsHandlers) size = responder.run_sync_handlers(state, out);
     Message m;
     EXPECT_EQ(Message::parse(ByteSpan(out.data(), size), m), WireError::kOk);
     return m;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/wire/message.hpp"
 #include "basalt/dns/zone/zone_parser.hpp"
 
@@ -85,24 +86,26 @@ class ResponderTest : public ::testing::Test {
   Message answer(const Bytes& query, Transport t = Transport::kUdp) {
     Bytes out(65535);
     std::size_t size = 0;
-    PendingQuery pending;
-    ResponseInfo info;
-    auto status = responder_.respond(query, t, data_, out, size, pending, info);
+    state_.reset(t, std::nullopt);
+    auto status = responder_.respond(query, data_, state_, out, size);
     if (status == Responder::Status::kNeedsHandlers) {
-      EXPECT_TRUE(Responder::all_sync(pending));
-      size = responder_.run_sync_handlers(pending, out, info);
+      EXPECT_TRUE(Responder::all_sync(state_));
+      size = responder_.run_sync_handlers(state_, out);
     }
     EXPECT_NE(status, Responder::Status::kDropped);
     Message m;
     EXPECT_EQ(Message::parse(ByteSpan(out.data(), size), m), WireError::kOk);
     last_size_ = size;
+    last_answer_.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(size));
     return m;
   }
 
   std::shared_ptr<const ServerData> data_;
   Responder responder_;
+  QueryState state_;  // reused across queries, as a listener does
   HandlerId next_id_ = 1;
   std::size_t last_size_ = 0;
+  Bytes last_answer_;
 };
 
 std::vector<std::string> texts(const std::vector<Record>& rs) {
@@ -241,10 +244,9 @@ TEST_F(ResponderTest, MalformedAndUnsupportedMessages) {
   response.questions = {Question{N("www.example.test."), RRType::kA, RRClass::kIN}};
   Bytes out(512);
   std::size_t size = 0;
-  PendingQuery p;
-  ResponseInfo info;
-  EXPECT_EQ(responder_.respond(response.to_wire(), Transport::kUdp, data_, out, size, p, info),
-            Responder::Status::kDropped);
+  QueryState state;
+  state.reset(Transport::kUdp, std::nullopt);
+  EXPECT_EQ(responder_.respond(response.to_wire(), data_, state, out, size), Responder::Status::kDropped);
 }
 
 TEST_F(ResponderTest, UdpTruncatesAtTheClientsBufferAndTcpCarriesAll) {
@@ -335,6 +337,83 @@ TEST_F(ResponderTest, ZoneDataWinsOverHandlers) {
   EXPECT_EQ(texts(ask("www.example.test.", RRType::kA).answers),
             (std::vector<std::string>{"www.example.test. 3600 IN A 192.0.2.80"}));
   EXPECT_EQ(ask("nothing.example.test.", RRType::kA).rcode(), 3);
+}
+
+TEST_F(ResponderTest, TheQueryStateCarriesTheParsedQuestionAndTheAnswersMaxAge) {
+  add_handler("*.dyn.test", {RRType::kA},
+              [](const Query& q) { return std::vector<Record>{a_record(q.question.name, "10.0.0.1")}; });
+  struct Case {
+    std::string_view name;
+    RRType type;
+    std::optional<std::uint32_t> max_age;  // nullopt: the synthesised SOA's, whatever it is
+    bool from_handlers = false;
+  };
+  // The max-age the responder noted while writing is what parsing the answer gives.
+  for (auto [name, type, max_age, from_handlers] : std::vector<Case>{
+           {"WwW.Example.Test.", RRType::kA, 3600},
+           {"example.test.", RRType::kMX, 3600},
+           {"chain.example.test.", RRType::kA, 3600},
+           {"x.wild.example.test.", RRType::kTXT, 3600},
+           {"nothing.example.test.", RRType::kA, 300},        // NXDOMAIN: the SOA's negative TTL
+           {"www.example.test.", RRType::kTXT, 300},          // NODATA
+           {"h.sub.example.test.", RRType::kA, 3600},         // referral: the NS in AUTHORITY
+           {"Host.Dyn.Test.", RRType::kA, 60, true},          // handler's record
+           {"other.dyn.test.", RRType::kAAAA, std::nullopt},  // a pattern, no handler of the type: NODATA
+           {"localhost.", RRType::kA, 0},
+           {"www.elsewhere.test.", RRType::kA, 0}}) {  // REFUSED: no record
+    SCOPED_TRACE(std::string(name));
+    auto m = ask(name, type, Transport::kHttps, true);
+    EXPECT_EQ(state_.max_age(), doh_max_age(last_answer_));
+    if (max_age) {
+      EXPECT_EQ(state_.max_age(), *max_age);
+    }
+    ASSERT_TRUE(state_.has_question);
+    EXPECT_EQ(state_.query.question.name.to_string(), name);  // the case as sent
+    EXPECT_EQ(state_.query.question.type, type);
+    EXPECT_EQ(state_.id, 0x1234);
+    EXPECT_TRUE(state_.rd);
+    EXPECT_TRUE(state_.edns);
+    EXPECT_EQ(state_.parse_error, WireError::kOk);
+    EXPECT_EQ(static_cast<std::uint16_t>(state_.rcode), m.rcode());
+    EXPECT_EQ(state_.from_handlers, from_handlers);
+  }
+}
+
+TEST_F(ResponderTest, TransfersAreLeftToTcpAndNotImplementedElsewhere) {
+  Bytes out(65535);
+  std::size_t size = 0;
+  QueryState state;
+  state.reset(Transport::kTcp, core::Endpoint{core::IpAddress::v4_loopback(), 5300});
+  EXPECT_EQ(responder_.respond(query_bytes("Example.Test.", RRType::kAXFR), data_, state, out, size),
+            Responder::Status::kTransfer);
+  EXPECT_EQ(state.query.question.name.to_string(), "Example.Test.");
+  EXPECT_EQ(state.query.question.type, RRType::kAXFR);
+  EXPECT_EQ(state.id, 0x1234);
+  EXPECT_EQ(ask("example.test.", RRType::kAXFR, Transport::kUdp).rcode(), 4);  // NOTIMP
+  EXPECT_EQ(ask("example.test.", RRType::kIXFR, Transport::kHttps).rcode(), 4);
+}
+
+TEST_F(ResponderTest, UnparsableMessagesAndResponsesAreReportedInTheState) {
+  Bytes junk{0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 'w'};
+  auto formerr = answer(junk);
+  EXPECT_EQ(formerr.rcode(), 1);
+  EXPECT_NE(state_.parse_error, WireError::kOk);
+  EXPECT_FALSE(state_.has_question);
+
+  // A response is dropped, but its question is still there for observers.
+  Message response;
+  response.header.qr = true;
+  response.questions = {Question{N("www.example.test."), RRType::kA, RRClass::kIN}};
+  Bytes out(512);
+  std::size_t size = 0;
+  state_.reset(Transport::kUdp, std::nullopt);
+  EXPECT_EQ(responder_.respond(response.to_wire(), data_, state_, out, size), Responder::Status::kDropped);
+  ASSERT_TRUE(state_.has_question);
+  EXPECT_EQ(state_.query.question.name.to_string(), "www.example.test.");
+  state_.reset(Transport::kUdp, std::nullopt);
+  EXPECT_EQ(responder_.respond(ByteSpan(junk.data(), 5), data_, state_, out, size),
+            Responder::Status::kDropped);
+  EXPECT_FALSE(state_.has_question);
 }
 
 TEST(ZoneBuild, RejectsBrokenDataAndSynthesizesSoaNs) {

@@ -10,11 +10,14 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <string>
 
 #include "basalt/core/duration.hpp"
 #include "basalt/core/ip_asio.hpp"
@@ -218,6 +221,58 @@ struct Server::Impl {
     }
   }
 
+  // The Worker of the DNS worker thread that runs `ex`, or null when `ex` is
+  // not one of them (process_packet(), engine mode's control thread, an
+  // http::Server on another runtime).
+  Worker* worker_on(const asio::any_io_executor& ex) {
+    const asio::execution_context* context = &asio::query(ex, asio::execution::context);
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      if (context == &runtime.worker(i)) return workers[i].get();
+    }
+    return nullptr;
+  }
+
+  // Answers one message on the DNS worker running this coroutine (with its
+  // counters, buffer and snapshot reader), else on a Worker of its own that
+  // counts as manual mode. `state` has been reset(); empty: no answer.
+  template <class Out>
+  asio::awaitable<Out> answer_here(std::span<const std::uint8_t> query, QueryState& state) {
+    auto executor = co_await asio::this_coro::executor;
+    Worker* worker = worker_on(executor);
+    std::optional<Worker> own;
+    if (!worker) worker = &own.emplace(responder, data, counters.back(), config.handler_timeout);
+    auto buffer = worker->buffer();
+    std::size_t size = 0;
+    Out out;
+    switch (worker->answer(query, state, buffer, size)) {
+      case Worker::Result::kDropped:
+      case Worker::Result::kTransfer:  // (AXFR is served by the TCP listener only)
+        co_return out;
+      case Worker::Result::kAnswered:
+        out.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size));
+        co_return out;
+      case Worker::Result::kAsync:
+        break;
+    }
+    // Other queries use the worker's buffer while the handlers run.
+    out.resize(state.limit);
+    size = co_await worker->answer_async(
+        state, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+    out.resize(size);
+    co_return out;
+  }
+
+  asio::awaitable<DohAnswer> answer_doh(std::span<const std::uint8_t> query, core::Endpoint client) {
+    QueryState state;
+    state.reset(Transport::kHttps, client);
+    DohAnswer answer;
+    answer.message = co_await answer_here<std::string>(query, state);
+    // A message that does not parse is a 400 for DoH, not a FORMERR.
+    if (state.parse_error != WireError::kOk) answer.message.clear();
+    answer.max_age = state.max_age();
+    co_return answer;
+  }
+
   ServerConfig config;
   std::shared_ptr<service::CertificateSet> certificates;  // the DoH listeners', when DoH is configured
   core::Runtime runtime;
@@ -273,8 +328,7 @@ void Server::start() {
   for (auto& l : impl_->udp) l->start();
   for (auto& l : impl_->tcp) l->start();
   for (const auto& d : impl_->config.doh) {
-    DohHandler doh(
-        [this](std::span<const std::uint8_t> q) { return async_process_packet(q, Transport::kHttps); });
+    DohHandler doh(doh_answerer());
     http::Router router;
     router.add(d.path, {"GET", "POST"}, doh);
     auto server = std::make_unique<http::Server>(rt, router.handler(), DohHandler::limits());
@@ -391,21 +445,15 @@ std::vector<Name> Server::zone_apexes() const {
 
 asio::awaitable<std::vector<std::uint8_t>> Server::async_process_packet(std::span<const std::uint8_t> query,
                                                                         Transport transport) {
-  Worker worker(impl_->responder, impl_->data, impl_->counters.back(), impl_->config.handler_timeout);
-  std::vector<std::uint8_t> out(65535);
-  std::size_t size = 0;
-  PendingQuery pending;
-  switch (worker.answer(query, transport, nullptr, out, size, pending)) {
-    case Worker::Result::kDropped:
-      co_return std::vector<std::uint8_t>{};
-    case Worker::Result::kAsync:
-      size = co_await worker.answer_async(pending, out);
-      break;
-    case Worker::Result::kAnswered:
-      break;
-  }
-  out.resize(size);
-  co_return out;
+  QueryState state;
+  state.reset(transport, std::nullopt);
+  co_return co_await impl_->answer_here<std::vector<std::uint8_t>>(query, state);
+}
+
+DohAnswerer Server::doh_answerer() {
+  return [impl = impl_.get()](std::span<const std::uint8_t> query, const core::Endpoint& client) {
+    return impl->answer_doh(query, client);
+  };
 }
 
 std::vector<std::uint8_t> Server::process_packet(std::span<const std::uint8_t> query) {

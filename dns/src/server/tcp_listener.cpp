@@ -135,7 +135,7 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
     }
     std::array<std::uint8_t, 2> len_buf;
     std::vector<std::uint8_t> msg;
-    std::vector<std::uint8_t> out(65535);
+    QueryState state;
     try {
       while (!c->closed) {
         // The deadline covers waiting for the query and the query arriving.
@@ -156,21 +156,23 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
           Counters::bump(worker.counters().tcp_bad_frames);
           break;
         }
-        if (is_transfer_request(msg)) {
-          co_await serve_transfer(c, msg, peer);
-          continue;
-        }
+        state.reset(Transport::kTcp, peer);
         std::size_t size = 0;
-        PendingQuery pending;
-        switch (worker.answer(msg, Transport::kTcp, &peer, out, size, pending)) {
+        // The worker's buffer: the answer is framed (copied) before the next co_await.
+        auto out = worker.buffer();
+        switch (worker.answer(msg, state, out, size)) {
           case Worker::Result::kAnswered:
             c->send(frame({out.data(), size}));
             break;
           case Worker::Result::kDropped:
             break;
+          case Worker::Result::kTransfer:
+            serve_transfer(c, state, peer);
+            break;
           case Worker::Result::kAsync:
             ++c->in_flight;
-            asio::co_spawn(c->socket.get_executor(), answer_later(c, std::move(pending)), asio::detached);
+            asio::co_spawn(c->socket.get_executor(), answer_later(c, std::move(state)), asio::detached);
+            state = QueryState{};
             while (c->in_flight >= limits.max_pipelined && !c->closed) {
               c->slot.expires_at(std::chrono::steady_clock::time_point::max());
               co_await c->slot.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -195,10 +197,10 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
     c->watchdog.cancel();
   }
 
-  asio::awaitable<void> answer_later(std::shared_ptr<Connection> c, PendingQuery pending) {
+  asio::awaitable<void> answer_later(std::shared_ptr<Connection> c, QueryState state) {
     auto self = shared_from_this();
     std::vector<std::uint8_t> out(65535);
-    auto size = co_await worker.answer_async(pending, out);
+    auto size = co_await worker.answer_async(state, out);
     --c->in_flight;
     c->send(frame({out.data(), size}));
     c->slot.cancel();
@@ -211,9 +213,9 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
     return false;
   }
 
-  asio::awaitable<void> serve_transfer(std::shared_ptr<Connection> c, const std::vector<std::uint8_t>& query,
-                                       const core::Endpoint& peer) {
-    auto data = worker.data();
+  void serve_transfer(const std::shared_ptr<Connection>& c, const QueryState& query,
+                      const core::Endpoint& peer) {
+    const auto& data = worker.data();
     bool allowed = transfer_allowed(peer);
     auto messages = build_transfer(query, data.zones, allowed);
     if (allowed && messages.size() > 1) Counters::bump(worker.counters().axfr);
@@ -222,7 +224,6 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
       c->deadline = std::chrono::steady_clock::now() + limits.idle_timeout;
       c->send(frame(m));
     }
-    co_return;
   }
 
   tcp::acceptor acceptor;

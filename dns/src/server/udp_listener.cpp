@@ -61,9 +61,9 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
     }
     std::span<const std::uint8_t> query(in.data() + i * kMaxQuery, msg.msg_len);
     std::span<std::uint8_t> reply(out.data() + replies * max_payload, max_payload);
-    auto client = core::Endpoint::from_sockaddr(peers[i]);
+    state.reset(Transport::kUdp, core::Endpoint::from_sockaddr(peers[i]));
     std::size_t size = 0;
-    switch (worker.answer(query, Transport::kUdp, client ? &*client : nullptr, reply, size, pending)) {
+    switch (worker.answer(query, state, reply, size)) {
       case Worker::Result::kAnswered:
         out_iov[replies] = {reply.data(), size};
         out_msgs[replies].msg_hdr = {};
@@ -74,11 +74,12 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
         ++replies;
         return;
       case Worker::Result::kDropped:
+      case Worker::Result::kTransfer:  // (not over UDP: answered NOTIMP)
         return;
       case Worker::Result::kAsync:
         asio::co_spawn(socket.get_executor(),
-                       answer_later(std::move(pending), peers[i], msg.msg_hdr.msg_namelen), asio::detached);
-        pending = PendingQuery{};
+                       answer_later(std::move(state), peers[i], msg.msg_hdr.msg_namelen), asio::detached);
+        state = QueryState{};
         return;
     }
   }
@@ -99,7 +100,7 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
     }
   }
 
-  asio::awaitable<void> answer_later(PendingQuery p, sockaddr_storage peer, socklen_t peer_len) {
+  asio::awaitable<void> answer_later(QueryState p, sockaddr_storage peer, socklen_t peer_len) {
     auto self = shared_from_this();
     std::vector<std::uint8_t> buf(max_payload);
     std::size_t size = co_await worker.answer_async(p, buf);
@@ -115,7 +116,7 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
   std::array<iovec, kBatch> in_iov{}, out_iov{};
   std::array<mmsghdr, kBatch> in_msgs{}, out_msgs{};
   std::array<sockaddr_storage, kBatch> peers{};
-  PendingQuery pending;  // reused: keeps its vectors' capacity
+  QueryState state;  // reused: keeps its vectors' capacity
 };
 
 UdpListener::UdpListener(udp::socket socket, Worker& worker, std::size_t max_payload)

@@ -10,25 +10,27 @@ namespace basalt::dns {
 namespace asio = boost::asio;
 
 namespace {
-Question question_of(std::span<const std::uint8_t> query) {
-  MessageView v;
-  if (v.parse(query) != WireError::kOk || v.header().qdcount == 0) return {};
-  auto q = v.question();
-  return Question{q.name.to_name(), q.type, q.rclass};
+std::string client_text(const QueryState& state) {
+  return state.client ? state.client->to_string() : std::string("manual");
 }
 }  // namespace
 
-void Worker::finished(const Question& q, Transport t, const ResponseInfo& info, bool answered,
-                      std::chrono::steady_clock::time_point start) {
+void Worker::count(const QueryState& state) noexcept {
+  counters_.count_query(state.query.transport, state.has_question ? state.query.question.type : RRType{},
+                        state.rcode, state.truncated);
+}
+
+void Worker::finished(const QueryState& state, bool answered) {
   const auto& observer = reader_.get().observer;
   if (!observer) return;
-  QueryEvent e{
-      q,
-      t,
-      info.rcode,
-      answered,
-      info.from_handlers,
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)};
+  QueryEvent e{state.has_question ? state.query.question : Question{},
+               state.query.transport,
+               state.rcode,
+               answered,
+               state.from_handlers,
+               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                     state.received),
+               state.client};
   try {
     observer(e);
   } catch (const std::exception& ex) {
@@ -36,47 +38,46 @@ void Worker::finished(const Question& q, Transport t, const ResponseInfo& info, 
   }
 }
 
-Worker::Result Worker::answer(std::span<const std::uint8_t> query, Transport transport,
-                              const core::Endpoint* client, std::span<std::uint8_t> out, std::size_t& size,
-                              PendingQuery& pending) {
+Worker::Result Worker::answer(std::span<const std::uint8_t> message, QueryState& state,
+                              std::span<std::uint8_t> out, std::size_t& size) {
   const bool observed = static_cast<bool>(reader_.get().observer);
-  auto start = observed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  ResponseInfo info;
-  auto status = responder_.respond(query, transport, reader_.current(), out, size, pending, info);
-  switch (status) {
+  if (observed) state.received = std::chrono::steady_clock::now();
+  switch (responder_.respond(message, reader_.current(), state, out, size)) {
     case Responder::Status::kDropped:
       Counters::bump(counters_.dropped);
-      if (observed) finished(question_of(query), transport, info, false, start);
+      if (observed) finished(state, false);
       return Result::kDropped;
+    case Responder::Status::kTransfer:
+      return Result::kTransfer;
     case Responder::Status::kAnswered:
-      counters_.count_query(transport, info.qtype, info.rcode, info.truncated);
-      if (observed) finished(question_of(query), transport, info, true, start);
+      count(state);
+      if (observed) finished(state, true);
       return Result::kAnswered;
     case Responder::Status::kNeedsHandlers:
       break;
   }
-  if (client) pending.query.client = client->to_string();
-  if (!Responder::all_sync(pending)) return Result::kAsync;
-  size = responder_.run_sync_handlers(pending, out, info);
+  if (state.client) state.query.client = state.client->to_string();
+  if (!Responder::all_sync(state)) return Result::kAsync;
+  size = responder_.run_sync_handlers(state, out);
   Counters::bump(counters_.from_handlers);
-  if (info.rcode == Rcode::kServFail) Counters::bump(counters_.handler_failures);
-  counters_.count_query(transport, info.qtype, info.rcode, info.truncated);
-  if (observed) finished(pending.query.question, transport, info, true, start);
+  if (state.rcode == Rcode::kServFail) Counters::bump(counters_.handler_failures);
+  count(state);
+  if (observed) finished(state, true);
   return Result::kAnswered;
 }
 
-asio::awaitable<std::size_t> Worker::answer_async(PendingQuery& pending, std::span<std::uint8_t> out) {
+asio::awaitable<std::size_t> Worker::answer_async(QueryState& state, std::span<std::uint8_t> out) {
   using namespace asio::experimental::awaitable_operators;
-  auto start = std::chrono::steady_clock::now();
-  auto run_all = [&pending]() -> asio::awaitable<std::vector<Record>> {
+  if (!state.received.time_since_epoch().count()) state.received = std::chrono::steady_clock::now();
+  auto run_all = [&state]() -> asio::awaitable<std::vector<Record>> {
     std::vector<Record> records;
-    for (const auto* h : pending.handlers) {
+    for (const auto* h : state.handlers) {
       // (Not a ?: with co_await inside: g++ 12 destroys such temporaries twice.)
       std::vector<Record> part;
       if (h->sync) {
-        part = h->sync(pending.query);
+        part = h->sync(state.query);
       } else {
-        part = co_await h->async(pending.query);
+        part = co_await h->async(state.query);
       }
       records.insert(records.end(), std::make_move_iterator(part.begin()),
                      std::make_move_iterator(part.end()));
@@ -91,20 +92,20 @@ asio::awaitable<std::size_t> Worker::answer_async(PendingQuery& pending, std::sp
     if (result.index() == 0) {
       records = std::move(std::get<0>(result));
     } else {
-      spdlog::warn("handlers for {} timed out after {} ms", pending.query.question.name.to_string(),
-                   handler_timeout_.count());
+      spdlog::warn("handlers for {} (from {}) timed out after {} ms", state.query.question.name.to_string(),
+                   client_text(state), handler_timeout_.count());
       failed = true;
     }
   } catch (const std::exception& e) {
-    spdlog::warn("handler failed for {}: {}", pending.query.question.name.to_string(), e.what());
+    spdlog::warn("handler failed for {} (from {}): {}", state.query.question.name.to_string(),
+                 client_text(state), e.what());
     failed = true;
   }
-  ResponseInfo info;
-  auto size = responder_.complete(pending, std::move(records), failed, out, info);
+  auto size = responder_.complete(state, std::move(records), failed, out);
   Counters::bump(counters_.from_handlers);
   if (failed) Counters::bump(counters_.handler_failures);
-  counters_.count_query(pending.query.transport, info.qtype, info.rcode, info.truncated);
-  if (reader_.get().observer) finished(pending.query.question, pending.query.transport, info, true, start);
+  count(state);
+  if (reader_.get().observer) finished(state, true);
   co_return size;
 }
 

@@ -1,17 +1,19 @@
 // One worker thread's query answering: the responder, a lock-free reader of
-// the server's data snapshot, the worker's counters, and coroutine handlers
-// awaited with a deadline. Listeners of every transport (UDP, TCP, DoH,
-// manual) call this; it is used from its worker thread only.
+// the server's data snapshot, the worker's counters and answer buffer, and
+// coroutine handlers awaited with a deadline. Listeners of every transport
+// (UDP, TCP, DoH, manual) call this with a QueryState that carries the query
+// from receive to send; it is used from its worker thread only.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <span>
+#include <vector>
 
-#include "basalt/core/ip.hpp"
 #include "basalt/core/snapshot.hpp"
 #include "basalt/dns/server/metrics.hpp"
+#include "basalt/dns/server/query_state.hpp"
 #include "basalt/dns/server/responder.hpp"
 
 namespace basalt::dns {
@@ -22,28 +24,39 @@ class Worker {
          std::chrono::milliseconds handler_timeout)
       : responder_(responder), reader_(data), counters_(counters), handler_timeout_(handler_timeout) {}
 
-  enum class Result { kAnswered, kDropped, kAsync };
+  enum class Result { kAnswered, kDropped, kAsync, kTransfer };
 
-  // Answers at once when it can (zone data, synchronous handlers). kAsync:
-  // `pending` holds the query; finish it with answer_async().
-  Result answer(std::span<const std::uint8_t> query, Transport transport, const core::Endpoint* client,
-                std::span<std::uint8_t> out, std::size_t& size, PendingQuery& pending);
+  // Answers `message`, received over the transport and from the client
+  // `state` was reset() for, at once when it can (zone data, synchronous
+  // handlers), counting it and telling the observer. kAsync: `state` holds
+  // the query; finish it with answer_async(). kTransfer: an AXFR/IXFR over
+  // TCP, for the caller to serve (not counted as a query).
+  Result answer(std::span<const std::uint8_t> message, QueryState& state, std::span<std::uint8_t> out,
+                std::size_t& size);
 
-  // Awaits the coroutine handlers of `pending` (SERVFAIL after the handler
+  // Awaits the coroutine handlers of `state` (SERVFAIL after the handler
   // timeout or an exception) and writes the answer into `out`.
-  boost::asio::awaitable<std::size_t> answer_async(PendingQuery& pending, std::span<std::uint8_t> out);
+  boost::asio::awaitable<std::size_t> answer_async(QueryState& state, std::span<std::uint8_t> out);
+
+  // A 65535-octet buffer for an answer that is copied out before the caller
+  // next suspends (TCP, DoH); shared by everything on this worker.
+  std::span<std::uint8_t> buffer() {
+    if (buffer_.empty()) buffer_.resize(65535);
+    return buffer_;
+  }
 
   Counters& counters() noexcept { return counters_; }
   const ServerData& data() { return reader_.get(); }
 
  private:
-  void finished(const Question& q, Transport t, const ResponseInfo& info, bool answered,
-                std::chrono::steady_clock::time_point start);
+  void count(const QueryState& state) noexcept;
+  void finished(const QueryState& state, bool answered);
 
   const Responder& responder_;
   core::Snapshot<ServerData>::Reader reader_;
   Counters& counters_;
   std::chrono::milliseconds handler_timeout_;
+  std::vector<std::uint8_t> buffer_;
 };
 
 }  // namespace basalt::dns

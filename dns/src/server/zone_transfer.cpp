@@ -8,25 +8,15 @@ constexpr std::size_t kMessageLimit =
     16384;  // like Knot: small enough to interleave, large enough to be quick
 }
 
-bool is_transfer_request(std::span<const std::uint8_t> query) noexcept {
-  MessageView v;
-  if (v.parse(query) != WireError::kOk) return false;
-  if (v.header().qr || v.header().opcode != Opcode::kQuery || v.header().qdcount != 1) return false;
-  auto t = v.question().type;
-  return t == RRType::kAXFR || t == RRType::kIXFR;
-}
-
-std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8_t> query,
-                                                      const ZoneSet& zones, bool allowed) {
-  MessageView v;
-  v.parse(query);
-  auto q = v.question();
-  Name qname = q.name.to_name();
+std::vector<std::vector<std::uint8_t>> build_transfer(const QueryState& query, const ZoneSet& zones,
+                                                      bool allowed) {
+  const Question& q = query.query.question;
+  const Name& qname = q.name;
   std::vector<std::vector<std::uint8_t>> out;
   std::vector<std::uint8_t> buf(kMessageLimit);
 
   auto start = [&](MessageWriter& w, bool question) {
-    w.header().id = v.header().id;
+    w.header().id = query.id;
     w.header().qr = true;
     w.header().aa = true;
     if (question) w.add_question(qname, q.type, q.rclass);

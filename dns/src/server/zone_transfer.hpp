@@ -4,18 +4,17 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <vector>
 
+#include "basalt/dns/server/query_state.hpp"
 #include "basalt/dns/zone/zone_set.hpp"
 
 namespace basalt::dns {
 
-// True if `query` asks for AXFR (or IXFR, which we answer with a full transfer).
-bool is_transfer_request(std::span<const std::uint8_t> query) noexcept;
-
-// The response messages, unframed. One message when refused or in error.
-std::vector<std::vector<std::uint8_t>> build_transfer(std::span<const std::uint8_t> query,
-                                                      const ZoneSet& zones, bool allowed);
+// The response messages, unframed, to the AXFR (or IXFR, which we answer
+// with a full transfer) that Responder::respond() parsed into `query` (and
+// returned kTransfer for). One message when refused or in error.
+std::vector<std::vector<std::uint8_t>> build_transfer(const QueryState& query, const ZoneSet& zones,
+                                                      bool allowed);
 
 }  // namespace basalt::dns

@@ -324,7 +324,8 @@ TEST_F(AcmeTest, AFailedRenewalKeepsTheStoredCertificateServing) {
 // renew_before longer than what the CA issues must not turn into one order
 // after another.
 TEST_F(AcmeTest, ARenewalPeriodLongerThanTheLifetimeDoesNotReorderInALoop) {
-  auto pebble = start_pebble("pebble", dns_port_);
+  // No refused nonces: a new-order resent after one would count as a second order.
+  auto pebble = start_pebble("pebble", dns_port_, {"PEBBLE_WFE_NONCEREJECT=0"});
   auto daemon = start_daemon("acme: {email: ops@example.test, directory: " + directory(*pebble) +
                              ", directory_ca: " + dir_.file("pebble-cert.pem") +
                              ", domains: [www.example.test], renew_before: 36500d}\n");
@@ -419,7 +420,8 @@ TEST_F(AcmeTest, LibraryRetrieveCertificateServesTheNewCertificateOnDoh) {
 // the certificate.
 TEST_F(AcmeTest, ConcurrentRequestsForTheSameNamesShareOneOrder) {
   auto daemon = start_daemon();
-  auto pebble = start_pebble("pebble", dns_port_);
+  // No refused nonces: a new-order resent after one would count as a second order.
+  auto pebble = start_pebble("pebble", dns_port_, {"PEBBLE_WFE_NONCEREJECT=0"});
   std::vector<std::string> argv = {binary("basalt-dns"),
                                    "cert",
                                    "--email",

@@ -1,15 +1,19 @@
 // DNS over HTTPS (RFC 8484) on basalt-dns serve and on dns::Server, driven
 // by real curl (HTTP/2 and HTTP/1.1) and kdig +https: GET and POST wire
 // messages, the JSON form, every error status, the self-signed certificate
-// kept in the state directory, and a certificate swap while a connection
-// stays open.
+// kept in the state directory, a certificate swap while a connection
+// stays open, and query events that name the DoH client as they name UDP
+// and TCP clients.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <boost/json/parse.hpp>
 
+#include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "basalt/core/encoding.hpp"
@@ -73,7 +77,8 @@ class DohDaemonTest : public ::testing::Test {
     server_.emplace(Process::Options{
         .argv = {binary("basalt-dns"), "serve", "--listen", "127.0.0.1:" + std::to_string(udp_),
                  "--zone-file", dir_.file("example.test.zone"), "--doh", "127.0.0.1:" + std::to_string(doh_),
-                 "--state-dir", dir_.file("state"), "--log-level", "warn"}});
+                 "--state-dir", dir_.file("state"), "--management-socket", dir_.file("mgmt.sock"),
+                 "--log-level", "warn"}});
     // (An exact match: dig's "connection refused" message also names 127.0.0.1.)
     ASSERT_TRUE(wait_for_answer(udp_, "ns1.example.test", "A", "127.0.0.1", *server_))
         << "basalt-dns did not start";
@@ -220,6 +225,47 @@ TEST_F(DohDaemonTest, ErrorsAnswerTheirHttpStatus) {
   }
 }
 
+TEST_F(DohDaemonTest, QueryEventsNameTheDohClientAndMetricsCountHttps) {
+  // A management client enables query events; each DoH query's event names
+  // the address curl connected from.
+  Process client(
+      {.argv = {"python3", "-c",
+                "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
+                "f=s.makefile();print(f.readline(),end='',flush=True);"
+                "s.sendall(b'{\"id\":1,\"method\":\"setQueryEvents\",\"params\":{\"enabled\":true}}\\n');"
+                "[print(f.readline(),end='',flush=True) for _ in range(4)]",
+                dir_.file("mgmt.sock")}});
+  ASSERT_TRUE(contains(client.read_line().value_or(""), "ready"));
+  ASSERT_TRUE(contains(client.read_line().value_or(""), "\"enabled\":true"));
+  for (std::string version : {"--http2", "--http1.1"}) {
+    SCOPED_TRACE(version);
+    auto r = run({"curl", "-sS", "-k", version, "--max-time", "10", "-o", "/dev/null", "-w", "%{local_port}",
+                  url("/dns-query?name=Www.Example.test")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto event = client.read_line().value_or("");
+    EXPECT_TRUE(contains(event, "\"event\":\"query\"")) << event;
+    EXPECT_TRUE(contains(event, "\"name\":\"Www.Example.test.\"")) << event;
+    EXPECT_TRUE(contains(event, "\"transport\":\"https\"")) << event;
+    EXPECT_TRUE(contains(event, "\"rcode\":\"NOERROR\"")) << event;
+    EXPECT_TRUE(contains(event, "\"client\":\"127.0.0.1:" + r.out + "\"")) << event << " curl port " << r.out;
+  }
+  // A message that is no DNS query: 400, and the event says FORMERR.
+  auto junk = curl("--http2", {url("/dns-query?dns=AAAAAAAAAAAAAAAAAAAAAAAA")});
+  EXPECT_EQ(junk.status, 400);
+  auto event = client.read_line().value_or("");
+  EXPECT_TRUE(contains(event, "\"transport\":\"https\"")) << event;
+  EXPECT_TRUE(contains(event, "\"rcode\":\"FORMERR\"")) << event;
+  EXPECT_EQ(client.wait(5s), 0);
+
+  auto metrics = run(
+      {"python3", "-c",
+       "import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);f=s.makefile();f.readline();"
+       "s.sendall(b'{\"id\":1,\"method\":\"getMetrics\"}\\n');print(f.readline())",
+       dir_.file("mgmt.sock")});
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_TRUE(contains(metrics.out, "\"https\":3")) << metrics.out;
+}
+
 TEST_F(DohDaemonTest, SelfSignedCertificateIsKeptInTheStateDirectoryAcrossRestarts) {
   auto cert = dir_.file("state/doh-cert.pem");
   auto key = dir_.file("state/doh-key.pem");
@@ -301,6 +347,77 @@ TEST(DohCertificates, SwapKeepsOpenConnectionsAndNewHandshakesGetTheNewCertifica
                std::invalid_argument);
   EXPECT_EQ(check(dir.file("new.test.pem")), "200");
   held.close_stdin();
+  server.stop();
+}
+
+// In-process: the query observer gets the client's address for DoH (over
+// HTTP/2 and HTTP/1.1) as for UDP and TCP, from the DNS worker that served it.
+TEST(DohQueryEvents, ObserversSeeTheClientOfEveryTransport) {
+  BASALT_REQUIRE_TOOL("curl");
+  BASALT_REQUIRE_TOOL("dig");
+  TempDir dir;
+  std::ofstream(dir.file("example.test.zone")) << kZone;
+  dns::ServerConfig config;
+  config.listen = {core::Endpoint{core::IpAddress::v4_loopback(), 0}};
+  config.zones = {{.file = dir.file("example.test.zone")}};
+  config.workers = 2;
+  config.doh = {{.listen = core::Endpoint{core::IpAddress::v4_loopback(), 0}}};
+  config.state_dir = dir.file("state");
+  dns::Server server(config);
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::deque<dns::QueryEvent> events;
+  server.set_query_observer([&](const dns::QueryEvent& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+    arrived.notify_all();
+  });
+  server.start();
+  auto next_event = [&]() -> std::optional<dns::QueryEvent> {
+    std::unique_lock lock(mutex);
+    if (!arrived.wait_for(lock, 10s, [&] { return !events.empty(); })) return std::nullopt;
+    auto e = events.front();
+    events.pop_front();
+    return e;
+  };
+  auto doh_port = std::to_string(server.doh_endpoints().at(0).port);
+  auto dns_port = server.udp_endpoints().at(0).port;
+
+  for (std::string version : {"--http2", "--http1.1"}) {
+    SCOPED_TRACE(version);
+    auto r = run({"curl", "-sS", "-k", version, "--max-time", "10", "-o", "/dev/null", "-w", "%{local_port}",
+                  "https://127.0.0.1:" + doh_port + "/dns-query?name=api.example.test"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto e = next_event();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->transport, dns::Transport::kHttps);
+    EXPECT_EQ(e->question.name.to_string(), "api.example.test.");
+    EXPECT_EQ(e->rcode, dns::Rcode::kNoError);
+    EXPECT_TRUE(e->answered);
+    ASSERT_TRUE(e->client);
+    EXPECT_EQ(e->client->to_string(), "127.0.0.1:" + r.out);
+  }
+  for (std::string transport : {"+notcp", "+tcp"}) {
+    SCOPED_TRACE(transport);
+    auto from = free_port();
+    auto r = dig(dns_port, {"-b", "127.0.0.1#" + std::to_string(from), transport, "www.example.test", "A"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto e = next_event();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->transport, transport == "+tcp" ? dns::Transport::kTcp : dns::Transport::kUdp);
+    EXPECT_EQ(e->question.name.to_string(), "www.example.test.");
+    ASSERT_TRUE(e->client);
+    EXPECT_EQ(e->client->to_string(), "127.0.0.1:" + std::to_string(from));
+  }
+  // Manual mode has no client.
+  dns::Message q;
+  q.questions.push_back({*dns::Name::from_text("www.example.test"), dns::RRType::kA, dns::RRClass::kIN});
+  EXPECT_FALSE(server.process_packet(q.to_wire()).empty());
+  auto manual = next_event();
+  ASSERT_TRUE(manual);
+  EXPECT_EQ(manual->transport, dns::Transport::kManual);
+  EXPECT_FALSE(manual->client);
+  EXPECT_EQ(server.metrics().queries_by_transport["https"], 2u);
   server.stop();
 }
 

@@ -1,14 +1,15 @@
 // DNS over HTTPS (RFC 8484), plus the JSON form Google and Cloudflare serve,
 // as an http::Handler: turns an HTTP request into one DNS message, has it
-// answered by any function that answers raw DNS messages (usually
-// dns::Server::async_process_packet with Transport::kHttps) and wraps the
-// answer as HTTP.
+// answered and wraps the answer as HTTP. The answerer is either a
+// DohAnswerer, which gets the client's address and reports the answer's
+// max-age itself (dns::Server::doh_answerer(): the query is parsed once, on
+// the DNS worker of the HTTP connection), or any function that answers raw
+// DNS messages (PacketAnswerer; then the handler checks the query and reads
+// the max-age from the answer itself).
 //
 //   http::Router router;
-//   router.add("/dns-query", {"GET", "POST"}, dns::DohHandler(
-//       [&server](std::span<const std::uint8_t> q) { return server.async_process_packet(q,
-//       Transport::kHttps); }));
-//   http::Server http(runtime, router.handler(), dns::DohHandler::limits());
+//   router.add("/dns-query", {"GET", "POST"}, dns::DohHandler(server.doh_answerer()));
+//   http::Server http(server.runtime(), router.handler(), dns::DohHandler::limits());
 //
 // What it answers:
 //   GET  ?dns=<base64url, no padding>            application/dns-message
@@ -28,9 +29,11 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "basalt/core/ip.hpp"
 #include "basalt/http/limits.hpp"
 #include "basalt/http/message.hpp"
 
@@ -41,11 +44,26 @@ namespace basalt::dns {
 using PacketAnswerer =
     std::function<boost::asio::awaitable<std::vector<std::uint8_t>>(std::span<const std::uint8_t> query)>;
 
+// A DoH answer: the DNS response as the HTTP body, and its Cache-Control
+// max-age (doh_max_age()'s rule). An empty message means the request held no
+// DNS query (unparsable, too short, or a response), which DoH reports as 400.
+struct DohAnswer {
+  std::string message;
+  std::uint32_t max_age = 0;
+};
+
+// Answers one DNS query received over DoH from `client` (the HTTP peer). It
+// runs on the HTTP connection's thread; `query` lives until it completes.
+using DohAnswerer = std::function<boost::asio::awaitable<DohAnswer>(std::span<const std::uint8_t> query,
+                                                                    const core::Endpoint& client)>;
+
 class DohHandler {
  public:
   // The largest DNS message (and so POST body) accepted.
   static constexpr std::size_t kMaxMessage = 65535;
 
+  explicit DohHandler(DohAnswerer answer);
+  // Checks each query, and parses each answer for its max-age, itself.
   explicit DohHandler(PacketAnswerer answer);
 
   // Never throws for bad input: every failure is an HTTP status.
@@ -56,10 +74,11 @@ class DohHandler {
   static http::Limits limits();
 
  private:
-  boost::asio::awaitable<http::Response> wire(std::span<const std::uint8_t> query) const;
+  boost::asio::awaitable<http::Response> wire(std::span<const std::uint8_t> query,
+                                              const core::Endpoint& client) const;
   boost::asio::awaitable<http::Response> json(const http::Request& request) const;
 
-  std::shared_ptr<const PacketAnswerer> answer_;
+  std::shared_ptr<const DohAnswerer> answer_;
 };
 
 // The Cache-Control max-age (RFC 8484 §5.1) for a DNS response: the smallest

@@ -18,10 +18,12 @@
 // answer or not. DNSKEY, CDS and CDNSKEY come from the signer's keys.
 //
 // Sources of answers, in order: RFC 6761 localhost names (switchable), zone
-// data, handlers. When handlers must be asked, respond() returns
-// kNeedsHandlers: the caller fills in `pending.query.client`, then either
-// run_sync_handlers() (no coroutine among them) or awaits the coroutine
-// handlers itself and calls complete().
+// data, handlers. The message is parsed once, into a QueryState
+// (query_state.hpp) that carries the query on from there. When handlers must
+// be asked, respond() returns kNeedsHandlers: the caller fills in
+// `state.query.client`, then either run_sync_handlers() (no coroutine among
+// them) or awaits the coroutine handlers itself and calls complete(). An
+// AXFR/IXFR over TCP is left to the caller (kTransfer), which serves it.
 //
 // A Responder is immutable and thread-safe; respond() allocates nothing on
 // the zone-data path.
@@ -39,6 +41,7 @@
 #include "basalt/dns/dnssec/zone_signer.hpp"
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/query.hpp"
+#include "basalt/dns/server/query_state.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
 #include "basalt/dns/zone/zone_set.hpp"
 
@@ -52,6 +55,7 @@ struct QueryEvent {
   bool answered = false;  // false: dropped
   bool from_handlers = false;
   std::chrono::microseconds duration{0};
+  std::optional<core::Endpoint> client;  // the peer, when known (not in manual mode)
 };
 using QueryObserver = std::function<void(const QueryEvent&)>;
 
@@ -85,51 +89,31 @@ struct ResponderOptions {
       invalid_record;
 };
 
-// State carried from respond() to complete() for coroutine handlers.
-struct PendingQuery {
-  Query query;
-  std::uint16_t id = 0;
-  bool rd = false, cd = false;
-  bool edns = false;
-  std::size_t limit = 512;
-  bool name_exists = false;                // for the NODATA/NXDOMAIN choice
-  std::shared_ptr<const ServerData> data;  // keeps the zone alive while handlers run
-  const Zone* zone = nullptr;              // null: outside every zone (fallback handler only)
-  const ZoneNode* node = nullptr;          // the zone data at the name, if any (exact match only)
-  std::vector<const HandlerEntry*> handlers;
-};
-
-struct ResponseInfo {
-  Rcode rcode = Rcode::kNoError;
-  RRType qtype{};
-  bool truncated = false;
-  bool from_handlers = false;
-};
-
 class Responder {
  public:
-  enum class Status { kAnswered, kDropped, kNeedsHandlers };
+  enum class Status { kAnswered, kDropped, kNeedsHandlers, kTransfer };
 
   explicit Responder(ResponderOptions options = {}) : options_(options) {}
 
-  // Answers `query` into `out` (at least 65535 bytes for TCP, max_udp_payload
-  // for UDP), setting `out_size`. kDropped: no answer at all (the packet was a
-  // response, or too short to answer). kNeedsHandlers: `pending` is filled;
-  // finish with complete(). `data` must stay alive for the call.
-  Status respond(std::span<const std::uint8_t> query, Transport transport,
-                 const std::shared_ptr<const ServerData>& data, std::span<std::uint8_t> out,
-                 std::size_t& out_size, PendingQuery& pending, ResponseInfo& info) const;
+  // Parses `message` once into `state` (whose transport and client the
+  // caller has set with reset()) and answers it into `out` (at least 65535
+  // bytes for TCP and DoH, max_udp_payload for UDP), setting `out_size` and
+  // the answer's fields of `state`. kDropped: no answer at all (the packet
+  // was a response, or too short to answer). kNeedsHandlers: `state` holds
+  // what complete() needs. kTransfer: an AXFR/IXFR over TCP, nothing written;
+  // `state` holds its question. `data` must stay alive for the call.
+  Status respond(std::span<const std::uint8_t> message, const std::shared_ptr<const ServerData>& data,
+                 QueryState& state, std::span<std::uint8_t> out, std::size_t& out_size) const;
 
   // Writes the answer from the handlers' records (`failed`: a handler threw
   // or timed out, which costs SERVFAIL). Returns the response size.
-  std::size_t complete(const PendingQuery& pending, std::vector<Record>&& records, bool failed,
-                       std::span<std::uint8_t> out, ResponseInfo& info) const;
+  std::size_t complete(QueryState& state, std::vector<Record>&& records, bool failed,
+                       std::span<std::uint8_t> out) const;
 
-  // True if every handler of `pending` is synchronous.
-  static bool all_sync(const PendingQuery& pending) noexcept;
-  // Runs the (synchronous) handlers of `pending` inline and completes.
-  std::size_t run_sync_handlers(const PendingQuery& pending, std::span<std::uint8_t> out,
-                                ResponseInfo& info) const;
+  // True if every handler of `state` is synchronous.
+  static bool all_sync(const QueryState& state) noexcept;
+  // Runs the (synchronous) handlers of `state` inline and completes.
+  std::size_t run_sync_handlers(QueryState& state, std::span<std::uint8_t> out) const;
 
   const ResponderOptions& options() const noexcept { return options_; }
 

@@ -32,6 +32,7 @@
 
 #include "basalt/core/ip.hpp"
 #include "basalt/core/tls.hpp"
+#include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/metrics.hpp"
 #include "basalt/dns/server/responder.hpp"
@@ -117,6 +118,13 @@ class Server {
   // server are reported by it. Counted in Metrics::invalid_handler_records.
   void report_invalid_handler_record(std::string_view source, std::string_view owner, std::string_view type,
                                      std::string_view reason);
+
+  // The answerer for a DohHandler (doh.hpp) on an http::Server of runtime():
+  // each query is parsed once and answered on the DNS worker that runs its
+  // HTTP connection, with that worker's counters and buffers, and its query
+  // event carries the client's address. Called on another thread, it
+  // answers as async_process_packet() does. Valid while the Server lives.
+  DohAnswerer doh_answerer();
 
   // Called on a worker thread after every query; replaces the previous observer.
   void set_query_observer(QueryObserver observer);
