@@ -306,8 +306,7 @@ struct Codec<T, std::enable_if_t<boost::describe::has_describe_members<T>::value
         detail::fail_unknown_key(n, kv.key(), allowed);
       }
     }
-    if constexpr (requires(const T& t) { t.validate(n); })
-      result.validate(n.with_keys(&key_of));
+    if constexpr (requires(const T& t) { t.validate(n); }) result.validate(n.with_keys(&key_of));
     out = std::move(result);
   }
 };
