@@ -111,8 +111,11 @@ class AcmeTest : public ::testing::Test {
     EXPECT_TRUE(log->wait_for("ACME directory available")) << log->text;
     directories_[log.get()] = "https://127.0.0.1:" + std::to_string(acme) + "/dir";
     // The root of the chains this pebble instance issues (a new one per run).
-    auto root = run({"curl", "-sS", "--cacert", dir_.file("pebble-cert.pem"),
-                     "https://127.0.0.1:" + std::to_string(management) + "/roots/0"});
+    // pebble logs "directory available" before its management listener is
+    // up: curl retries a refused connection.
+    auto root =
+        run({"curl", "-sS", "--retry", "20", "--retry-connrefused", "--retry-max-time", "30", "--cacert",
+             dir_.file("pebble-cert.pem"), "https://127.0.0.1:" + std::to_string(management) + "/roots/0"});
     EXPECT_EQ(root.exit_code, 0) << root.err;
     std::ofstream(dir_.file(name + "-root.pem")) << root.out;
     return log;
