@@ -117,9 +117,9 @@ std::string zone_list(const ServerData& d) {
 struct Server::Impl {
   Impl(ServerConfig c, std::shared_ptr<service::CertificateSet> certs)
       : config(std::move(c)),
-        certificates(std::move(certs)),
         runtime({.workers = config.workers}),
         shutdown(runtime, std::chrono::seconds(5)),
+        certificates(std::move(certs)),
         responder(
             {.localhost = config.localhost,
              .max_udp_payload = config.max_udp_payload,
@@ -274,9 +274,12 @@ struct Server::Impl {
   }
 
   ServerConfig config;
-  std::shared_ptr<service::CertificateSet> certificates;  // the DoH listeners', when DoH is configured
   core::Runtime runtime;
   core::Shutdown shutdown;
+  // The DoH listeners', when DoH is configured. After `runtime`: its ACME
+  // renewals hold timers of the runtime's control context, so the set must
+  // go first.
+  std::shared_ptr<service::CertificateSet> certificates;
   InvalidRecordLog invalid_records;
   Responder responder;
   core::Snapshot<ServerData> data;

@@ -152,8 +152,9 @@ class AcmeTest : public ::testing::Test {
 
   void stop_daemon(std::unique_ptr<Log>& daemon) {
     daemon->process.signal(SIGTERM);
-    EXPECT_EQ(daemon->process.wait(15s), 0);
+    auto code = daemon->process.wait(15s);
     daemon->pump(1ms);
+    EXPECT_EQ(code, 0) << daemon->text;
     daemon.reset();
   }
 
