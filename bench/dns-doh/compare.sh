@@ -31,18 +31,7 @@ for b in "${builds[@]}"; do
   [ -x "$b/bin/basalt-dns" ] || { echo "compare.sh: $b/bin/basalt-dns is not built" >&2; exit 1; }
 done
 
-pin() { local cpus=$1; shift; if [ -n "$cpus" ]; then taskset -c "$cpus" "$@"; else "$@"; fi; }
-pin_exec() { local cpus=$1; shift; if [ -n "$cpus" ]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. "$(dirname "$0")/common.sh"
 
 cat > "$work/example.test.zone" <<'ZONE'
 $ORIGIN example.test.
