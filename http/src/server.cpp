@@ -1,5 +1,6 @@
 #include "basalt/http/server.hpp"
 
+#include "basalt/core/accept_pause.hpp"
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
@@ -136,17 +137,22 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> owned, std::sha
   auto& acceptor = *owned;
   auto ex = acceptor.get_executor();
   asio::steady_timer backoff(ex);
+  error_code ignored;
+  core::AcceptPause pause("http listener on " +
+                          core::from_asio(acceptor.local_endpoint(ignored)).to_string());
   for (;;) {
     error_code ec;
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      // Out of descriptors or memory: wait a little instead of spinning.
-      spdlog::warn("http: accept failed: {}", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      // Out of descriptors or memory: pause instead of spinning.
+      if (auto wait = pause.after_error(ec); wait.count() > 0) {
+        backoff.expires_after(wait);
+        co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
       continue;
     }
+    pause.after_success();
     asio::co_spawn(ex, serve_connection(std::move(socket), listener, shared, worker), asio::detached);
   }
 }

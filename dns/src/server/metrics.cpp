@@ -54,6 +54,8 @@ void Metrics::add(const Counters& c) {
   tcp_rejected += get(c.tcp_rejected);
   tcp_timeouts += get(c.tcp_timeouts);
   tcp_bad_frames += get(c.tcp_bad_frames);
+  tcp_evicted += get(c.tcp_evicted);
+  tcp_stalled += get(c.tcp_stalled);
   axfr += get(c.axfr);
 }
 
@@ -82,6 +84,8 @@ boost::json::object Metrics::to_json() const {
           {"tcpRejected", tcp_rejected},
           {"tcpTimeouts", tcp_timeouts},
           {"tcpBadFrames", tcp_bad_frames},
+          {"tcpEvicted", tcp_evicted},
+          {"tcpStalled", tcp_stalled},
           {"axfr", axfr}};
 }
 
@@ -107,8 +111,13 @@ std::string Metrics::prometheus() const {
           "Records handlers returned that could not be served (left out of the answer).",
           invalid_handler_records);
   counter("basalt_dns_tcp_connections_total", "TCP connections accepted.", tcp_accepted);
-  counter("basalt_dns_tcp_rejected_total", "TCP connections closed at once (connection limit).",
-          tcp_rejected);
+  counter("basalt_dns_tcp_rejected_total",
+          "TCP connections closed at once (server, address or network connection limit).", tcp_rejected);
+  counter("basalt_dns_tcp_evicted_total",
+          "Idle TCP connections closed to make room for a new one (server connection limit).", tcp_evicted);
+  counter("basalt_dns_tcp_stalled_total",
+          "TCP connections closed because the client stopped reading its answers (write timeout).",
+          tcp_stalled);
   counter("basalt_dns_tcp_timeouts_total", "TCP connections closed for idleness or slow queries.",
           tcp_timeouts);
   counter("basalt_dns_tcp_bad_frames_total", "TCP connections closed for a malformed frame.", tcp_bad_frames);

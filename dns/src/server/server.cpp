@@ -288,7 +288,6 @@ struct Server::Impl {
   std::vector<std::unique_ptr<UdpListener>> udp;
   std::vector<std::unique_ptr<TcpListener>> tcp;
   std::vector<core::Endpoint> udp_bound, tcp_bound;
-  std::atomic<std::size_t> tcp_open{0};
   std::atomic<HandlerId> next_handler{1};
   std::optional<core::TlsServerContext> tls;  // certificates->context(), when DoH is configured
   std::vector<std::unique_ptr<http::Server>> doh_http;
@@ -310,11 +309,22 @@ void Server::start() {
   std::lock_guard lock(impl_->mutex);
   if (impl_->started) return;
   auto& rt = impl_->runtime;
-  TcpLimits limits{impl_->config.tcp.idle_timeout, impl_->config.tcp.max_pipelined,
-                   impl_->config.tcp.max_connections};
+  const auto& tcp = impl_->config.tcp;
+  TcpLimits limits{.idle_timeout = tcp.idle_timeout,
+                   .write_timeout = tcp.write_timeout,
+                   .max_pipelined = tcp.max_pipelined,
+                   .max_queued_bytes = tcp.max_queued_bytes};
+  // One admission for every listener and worker: the limits are server-wide.
+  auto admission = TcpAdmission::create({.max_connections = tcp.max_connections,
+                                         .per_address = tcp.max_connections_per_address,
+                                         .per_prefix = tcp.max_connections_per_network,
+                                         .prefix_v4 = tcp.network_prefix_v4,
+                                         .prefix_v6 = tcp.network_prefix_v6});
+  const int udp_rcvbuf = static_cast<int>(impl_->config.udp.receive_buffer);
+  const int udp_sndbuf = static_cast<int>(impl_->config.udp.send_buffer);
   for (const auto& ep : impl_->config.listen) {
     auto udp_sockets = core::open_udp_per_worker(rt, core::to_asio<asio::ip::udp>(ep),
-                                                 {.receive_buffer = 4 << 20, .send_buffer = 4 << 20});
+                                                 {.receive_buffer = udp_rcvbuf, .send_buffer = udp_sndbuf});
     auto udp_port = udp_sockets.front().local_endpoint().port();
     auto tcp_at = core::to_asio<asio::ip::tcp>(ep);
     if (ep.port == 0) tcp_at.port(udp_port);  // the same port for both, as a DNS server should
@@ -325,7 +335,7 @@ void Server::start() {
       impl_->udp.push_back(std::make_unique<UdpListener>(std::move(udp_sockets[i]), *impl_->workers[i],
                                                          impl_->config.max_udp_payload));
       impl_->tcp.push_back(std::make_unique<TcpListener>(std::move(acceptors[i]), *impl_->workers[i], limits,
-                                                         impl_->tcp_open, impl_->config.transfer.allow));
+                                                         admission, impl_->config.transfer.allow));
     }
   }
   for (auto& l : impl_->udp) l->start();

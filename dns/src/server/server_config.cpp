@@ -65,11 +65,47 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   }
 }
 
+namespace {
+// "max_pipelined: 0 is not between 1 and 1024" unless min <= value <= max.
+template <typename T>
+void check_range(const core::config::Node& n, const char* key, T value, T min, T max) {
+  if (value < min || value > max) n.fail_at(key, fmt::format("{} is not between {} and {}", value, min, max));
+}
+
+void check_duration(const core::config::Node& n, const char* key, std::chrono::milliseconds value,
+                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
+  if (value < min || value > max) {
+    n.fail_at(key, fmt::format("\"{}\" is not between {} and {}", core::format_duration(value),
+                               core::format_duration(min), core::format_duration(max)));
+  }
+}
+}  // namespace
+
+void TcpConfig::validate(const core::config::Node& n) const {
+  using std::chrono::milliseconds;
+  check_duration(n, "idle_timeout", idle_timeout, milliseconds(100), std::chrono::hours(1));
+  check_duration(n, "write_timeout", write_timeout, milliseconds(100), std::chrono::hours(1));
+  check_range<std::size_t>(n, "max_connections", max_connections, 1, 1'000'000);
+  // (Larger than max_connections is allowed: the smaller limit applies.)
+  check_range<std::size_t>(n, "max_connections_per_address", max_connections_per_address, 1, 1'000'000);
+  check_range<std::size_t>(n, "max_connections_per_network", max_connections_per_network, 1, 1'000'000);
+  check_range(n, "network_prefix_v4", network_prefix_v4, 8, 32);
+  check_range(n, "network_prefix_v6", network_prefix_v6, 16, 128);
+  check_range<std::size_t>(n, "max_pipelined", max_pipelined, 1, 1024);
+  check_range<std::size_t>(n, "max_queued_bytes", max_queued_bytes, 1024, 64 << 20);
+}
+
+void UdpConfig::validate(const core::config::Node& n) const {
+  // The kernel caps what it grants at net.core.rmem_max / wmem_max (as root it
+  // is allowed more): 4 KiB to 64 MiB is what can mean anything.
+  check_range<std::size_t>(n, "receive_buffer", receive_buffer, 4096, 64 << 20);
+  check_range<std::size_t>(n, "send_buffer", send_buffer, 4096, 64 << 20);
+}
+
 void ServerConfig::validate(const core::config::Node& n) const {
   if (max_udp_payload < 512 || max_udp_payload > 4096) {
     n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
   }
-  if (tcp.max_pipelined == 0) n.fail_at("tcp.max_pipelined", "0 is not at least 1");
   if (handler_timeout.count() <= 0) n.fail_at("handler_timeout", "must be positive");
   for (std::size_t i = 0; i < doh.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {

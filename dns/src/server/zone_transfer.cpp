@@ -3,64 +3,68 @@
 #include "basalt/dns/wire/message_writer.hpp"
 
 namespace basalt::dns {
-namespace {
-constexpr std::size_t kMessageLimit =
-    16384;  // like Knot: small enough to interleave, large enough to be quick
+
+TransferStream::TransferStream(const QueryState& query, const ZoneSet& zones, bool allowed)
+    : id_(query.id), question_(query.query.question) {
+  if (!allowed) {
+    rcode_ = static_cast<std::uint16_t>(Rcode::kRefused);
+    return;
+  }
+  zone_ = zones.get(question_.name);
+  if (!zone_) {
+    rcode_ = static_cast<std::uint16_t>(Rcode::kNotAuth);
+    return;
+  }
+  rrsets_ = zone_->rrsets();
+  rrsets_.push_back(rrsets_.front());  // the closing SOA
 }
 
-std::vector<std::vector<std::uint8_t>> build_transfer(const QueryState& query, const ZoneSet& zones,
-                                                      bool allowed) {
-  const Question& q = query.query.question;
-  const Name& qname = q.name;
-  std::vector<std::vector<std::uint8_t>> out;
-  std::vector<std::uint8_t> buf(kMessageLimit);
+std::size_t TransferStream::single(std::span<std::uint8_t> out, std::uint16_t rcode) {
+  done_ = true;
+  MessageWriter w(out, kMessageLimit);
+  w.header().id = id_;
+  w.header().qr = true;
+  w.add_question(question_.name, question_.type, question_.rclass);
+  w.set_rcode(rcode);
+  return w.finish();
+}
 
-  auto start = [&](MessageWriter& w, bool question) {
-    w.header().id = query.id;
-    w.header().qr = true;
-    w.header().aa = true;
-    if (question) w.add_question(qname, q.type, q.rclass);
-  };
-  auto single = [&](Rcode rcode) {
-    MessageWriter w(buf, kMessageLimit);
-    start(w, true);
-    w.header().aa = false;
-    w.set_rcode(static_cast<std::uint16_t>(rcode));
-    auto n = w.finish();
-    out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    return out;
-  };
-
-  if (!allowed) return single(Rcode::kRefused);
-  auto zone = zones.get(qname);
-  if (!zone) return single(Rcode::kNotAuth);
-
-  auto records = zone->records();
-  records.push_back(records.front());  // the closing SOA
-  std::size_t i = 0;
-  bool first = true;
-  while (i < records.size()) {
-    MessageWriter w(buf, kMessageLimit);
-    start(w, first);
-    std::size_t added = 0;
-    while (i < records.size()) {
-      const auto& r = records[i];
-      auto cp = w.checkpoint();
-      if (!w.add_record(Section::kAnswer, r.owner, r.type, r.rclass, r.ttl, r.rdata)) {
-        w.rollback(cp);
-        break;
-      }
-      ++i;
-      ++added;
+std::size_t TransferStream::next(std::span<std::uint8_t> out) {
+  if (done_) return 0;
+  if (rcode_ != 0) return single(out, rcode_);
+  MessageWriter w(out, kMessageLimit);
+  w.header().id = id_;
+  w.header().qr = true;
+  w.header().aa = true;
+  if (set_ == 0 && rdata_ == 0) w.add_question(question_.name, question_.type, question_.rclass);
+  std::size_t added = 0;
+  while (set_ < rrsets_.size()) {
+    const auto& [owner, rrset] = rrsets_[set_];
+    // The closing SOA is its first record only.
+    bool last = set_ + 1 == rrsets_.size();
+    if (rdata_ == rrset->rdatas.size() || (last && rdata_ == 1)) {
+      ++set_;
+      rdata_ = 0;
+      continue;
     }
-    if (added == 0)
-      return single(Rcode::kServFail);  // a record larger than a message: cannot happen for valid data
-    w.header().tc = false;
-    auto n = w.finish();
-    out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    first = false;
+    auto cp = w.checkpoint();
+    if (!w.add_record(Section::kAnswer, *owner, rrset->type, RRClass::kIN, rrset->ttl,
+                      rrset->rdatas[rdata_])) {
+      w.rollback(cp);
+      break;
+    }
+    ++rdata_;
+    ++added;
   }
-  return out;
+  // A record larger than a message cannot come from valid data.
+  if (added == 0) return single(out, static_cast<std::uint16_t>(Rcode::kServFail));
+  if (set_ == rrsets_.size()) {
+    done_ = true;
+    zone_.reset();
+    rrsets_ = {};
+  }
+  w.header().tc = false;
+  return w.finish();
 }
 
 }  // namespace basalt::dns

@@ -246,4 +246,15 @@ std::vector<Record> Zone::records() const {
   return out;
 }
 
+std::vector<std::pair<const Name*, const RRset*>> Zone::rrsets() const {
+  std::vector<std::pair<const Name*, const RRset*>> out;
+  out.emplace_back(&apex_, soa_);
+  for (const auto& [name, node] : nodes_) {
+    for (const auto& s : node.rrsets) {
+      if (s.type != RRType::kSOA) out.emplace_back(&name, &s);
+    }
+  }
+  return out;
+}
+
 }  // namespace basalt::dns

@@ -34,6 +34,8 @@ struct alignas(64) Counters {
   std::atomic<std::uint64_t> tcp_rejected{0};
   std::atomic<std::uint64_t> tcp_timeouts{0};
   std::atomic<std::uint64_t> tcp_bad_frames{0};
+  std::atomic<std::uint64_t> tcp_evicted{0};
+  std::atomic<std::uint64_t> tcp_stalled{0};
   std::atomic<std::uint64_t> axfr{0};
 
   static std::size_t type_slot(RRType t) noexcept;
@@ -50,6 +52,7 @@ struct Metrics {
   // answer). Rare, so one counter in the server rather than one per worker.
   std::uint64_t invalid_handler_records = 0;
   std::uint64_t tcp_accepted = 0, tcp_rejected = 0, tcp_timeouts = 0, tcp_bad_frames = 0, axfr = 0;
+  std::uint64_t tcp_evicted = 0, tcp_stalled = 0;
 
   void add(const Counters& c);
   std::uint64_t total_queries() const;

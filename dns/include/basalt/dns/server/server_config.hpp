@@ -51,12 +51,35 @@ struct TransferConfig {
 };
 BOOST_DESCRIBE_STRUCT(TransferConfig, (), (allow, notify))
 
+// DNS over TCP: what one client may cost (docs/dns.md, "Limits").
 struct TcpConfig {
   std::chrono::milliseconds idle_timeout{10'000};  // between queries, and for one whole query to arrive
-  std::size_t max_connections = 1024;              // per server; more are closed at once
-  std::size_t max_pipelined = 64;                  // queries in flight on one connection
+  std::chrono::milliseconds write_timeout{
+      5'000};                                    // a client that takes no answer byte for this long is closed
+  std::size_t max_connections = 1024;            // per server; when full, an idle one makes room
+  std::size_t max_connections_per_address = 64;  // from one client address
+  std::size_t max_connections_per_network = 256;  // from one client network (see the prefixes)
+  int network_prefix_v4 = 24;                     // an IPv4 client network, in bits
+  int network_prefix_v6 = 56;                     // an IPv6 client network, in bits
+  std::size_t max_pipelined = 64;                 // queries in flight on one connection
+  std::size_t max_queued_bytes = 64 * 1024;       // answers queued for one client; over it, stop reading
+  void validate(const core::config::Node& n) const;
 };
-BOOST_DESCRIBE_STRUCT(TcpConfig, (), (idle_timeout, max_connections, max_pipelined))
+BOOST_DESCRIBE_STRUCT(TcpConfig, (),
+                      (idle_timeout, write_timeout, max_connections, max_connections_per_address,
+                       max_connections_per_network, network_prefix_v4, network_prefix_v6, max_pipelined,
+                       max_queued_bytes))
+
+// DNS over UDP.
+struct UdpConfig {
+  // SO_RCVBUF / SO_SNDBUF of each worker's socket, in bytes (the kernel
+  // doubles them). Small on purpose: under a flood, a long queue of queries
+  // only delays the legitimate ones behind it (bench/results/dns-abuse.md).
+  std::size_t receive_buffer = 4 << 20;
+  std::size_t send_buffer = 4 << 20;
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(UdpConfig, (), (receive_buffer, send_buffer))
 
 // One DNS-over-HTTPS listener: HTTP/2 and HTTP/1.1 over TLS (ALPN).
 struct DohConfig {
@@ -94,6 +117,7 @@ struct ServerConfig {
   std::uint16_t max_udp_payload = 1232;              // EDNS buffer size we offer
   std::chrono::milliseconds handler_timeout{2'000};  // a slower handler costs SERVFAIL
   TcpConfig tcp;
+  UdpConfig udp;
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
   std::optional<DnssecConfig> dnssec;
   std::optional<service::AcmeConfig> acme;  // read by dns::Daemon (docs/acme.md)
@@ -101,7 +125,7 @@ struct ServerConfig {
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
-                       max_udp_payload, handler_timeout, tcp, primary_nameserver, dnssec, acme))
+                       max_udp_payload, handler_timeout, tcp, udp, primary_nameserver, dnssec, acme))
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.

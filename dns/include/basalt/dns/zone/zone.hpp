@@ -104,6 +104,9 @@ class Zone {
 
   // Every record, SOA first (as AXFR sends it).
   std::vector<Record> records() const;
+  // The same order as RRsets with their owners, pointing into this zone
+  // (valid while it lives): what a transfer walks without copying records.
+  std::vector<std::pair<const Name*, const RRset*>> rrsets() const;
   std::size_t node_count() const noexcept { return nodes_.size(); }
 
  private:
