@@ -274,21 +274,27 @@ TEST_F(HandlerTest, SilentAndSlowTcpClientsAreCutOffWithoutHurtingOthers) {
   EXPECT_GE(server.metrics().tcp_timeouts, 2u);
 }
 
-TEST_F(HandlerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
+TEST_F(HandlerTest, AtTheConnectionLimitTheOldestIdleConnectionMakesRoom) {
   dns::Server server(config(2));
   server.handle("x.dyn.test", {RRType::kA},
                 [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.3.1")}; });
   auto port = start(server);
-  TcpClient one(port), two(port);
-  ASSERT_TRUE(one.connected() && two.connected());
+  TcpClient one(port);
+  ASSERT_TRUE(one.connected());
   one.send_raw(TcpClient::framed("x.dyn.test.", 1));
+  ASSERT_TRUE(one.read());
+  TcpClient two(port);
   two.send_raw(TcpClient::framed("x.dyn.test.", 2));
-  ASSERT_TRUE(one.read() && two.read());  // both are being served
+  ASSERT_TRUE(two.read());  // both served, now idle
+  // A third client is served; the oldest idle connection was closed for it.
   TcpClient three(port);
-  EXPECT_TRUE(three.closed_by_server(5s));
-  one.send_raw(TcpClient::framed("x.dyn.test.", 3));
-  EXPECT_TRUE(one.read().has_value());
-  EXPECT_GE(server.metrics().tcp_rejected, 1u);
+  three.send_raw(TcpClient::framed("x.dyn.test.", 3));
+  EXPECT_TRUE(three.read().has_value());
+  EXPECT_TRUE(one.closed_by_server(5s));
+  two.send_raw(TcpClient::framed("x.dyn.test.", 4));
+  EXPECT_TRUE(two.read().has_value());
+  EXPECT_EQ(server.metrics().tcp_evicted, 1u);
+  EXPECT_EQ(server.metrics().tcp_rejected, 0u);
 }
 
 TEST_F(HandlerTest, MalformedTcpFramesCloseOnlyThatConnection) {
