@@ -299,44 +299,49 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     peer_count.store(peers.size(), std::memory_order_relaxed);
   }
 
-  // Any thread. Events wait here, bounded, until the io_context hands them
-  // to the peers: one post per batch, not per event.
+  // Any thread; never blocks beyond a short lock, never logs. Events wait
+  // here, bounded, until the io_context hands them to the peers: one post per
+  // batch, not per event.
   void post_event(std::string line) {
     bool schedule = false;
-    bool warn = false;
     {
       std::lock_guard lock(emit_mutex);
       if (emit_bytes + line.size() > options.max_queued_event_bytes) {
         counters->events_dropped.fetch_add(peer_count.load(std::memory_order_relaxed),
                                            std::memory_order_relaxed);
-        warn = emit_dropped++ == 0;
-      } else {
-        schedule = emit_batch.empty();
-        emit_bytes += line.size();
-        emit_batch.push_back(std::move(line));
+        ++emit_dropped;  // reported by the next delivery
+        return;
       }
-    }
-    if (warn) {
-      spdlog::warn(
-          "management events come faster than the management thread hands them out ({} bytes "
-          "waiting): dropping them until it catches up",
-          options.max_queued_event_bytes);
+      schedule = emit_batch.empty();
+      emit_bytes += line.size();
+      emit_batch.push_back(std::move(line));
     }
     if (schedule) asio::post(io, [self = shared_from_this()] { self->deliver_events(); });
   }
 
   void deliver_events() {
     std::vector<std::string> batch;
-    std::uint64_t dropped = 0;
+    bool warn = false;
+    std::uint64_t ended = 0;  // events dropped in an episode that ends now
     {
       std::lock_guard lock(emit_mutex);
-      // The episode ends once a batch is at most half full: emitters are no
-      // longer outrunning this thread.
-      if (emit_bytes <= options.max_queued_event_bytes / 2) dropped = std::exchange(emit_dropped, 0);
+      if (emit_dropped > 0 && !emit_warned) warn = emit_warned = true;
+      // The episode ends once a batch is at most half full: the emitters no
+      // longer outrun this thread.
+      if (emit_dropped > 0 && emit_bytes <= options.max_queued_event_bytes / 2) {
+        ended = std::exchange(emit_dropped, 0);
+        emit_warned = false;
+      }
       batch.swap(emit_batch);
       emit_bytes = 0;
     }
-    if (dropped > 0) spdlog::info("management events are handed out again; {} were dropped", dropped);
+    if (warn) {
+      spdlog::warn(
+          "management events come faster than this thread hands them out (over {} bytes waiting): dropping "
+          "them until it catches up",
+          options.max_queued_event_bytes);
+    }
+    if (ended > 0) spdlog::info("management events are handed out again; {} were dropped", ended);
     for (auto& line : batch) {
       for (const auto& p : peers) p->send(line, LineKind::event);
     }
@@ -475,6 +480,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::string> emit_batch;
   std::size_t emit_bytes = 0;
   std::uint64_t emit_dropped = 0;  // in the current episode
+  bool emit_warned = false;        // for the current episode
 };
 
 Server::Server(asio::io_context& io, const Registry& registry, Options options)
