@@ -13,6 +13,8 @@
 #include <boost/asio.hpp>
 #include <boost/describe/class.hpp>
 
+#include <future>
+
 namespace {
 
 struct Listener {
@@ -49,6 +51,19 @@ boost::asio::awaitable<int> emit_events(basalt::core::management::Server& server
     }
   }
   co_return count;
+}
+
+// Emits `count` events on `worker` while the calling thread (the io_context
+// of the management server) waits, blocked, until all are emitted: a
+// management thread too busy to hand events out.
+int emit_while_blocked(boost::asio::io_context& worker, basalt::core::management::Server& server, int count,
+                       const std::string& payload) {
+  std::promise<int> done;
+  boost::asio::post(worker, [&] {
+    for (int i = 0; i < count; ++i) server.emit("dnsQuery", flood_event(i, payload));
+    done.set_value(count);
+  });
+  return done.get_future().get();
 }
 
 boost::json::object stats_json(const basalt::core::management::Server::Stats& s) {
@@ -102,7 +117,8 @@ int main(int argc, char** argv) {
                  p.contains("data") ? p.at("data") : boost::json::object());
     return boost::json::object();
   });
-  // Emits `count` events of about `bytes` bytes from a worker thread; logs
+  // Emits `count` events of about `bytes` bytes from a worker thread (with
+  // `blockControl`, while this thread is blocked until they are); logs
   // "flood of N events done" when the last one is emitted (a driver that does
   // not read stdout cannot see the answer).
   registry.add("flood", [&](mgmt::Call& call) -> asio::awaitable<boost::json::value> {
@@ -111,9 +127,14 @@ int main(int argc, char** argv) {
     auto bytes = basalt::core::config::decode<int>(p.at("bytes"), "bytes");
     auto group = basalt::core::config::decode<int>(p.contains("group") ? p.at("group") : 0, "group");
     auto pause_us = basalt::core::config::decode<int>(p.contains("pauseUs") ? p.at("pauseUs") : 0, "pauseUs");
-    auto task = emit_events(*server, count, group, std::chrono::microseconds(pause_us),
-                            std::string(static_cast<std::size_t>(bytes), 'x'));
-    auto emitted = co_await asio::co_spawn(runtime.worker(0), std::move(task), asio::use_awaitable);
+    std::string payload(static_cast<std::size_t>(bytes), 'x');
+    int emitted = 0;
+    if (p.contains("blockControl") && p.at("blockControl") == true) {
+      emitted = emit_while_blocked(runtime.worker(0), *server, count, payload);
+    } else {
+      auto task = emit_events(*server, count, group, std::chrono::microseconds(pause_us), std::move(payload));
+      emitted = co_await asio::co_spawn(runtime.worker(0), std::move(task), asio::use_awaitable);
+    }
     spdlog::info("flood of {} events done", emitted);
     co_return boost::json::object{{"emitted", emitted}};
   });

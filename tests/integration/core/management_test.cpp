@@ -353,6 +353,35 @@ TEST(ManagementSocket, ClientsThatDoNotReadLoseEventsNotMemory) {
   }
 }
 
+TEST(ManagementSocket, EventsEmittedWhileTheManagementThreadIsBusyAreBoundedToo) {
+  TempDir dir;
+  auto path = dir.file("mgmt.sock");
+  Process p({.argv = {app(), "--management-socket", path, "--max-queued-event-bytes", kEventBound},
+             .capture_stderr = true});
+  SocketClient reader(path);
+  ASSERT_EQ(parse(reader.read_line()).at("event"), "ready");
+  auto before = rss_kib(p.pid());
+
+  // 8000 events of 1 KB from a worker while the management thread is blocked.
+  reader.send(R"({"id":"flood","method":"flood","params":{"count":8000,"bytes":1000,"blockControl":true}})"
+              "\n");
+  auto flood = reader.read_answer("flood");
+  ASSERT_TRUE(flood) << "no answer";
+  EXPECT_EQ(flood->at("result").at("emitted"), 8000);
+  auto after = rss_kib(p.pid());
+  // At most 256 KiB wait for the management thread, and as much in the queue.
+  EXPECT_LT(after - before, 4 * 1024)
+      << "resident memory grew from " << before << " KiB to " << after << " KiB";
+  reader.send(R"({"id":"stats","method":"managementStats"})"
+              "\n");
+  EXPECT_GT(stat_of(reader.read_answer("stats"), "eventsDropped"), 0);
+
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10s), 0);
+  auto log = p.read_all_stderr(5s);
+  EXPECT_EQ(occurrences(log, "management events come faster than this thread hands them out"), 1) << log;
+}
+
 TEST(ManagementStdio, DriverThatDoesNotReadStdoutLosesEventsNotMemory) {
   TempDir dir;
   auto path = dir.file("mgmt.sock");
