@@ -15,6 +15,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 namespace basalt::testing {
@@ -106,6 +107,28 @@ long rss_kib(pid_t pid) {
   }
   ADD_FAILURE() << "no VmRSS for pid " << pid;
   return 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BASALT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BASALT_ASAN 1
+#endif
+#endif
+
+// Resident memory grew by less than `limit_kib` between two readings.
+void expect_growth_below(long before, long after, long limit_kib) {
+#ifdef BASALT_ASAN
+  // ASan's quarantine and redzones keep freed memory resident: RSS says
+  // nothing about what the daemon holds. The other assertions still run.
+  std::cout << "resident memory not checked under AddressSanitizer (grew from " << before << " KiB to "
+            << after << " KiB)\n";
+  (void)limit_kib;
+#else
+  EXPECT_LT(after - before, limit_kib)
+      << "resident memory grew from " << before << " KiB to " << after << " KiB";
+#endif
 }
 
 int occurrences(const std::string& text, const std::string& needle) {
@@ -333,8 +356,7 @@ TEST(ManagementSocket, ClientsThatDoNotReadLoseEventsNotMemory) {
   ASSERT_TRUE(flood) << "the reading client got no answer";
   EXPECT_EQ(flood->at("result").at("emitted"), 5000);
   auto after = rss_kib(p.pid());
-  EXPECT_LT(after - before, kMaxGrowthKib)
-      << "resident memory grew from " << before << " KiB to " << after << " KiB";
+  expect_growth_below(before, after, kMaxGrowthKib);
 
   reader.send(R"({"id":"stats","method":"managementStats"})"
               "\n");
@@ -370,8 +392,7 @@ TEST(ManagementSocket, EventsEmittedWhileTheManagementThreadIsBusyAreBoundedToo)
   EXPECT_EQ(flood->at("result").at("emitted"), 8000);
   auto after = rss_kib(p.pid());
   // At most 256 KiB wait for the management thread, and as much in the queue.
-  EXPECT_LT(after - before, 4 * 1024)
-      << "resident memory grew from " << before << " KiB to " << after << " KiB";
+  expect_growth_below(before, after, 4 * 1024);
   reader.send(R"({"id":"stats","method":"managementStats"})"
               "\n");
   EXPECT_GT(stat_of(reader.read_answer("stats"), "eventsDropped"), 0);
@@ -399,8 +420,7 @@ TEST(ManagementStdio, DriverThatDoesNotReadStdoutLosesEventsNotMemory) {
   auto flood = reader.read_answer("flood");
   ASSERT_TRUE(flood) << "the socket client got no answer: is the management thread blocked on stdout?";
   auto after = rss_kib(p.pid());
-  EXPECT_LT(after - before, kMaxGrowthKib)
-      << "resident memory grew from " << before << " KiB to " << after << " KiB";
+  expect_growth_below(before, after, kMaxGrowthKib);
 
   // An answer to the stdio driver is queued behind the events, not dropped.
   p.write(R"({"id":"late","method":"ping"})"
