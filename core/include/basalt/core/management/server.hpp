@@ -9,6 +9,13 @@
 // error and the connection stays open. On stdio, stdout carries protocol
 // lines only (logs go to stderr).
 //
+// Output is bounded per client and never blocks the caller: a client that
+// does not read loses events (counted in stats(), one warning per episode)
+// once its unsent output passes max_queued_event_bytes; answers and stream
+// chunks are never dropped, and a client with more than max_queued_bytes of
+// them unread is disconnected. stdout is written the same way when it is a
+// pipe or a socket (a terminal or a file is written directly).
+//
 // Lifetime: construct on an io_context (usually Runtime::control()); the
 // Server must outlive that context's run. Thread-safety: emit() and close()
 // may be called from any thread; everything else from the io_context's thread
@@ -21,6 +28,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,12 +43,26 @@ namespace basalt::core::management {
 class Server {
  public:
   struct Options {
-    std::size_t max_line_bytes = 16 * 1024 * 1024;
-    std::size_t max_pending_bytes =
-        64 * 1024 * 1024;            // per socket client; a client this far behind is dropped
+    std::size_t max_line_bytes = 16 * 1024 * 1024;  // per request line read
+    // Per client: an event that would take the client's unsent output past
+    // this is dropped for that client. It gets events again once it has read
+    // down to half of it. Also bounds the events emitted but not yet handed
+    // to the clients (the io_context is busy).
+    std::size_t max_queued_event_bytes = 4 * 1024 * 1024;
+    // Per client: answers and stream chunks are queued up to this (a single
+    // one into an empty queue always is); a client that would go past it is
+    // disconnected. Must be at least max_queued_event_bytes.
+    std::size_t max_queued_bytes = 16 * 1024 * 1024;
     boost::json::object ready_data;  // data of the `ready` event
   };
 
+  // What the output bounds cost the clients, since the server was made.
+  struct Stats {
+    std::uint64_t events_dropped = 0;        // one per event per client that missed it
+    std::uint64_t clients_disconnected = 0;  // for unread answers past max_queued_bytes
+  };
+
+  // Throws std::invalid_argument if max_queued_bytes < max_queued_event_bytes.
   Server(boost::asio::io_context& io, const Registry& registry, Options options);
   Server(boost::asio::io_context& io, const Registry& registry) : Server(io, registry, Options{}) {}
   ~Server();
@@ -56,10 +78,16 @@ class Server {
   // std::system_error naming the path.
   void listen_unix(const std::string& path);
 
-  // Sends `{"event": name, "data": data}` to every connected client.
+  // Sends `{"event": name, "data": data}` to every connected client. Never
+  // blocks: the line is built on the calling thread and handed to the
+  // io_context; see Options for when it is dropped.
   void emit(std::string_view event, boost::json::value data);
 
-  // Stops listening, closes every client, removes the socket file.
+  // Thread-safe; for metrics.
+  Stats stats() const;
+
+  // Stops listening, closes every client (after writing what is queued for
+  // it, for at most 2 s), removes the socket file.
   void close();
 
  private:
