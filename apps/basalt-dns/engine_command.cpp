@@ -41,6 +41,10 @@ int run_engine() {
   engine.set_emitter([&management](std::string_view event, boost::json::value data) {
     management.emit(event, std::move(data));
   });
+  engine.set_management_counters([&management] {
+    auto s = management.stats();
+    return dns::ManagementCounters{s.events_dropped, s.clients_disconnected};
+  });
   auto finish = [&] {
     engine.stop_server();
     management.close();

@@ -83,9 +83,16 @@ int serve(const ServeFlags& flags) {
   daemon.stop_on_signals();
   core::management::Registry registry;
   std::optional<core::management::Server> management;
-  daemon.register_commands(registry, [&management](std::string_view event, boost::json::value data) {
-    if (management) management->emit(event, std::move(data));
-  });
+  daemon.register_commands(
+      registry,
+      [&management](std::string_view event, boost::json::value data) {
+        if (management) management->emit(event, std::move(data));
+      },
+      [&management] {
+        if (!management) return dns::ManagementCounters{};
+        auto s = management->stats();
+        return dns::ManagementCounters{s.events_dropped, s.clients_disconnected};
+      });
   if (!flags.management_socket.empty()) {
     management.emplace(daemon.server().runtime().control(), registry);
     management->listen_unix(flags.management_socket);

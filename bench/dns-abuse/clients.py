@@ -54,8 +54,9 @@ def tcp_from(source, port, rcvbuf=None):
 def closed_by_peer(s):
     """True if the peer closed or reset (without consuming data)."""
     try:
-        r, _, _ = select.select([s], [], [], 0)
-        if not r:
+        p = select.poll()
+        p.register(s, select.POLLIN)
+        if not p.poll(0):
             return False
         return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except OSError:
@@ -84,7 +85,9 @@ def hog(s, payload, limit, seconds, result):
             except OSError:
                 closed_at = time.monotonic() - start
                 break
-        select.select([], [s], [], 0.1)
+        p = select.poll()
+        p.register(s, select.POLLOUT)
+        p.poll(100)
         if closed_by_peer(s):
             closed_at = time.monotonic() - start
             break

@@ -1,5 +1,6 @@
 #include "basalt/core/management/server.hpp"
 
+#include "basalt/core/accept_pause.hpp"
 #include "basalt/core/management/message.hpp"
 #include "management/line_splitter.hpp"
 
@@ -426,13 +427,21 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    core::AcceptPause pause("management socket");
+    asio::steady_timer backoff(io);
     while (acceptor && acceptor->is_open()) {
       auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor || !acceptor->is_open()) break;
-        spdlog::warn("management socket accept: {}", ec.message());
+        if (auto wait = pause.after_error(ec); wait.count() > 0) {
+          backoff.expires_after(wait);
+          co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        } else {
+          spdlog::warn("management socket accept: {}", ec.message());
+        }
         continue;
       }
+      pause.after_success();
       auto name = client_name(socket, ++clients);
       auto peer = std::make_shared<SocketPeer>(std::move(socket), std::move(name), limits(), counters);
       add_peer(peer);

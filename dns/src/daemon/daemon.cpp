@@ -59,12 +59,20 @@ struct Daemon::Impl {
     return is_started;
   }
 
+  // The server's counters and the management server's.
+  Metrics all_metrics() const {
+    auto m = server.metrics();
+    if (management_counters) m.management = management_counters();
+    return m;
+  }
+
   Server server;
   std::shared_ptr<service::CertificateSet> certificates;
   Dns01Solver solver;
   std::unique_ptr<service::MetricsListener> metrics;  // config `metrics`, once started
   mutable std::mutex mutex;                           // is_started, metrics
   bool is_started = false;
+  std::function<ManagementCounters()> management_counters;  // set before start()
 };
 
 Daemon::Daemon(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -85,7 +93,7 @@ void Daemon::start() {
   if (config.metrics.listen) {
     impl_->metrics = std::make_unique<service::MetricsListener>(
         impl_->server.runtime(), impl_->server.shutdown(), *config.metrics.listen,
-        [this] { return impl_->server.metrics().prometheus(); });
+        [this] { return impl_->all_metrics().prometheus(); });
   }
   if (const auto& ac = config.acme) {
     // The stored certificate is installed before DoH listens; the CA is
@@ -162,11 +170,13 @@ acme::Obtained Daemon::retrieve_certificate(service::CertificateRequest request,
   return future.get();
 }
 
-void Daemon::register_commands(core::management::Registry& registry, Emit emit) {
+void Daemon::register_commands(core::management::Registry& registry, Emit emit,
+                               std::function<ManagementCounters()> management) {
   Server& server = impl_->server;
+  impl_->management_counters = std::move(management);
   service::add_service_commands(
       registry, {.stop = [this] { stop(); },
-                 .metrics = [&server] { return server.metrics().to_json(); },
+                 .metrics = [this] { return impl_->all_metrics().to_json(); },
                  .certificates = server.config().doh.empty() ? nullptr : impl_->certificates.get(),
                  .retrieve =
                      [this](service::CertificateRequest r, acme::ProgressFn p) {

@@ -141,6 +141,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& control;
   Options options;
   Emit emit;
+  std::function<ManagementCounters()> management_counters;
   std::unique_ptr<Server> server;
   // The DoH certificate, kept across start and stop: updateCerts before
   // start is what the next start serves.
@@ -343,6 +344,10 @@ void Engine::set_emitter(Emit emit) {
   impl_->emit = std::move(emit);
 }
 
+void Engine::set_management_counters(std::function<ManagementCounters()> counters) {
+  impl_->management_counters = std::move(counters);
+}
+
 void Engine::stop_server() {
   impl_->stop_server();
 }
@@ -354,11 +359,15 @@ std::size_t Engine::pending_questions() const {
 
 void Engine::register_commands(core::management::Registry& registry) {
   auto impl = impl_;
-  service::add_service_commands(
-      registry,
-      {.stop = [impl] { impl->stop_server(); },
-       .metrics = [impl] { return impl->server ? impl->server->metrics().to_json() : Metrics().to_json(); },
-       .certificates = impl->certificates.get()});
+  service::add_service_commands(registry, {.stop = [impl] { impl->stop_server(); },
+                                           .metrics =
+                                               [impl] {
+                                                 auto m = impl->server ? impl->server->metrics() : Metrics();
+                                                 if (impl->management_counters)
+                                                   m.management = impl->management_counters();
+                                                 return m.to_json();
+                                               },
+                                           .certificates = impl->certificates.get()});
   registry.add_sync("start", [impl](const json::object& params) { return impl->start(params); });
   registry.add_sync("dnsQueryResult",
                     [impl](const json::object& params) { return impl->query_result(params); });

@@ -50,6 +50,7 @@ void Metrics::add(const Counters& c) {
   dropped += get(c.dropped);
   from_handlers += get(c.from_handlers);
   handler_failures += get(c.handler_failures);
+  handler_overload += get(c.handler_overload);
   tcp_accepted += get(c.tcp_accepted);
   tcp_rejected += get(c.tcp_rejected);
   tcp_timeouts += get(c.tcp_timeouts);
@@ -79,6 +80,7 @@ boost::json::object Metrics::to_json() const {
           {"dropped", dropped},
           {"answeredByHandlers", from_handlers},
           {"handlerFailures", handler_failures},
+          {"handlerOverload", handler_overload},
           {"invalidHandlerRecords", invalid_handler_records},
           {"tcpAccepted", tcp_accepted},
           {"tcpRejected", tcp_rejected},
@@ -86,6 +88,8 @@ boost::json::object Metrics::to_json() const {
           {"tcpBadFrames", tcp_bad_frames},
           {"tcpEvicted", tcp_evicted},
           {"tcpStalled", tcp_stalled},
+          {"managementEventsDropped", management.events_dropped},
+          {"managementClientsDisconnected", management.clients_disconnected},
           {"axfr", axfr}};
 }
 
@@ -107,6 +111,8 @@ std::string Metrics::prometheus() const {
   counter("basalt_dns_handler_answers_total", "Answers produced by handlers.", from_handlers);
   counter("basalt_dns_handler_failures_total", "Handler exceptions and timeouts (SERVFAIL).",
           handler_failures);
+  counter("basalt_dns_handler_overload_total",
+          "Queries dropped because too many were awaiting handlers (max_handler_queries).", handler_overload);
   counter("basalt_dns_invalid_handler_records_total",
           "Records handlers returned that could not be served (left out of the answer).",
           invalid_handler_records);
@@ -120,6 +126,12 @@ std::string Metrics::prometheus() const {
           tcp_stalled);
   counter("basalt_dns_tcp_timeouts_total", "TCP connections closed for idleness or slow queries.",
           tcp_timeouts);
+  counter("basalt_dns_management_events_dropped_total",
+          "Events not sent to management clients that did not read them fast enough.",
+          management.events_dropped);
+  counter("basalt_dns_management_clients_disconnected_total",
+          "Management clients disconnected for leaving their answers unread.",
+          management.clients_disconnected);
   counter("basalt_dns_tcp_bad_frames_total", "TCP connections closed for a malformed frame.", tcp_bad_frames);
   counter("basalt_dns_axfr_total", "Zone transfers served.", axfr);
   return out;

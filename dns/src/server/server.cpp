@@ -133,7 +133,8 @@ struct Server::Impl {
     if (config.dnssec) d->signers.push_back(make_signer(config, d->zones));
     data.publish(std::move(d));
     for (std::size_t i = 0; i < runtime.workers(); ++i) {
-      workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout));
+      workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout,
+                                                 config.max_handler_queries));
     }
     if (!config.doh.empty()) {
       // The DoH listeners' certificates: the caller's set, else one from
@@ -240,7 +241,9 @@ struct Server::Impl {
     auto executor = co_await asio::this_coro::executor;
     Worker* worker = worker_on(executor);
     std::optional<Worker> own;
-    if (!worker) worker = &own.emplace(responder, data, counters.back(), config.handler_timeout);
+    if (!worker)
+      worker =
+          &own.emplace(responder, data, counters.back(), config.handler_timeout, config.max_handler_queries);
     auto buffer = worker->buffer();
     std::size_t size = 0;
     Out out;

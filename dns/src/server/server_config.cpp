@@ -107,6 +107,7 @@ void ServerConfig::validate(const core::config::Node& n) const {
     n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
   }
   if (handler_timeout.count() <= 0) n.fail_at("handler_timeout", "must be positive");
+  check_range<std::size_t>(n, "max_handler_queries", max_handler_queries, 1, 1'000'000);
   for (std::size_t i = 0; i < doh.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (doh[i].listen && doh[j].listen && doh[i].listen->port != 0 && *doh[i].listen == *doh[j].listen) {

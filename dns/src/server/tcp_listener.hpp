@@ -29,7 +29,7 @@ namespace basalt::dns {
 
 struct TcpLimits {
   std::chrono::milliseconds idle_timeout{10'000};
-  std::chrono::milliseconds write_timeout{5'000};  // no answer byte taken by the client for this long
+  std::chrono::milliseconds write_timeout{2'000};  // no answer byte taken by the client for this long
   std::size_t max_pipelined = 64;
   std::size_t max_queued_bytes = 64 * 1024;  // answers waiting for the client; over it, stop reading
 };

@@ -15,6 +15,21 @@ std::string client_text(const QueryState& state) {
 }
 }  // namespace
 
+void Worker::warn_handlers(const std::string& text) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_warning_ < std::chrono::seconds(1)) {
+    ++warnings_held_;
+    return;
+  }
+  if (warnings_held_ > 0) {
+    spdlog::warn("{} ({} more such warnings in the last second)", text, warnings_held_);
+  } else {
+    spdlog::warn("{}", text);
+  }
+  last_warning_ = now;
+  warnings_held_ = 0;
+}
+
 void Worker::count(const QueryState& state) noexcept {
   counters_.count_query(state.query.transport, state.has_question ? state.query.question.type : RRType{},
                         state.rcode, state.truncated);
@@ -57,7 +72,16 @@ Worker::Result Worker::answer(std::span<const std::uint8_t> message, QueryState&
       break;
   }
   if (state.client) state.query.client = state.client->to_string();
-  if (!Responder::all_sync(state)) return Result::kAsync;
+  if (!Responder::all_sync(state)) {
+    if (pending_ >= max_pending_) {
+      Counters::bump(counters_.dropped);
+      Counters::bump(counters_.handler_overload);
+      if (observed) finished(state, false);
+      return Result::kDropped;
+    }
+    ++pending_;
+    return Result::kAsync;
+  }
   size = responder_.run_sync_handlers(state, out);
   Counters::bump(counters_.from_handlers);
   if (state.rcode == Rcode::kServFail) Counters::bump(counters_.handler_failures);
@@ -92,15 +116,17 @@ asio::awaitable<std::size_t> Worker::answer_async(QueryState& state, std::span<s
     if (result.index() == 0) {
       records = std::move(std::get<0>(result));
     } else {
-      spdlog::warn("handlers for {} (from {}) timed out after {} ms", state.query.question.name.to_string(),
-                   client_text(state), handler_timeout_.count());
+      warn_handlers(fmt::format("handlers for {} (from {}) timed out after {} ms",
+                                state.query.question.name.to_string(), client_text(state),
+                                handler_timeout_.count()));
       failed = true;
     }
   } catch (const std::exception& e) {
-    spdlog::warn("handler failed for {} (from {}): {}", state.query.question.name.to_string(),
-                 client_text(state), e.what());
+    warn_handlers(fmt::format("handler failed for {} (from {}): {}", state.query.question.name.to_string(),
+                              client_text(state), e.what()));
     failed = true;
   }
+  --pending_;
   auto size = responder_.complete(state, std::move(records), failed, out);
   Counters::bump(counters_.from_handlers);
   if (failed) Counters::bump(counters_.handler_failures);

@@ -20,16 +20,22 @@ namespace basalt::dns {
 
 class Worker {
  public:
+  // At most `max_pending` queries await handlers at once; more are dropped
+  // (counted), as PowerDNS drops beyond its overload queue length.
   Worker(const Responder& responder, const core::Snapshot<ServerData>& data, Counters& counters,
-         std::chrono::milliseconds handler_timeout)
-      : responder_(responder), reader_(data), counters_(counters), handler_timeout_(handler_timeout) {}
+         std::chrono::milliseconds handler_timeout, std::size_t max_pending)
+      : responder_(responder),
+        reader_(data),
+        counters_(counters),
+        handler_timeout_(handler_timeout),
+        max_pending_(max_pending) {}
 
   enum class Result { kAnswered, kDropped, kAsync, kTransfer };
 
   // Answers `message`, received over the transport and from the client
   // `state` was reset() for, at once when it can (zone data, synchronous
   // handlers), counting it and telling the observer. kAsync: `state` holds
-  // the query; finish it with answer_async(). kTransfer: an AXFR/IXFR over
+  // the query; finish it with answer_async() (every kAsync must be). kTransfer: an AXFR/IXFR over
   // TCP, for the caller to serve (not counted as a query).
   Result answer(std::span<const std::uint8_t> message, QueryState& state, std::span<std::uint8_t> out,
                 std::size_t& size);
@@ -51,11 +57,18 @@ class Worker {
  private:
   void count(const QueryState& state) noexcept;
   void finished(const QueryState& state, bool answered);
+  // A warning about handlers, at most once a second (a slow driver would
+  // otherwise log every query), with how many were held back.
+  void warn_handlers(const std::string& text);
 
   const Responder& responder_;
   core::Snapshot<ServerData>::Reader reader_;
   Counters& counters_;
   std::chrono::milliseconds handler_timeout_;
+  std::size_t max_pending_;
+  std::size_t pending_ = 0;  // kAsync answers not yet finished
+  std::chrono::steady_clock::time_point last_warning_{};
+  std::size_t warnings_held_ = 0;
   std::vector<std::uint8_t> buffer_;
 };
 

@@ -320,6 +320,49 @@ TEST_F(HandlerTest, MalformedTcpFramesCloseOnlyThatConnection) {
   EXPECT_EQ(server.metrics().tcp_bad_frames, 2u);
 }
 
+TEST_F(HandlerTest, QueriesBeyondTheHandlerQueueAreDroppedNotQueued) {
+  auto c = config();
+  c.workers = 1;
+  c.max_handler_queries = 4;
+  dns::Server server(c);
+  // A driver that never answers: every query waits out the handler timeout.
+  server.handle_async("stuck.dyn.test", {RRType::kA},
+                      [](const dns::Query&) -> asio::awaitable<std::vector<Record>> {
+                        asio::steady_timer t(co_await asio::this_coro::executor, 5s);
+                        co_await t.async_wait(asio::use_awaitable);
+                        co_return std::vector<Record>{};
+                      });
+  server.handle("fast.dyn.test", {RRType::kA},
+                [](const dns::Query& q) { return std::vector<Record>{a(q.question.name, "10.0.6.1")}; });
+  auto port = start(server);
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 20; ++i) {
+    dns::Message q;
+    q.header.id = static_cast<std::uint16_t>(i);
+    q.questions.push_back({*Name::from_text("stuck.dyn.test."), RRType::kA, dns::RRClass::kIN});
+    auto wire = q.to_wire();
+    ::sendto(fd, wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  // Queries that need no waiting handler are still answered at once.
+  EXPECT_EQ(dig(port, {"fast.dyn.test", "A", "+short"}).out, "10.0.6.1\n");
+  // Four wait and end in SERVFAIL at the handler timeout; sixteen were dropped.
+  std::array<std::uint8_t, 512> buf;
+  int answered = 0;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (::recv(fd, buf.data(), buf.size(), 0) > 0) {
+    EXPECT_EQ(buf[3] & 0x0f, 2);
+    ++answered;
+  }
+  ::close(fd);
+  EXPECT_EQ(answered, 4);
+  EXPECT_EQ(server.metrics().handler_overload, 16u);
+}
+
 TEST_F(HandlerTest, AFloodOfUnknownNamesIsAnsweredAndCountedWhileOthersAreServed) {
   dns::Server server(config());
   server.handle("known.dyn.test", {RRType::kA},

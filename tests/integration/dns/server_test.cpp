@@ -187,6 +187,7 @@ TEST_F(DaemonTest, ManagementSocketReportsCounters) {
   EXPECT_TRUE(contains(r.out, "\"success\":true")) << r.out;
   EXPECT_TRUE(contains(r.out, "\"NXDOMAIN\":")) << r.out;
   EXPECT_TRUE(contains(r.out, "\"tcp\":")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"managementEventsDropped\":0")) << r.out;
 }
 
 TEST_F(DaemonTest, QueryEventsOverTheManagementSocketWhenEnabled) {

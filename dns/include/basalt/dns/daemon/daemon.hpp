@@ -71,7 +71,10 @@ class Daemon {
                                                                     acme::ProgressFn progress);
 
   // Adds the daemon's management commands; `emit` sends events (query events).
-  void register_commands(core::management::Registry& registry, Emit emit);
+  // `management`, if given, reports the management server's own counters for
+  // getMetrics and /metrics (it may be called from any thread).
+  void register_commands(core::management::Registry& registry, Emit emit,
+                         std::function<ManagementCounters()> management = {});
 
  private:
   struct Impl;

@@ -36,6 +36,7 @@
 #include <boost/describe/class.hpp>
 
 #include "basalt/core/config.hpp"
+#include "basalt/dns/server/metrics.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -85,6 +86,8 @@ class Engine {
   void register_commands(core::management::Registry& registry);
   // Where events go (usually management::Server::emit). Thread-safe callee required.
   void set_emitter(Emit emit);
+  // The management server's own counters, for getMetrics. Thread-safe callee required.
+  void set_management_counters(std::function<ManagementCounters()> counters);
   // Stops the server if running (fails pending questions first). Call on the control thread.
   void stop_server();
   // Questions waiting for the driver now (for tests and metrics).

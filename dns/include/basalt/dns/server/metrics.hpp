@@ -30,6 +30,7 @@ struct alignas(64) Counters {
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> from_handlers{0};
   std::atomic<std::uint64_t> handler_failures{0};
+  std::atomic<std::uint64_t> handler_overload{0};
   std::atomic<std::uint64_t> tcp_accepted{0};
   std::atomic<std::uint64_t> tcp_rejected{0};
   std::atomic<std::uint64_t> tcp_timeouts{0};
@@ -43,16 +44,25 @@ struct alignas(64) Counters {
   void count_query(Transport transport, RRType qtype, Rcode rcode, bool truncated) noexcept;
 };
 
+// What the management server dropped: events for clients that do not read,
+// and clients disconnected for not reading their answers (docs/core.md).
+struct ManagementCounters {
+  std::uint64_t events_dropped = 0;
+  std::uint64_t clients_disconnected = 0;
+};
+
 struct Metrics {
   std::map<std::string, std::uint64_t> queries_by_transport;
   std::map<std::string, std::uint64_t> queries_by_type;
   std::map<std::string, std::uint64_t> responses_by_rcode;
   std::uint64_t truncated = 0, dropped = 0, from_handlers = 0, handler_failures = 0;
+  std::uint64_t handler_overload = 0;  // dropped: too many queries awaiting handlers
   // Records handlers returned that could not be served (left out of the
   // answer). Rare, so one counter in the server rather than one per worker.
   std::uint64_t invalid_handler_records = 0;
   std::uint64_t tcp_accepted = 0, tcp_rejected = 0, tcp_timeouts = 0, tcp_bad_frames = 0, axfr = 0;
   std::uint64_t tcp_evicted = 0, tcp_stalled = 0;
+  ManagementCounters management;  // filled in by the daemon that owns the management server
 
   void add(const Counters& c);
   std::uint64_t total_queries() const;

@@ -54,15 +54,14 @@ BOOST_DESCRIBE_STRUCT(TransferConfig, (), (allow, notify))
 // DNS over TCP: what one client may cost (docs/dns.md, "Limits").
 struct TcpConfig {
   std::chrono::milliseconds idle_timeout{10'000};  // between queries, and for one whole query to arrive
-  std::chrono::milliseconds write_timeout{
-      5'000};                                    // a client that takes no answer byte for this long is closed
-  std::size_t max_connections = 1024;            // per server; when full, an idle one makes room
-  std::size_t max_connections_per_address = 64;  // from one client address
-  std::size_t max_connections_per_network = 256;  // from one client network (see the prefixes)
-  int network_prefix_v4 = 24;                     // an IPv4 client network, in bits
-  int network_prefix_v6 = 56;                     // an IPv6 client network, in bits
-  std::size_t max_pipelined = 64;                 // queries in flight on one connection
-  std::size_t max_queued_bytes = 64 * 1024;       // answers queued for one client; over it, stop reading
+  std::chrono::milliseconds write_timeout{2'000};  // a client taking no answer byte this long is closed
+  std::size_t max_connections = 1024;              // per server; when full, an idle one makes room
+  std::size_t max_connections_per_address = 64;    // from one client address
+  std::size_t max_connections_per_network = 256;   // from one client network (see the prefixes)
+  int network_prefix_v4 = 24;                      // an IPv4 client network, in bits
+  int network_prefix_v6 = 56;                      // an IPv6 client network, in bits
+  std::size_t max_pipelined = 64;                  // queries in flight on one connection
+  std::size_t max_queued_bytes = 64 * 1024;        // answers queued for one client; over it, stop reading
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(TcpConfig, (),
@@ -116,6 +115,7 @@ struct ServerConfig {
   bool localhost = true;                             // RFC 6761 localhost answers
   std::uint16_t max_udp_payload = 1232;              // EDNS buffer size we offer
   std::chrono::milliseconds handler_timeout{2'000};  // a slower handler costs SERVFAIL
+  std::size_t max_handler_queries = 1024;            // per worker awaiting handlers; more are dropped
   TcpConfig tcp;
   UdpConfig udp;
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
@@ -125,7 +125,8 @@ struct ServerConfig {
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
-                       max_udp_payload, handler_timeout, tcp, udp, primary_nameserver, dnssec, acme))
+                       max_udp_payload, handler_timeout, max_handler_queries, tcp, udp, primary_nameserver,
+                       dnssec, acme))
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.
