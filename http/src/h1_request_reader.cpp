@@ -16,6 +16,8 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <optional>
+#include <string_view>
+#include <vector>
 
 namespace basalt::http {
 
@@ -24,7 +26,96 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
+
+using Status = RequestReader::Status;
+using Header = bhttp::request_parser<bhttp::string_body>::value_type;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
 }
+
+// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): an
+// IP-literal in brackets or reg-name characters (which also cover IPv4),
+// then optional digits after a colon. Empty is allowed (RFC 9112 §3.2).
+bool valid_host(std::string_view host) {
+  std::size_t i = 0;
+  if (!host.empty() && host[0] == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    for (char c : host.substr(1, close - 1)) {
+      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+                c == '.' || c == 'v' || c == 'V';
+      if (!ok) return false;
+    }
+    i = close + 1;
+  } else {
+    static constexpr std::string_view kRegName = "-._~%!$&'()*+,;=";
+    for (; i < host.size() && host[i] != ':'; ++i) {
+      char c = host[i];
+      bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                kRegName.find(c) != std::string_view::npos;
+      if (!ok) return false;
+    }
+  }
+  if (i == host.size()) return true;
+  if (host[i] != ':') return false;
+  for (char c : host.substr(i + 1)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Transfer-Encoding (RFC 9112 §6.1, §6.3). Only "chunked" is implemented,
+// and the request is refused rather than guessed at in every case where two
+// parsers could disagree on where the body ends (request smuggling).
+Status check_transfer_encoding(const Header& h, bool beast_chunked) {
+  std::vector<std::string_view> codings;
+  bool present = false;
+  for (auto& f : h) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    present = true;
+    std::string_view v = f.value();
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      auto item = trim(v.substr(0, comma));
+      if (!item.empty()) codings.push_back(item);
+      v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    }
+  }
+  if (!present) return Status::kComplete;
+  // HTTP/1.0 has no transfer codings: the framing is faulty (§6.1).
+  if (h.version() < 11) return Status::kBadRequest;
+  // Both lengths: a server may reject, and must close either way (§6.1).
+  if (h.find(bhttp::field::content_length) != h.end()) return Status::kBadRequest;
+  // A final coding other than chunked leaves the length unknown (§6.3);
+  // chunked applied twice is not allowed (§6.1).
+  if (codings.empty() || !beast::iequals(codings.back(), "chunked")) return Status::kBadRequest;
+  for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+    if (beast::iequals(codings[i], "chunked")) return Status::kBadRequest;
+  }
+  // Framed, but the body would reach the handler still coded (§6.1: 501).
+  if (codings.size() > 1) return Status::kNotImplemented;
+  // Beast must read it as chunked too, or the two would disagree.
+  return beast_chunked ? Status::kComplete : Status::kBadRequest;
+}
+
+// Host (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one otherwise,
+// with a valid value.
+Status check_host(const Header& h) {
+  std::size_t count = 0;
+  std::string_view value;
+  for (auto& f : h) {
+    if (f.name() != bhttp::field::host) continue;
+    ++count;
+    value = f.value();
+  }
+  if (count > 1 || (count == 0 && h.version() != 10)) return Status::kBadRequest;
+  if (count == 1 && !valid_host(value)) return Status::kBadRequest;
+  return Status::kComplete;
+}
+}  // namespace
 
 struct RequestReader::Impl {
   std::size_t max_header;
@@ -32,12 +123,34 @@ struct RequestReader::Impl {
   beast::flat_buffer buffer;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser;
   bool keep_alive = false;
+  bool header_checked = false;
+  Status failed = Status::kNeedMore;  // a refusal is final for the connection
 
   void start() {
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(max_header, UINT32_MAX)));
-    parser->body_limit(max_body);
-    parser->eager(true);
+    // The header is checked before any body byte is parsed (put() stops at
+    // the end of the header when not eager); the body limit is applied
+    // then, so a misframed request is a 400 even with a huge length.
+    parser->body_limit(boost::none);
+    parser->eager(false);
+    header_checked = false;
+  }
+
+  Status check_header() {
+    auto& p = *parser;
+    const auto& h = p.get();
+    if (auto s = check_transfer_encoding(h, p.chunked()); s != Status::kComplete) return s;
+    if (auto s = check_host(h); s != Status::kComplete) return s;
+    if (auto length = p.content_length(); length && *length > max_body) return Status::kBodyTooLarge;
+    p.body_limit(max_body);
+    p.eager(true);
+    return Status::kComplete;
+  }
+
+  Status fail(Status s) {
+    failed = s;
+    return s;
   }
 };
 
@@ -64,24 +177,31 @@ void RequestReader::append(std::string_view bytes) {
 }
 
 RequestReader::Status RequestReader::parse() {
-  auto& p = *impl_->parser;
+  auto& impl = *impl_;
+  if (impl.failed != Status::kNeedMore) return impl.failed;
+  auto& p = *impl.parser;
   while (!p.is_done()) {
-    if (impl_->buffer.size() == 0) return Status::kNeedMore;
+    if (impl.buffer.size() == 0) return Status::kNeedMore;
     beast::error_code ec;
-    std::size_t used = p.put(impl_->buffer.data(), ec);
-    impl_->buffer.consume(used);
+    std::size_t used = p.put(impl.buffer.data(), ec);
+    impl.buffer.consume(used);
     if (ec == bhttp::error::need_more) {
       // The header, and each chunk-size line, must arrive whole; refuse to
       // buffer past the header limit (plus the read chunk Beast needs to see
       // the end of a line). Beast 1.81 has no limit on chunk extensions.
-      if (impl_->buffer.size() > impl_->max_header + kReadChunk) {
-        return p.is_header_done() ? Status::kBadRequest : Status::kHeaderTooLarge;
+      if (impl.buffer.size() > impl.max_header + kReadChunk) {
+        return impl.fail(p.is_header_done() ? Status::kBadRequest : Status::kHeaderTooLarge);
       }
       return Status::kNeedMore;
     }
-    if (ec == bhttp::error::header_limit) return Status::kHeaderTooLarge;
-    if (ec == bhttp::error::body_limit) return Status::kBodyTooLarge;
-    if (ec) return Status::kBadRequest;
+    if (ec == bhttp::error::header_limit) return impl.fail(Status::kHeaderTooLarge);
+    if (ec == bhttp::error::body_limit) return impl.fail(Status::kBodyTooLarge);
+    if (ec) return impl.fail(Status::kBadRequest);
+    if (!impl.header_checked && p.is_header_done()) {
+      impl.header_checked = true;
+      if (auto s = impl.check_header(); s != Status::kComplete) return impl.fail(s);
+      continue;  // on to the body, if any
+    }
     if (used == 0 && !p.is_done()) return Status::kNeedMore;
   }
   return Status::kComplete;
@@ -96,7 +216,7 @@ bool RequestReader::header_done() const noexcept {
 
 bool RequestReader::expects_continue() const noexcept {
   auto& p = *impl_->parser;
-  if (!p.is_header_done() || p.is_done()) return false;
+  if (impl_->failed != Status::kNeedMore || !impl_->header_checked || p.is_done()) return false;
   auto& m = p.get();
   auto it = m.find(bhttp::field::expect);
   return it != m.end() && beast::iequals(it->value(), "100-continue") && m.version() == 11;
@@ -110,6 +230,8 @@ int RequestReader::status_code(Status s) noexcept {
       return 413;
     case Status::kBadRequest:
       return 400;
+    case Status::kNotImplemented:
+      return 501;
     default:
       return 200;
   }

@@ -21,7 +21,7 @@ namespace basalt::http {
 
 class RequestReader {
  public:
-  enum class Status { kNeedMore, kComplete, kBadRequest, kHeaderTooLarge, kBodyTooLarge };
+  enum class Status { kNeedMore, kComplete, kBadRequest, kHeaderTooLarge, kBodyTooLarge, kNotImplemented };
 
   RequestReader(std::size_t max_header_bytes, std::size_t max_body_bytes);
   ~RequestReader();

@@ -105,11 +105,6 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       }
       Request request = reader_.take();
       stats_.add(Stats::kRequestsHttp1);
-      if (request.version == Version::http1_1 && !request.headers.contains("host")) {
-        stats_.add(Stats::kBadRequests);
-        co_await fail(400);
-        co_return;
-      }
       bool keep_alive = reader_.keep_alive() && served + 1 < limits_.max_requests_per_connection;
       request.remote = ctx_.remote;
       request.scheme = transport_->secure() ? "https" : "http";

@@ -14,6 +14,11 @@ namespace basalt::http {
 namespace {
 // Body bytes accepted (and dropped) after an early answer before RST_STREAM.
 constexpr std::size_t kMaxDiscard = 1024 * 1024;
+// Streams nghttp2 lets a peer open beyond the advertised limit (see the
+// constructor): refused streams stay open in nghttp2 until their
+// RST_STREAM is written, so this bounds what a peer that ignores the limit
+// and does not read can make us hold. Past it nghttp2 ends the connection.
+constexpr std::uint64_t kRefusedBacklog = 1000;
 }  // namespace
 
 struct H2ServerProtocol::Stream {
@@ -55,8 +60,10 @@ struct H2ServerProtocol::Callbacks {
   static int on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     auto& p = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    // Handlers of streams the peer already reset still run; they count too,
-    // so open-and-reset cycles cannot pile up work (rapid reset).
+    // The one place the advertised stream limit is enforced (nghttp2's own
+    // is set higher, see the constructor). Handlers of streams the peer
+    // already reset still run; they count too, so open-and-reset cycles
+    // cannot pile up work (rapid reset).
     if (p.streams_.size() + p.orphans_.size() >= p.limits_.max_concurrent_streams) {
       p.stats_.add(Stats::kStreamsRefused);
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
@@ -316,8 +323,16 @@ H2ServerProtocol::H2ServerProtocol(const Limits& limits, Stats& stats, core::End
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
 
+  // Once the peer has acknowledged SETTINGS_MAX_CONCURRENT_STREAMS, nghttp2
+  // treats a stream over it as a connection error (GOAWAY(PROTOCOL_ERROR),
+  // ending every stream of the connection); RFC 9113 §5.1.2 allows a stream
+  // error, and we promise RST_STREAM(REFUSED_STREAM) for that stream only.
+  // So nghttp2 gets a higher limit, on_begin_headers refuses at ours, and
+  // next_output() writes ours into the SETTINGS frame the peer receives.
+  auto nghttp2_stream_limit = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(limits.max_concurrent_streams + kRefusedBacklog, UINT32_MAX));
   nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, nghttp2_stream_limit},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.initial_window_size},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX))},
@@ -376,7 +391,28 @@ std::span<const std::uint8_t> H2ServerProtocol::next_output() {
   const std::uint8_t* data = nullptr;
   auto n = nghttp2_session_mem_send(session_->s, &data);
   if (n <= 0) return {};
-  return {data, static_cast<std::size_t>(n)};
+  std::span<const std::uint8_t> out(data, static_cast<std::size_t>(n));
+  if (!settings_sent_) return advertise_stream_limit(out);
+  return out;
+}
+
+// Our SETTINGS frame (the first frame we send; nghttp2 hands out one whole
+// frame per call) as nghttp2 wrote it, with the limit we enforce in place
+// of the one nghttp2 enforces.
+std::span<const std::uint8_t> H2ServerProtocol::advertise_stream_limit(std::span<const std::uint8_t> out) {
+  if (out.size() < 9 || out[3] != NGHTTP2_SETTINGS || (out[4] & NGHTTP2_FLAG_ACK)) return out;
+  settings_sent_ = true;
+  std::size_t end = 9 + ((std::size_t{out[0]} << 16) | (std::size_t{out[1]} << 8) | out[2]);
+  if (end > out.size()) return out;
+  first_settings_.assign(out.begin(), out.end());
+  for (std::size_t i = 9; i + 6 <= end; i += 6) {
+    if (first_settings_[i] != 0 || first_settings_[i + 1] != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+      continue;
+    std::uint32_t v = limits_.max_concurrent_streams;
+    for (std::size_t k = 0; k < 4; ++k)
+      first_settings_[i + 2 + k] = static_cast<std::uint8_t>(v >> (24 - 8 * k));
+  }
+  return first_settings_;
 }
 
 bool H2ServerProtocol::wants_read() const {

@@ -85,6 +85,7 @@ class H2ServerProtocol {
   std::size_t scan(std::span<const std::uint8_t> bytes);
   void respond_internal(Stream& stream, Response response, bool head_request);
   Stream* find(std::int32_t id);
+  std::span<const std::uint8_t> advertise_stream_limit(std::span<const std::uint8_t> out);
 
   const Limits& limits_;
   Stats& stats_;
@@ -96,6 +97,8 @@ class H2ServerProtocol {
   std::vector<std::pair<std::int32_t, Request>> ready_;
   std::size_t handlers_running_ = 0;
   std::unordered_set<std::int32_t> orphans_;  // reset streams whose handler still runs
+  bool settings_sent_ = false;
+  std::vector<std::uint8_t> first_settings_;
   bool failed_ = false;
   std::uint32_t fatal_code_ = 0;
   std::size_t block_bytes_ = 0;

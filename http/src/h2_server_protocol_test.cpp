@@ -4,6 +4,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstring>
+#include <set>
 
 namespace basalt::http {
 namespace {
@@ -237,6 +238,124 @@ TEST_F(H2ServerProtocolTest, HandlersOfResetStreamsStillCountAgainstTheStreamLim
   ASSERT_TRUE(feed(request(7)));
   EXPECT_EQ(server.take_requests().size(), 1u);
   EXPECT_EQ(stats.snapshot().streams_refused, 1u);
+}
+
+struct Frame {
+  std::uint8_t type = 0;
+  std::uint8_t flags = 0;
+  std::uint32_t stream = 0;
+  std::string payload;
+};
+
+std::vector<Frame> frames_in(const std::string& wire) {
+  std::vector<Frame> frames;
+  auto u = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<std::uint8_t>(wire[k])); };
+  for (std::size_t i = 0; i + 9 <= wire.size();) {
+    std::size_t len = (u(i) << 16) | (u(i + 1) << 8) | u(i + 2);
+    if (i + 9 + len > wire.size()) break;
+    frames.push_back({static_cast<std::uint8_t>(u(i + 3)), static_cast<std::uint8_t>(u(i + 4)),
+                      ((u(i + 5) & 0x7f) << 24) | (u(i + 6) << 16) | (u(i + 7) << 8) | u(i + 8),
+                      wire.substr(i + 9, len)});
+    i += 9 + len;
+  }
+  return frames;
+}
+
+std::uint32_t be32(std::string_view p, std::size_t at) {
+  std::uint32_t v = 0;
+  for (std::size_t k = 0; k < 4; ++k) v = (v << 8) | static_cast<std::uint8_t>(p[at + k]);
+  return v;
+}
+
+// RFC 9113 §5.1.2 makes a stream over the advertised limit a stream error.
+// nghttp2 refuses such a stream itself only while our SETTINGS are not yet
+// acknowledged; afterwards it ends the whole connection with
+// GOAWAY(PROTOCOL_ERROR). A client that acknowledged them, has 256 requests
+// in flight and opens a 257th must lose only that one.
+TEST_F(H2ServerProtocolTest, StreamOverTheAcknowledgedLimitIsRefusedAlone) {
+  limits.max_concurrent_streams = 256;
+  H2ServerProtocol server(limits, stats, remote, true);
+  auto feed = [&](const std::string& wire) {
+    EXPECT_TRUE(server.receive({reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()}));
+    return frames_in(drain(server));
+  };
+  std::string get("\x82\x87\x84\x41\x01x", 6);
+  auto request = [&](std::uint32_t id) {
+    return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, id, get);
+  };
+
+  // The limit the peer is told.
+  auto preface = frames_in(drain(server));
+  ASSERT_FALSE(preface.empty());
+  ASSERT_EQ(preface[0].type, NGHTTP2_SETTINGS);
+  std::optional<std::uint32_t> advertised;
+  for (std::size_t i = 0; i + 6 <= preface[0].payload.size(); i += 6) {
+    if (preface[0].payload[i] == 0 && preface[0].payload[i + 1] == NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+      advertised = be32(preface[0].payload, i + 2);
+  }
+  EXPECT_EQ(advertised, 256u);
+
+  std::string wire = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") +
+                     frame(NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, "");
+  for (std::uint32_t i = 0; i < 256; ++i) wire += request(2 * i + 1);
+  feed(wire);
+  auto requests = server.take_requests();
+  ASSERT_EQ(requests.size(), 256u);
+
+  auto refused = feed(request(513));  // the 257th while 256 handlers run
+  EXPECT_TRUE(server.take_requests().empty());
+  bool reset = false;
+  for (auto& f : refused) {
+    EXPECT_NE(f.type, NGHTTP2_GOAWAY) << "error code " << be32(f.payload, 4);
+    if (f.type == NGHTTP2_RST_STREAM && f.stream == 513) reset = be32(f.payload, 0) == NGHTTP2_REFUSED_STREAM;
+  }
+  EXPECT_TRUE(reset);
+  EXPECT_TRUE(server.wants_read());
+  EXPECT_EQ(stats.snapshot().streams_refused, 1u);
+
+  // The 256 others are answered, and the connection takes new streams.
+  for (auto& [id, req] : requests) server.respond(id, Response(200, "ok"), false);
+  std::set<std::uint32_t> answered;
+  for (auto& f : frames_in(drain(server))) {
+    EXPECT_NE(f.type, NGHTTP2_GOAWAY);
+    if (f.type == NGHTTP2_DATA && (f.flags & NGHTTP2_FLAG_END_STREAM) && f.payload == "ok")
+      answered.insert(f.stream);
+  }
+  EXPECT_EQ(answered.size(), 256u);
+  feed(request(515));
+  EXPECT_EQ(server.take_requests().size(), 1u);
+}
+
+// Refused streams stay open in nghttp2 until their RST_STREAM is written.
+// A peer that keeps opening streams over the limit gets each refused while
+// it reads our answers; one that does not read is cut off after a bounded
+// backlog instead of making us hold every refused stream.
+TEST_F(H2ServerProtocolTest, RefusedStreamsWaitingForTheirResetAreBounded) {
+  limits.max_concurrent_streams = 2;
+  std::string get("\x82\x87\x84\x41\x01x", 6);
+  auto open = [&](std::uint32_t id) { return frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, id, get); };
+  std::string start = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") +
+                      frame(NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, "");
+  auto feed = [](H2ServerProtocol& server, const std::string& wire) {
+    return server.receive({reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()});
+  };
+
+  H2ServerProtocol reading(limits, stats, remote, true);
+  ASSERT_TRUE(feed(reading, start + open(1) + open(3)));
+  for (std::uint32_t id = 5; id < 5 + 2 * 3000; id += 2) {
+    ASSERT_TRUE(feed(reading, open(id)));
+    ASSERT_EQ(goaway_in(drain(reading)), std::nullopt) << id;
+  }
+  EXPECT_EQ(stats.snapshot().streams_refused, 3000u);
+
+  Stats s;
+  H2ServerProtocol deaf(limits, s, remote, true);
+  std::string wire = start;
+  for (std::uint32_t id = 1; id < 2 * 3000; id += 2) wire += open(id);
+  feed(deaf, wire);
+  EXPECT_EQ(goaway_in(drain(deaf)), NGHTTP2_PROTOCOL_ERROR);
+  EXPECT_FALSE(deaf.wants_read());
+  EXPECT_LE(s.snapshot().streams_refused, 1001u);
 }
 
 }  // namespace

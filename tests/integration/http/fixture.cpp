@@ -68,6 +68,42 @@ CurlResult curl(std::vector<std::string> args, const std::string& url) {
   return c;
 }
 
+RawTcp::RawTcp(std::uint16_t port) {
+  socket_.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+}
+
+RawTcp::~RawTcp() = default;
+
+void RawTcp::send(std::string_view bytes) {
+  boost::system::error_code ec;
+  asio::write(socket_, asio::buffer(bytes), ec);
+}
+
+std::optional<std::string> RawTcp::read_until_closed(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::array<char, 16384> buf;
+  for (;;) {
+    bool done = false;
+    boost::system::error_code ec;
+    std::size_t got = 0;
+    io_.restart();
+    socket_.async_read_some(asio::buffer(buf), [&](const boost::system::error_code& e, std::size_t k) {
+      done = true;
+      ec = e;
+      got = k;
+    });
+    io_.run_until(deadline);
+    if (!done) {
+      socket_.cancel();
+      io_.restart();
+      io_.run();
+      return std::nullopt;
+    }
+    in_.append(buf.data(), got);
+    if (ec) return in_;  // EOF (or a reset): the server is done with us
+  }
+}
+
 RawH2::RawH2(std::uint16_t port, bool tls) {
   tcp::endpoint at(asio::ip::address_v4::loopback(), port);
   if (tls) {

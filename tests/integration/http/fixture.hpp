@@ -59,6 +59,24 @@ struct CurlResult {
 // TLS runs use --cacert and --resolve localhost:<port>:127.0.0.1.
 CurlResult curl(std::vector<std::string> args, const std::string& url);
 
+// A blocking cleartext TCP client that sends exact bytes (HTTP/1.1 framing
+// attacks) and reads what the server answers until it closes.
+class RawTcp {
+ public:
+  explicit RawTcp(std::uint16_t port);
+  ~RawTcp();
+  void send(std::string_view bytes);
+  // Everything received until the server closed the connection, or nullopt
+  // when it is still open after `timeout` (what arrived is in `received()`).
+  std::optional<std::string> read_until_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  const std::string& received() const { return in_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_{io_};
+  std::string in_;
+};
+
 // A blocking TLS client that speaks raw HTTP/2 frames (or raw bytes).
 class RawH2 {
  public:
