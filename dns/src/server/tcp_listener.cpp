@@ -91,6 +91,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
       writing = false;
       write_deadline = kNever;
       update_idle();
+      if (reader_done) close();  // the last answer is out
     } else {
       write_deadline = Clock::now() + limits.write_timeout;  // progress
       write_next();
@@ -133,6 +134,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   std::size_t head = 0, offset = 0, queued = 0;
   std::size_t in_flight = 0;
   bool waiting_for_query = false;
+  bool reader_done = false;  // no more queries: close when the answers are out
   bool writing = false;
   bool closed = false;
   bool timed_out = false;
@@ -282,6 +284,8 @@ struct TcpListener::State : std::enable_shared_from_this<TcpListener::State> {
     if (!c->writing) {
       c->close();
     } else {  // the writer closes it when done, or the write timeout does
+      c->reader_done = true;
+      c->read_deadline = kNever;
       boost::system::error_code ignored;
       c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
     }

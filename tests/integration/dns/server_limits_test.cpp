@@ -95,6 +95,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return connected_; }
+  void finish_sending() { ::shutdown(fd_, SHUT_WR); }
 
   // Sends all of `bytes`, waiting up to `timeout` for the server to take them.
   bool send(const std::vector<std::uint8_t>& bytes, std::chrono::milliseconds timeout = 2s) {
@@ -271,6 +272,21 @@ TEST_F(LimitsTest, AClientThatDoesNotReadItsAnswersCostsABoundedAmountAndIsDisco
   EXPECT_TRUE(answered_over_tcp("127.1.0.1"));
   EXPECT_TRUE(wait_for_metric("tcpStalled", 1));
   EXPECT_TRUE(hog.closed_by_server());
+}
+
+TEST_F(LimitsTest, AClientThatStopsSendingGetsEveryAnswerThenTheConnectionCloses) {
+  start("", txt_records("big", 12));
+  Client c("127.0.0.2", port_, 8192);
+  ASSERT_TRUE(c.connected());
+  std::vector<std::uint8_t> all;
+  for (int i = 0; i < 200; ++i) {
+    auto q = framed(query(static_cast<std::uint16_t>(i), "big.example.test", 16));
+    all.insert(all.end(), q.begin(), q.end());
+  }
+  ASSERT_TRUE(c.send(all));
+  c.finish_sending();  // the server sees EOF with answers still to write
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(c.read_answer()) << "answer " << i;
+  EXPECT_TRUE(c.closed_by_server(3s));
 }
 
 TEST_F(LimitsTest, AxfrToAClientThatDoesNotReadHoldsAFewMessagesNotTheZone) {
