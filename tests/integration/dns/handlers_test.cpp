@@ -226,7 +226,9 @@ class TcpClient {
 };
 
 TEST_F(HandlerTest, TcpPipelinedQueriesAreAnsweredAsTheyComplete) {
-  dns::Server server(config());
+  auto cfg = config();
+  cfg.handler_timeout = 10s;  // the slow handler must not time out on a loaded machine
+  dns::Server server(cfg);
   server.handle_async("slow.dyn.test", {RRType::kA},
                       [](const dns::Query& q) -> asio::awaitable<std::vector<Record>> {
                         asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
@@ -247,7 +249,8 @@ TEST_F(HandlerTest, TcpPipelinedQueriesAreAnsweredAsTheyComplete) {
   ASSERT_TRUE(first && next);
   EXPECT_EQ(first->header.id, 2);  // the quick one overtakes
   EXPECT_EQ(next->header.id, 1);
-  EXPECT_EQ(next->answers.at(0).to_text(), "slow.dyn.test. 60 IN A 10.0.1.1");
+  ASSERT_EQ(next->answers.size(), 1u) << "rcode " << next->rcode();
+  EXPECT_EQ(next->answers[0].to_text(), "slow.dyn.test. 60 IN A 10.0.1.1");
 }
 
 TEST_F(HandlerTest, SilentAndSlowTcpClientsAreCutOffWithoutHurtingOthers) {
@@ -312,7 +315,8 @@ TEST_F(HandlerTest, MalformedTcpFramesCloseOnlyThatConnection) {
   good.send_raw(TcpClient::framed("x.dyn.test.", 9));
   auto reply = good.read();
   ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->answers.at(0).to_text(), "x.dyn.test. 60 IN A 10.0.4.1");
+  ASSERT_EQ(reply->answers.size(), 1u) << "rcode " << reply->rcode();
+  EXPECT_EQ(reply->answers[0].to_text(), "x.dyn.test. 60 IN A 10.0.4.1");
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (server.metrics().tcp_bad_frames < 2 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);  // polling a counter with a deadline, not synchronising
