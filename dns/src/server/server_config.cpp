@@ -24,6 +24,23 @@ ZoneBuildOptions build_options(const ServerConfig& config) {
   return o;
 }
 
+// `key: 100000 is not between 0 and 255` for a number outside [min, max].
+void check_number(const core::config::Node& n, std::string_view key, std::uint64_t value, std::uint64_t min,
+                  std::uint64_t max, std::string_view note = {}) {
+  if (value < min || value > max) {
+    n.fail_at(key, fmt::format("{} is not between {} and {}{}", value, min, max, note));
+  }
+}
+
+// `key: "2m" is not between 1ms and 1m` for a duration outside [min, max].
+void check_duration(const core::config::Node& n, std::string_view key, std::chrono::milliseconds value,
+                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
+  if (value < min || value > max) {
+    n.fail_at(key, fmt::format("\"{}\" is not between {} and {}", core::format_duration(value),
+                               core::format_duration(min), core::format_duration(max)));
+  }
+}
+
 }  // namespace
 
 void ZoneConfig::validate(const core::config::Node& n) const {
@@ -51,11 +68,11 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   if (algorithm && !parse_algorithm(*algorithm)) {
     n.fail_at("algorithm", "\"" + *algorithm + "\" is not one of: " + std::string(kAlgorithmHelp));
   }
-  // At least an hour: shorter signatures expire in resolvers' caches.
-  if (signature_validity < std::chrono::hours(1)) {
-    n.fail_at("signature_validity",
-              "\"" + core::format_duration(signature_validity) + "\" is shorter than 1h");
-  }
+  // At least an hour: shorter signatures expire in resolvers' caches. At
+  // most BIND's limit for sig-validity-interval, well inside the 68 years
+  // that RRSIG's 32-bit serial-number times allow (RFC 4034 §3.1.5).
+  check_duration(n, "signature_validity", signature_validity, std::chrono::hours(1),
+                 std::chrono::hours(24 * 3660));
   if (signature_refresh.count() < 0 || signature_refresh >= signature_validity) {
     n.fail_at("signature_refresh",
               "\"" + core::format_duration(signature_refresh) + "\" must be less than signature_validity");
@@ -66,11 +83,29 @@ void DnssecConfig::validate(const core::config::Node& n) const {
 }
 
 void ServerConfig::validate(const core::config::Node& n) const {
-  if (max_udp_payload < 512 || max_udp_payload > 4096) {
-    n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
+  // At most 255, as Knot's udp-workers/tcp-workers/background-workers: each
+  // worker has its own io_context, sockets and epoll descriptor, and far more
+  // workers than cores only adds contention.
+  check_number(n, "workers", workers, 0, 255, " (0: one per core)");
+  check_number(n, "max_udp_payload", max_udp_payload, 512, 4096);
+  // A timer at now + a huge duration overflows the clock and fires at once;
+  // the bounds are also what makes sense: a resolver gives up on a query in
+  // seconds, and an idle connection holds one of tcp.max_connections.
+  check_duration(n, "handler_timeout", handler_timeout, std::chrono::milliseconds(1),
+                 std::chrono::minutes(1));
+  check_duration(n, "tcp.idle_timeout", tcp.idle_timeout, std::chrono::milliseconds(1),
+                 std::chrono::hours(1));
+  // fs.nr_open's default: no process can hold more descriptors.
+  check_number(n, "tcp.max_connections", tcp.max_connections, 1, 1'048'576);
+  // DNS message IDs are 16 bits: more in flight on one connection cannot be told apart.
+  check_number(n, "tcp.max_pipelined", tcp.max_pipelined, 1, 65535);
+  if (primary_nameserver) {
+    std::string_view error;
+    if (!Name::from_text(*primary_nameserver, nullptr, &error)) {
+      n.fail_at("primary_nameserver",
+                "\"" + *primary_nameserver + "\" is not a domain name: " + std::string(error));
+    }
   }
-  if (tcp.max_pipelined == 0) n.fail_at("tcp.max_pipelined", "0 is not at least 1");
-  if (handler_timeout.count() <= 0) n.fail_at("handler_timeout", "must be positive");
   for (std::size_t i = 0; i < doh.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (doh[i].listen && doh[j].listen && doh[i].listen->port != 0 && *doh[i].listen == *doh[j].listen) {
