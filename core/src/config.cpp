@@ -1,17 +1,17 @@
 #include "basalt/core/config.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <regex>
 #include <sstream>
+
+#include "basalt/core/file.hpp"
 
 namespace basalt::core::config {
 
@@ -136,6 +136,48 @@ boost::json::value resolve_plain(const std::string& s) {
   return boost::json::string(s);
 }
 
+// yaml-cpp copies an aliased node wherever the alias is used, so a few lines
+// of aliases of aliases make a tree of billions of values ("billion laughs").
+// basalt configs have no use for anchors and aliases: this pass over the
+// parser's events refuses the first one, naming where it is, before any tree
+// is built.
+class RefuseAnchors : public YAML::EventHandler {
+ public:
+  explicit RefuseAnchors(std::string_view source) : source_(source) {}
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { check(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    throw Error(mark_path(source_, mark), std::string("a YAML alias (*name) is ") + kWhy);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    check(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    check(mark, anchor);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    check(mark, anchor);
+  }
+  void OnMapEnd() override {}
+  void OnAnchor(const YAML::Mark& mark, const std::string& name) override {
+    throw Error(mark_path(source_, mark), fmt::format("YAML anchor &{} is {}", name, kWhy));
+  }
+
+ private:
+  static constexpr const char* kWhy =
+      "not supported: basalt configs take no anchors or aliases (write the value out)";
+  void check(const YAML::Mark& mark, YAML::anchor_t anchor) const {
+    if (anchor != YAML::NullAnchor)
+      throw Error(mark_path(source_, mark), std::string("a YAML anchor is ") + kWhy);
+  }
+  std::string_view source_;
+};
+
 boost::json::value to_json(const YAML::Node& n, std::string_view source) {
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
@@ -191,18 +233,27 @@ boost::json::value parse_json_text(std::string_view text, std::string_view sourc
 
 boost::json::value parse_yaml(std::string_view text, std::string_view source) {
   try {
-    return to_json(YAML::Load(std::string(text)), source);
+    std::string copy(text);
+    {
+      std::istringstream in(copy);
+      YAML::Parser parser(in);
+      RefuseAnchors refuse(source);
+      parser.HandleNextDocument(refuse);  // YAML::Load reads the first document too
+    }
+    return to_json(YAML::Load(copy), source);
   } catch (const YAML::Exception& e) {
     throw Error(mark_path(source, e.mark), "invalid YAML: " + e.msg);
   }
 }
 
 boost::json::value load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, fmt::format("cannot read the file: {}", std::strerror(errno)));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
+  std::string reason;
+  auto read = read_regular_file(path, kMaxConfigFileSize, &reason);
+  if (!read) {
+    if (reason.starts_with("larger than")) reason += ", the limit for a config file";
+    throw Error(path, "cannot read the file: " + reason);
+  }
+  const std::string& text = *read;
   auto first = text.find_first_not_of(" \t\r\n");
   bool json = path.ends_with(".json") || (first != std::string::npos && text[first] == '{');
   auto tree = json ? parse_json_text(text, path) : parse_yaml(text, path);

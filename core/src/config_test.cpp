@@ -4,7 +4,11 @@
 #include <boost/describe/class.hpp>
 #include <boost/json/parse.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 namespace basalt::core::config {
@@ -160,6 +164,60 @@ TEST(Config, LoadFileReadsJsonAndYamlAndNamesTheFile) {
   EXPECT_EQ(decode<Sample>(load_file(dir + "/empty.yaml")).port, 53);
   EXPECT_NE(error_of([&] { load_file(dir + "/missing.yaml"); }).find("cannot read the file"),
             std::string::npos);
+}
+
+// A YAML alias copies the anchored node wherever it is used, so nine lines of
+// nested aliases make a billion values ("billion laughs"). basalt configs
+// never need them: any anchor or alias is refused, naming where it is.
+TEST(Config, YamlAnchorsAndAliasesAreRefusedWithTheirLine) {
+  auto msg = error_of([] { parse_yaml("port: 53\nlisten: &addrs [a, b]\nzones: *addrs\n", "x.yaml"); });
+  EXPECT_TRUE(msg.starts_with("x.yaml:2:")) << msg;
+  EXPECT_NE(msg.find("anchor &addrs"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not supported"), std::string::npos) << msg;
+
+  // An alias of an anchor the document does not define is refused too
+  // (yaml-cpp itself reports it), and a bomb fails at its first anchor.
+  msg = error_of([] { parse_yaml("a: *nothing\n", "x.yaml"); });
+  EXPECT_TRUE(msg.starts_with("x.yaml:1:")) << msg;
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char level = 'b'; level <= 'f'; ++level) {
+    std::string prev(1, static_cast<char>(level - 1));
+    bomb += std::string(1, level) + ": &" + std::string(1, level) + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  msg = error_of([&] { parse_yaml(bomb, "bomb.yaml"); });
+  EXPECT_TRUE(msg.starts_with("bomb.yaml:1:")) << msg;
+  EXPECT_NE(msg.find("anchor &a"), std::string::npos) << msg;
+}
+
+// The config file must be a regular file of at most 16 MiB: a FIFO would hang
+// the start, /dev/zero would grow the process without end.
+TEST(Config, LoadFileRefusesWhatIsNotARegularFileAndFilesOver16MiB) {
+  std::string dir = ::testing::TempDir() + "/basalt-config-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir + "/conf.d");
+  // A directory: checked first, so that without the check the test stops
+  // here instead of hanging on the FIFO below.
+  auto msg = error_of([&] { load_file(dir + "/conf.d"); });
+  ASSERT_EQ(msg, dir + "/conf.d: cannot read the file: not a regular file (a directory)");
+  ASSERT_EQ(::mkfifo((dir + "/fifo.yaml").c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { load_file(dir + "/fifo.yaml"); }),
+            dir + "/fifo.yaml: cannot read the file: not a regular file (a FIFO)");
+  EXPECT_EQ(error_of([&] { load_file("/dev/zero"); }),
+            "/dev/zero: cannot read the file: not a regular file (a character device)");
+
+  {
+    std::ofstream big(dir + "/big.yaml");
+    big << "port: 99\n#" << std::string(16 * 1024 * 1024, 'x') << "\n";
+  }
+  EXPECT_EQ(error_of([&] { load_file(dir + "/big.yaml"); }),
+            dir + "/big.yaml: cannot read the file: larger than 16 MiB, the limit for a config file");
+  {
+    std::ofstream fits(dir + "/fits.yaml");
+    fits << "port: 99\n#" << std::string(16 * 1024 * 1024 - 20, 'x') << "\n";
+  }
+  EXPECT_EQ(decode<Sample>(load_file(dir + "/fits.yaml")).port, 99);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, CamelCaseStructsForManagementProtocols) {

@@ -76,5 +76,65 @@ TEST_F(FileTest, ReadFileErrors) {
   EXPECT_EQ(read_file(dir_ / "empty").value_or("x"), "");
 }
 
+TEST_F(FileTest, PendingFilesAppearOnlyWhenCommittedAndVanishOtherwise) {
+  const auto a = dir_ / "a.private", b = dir_ / "a.key";
+  std::string error;
+  auto first = PendingFile::write(a, "secret", fs::perms::owner_read | fs::perms::owner_write, &error);
+  ASSERT_TRUE(first) << error;
+  auto second = PendingFile::write(b, "public");
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(first->temporary_path().filename().string().starts_with(pending_file_prefix(a)));
+  EXPECT_EQ(pending_file_prefix(a), ".a.private.tmp.");
+  EXPECT_FALSE(fs::exists(a));
+  EXPECT_TRUE(fs::exists(first->temporary_path()));
+  ASSERT_TRUE(first->commit(&error)) << error;
+  EXPECT_EQ(read_file(a).value_or(""), "secret");
+  auto temp = second->temporary_path();
+  second.reset();  // never committed: removed
+  EXPECT_FALSE(fs::exists(temp));
+  EXPECT_FALSE(fs::exists(b));
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
+TEST_F(FileTest, InputFilesAreRegularFilesOnly) {
+  std::string reason;
+  EXPECT_FALSE(InputFile::open(dir_ / "nope", &reason));
+  EXPECT_EQ(reason, "No such file or directory");
+  EXPECT_FALSE(InputFile::open(dir_, &reason));
+  EXPECT_EQ(reason, "not a regular file (a directory)");
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  EXPECT_FALSE(InputFile::open(dir_ / "fifo", &reason));  // at once, without a writer
+  EXPECT_EQ(reason, "not a regular file (a FIFO)");
+  EXPECT_FALSE(InputFile::open("/dev/zero", &reason));
+  EXPECT_EQ(reason, "not a regular file (a character device)");
+
+  ASSERT_TRUE(write_file_atomic(dir_ / "data", "0123456789"));
+  fs::create_symlink(dir_ / "data", dir_ / "link");
+  auto in = InputFile::open(dir_ / "link", &reason);
+  ASSERT_TRUE(in) << reason;
+  char buf[4];
+  std::string got;
+  while (auto n = in->read(buf, sizeof buf)) {
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  EXPECT_EQ(got, "0123456789");
+}
+
+TEST_F(FileTest, ReadRegularFileHasALimit) {
+  ASSERT_TRUE(write_file_atomic(dir_ / "ten", "0123456789"));
+  std::string reason;
+  EXPECT_EQ(read_regular_file(dir_ / "ten", 10, &reason).value_or("?"), "0123456789");
+  EXPECT_FALSE(read_regular_file(dir_ / "ten", 9, &reason));
+  EXPECT_EQ(reason, "larger than 9 bytes");
+  EXPECT_FALSE(read_regular_file("/dev/zero", 1 << 20, &reason));
+  EXPECT_EQ(reason, "not a regular file (a character device)");
+  EXPECT_EQ(format_size(16 << 20), "16 MiB");
+  EXPECT_EQ(format_size(64 << 10), "64 KiB");
+  EXPECT_EQ(format_size(1000), "1000 bytes");
+}
+
 }  // namespace
 }  // namespace basalt::core

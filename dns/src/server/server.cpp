@@ -321,8 +321,8 @@ void Server::start() {
   auto admission = TcpAdmission::create({.max_connections = tcp.max_connections,
                                          .per_address = tcp.max_connections_per_address,
                                          .per_prefix = tcp.max_connections_per_network,
-                                         .prefix_v4 = tcp.network_prefix_v4,
-                                         .prefix_v6 = tcp.network_prefix_v6});
+                                         .prefix_v4 = static_cast<int>(tcp.network_prefix_v4),
+                                         .prefix_v6 = static_cast<int>(tcp.network_prefix_v6)});
   const int udp_rcvbuf = static_cast<int>(impl_->config.udp.receive_buffer);
   const int udp_sndbuf = static_cast<int>(impl_->config.udp.send_buffer);
   for (const auto& ep : impl_->config.listen) {

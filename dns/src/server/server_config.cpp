@@ -24,6 +24,23 @@ ZoneBuildOptions build_options(const ServerConfig& config) {
   return o;
 }
 
+// `key: 100000 is not between 0 and 255` for a number outside [min, max].
+void check_number(const core::config::Node& n, std::string_view key, std::uint64_t value, std::uint64_t min,
+                  std::uint64_t max, std::string_view note = {}) {
+  if (value < min || value > max) {
+    n.fail_at(key, fmt::format("{} is not between {} and {}{}", value, min, max, note));
+  }
+}
+
+// `key: "2m" is not between 1ms and 1m` for a duration outside [min, max].
+void check_duration(const core::config::Node& n, std::string_view key, std::chrono::milliseconds value,
+                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
+  if (value < min || value > max) {
+    n.fail_at(key, fmt::format("\"{}\" is not between {} and {}", core::format_duration(value),
+                               core::format_duration(min), core::format_duration(max)));
+  }
+}
+
 }  // namespace
 
 void ZoneConfig::validate(const core::config::Node& n) const {
@@ -51,11 +68,11 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   if (algorithm && !parse_algorithm(*algorithm)) {
     n.fail_at("algorithm", "\"" + *algorithm + "\" is not one of: " + std::string(kAlgorithmHelp));
   }
-  // At least an hour: shorter signatures expire in resolvers' caches.
-  if (signature_validity < std::chrono::hours(1)) {
-    n.fail_at("signature_validity",
-              "\"" + core::format_duration(signature_validity) + "\" is shorter than 1h");
-  }
+  // At least an hour: shorter signatures expire in resolvers' caches. At
+  // most BIND's limit for sig-validity-interval, well inside the 68 years
+  // that RRSIG's 32-bit serial-number times allow (RFC 4034 §3.1.5).
+  check_duration(n, "signature_validity", signature_validity, std::chrono::hours(1),
+                 std::chrono::hours(24 * 3660));
   if (signature_refresh.count() < 0 || signature_refresh >= signature_validity) {
     n.fail_at("signature_refresh",
               "\"" + core::format_duration(signature_refresh) + "\" must be less than signature_validity");
@@ -65,49 +82,50 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   }
 }
 
-namespace {
-// "max_pipelined: 0 is not between 1 and 1024" unless min <= value <= max.
-template <typename T>
-void check_range(const core::config::Node& n, const char* key, T value, T min, T max) {
-  if (value < min || value > max) n.fail_at(key, fmt::format("{} is not between {} and {}", value, min, max));
-}
-
-void check_duration(const core::config::Node& n, const char* key, std::chrono::milliseconds value,
-                    std::chrono::milliseconds min, std::chrono::milliseconds max) {
-  if (value < min || value > max) {
-    n.fail_at(key, fmt::format("\"{}\" is not between {} and {}", core::format_duration(value),
-                               core::format_duration(min), core::format_duration(max)));
-  }
-}
-}  // namespace
-
 void TcpConfig::validate(const core::config::Node& n) const {
   using std::chrono::milliseconds;
-  check_duration(n, "idle_timeout", idle_timeout, milliseconds(100), std::chrono::hours(1));
-  check_duration(n, "write_timeout", write_timeout, milliseconds(100), std::chrono::hours(1));
-  check_range<std::size_t>(n, "max_connections", max_connections, 1, 1'000'000);
-  // (Larger than max_connections is allowed: the smaller limit applies.)
-  check_range<std::size_t>(n, "max_connections_per_address", max_connections_per_address, 1, 1'000'000);
-  check_range<std::size_t>(n, "max_connections_per_network", max_connections_per_network, 1, 1'000'000);
-  check_range(n, "network_prefix_v4", network_prefix_v4, 8, 32);
-  check_range(n, "network_prefix_v6", network_prefix_v6, 16, 128);
-  check_range<std::size_t>(n, "max_pipelined", max_pipelined, 1, 1024);
-  check_range<std::size_t>(n, "max_queued_bytes", max_queued_bytes, 1024, 64 << 20);
+  // A timer at now + a huge duration overflows the clock and fires at once;
+  // an idle or stalled connection holds one of max_connections.
+  check_duration(n, "idle_timeout", idle_timeout, milliseconds(1), std::chrono::hours(1));
+  check_duration(n, "write_timeout", write_timeout, milliseconds(1), std::chrono::hours(1));
+  // fs.nr_open's default: no process can hold more descriptors. (Shares
+  // larger than max_connections are allowed: the smaller limit applies.)
+  check_number(n, "max_connections", max_connections, 1, 1'048'576);
+  check_number(n, "max_connections_per_address", max_connections_per_address, 1, 1'048'576);
+  check_number(n, "max_connections_per_network", max_connections_per_network, 1, 1'048'576);
+  check_number(n, "network_prefix_v4", network_prefix_v4, 8, 32);
+  check_number(n, "network_prefix_v6", network_prefix_v6, 16, 128);
+  // DNS message IDs are 16 bits: more in flight on one connection cannot be told apart.
+  check_number(n, "max_pipelined", max_pipelined, 1, 65535);
+  check_number(n, "max_queued_bytes", max_queued_bytes, 1024, 64 << 20);
 }
 
 void UdpConfig::validate(const core::config::Node& n) const {
   // The kernel caps what it grants at net.core.rmem_max / wmem_max (as root it
   // is allowed more): 4 KiB to 64 MiB is what can mean anything.
-  check_range<std::size_t>(n, "receive_buffer", receive_buffer, 4096, 64 << 20);
-  check_range<std::size_t>(n, "send_buffer", send_buffer, 4096, 64 << 20);
+  check_number(n, "receive_buffer", receive_buffer, 4096, 64 << 20);
+  check_number(n, "send_buffer", send_buffer, 4096, 64 << 20);
 }
 
 void ServerConfig::validate(const core::config::Node& n) const {
-  if (max_udp_payload < 512 || max_udp_payload > 4096) {
-    n.fail_at("max_udp_payload", std::to_string(max_udp_payload) + " is not between 512 and 4096");
+  // At most 255, as Knot's udp-workers/tcp-workers/background-workers: each
+  // worker has its own io_context, sockets and epoll descriptor, and far more
+  // workers than cores only adds contention.
+  check_number(n, "workers", workers, 0, 255, " (0: one per core)");
+  check_number(n, "max_udp_payload", max_udp_payload, 512, 4096);
+  // A timer at now + a huge duration overflows the clock and fires at once;
+  // the bounds are also what makes sense: a resolver gives up on a query in
+  // seconds, and an idle connection holds one of tcp.max_connections.
+  check_duration(n, "handler_timeout", handler_timeout, std::chrono::milliseconds(1),
+                 std::chrono::minutes(1));
+  if (primary_nameserver) {
+    std::string_view error;
+    if (!Name::from_text(*primary_nameserver, nullptr, &error)) {
+      n.fail_at("primary_nameserver",
+                "\"" + *primary_nameserver + "\" is not a domain name: " + std::string(error));
+    }
   }
-  if (handler_timeout.count() <= 0) n.fail_at("handler_timeout", "must be positive");
-  check_range<std::size_t>(n, "max_handler_queries", max_handler_queries, 1, 1'000'000);
+  check_number(n, "max_handler_queries", max_handler_queries, 1, 1'000'000);
   for (std::size_t i = 0; i < doh.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (doh[i].listen && doh[j].listen && doh[i].listen->port != 0 && *doh[i].listen == *doh[j].listen) {

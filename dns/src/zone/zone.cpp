@@ -47,6 +47,11 @@ std::string describe(const Record& r) {
   return r.to_text();
 }
 
+// `record`: the index of the record that breaks the rule, if one does.
+[[noreturn]] void fail(std::optional<std::size_t> record, const std::string& what) {
+  throw ZoneBuildError(what, record);
+}
+
 }  // namespace
 
 std::optional<SoaFields> SoaFields::parse(ByteSpan rdata) {
@@ -86,39 +91,88 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
   z.apex_ = apex;
   z.nodes_[apex];  // the apex always exists
 
-  for (auto& r : records) {
+  // The DNAME owners, with the index of their record (RFC 6672 §2.4 checks).
+  std::unordered_map<Name, std::size_t> dnames;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
     if (!r.owner.is_subdomain_of(apex)) {
-      throw std::invalid_argument(
-          fmt::format("{}: owner is outside the zone {}", describe(r), apex.to_string()));
+      fail(i, fmt::format("{}: owner is outside the zone {}", describe(r), apex.to_string()));
     }
-    if (r.rclass != RRClass::kIN) {
-      throw std::invalid_argument(fmt::format("{}: only class IN is served", describe(r)));
-    }
+    if (r.rclass != RRClass::kIN) fail(i, fmt::format("{}: only class IN is served", describe(r)));
     if (r.type == RRType::kSOA && !(r.owner == apex)) {
-      throw std::invalid_argument(fmt::format("{}: SOA is only allowed at the zone apex", describe(r)));
+      fail(i, fmt::format("{}: SOA is only allowed at the zone apex", describe(r)));
     }
     if (r.type == RRType::kOPT || r.type == RRType::kTSIG || r.type == RRType::kAXFR ||
         r.type == RRType::kIXFR || r.type == RRType::kANY) {
-      throw std::invalid_argument(fmt::format("{}: this type cannot be zone data", describe(r)));
+      fail(i, fmt::format("{}: this type cannot be zone data", describe(r)));
     }
     auto& node = z.nodes_[r.owner];
     auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(),
                            [&](const RRset& s) { return s.type == r.type; });
     if (it == node.rrsets.end()) {
+      // A new type at this name: the rules on what may stand together, checked
+      // as each record arrives so that the error names the one that broke them.
+      const bool at_apex = r.owner == apex;
+      for (const auto& s : node.rrsets) {
+        bool cname_rule = (r.type == RRType::kCNAME && s.type != RRType::kRRSIG && s.type != RRType::kNSEC) ||
+                          (s.type == RRType::kCNAME && r.type != RRType::kRRSIG && r.type != RRType::kNSEC);
+        if (cname_rule) {
+          fail(i, fmt::format("{} has a CNAME and other data ({}) (RFC 1034 §3.6.2)", r.owner.to_string(),
+                              to_string(r.type == RRType::kCNAME ? s.type : r.type)));
+        }
+        if (!at_apex && ((r.type == RRType::kDNAME && s.type == RRType::kNS) ||
+                         (r.type == RRType::kNS && s.type == RRType::kDNAME))) {
+          fail(i,
+               fmt::format("{} has a DNAME and an NS record; RFC 6672 §2.3 allows that only at the zone apex",
+                           r.owner.to_string()));
+        }
+      }
+      if (r.type == RRType::kCNAME && at_apex)
+        fail(i, fmt::format("{}: CNAME at the zone apex", r.owner.to_string()));
+      if (r.type == RRType::kDNAME) dnames.emplace(r.owner, i);
       node.rrsets.push_back(RRset{r.type, r.ttl, {}});
       it = node.rrsets.end() - 1;
     }
     // RFC 2181 §5.2: one TTL per RRset; use the lowest, as BIND and Knot do.
     it->ttl = std::min(it->ttl, r.ttl);
     if (std::find(it->rdatas.begin(), it->rdatas.end(), r.rdata) == it->rdatas.end()) {
+      if (!it->rdatas.empty()) {
+        // Singleton types: one record per name (RFC 1034 §3.6.2, RFC 6672 §2.4).
+        if (r.type == RRType::kCNAME)
+          fail(i, fmt::format("{} has more than one CNAME record", r.owner.to_string()));
+        if (r.type == RRType::kDNAME) {
+          fail(i, fmt::format("{} has more than one DNAME record (RFC 6672 §2.4)", r.owner.to_string()));
+        }
+        if (r.type == RRType::kSOA)
+          fail(i, fmt::format("zone {} has more than one SOA record", apex.to_string()));
+      }
       it->rdatas.push_back(std::move(r.rdata));
+    }
+  }
+  // RFC 6672 §2.4: no names below a DNAME. Reported at the later of the two
+  // records, with the rule in the words of whichever came last.
+  if (!dnames.empty()) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const Name& owner = records[i].owner;
+      for (Name a = owner; a.label_count() > apex.label_count();) {
+        a = a.parent();
+        auto d = dnames.find(a);
+        if (d == dnames.end()) continue;
+        if (d->second > i) {
+          fail(d->second, fmt::format("the DNAME at {} has names below it ({}); RFC 6672 §2.4 allows none",
+                                      a.to_string(), owner.to_string()));
+        }
+        fail(i, fmt::format("{} is below the DNAME at {}; RFC 6672 §2.4 allows no names there",
+                            owner.to_string(), a.to_string()));
+      }
     }
   }
 
   auto& apex_node = z.nodes_[apex];
   if (!apex_node.find(RRType::kSOA) || !apex_node.find(RRType::kNS)) {
     if (!options.synthesize_soa_ns) {
-      throw std::invalid_argument(fmt::format("zone {} has no SOA and NS at its apex", apex.to_string()));
+      fail(std::nullopt, fmt::format("no {} record at the zone apex {}",
+                                     apex_node.find(RRType::kSOA) ? "NS" : "SOA", apex.to_string()));
     }
     Name ns = options.primary_nameserver ? *options.primary_nameserver : apex.prepend("ns1").value_or(apex);
     if (!apex_node.find(RRType::kSOA)) {
@@ -130,9 +184,6 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
           RRset{RRType::kNS, options.synthesized_ttl, {Bytes(ns.wire().begin(), ns.wire().end())}});
     }
   }
-  if (apex_node.find(RRType::kSOA)->rdatas.size() != 1) {
-    throw std::invalid_argument(fmt::format("zone {} has more than one SOA record", apex.to_string()));
-  }
 
   // Per-node rules, and empty non-terminals for every ancestor up to the apex.
   std::vector<Name> owners;
@@ -140,19 +191,6 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
   for (auto& [name, node] : z.nodes_) owners.push_back(name);
   for (const auto& name : owners) {
     auto& node = z.nodes_[name];
-    if (const RRset* cname = node.find(RRType::kCNAME)) {
-      if (cname->rdatas.size() > 1) {
-        throw std::invalid_argument(fmt::format("{} has more than one CNAME record", name.to_string()));
-      }
-      for (const auto& s : node.rrsets) {
-        if (s.type != RRType::kCNAME && s.type != RRType::kRRSIG && s.type != RRType::kNSEC) {
-          throw std::invalid_argument(fmt::format("{} has a CNAME and other data ({}) (RFC 1034 §3.6.2)",
-                                                  name.to_string(), to_string(s.type)));
-        }
-      }
-      if (name == apex)
-        throw std::invalid_argument(fmt::format("{}: CNAME at the zone apex", name.to_string()));
-    }
     node.delegation = !(name == apex) && node.find(RRType::kNS) != nullptr;
     for (auto parent = name; parent.label_count() > apex.label_count() + 1;) {
       parent = parent.parent();
@@ -181,7 +219,7 @@ Zone Zone::build(const Name& apex, std::vector<Record> records, const ZoneBuildO
 
   z.soa_ = z.nodes_[apex].find(RRType::kSOA);
   auto soa = SoaFields::parse(z.soa_->rdatas.front());
-  if (!soa) throw std::invalid_argument(fmt::format("zone {}: malformed SOA", apex.to_string()));
+  if (!soa) fail(std::nullopt, fmt::format("zone {}: malformed SOA", apex.to_string()));
   z.negative_ttl_ = std::min(z.soa_->ttl, soa->minimum);
   return z;
 }

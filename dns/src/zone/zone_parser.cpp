@@ -1,10 +1,9 @@
 #include "basalt/dns/zone/zone_parser.hpp"
 
-#include <fstream>
-#include <sstream>
-
+#include "basalt/core/file.hpp"
 #include "basalt/dns/wire/rdata.hpp"
 #include "basalt/dns/wire/ttl.hpp"
+#include "zone/zone_source.hpp"
 
 namespace basalt::dns {
 namespace {
@@ -15,41 +14,55 @@ struct Token {
   std::size_t line = 0;
 };
 
-// Splits zone text into logical lines (parentheses joined, comments dropped).
+// Splits zone text into entries — logical lines: parentheses joined,
+// comments dropped — from a text in memory or from a source read piece by
+// piece. A streamed source is held only from the start of the current entry,
+// so memory is bounded by the longest entry, and no entry may be longer than
+// `max_entry` bytes (counted from its first byte, comments and the lines of a
+// parenthesised record included): the limit is checked as bytes arrive, so
+// an endless line costs the limit, not the line.
 class Lexer {
  public:
-  Lexer(std::string_view src, const std::string& file) : src_(src), file_(file) {}
+  Lexer(std::string_view text, const std::string& file, std::size_t max_entry)
+      : src_(text), file_(file), max_entry_(max_entry) {}
+  Lexer(const detail::ZoneByteSource& source, const std::string& file, std::size_t max_entry)
+      : source_(&source), eof_(false), file_(file), max_entry_(max_entry) {}
 
-  // Reads the next non-empty logical line. Returns false at end of input.
+  // Reads the next non-empty entry. Returns false at end of input. The
+  // tokens' text stays valid until the next call.
   bool next(std::vector<Token>& tokens, bool& leading_space, std::size_t& first_line) {
-    tokens.clear();
+    raw_.clear();
+    start_ = pos_;
+    entry_line_ = line_;
     int depth = 0;
     std::size_t paren_line = line_;
     bool at_line_start = true;
     leading_space = false;
-    first_line = line_;
-    while (pos_ < src_.size()) {
-      char c = src_[pos_];
+    while (have(pos_)) {
+      char c = at(pos_);
       if (c == '\n') {
+        check_entry();
         ++line_;
         ++pos_;
         if (depth == 0) {
-          if (!tokens.empty()) return true;
+          if (!raw_.empty()) return finish(tokens, first_line);
           // Empty or comment-only line: start over.
           at_line_start = true;
           leading_space = false;
-          first_line = line_;
+          start_ = pos_;
+          entry_line_ = line_;
         }
         continue;
       }
       if (c == ' ' || c == '\t' || c == '\r') {
-        if (at_line_start && tokens.empty() && depth == 0 && c != '\r') leading_space = true;
+        if (at_line_start && raw_.empty() && depth == 0 && c != '\r') leading_space = true;
         ++pos_;
         continue;
       }
       at_line_start = false;
       if (c == ';') {
-        while (pos_ < src_.size() && src_[pos_] != '\n') ++pos_;
+        while (have(pos_) && at(pos_) != '\n') ++pos_;
+        check_entry();
         continue;
       }
       if (c == '(') {
@@ -65,19 +78,20 @@ class Lexer {
       if (c == '"') {
         std::size_t start = ++pos_;
         std::size_t line = line_;
-        while (pos_ < src_.size() && src_[pos_] != '"') {
-          if (src_[pos_] == '\\') ++pos_;
-          if (pos_ < src_.size() && src_[pos_] == '\n') ++line_;
+        while (have(pos_) && at(pos_) != '"') {
+          if (at(pos_) == '\\') ++pos_;
+          if (have(pos_) && at(pos_) == '\n') ++line_;
           ++pos_;
         }
-        if (pos_ >= src_.size()) fail_at(line, "unterminated quoted string");
-        tokens.push_back({src_.substr(start, pos_ - start), true, line});
+        if (!have(pos_)) fail_at(line, "unterminated quoted string");
+        raw_.push_back({start, pos_ - start, true, line});
         ++pos_;
+        check_entry();
         continue;
       }
       std::size_t start = pos_;
-      while (pos_ < src_.size()) {
-        char ch = src_[pos_];
+      while (have(pos_)) {
+        char ch = at(pos_);
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == ';' || ch == '(' || ch == ')') break;
         if (ch == '\\') {
           pos_ += 2;
@@ -85,17 +99,18 @@ class Lexer {
         }
         if (ch == '"') {  // key="value" stays one token (SVCB parameters)
           ++pos_;
-          while (pos_ < src_.size() && src_[pos_] != '"' && src_[pos_] != '\n')
-            pos_ += src_[pos_] == '\\' ? 2 : 1;
-          if (pos_ >= src_.size() || src_[pos_] != '"') fail("unterminated quoted string");
+          while (have(pos_) && at(pos_) != '"' && at(pos_) != '\n') pos_ += at(pos_) == '\\' ? 2 : 1;
+          if (!have(pos_) || at(pos_) != '"') fail("unterminated quoted string");
         }
         ++pos_;
       }
-      if (pos_ > src_.size()) pos_ = src_.size();
-      tokens.push_back({src_.substr(start, pos_ - start), false, line_});
+      if (pos_ > end()) pos_ = end();
+      raw_.push_back({start, pos_ - start, false, line_});
+      check_entry();
     }
     if (depth > 0) fail_at(paren_line, "'(' not closed before the end of the file");
-    return !tokens.empty();
+    check_entry();
+    return finish(tokens, first_line);
   }
 
   [[noreturn]] void fail(std::string message) const { fail_at(line_, std::move(message)); }
@@ -104,10 +119,74 @@ class Lexer {
   }
 
  private:
+  static constexpr std::size_t kChunk = 64 * 1024;
+
+  // A token as positions in the input, which stay valid while the buffer
+  // is refilled; made into views when the entry is complete.
+  struct RawToken {
+    std::size_t begin, size;
+    bool quoted;
+    std::size_t line;
+  };
+
+  // Positions count from the start of the input; src_ holds the bytes from
+  // base_ on.
+  char at(std::size_t p) const { return src_[p - base_]; }
+  std::size_t end() const { return base_ + src_.size(); }
+  // Whether the byte at `p` exists, reading more of a streamed source if needed.
+  bool have(std::size_t p) {
+    while (p >= end()) {
+      if (!refill()) return false;
+    }
+    return true;
+  }
+
+  bool refill() {
+    if (!source_ || eof_) return false;
+    // Everything read so far belongs to the current entry.
+    if (end() - start_ > max_entry_) fail_at(entry_line_, too_long());
+    if (start_ > base_) {  // what came before the entry is done with
+      buffer_.erase(0, start_ - base_);
+      base_ = start_;
+    }
+    std::size_t old = buffer_.size();
+    buffer_.resize(old + kChunk);
+    std::size_t n = (*source_)(buffer_.data() + old, kChunk);
+    buffer_.resize(old + n);
+    src_ = buffer_;
+    if (n == 0) eof_ = true;
+    return n > 0;
+  }
+
+  void check_entry() const {
+    if (pos_ - start_ > max_entry_) fail_at(entry_line_, too_long());
+  }
+  std::string too_long() const {
+    auto size = core::format_size(max_entry_);
+    if (!size.ends_with("byte") && !size.ends_with("bytes"))
+      size += " (" + std::to_string(max_entry_) + " bytes)";
+    return "record or line longer than " + size;
+  }
+
+  bool finish(std::vector<Token>& tokens, std::size_t& first_line) const {
+    tokens.clear();
+    for (const auto& r : raw_) tokens.push_back({src_.substr(r.begin - base_, r.size), r.quoted, r.line});
+    first_line = entry_line_;
+    return !tokens.empty();
+  }
+
+  const detail::ZoneByteSource* source_ = nullptr;
+  bool eof_ = true;
+  std::string buffer_;
   std::string_view src_;
-  const std::string& file_;
+  std::size_t base_ = 0;   // the position of src_[0]
+  std::size_t start_ = 0;  // where the current entry starts
+  std::size_t entry_line_ = 1;
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
+  std::vector<RawToken> raw_;
+  const std::string& file_;
+  std::size_t max_entry_;
 };
 
 struct State {
@@ -118,19 +197,35 @@ struct State {
   RRClass last_class;
 };
 
-std::string read_file(const std::filesystem::path& path, const std::string& from_file,
-                      std::size_t from_line) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ZoneError(from_file, from_line, "cannot open '" + path.string() + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+using Sink = std::function<void(Record&&, const ZonePosition&)>;
+
+void parse_entries(Lexer& lexer, const ZoneParseOptions& options, const Sink& emit, const std::string& file,
+                   State& state, std::size_t depth);
+
+// A regular file as a ZoneByteSource; read errors name the file.
+detail::ZoneByteSource file_source(core::InputFile& in, const std::string& file) {
+  return [&in, &file](char* buffer, std::size_t size) {
+    std::string reason;
+    auto n = in.read(buffer, size, &reason);
+    if (!n) throw ZoneError(file, 0, "cannot read the file: " + reason);
+    return *n;
+  };
 }
 
-void parse_text(std::string_view text, const ZoneParseOptions& options,
-                const std::function<void(Record&&)>& emit, const std::string& file, State& state,
-                std::size_t depth) {
-  Lexer lexer(text, file);
+// `from` and `line` say where the $INCLUDE is, for errors.
+void parse_included(const std::filesystem::path& path, const ZoneParseOptions& options, const Sink& emit,
+                    State& state, std::size_t depth, const Lexer& from, std::size_t line) {
+  std::string reason;
+  auto in = core::InputFile::open(path, &reason);
+  if (!in) from.fail_at(line, "cannot read $INCLUDE file \"" + path.string() + "\": " + reason);
+  const std::string name = path.string();
+  auto source = file_source(*in, name);
+  Lexer lexer(source, name, options.max_entry_size);
+  parse_entries(lexer, options, emit, name, state, depth);
+}
+
+void parse_entries(Lexer& lexer, const ZoneParseOptions& options, const Sink& emit, const std::string& file,
+                   State& state, std::size_t depth) {
   std::vector<Token> tokens;
   std::vector<TextToken> rdata_tokens;
   bool leading_space = false;
@@ -161,12 +256,11 @@ void parse_text(std::string_view text, const ZoneParseOptions& options,
         if (depth >= options.max_include_depth) fail("$INCLUDE nested too deeply");
         std::filesystem::path path(std::string(tokens[1].text));
         if (path.is_relative()) path = std::filesystem::path(file).parent_path() / path;
-        std::string content = read_file(path, file, line);
         // The included file starts with this origin (or the given one);
         // the including file's origin is restored afterwards (RFC 1035 §5.1).
         State inner = state;
         if (tokens.size() == 3) inner.origin = parse_name(tokens[2], state.origin);
-        parse_text(content, options, emit, path.string(), inner, depth + 1);
+        parse_included(path, options, emit, inner, depth + 1, lexer, line);
         state.last_owner = inner.last_owner;
         state.last_ttl = inner.last_ttl;
         state.last_class = inner.last_class;
@@ -241,19 +335,39 @@ void parse_text(std::string_view text, const ZoneParseOptions& options,
     state.last_owner = record.owner;
     state.last_ttl = record.ttl;
     state.last_class = record.rclass;
-    emit(std::move(record));
+    emit(std::move(record), ZonePosition{file, line});
   }
 }
 
-}  // namespace
-
-void parse_zone(std::string_view text, const ZoneParseOptions& options,
-                const std::function<void(Record&&)>& on_record, std::string_view file_name) {
+State initial_state(const ZoneParseOptions& options) {
   State state;
   state.origin = options.origin;
   state.default_ttl = options.default_ttl;
   state.last_class = options.default_class;
-  parse_text(text, options, on_record, std::string(file_name), state, 0);
+  return state;
+}
+
+}  // namespace
+
+namespace detail {
+
+void parse_zone_source(const ZoneByteSource& source, const ZoneParseOptions& options,
+                       const std::function<void(Record&&, const ZonePosition&)>& on_record,
+                       const std::string& file_name) {
+  State state = initial_state(options);
+  Lexer lexer(source, file_name, options.max_entry_size);
+  parse_entries(lexer, options, on_record, file_name, state, 0);
+}
+
+}  // namespace detail
+
+void parse_zone(std::string_view text, const ZoneParseOptions& options,
+                const std::function<void(Record&&)>& on_record, std::string_view file_name) {
+  State state = initial_state(options);
+  const std::string file(file_name);
+  Lexer lexer(text, file, options.max_entry_size);
+  parse_entries(
+      lexer, options, [&](Record&& r, const ZonePosition&) { on_record(std::move(r)); }, file, state, 0);
 }
 
 std::vector<Record> parse_zone(std::string_view text, const ZoneParseOptions& options,
@@ -264,9 +378,19 @@ std::vector<Record> parse_zone(std::string_view text, const ZoneParseOptions& op
   return records;
 }
 
+void parse_zone_file(const std::filesystem::path& path, const ZoneParseOptions& options,
+                     const std::function<void(Record&&, const ZonePosition&)>& on_record) {
+  const std::string name = path.string();
+  std::string reason;
+  auto in = core::InputFile::open(path, &reason);
+  if (!in) throw ZoneError(name, 0, "cannot read the file: " + reason);
+  detail::parse_zone_source(file_source(*in, name), options, on_record, name);
+}
+
 std::vector<Record> parse_zone_file(const std::filesystem::path& path, const ZoneParseOptions& options) {
-  std::string content = read_file(path, path.string(), 0);
-  return parse_zone(content, options, path.string());
+  std::vector<Record> records;
+  parse_zone_file(path, options, [&](Record&& r, const ZonePosition&) { records.push_back(std::move(r)); });
+  return records;
 }
 
 }  // namespace basalt::dns

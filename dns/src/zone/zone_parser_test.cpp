@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 
 namespace basalt::dns {
@@ -136,6 +139,143 @@ TEST(ZoneParser, ErrorsSayWhereAndWhat) {
   EXPECT_EQ(error_of("a CH A 192.0.2.1\n", o), "test.zone:1: class CH does not match the zone's class IN");
   EXPECT_EQ(error_of("a AXFR \\# 0\n", o), "test.zone:1: AXFR is not a record type for zone data");
   EXPECT_EQ(error_of("a 1x A 192.0.2.1\n", o), "test.zone:1: invalid TTL '1x'");
+}
+
+// RDATA is at most 65535 octets, which in text is at most a few hundred KB
+// (hex, or \DDD escapes); a zone entry (a line, or a record in parentheses
+// with its comments) may be 1 MiB, and a longer one is an error at its first
+// line rather than memory spent on it.
+TEST(ZoneParser, AnEntryOverOneMebibyteIsRefusedWhereItStarts) {
+  ZoneParseOptions o;
+  o.origin = N("example.com");
+  o.default_ttl = 60;
+  std::string big = "big TXT (";
+  for (int i = 0; i < 250; ++i) big += "\n  \"" + std::string(255, 'a') + "\" ; string " + std::to_string(i);
+  big += "\n)\n";
+  auto records = parse_zone(big, o);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].rdata.size(), 64000u);
+
+  const std::string kTooLong = "record or line longer than 1 MiB (1048576 bytes)";
+  EXPECT_EQ(error_of("a A 192.0.2.1\nb TXT \"" + std::string(2 << 20, 'x') + "\"\n", o),
+            "test.zone:2: " + kTooLong);
+  EXPECT_EQ(error_of("a A 192.0.2.1\n; " + std::string(2 << 20, 'x') + "\nb A 192.0.2.2\n", o),
+            "test.zone:2: " + kTooLong);
+  std::string multi = "a A 192.0.2.1\nb TXT ( \"x\"\n";
+  for (int i = 0; i < 20000; ++i) multi += "  ; " + std::string(60, 'c') + "\n";
+  multi += ")\n";
+  EXPECT_EQ(error_of(multi, o), "test.zone:2: " + kTooLong);
+}
+
+// Bytes this process has read with read(2) so far.
+std::uint64_t bytes_read() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "rchar:") return value;
+  }
+  return 0;
+}
+
+TEST(ZoneParser, AFileIsReadPieceByPieceSoAHugeLineCostsOnlyTheLimit) {
+  auto dir = std::filesystem::temp_directory_path() / ("basalt_zone_big_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir / "big.zone");
+    f << "$ORIGIN example.com.\n$TTL 60\n@ TXT \"";
+  }
+  // 64 MiB without a newline (sparse: nothing is written to disk).
+  std::filesystem::resize_file(dir / "big.zone", std::uintmax_t{64} << 20);
+  auto before = bytes_read();
+  try {
+    parse_zone_file(dir / "big.zone", {});
+    ADD_FAILURE() << "a 64 MiB line was accepted";
+  } catch (const ZoneError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "big.zone").string() + ":3: record or line longer than 1 MiB (1048576 bytes)");
+  }
+  EXPECT_LT(bytes_read() - before, std::uint64_t{4} << 20);
+  std::filesystem::remove_all(dir);
+}
+
+// FIFOs, devices and directories are refused for zone files and $INCLUDE
+// targets (a FIFO would hang the start, /dev/zero grow it without end).
+TEST(ZoneParser, OnlyRegularFilesAreRead) {
+  auto dir = std::filesystem::temp_directory_path() / ("basalt_zone_files_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "sub.d");
+  auto error_of_file = [](const std::filesystem::path& path) -> std::string {
+    try {
+      parse_zone_file(path, {});
+    } catch (const ZoneError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  // First a directory: without the check the test stops here rather than
+  // hanging on the FIFO.
+  ASSERT_EQ(error_of_file(dir / "sub.d"),
+            (dir / "sub.d").string() + ": cannot read the file: not a regular file (a directory)");
+  ASSERT_EQ(::mkfifo((dir / "fifo.zone").c_str(), 0600), 0);
+  EXPECT_EQ(error_of_file(dir / "fifo.zone"),
+            (dir / "fifo.zone").string() + ": cannot read the file: not a regular file (a FIFO)");
+  EXPECT_EQ(error_of_file("/dev/zero"),
+            "/dev/zero: cannot read the file: not a regular file (a character device)");
+  EXPECT_EQ(error_of_file(dir / "missing.zone"),
+            (dir / "missing.zone").string() + ": cannot read the file: No such file or directory");
+
+  for (std::string target : {"/dev/zero", "fifo.zone", "sub.d", "missing.zone"}) {
+    std::ofstream(dir / "main.zone") << "$ORIGIN example.com.\n$TTL 60\n$INCLUDE " << target << "\n";
+    std::string resolved = target.front() == '/' ? target : (dir / target).string();
+    std::string reason = target == "/dev/zero"   ? "not a regular file (a character device)"
+                         : target == "fifo.zone" ? "not a regular file (a FIFO)"
+                         : target == "sub.d"     ? "not a regular file (a directory)"
+                                                 : "No such file or directory";
+    EXPECT_EQ(error_of_file(dir / "main.zone"),
+              (dir / "main.zone").string() + ":3: cannot read $INCLUDE file \"" + resolved + "\": " + reason);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ZoneParser, TheEntryLimitIsAnOption) {
+  ZoneParseOptions o;
+  o.origin = N("example.com");
+  o.default_ttl = 60;
+  o.max_entry_size = 64;
+  EXPECT_EQ(error_of("a TXT \"" + std::string(80, 'x') + "\"\n", o),
+            "test.zone:1: record or line longer than 64 bytes");
+  EXPECT_EQ(parse_zone("a TXT \"" + std::string(50, 'x') + "\"\n", o).size(), 1u);
+}
+
+// A file is read in pieces of 64 KiB; entries that straddle two pieces
+// (escapes, quotes, parentheses) parse exactly as in memory, and each record
+// is passed on with the line it starts on.
+TEST(ZoneParser, AFileParsesExactlyAsItsText) {
+  std::string text = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hm ( 1 2\n 3 4 5 )\n";
+  for (int i = 0; text.size() < 400'000; ++i) {
+    auto n = std::to_string(i);
+    text += "h" + n + " A 192.0.2." + std::to_string(i % 250) + "\n";
+    text += "t" + n + " TXT \"a\\\"b\\\\c\\059" + n + "\" ( \"second\" ; comment\n  third )\n";
+    text += "e\\." + n + " MX 10 mail" + n + "\n";
+  }
+  auto dir = std::filesystem::temp_directory_path() / ("basalt_zone_same_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "z.zone") << text;
+  auto in_memory = parse_zone(text, {});
+  std::vector<Record> from_file;
+  std::vector<std::size_t> lines;
+  parse_zone_file(dir / "z.zone", {}, [&](Record&& r, const ZonePosition& where) {
+    EXPECT_EQ(where.file, (dir / "z.zone").string());
+    lines.push_back(where.line);
+    from_file.push_back(std::move(r));
+  });
+  ASSERT_EQ(from_file.size(), in_memory.size());
+  for (std::size_t i = 0; i < from_file.size(); ++i) ASSERT_EQ(from_file[i], in_memory[i]) << i;
+  EXPECT_EQ(lines[0], 3u);  // the SOA, opened on line 3
+  EXPECT_EQ(lines[1], 5u);
+  EXPECT_EQ(lines[2], 6u);
+  EXPECT_EQ(lines[3], 8u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ZoneParser, PrintedRecordsParseBack) {

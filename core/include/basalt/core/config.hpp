@@ -31,6 +31,7 @@
 #include <boost/mp11/algorithm.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -138,10 +139,15 @@ T decode(const boost::json::value& value, std::string root_path = {}, const Deco
 
 // Parses YAML (a JSON document is valid YAML too) into a tree. Plain scalars
 // become null, booleans, integers or floats when they look like one (YAML 1.2
-// core schema); quoted scalars stay strings. Duplicate keys are errors.
+// core schema); quoted scalars stay strings. Duplicate keys are errors, and
+// so are anchors and aliases (`&name`, `*name`): an alias copies the node,
+// so nested aliases would make a few lines into billions of values.
 // Errors are config::Error with path "<source>:<line>:<column>".
 boost::json::value parse_yaml(std::string_view text, std::string_view source = "config");
-// Reads a YAML or JSON file. Errors name the file.
+// The largest config file load_file() reads.
+inline constexpr std::size_t kMaxConfigFileSize = std::size_t{16} << 20;
+// Reads a YAML or JSON file: a regular file (a FIFO or device is refused
+// rather than waited on) of at most kMaxConfigFileSize. Errors name the file.
 boost::json::value load_file(const std::string& path);
 
 // ---- codecs for the standard types -------------------------------------------

@@ -58,8 +58,8 @@ struct TcpConfig {
   std::size_t max_connections = 1024;              // per server; when full, an idle one makes room
   std::size_t max_connections_per_address = 64;    // from one client address
   std::size_t max_connections_per_network = 256;   // from one client network (see the prefixes)
-  int network_prefix_v4 = 24;                      // an IPv4 client network, in bits
-  int network_prefix_v6 = 56;                      // an IPv6 client network, in bits
+  unsigned network_prefix_v4 = 24;                 // an IPv4 client network, in bits
+  unsigned network_prefix_v6 = 56;                 // an IPv6 client network, in bits
   std::size_t max_pipelined = 64;                  // queries in flight on one connection
   std::size_t max_queued_bytes = 64 * 1024;        // answers queued for one client; over it, stop reading
   void validate(const core::config::Node& n) const;

@@ -2,8 +2,10 @@
 //
 // Build a Zone from records (a parsed zone file) or from its apex alone; the
 // builder checks the data as Knot's semantic checks do (records outside the
-// zone, SOA elsewhere than the apex, CNAME beside other data, other classes
-// than IN) and synthesises a missing SOA and NS. lookup() walks the tree the
+// zone, SOA elsewhere than the apex, CNAME beside other data, DNAME beside NS
+// below the apex, names below a DNAME, a second DNAME, other classes than IN)
+// and synthesises a missing SOA and NS where asked to (a zone declared by its
+// apex alone; never for a zone file). lookup() walks the tree the
 // way RFC 1034 §4.3.2 and RFC 4592 describe: exact match, zone cut
 // (referral), wildcard, or no such name — with empty non-terminals existing.
 //
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,11 +59,26 @@ struct ZoneNode {
 
 struct ZoneBuildOptions {
   // When the records have no SOA / no apex NS, make them (like smartdns):
-  // primary nameserver `ns1.<apex>` unless given, serial = `serial`.
+  // primary nameserver `ns1.<apex>` unless given, serial = `serial`. For
+  // zones declared by their apex alone and engine mode; load_zone_file()
+  // turns it off, and a missing SOA or NS is then an error.
   bool synthesize_soa_ns = true;
   std::optional<Name> primary_nameserver;
   std::uint32_t serial = 1;
   std::uint32_t synthesized_ttl = 3600;
+};
+
+// What Zone::build() throws: the rule broken and, when one record breaks it,
+// that record's index in the records given (so a zone file loader can name
+// the record's file and line).
+class ZoneBuildError : public std::invalid_argument {
+ public:
+  ZoneBuildError(const std::string& what, std::optional<std::size_t> record)
+      : std::invalid_argument(what), record_(record) {}
+  std::optional<std::size_t> record() const noexcept { return record_; }
+
+ private:
+  std::optional<std::size_t> record_;
 };
 
 class Zone {
@@ -72,7 +90,7 @@ class Zone {
   Zone(const Zone&) = delete;
   Zone& operator=(const Zone&) = delete;
 
-  // Throws std::invalid_argument naming the offending record and rule.
+  // Throws ZoneBuildError naming the offending record and rule.
   static Zone build(const Name& apex, std::vector<Record> records, const ZoneBuildOptions& options = {});
 
   const Name& apex() const noexcept { return apex_; }

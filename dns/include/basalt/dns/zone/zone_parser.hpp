@@ -10,6 +10,13 @@
 // Use it at startup or on reload; it throws ZoneError (file:line: what) on
 // the first problem and never returns a partial zone. Each call is
 // independent and thread-safe; the parser keeps no global state.
+//
+// Input is bounded: an entry (a line, or a record in parentheses with its
+// comments) longer than max_entry_size is an error at its first line, files
+// are read piece by piece (memory follows the longest entry, not the file),
+// and zone files and $INCLUDE targets must be regular files — a FIFO, a
+// device such as /dev/zero or a directory is refused without being opened
+// for reading.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +44,16 @@ struct ZoneParseOptions {
   // management protocol, which must not read local files).
   bool allow_include = true;
   std::size_t max_include_depth = 8;
+  // The longest entry in bytes: a line, or a record in parentheses with its
+  // comments. RDATA is at most 65535 octets, a few hundred KB as text.
+  std::size_t max_entry_size = std::size_t{1} << 20;
+};
+
+// Where a record starts: its file (the zone file or an $INCLUDEd one, named
+// as in errors; valid during the callback only) and line.
+struct ZonePosition {
+  std::string_view file;
+  std::size_t line = 0;
 };
 
 // Parses zone text. `file_name` is used in error messages and as the base
@@ -48,7 +65,11 @@ void parse_zone(std::string_view text, const ZoneParseOptions& options,
 // Convenience forms that collect the records.
 std::vector<Record> parse_zone(std::string_view text, const ZoneParseOptions& options,
                                std::string_view file_name = "<zone>");
-// Reads and parses a file; an unreadable file is a ZoneError at line 0.
+// Reads and parses a file; a file that cannot be read is a ZoneError without
+// a line (`x.zone: cannot read the file: No such file or directory`).
 std::vector<Record> parse_zone_file(const std::filesystem::path& path, const ZoneParseOptions& options);
+// The same, passing each record on as it is read, with where it starts.
+void parse_zone_file(const std::filesystem::path& path, const ZoneParseOptions& options,
+                     const std::function<void(Record&&, const ZonePosition&)>& on_record);
 
 }  // namespace basalt::dns

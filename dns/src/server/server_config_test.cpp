@@ -1,0 +1,66 @@
+#include "basalt/dns/server/server_config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace basalt::dns {
+namespace {
+
+// What decoding `yaml` as a basalt-dns config says, or "accepted".
+std::string error_of(const std::string& yaml) {
+  try {
+    core::config::decode<ServerConfig>(core::config::parse_yaml(yaml, "c.yaml"));
+  } catch (const core::config::Error& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+// Every number in the config has a range checked when the file is loaded, so
+// a value the server cannot run with fails at once, naming the key, the value
+// and what is allowed — not seconds later with an error from deep inside.
+TEST(ServerConfig, WorkersAreAtMost255LikeKnots) {
+  EXPECT_EQ(error_of("workers: 100000\n"), "workers: 100000 is not between 0 and 255 (0: one per core)");
+  EXPECT_EQ(error_of("workers: 256\n"), "workers: 256 is not between 0 and 255 (0: one per core)");
+  EXPECT_EQ(error_of("workers: 255\n"), "accepted");
+  EXPECT_EQ(error_of("workers: 0\n"), "accepted");
+  EXPECT_EQ(error_of("workers: -1\n"), "workers: -1 is not an integer between 0 and 18446744073709551615");
+}
+
+TEST(ServerConfig, TimeoutsHaveARange) {
+  EXPECT_EQ(error_of("handler_timeout: 0s\n"), "handler_timeout: \"0s\" is not between 1ms and 1m");
+  EXPECT_EQ(error_of("handler_timeout: 2m\n"), "handler_timeout: \"2m\" is not between 1ms and 1m");
+  EXPECT_EQ(error_of("handler_timeout: 1m\n"), "accepted");
+  EXPECT_EQ(error_of("tcp: {idle_timeout: 0s}\n"), "tcp.idle_timeout: \"0s\" is not between 1ms and 1h");
+  // Far beyond what a timer can add to the clock without overflowing.
+  EXPECT_EQ(error_of("tcp: {idle_timeout: 1000000000w}\n"),
+            "tcp.idle_timeout: \"1000000000w\" is not between 1ms and 1h");
+  EXPECT_EQ(error_of("tcp: {idle_timeout: 1h}\n"), "accepted");
+}
+
+TEST(ServerConfig, TcpLimitsHaveARange) {
+  EXPECT_EQ(error_of("tcp: {max_connections: 0}\n"), "tcp.max_connections: 0 is not between 1 and 1048576");
+  EXPECT_EQ(error_of("tcp: {max_connections: 2000000}\n"),
+            "tcp.max_connections: 2000000 is not between 1 and 1048576");
+  EXPECT_EQ(error_of("tcp: {max_connections: 1048576}\n"), "accepted");
+  EXPECT_EQ(error_of("tcp: {max_pipelined: 0}\n"), "tcp.max_pipelined: 0 is not between 1 and 65535");
+  EXPECT_EQ(error_of("tcp: {max_pipelined: 65536}\n"), "tcp.max_pipelined: 65536 is not between 1 and 65535");
+  EXPECT_EQ(error_of("max_udp_payload: 511\n"), "max_udp_payload: 511 is not between 512 and 4096");
+}
+
+TEST(ServerConfig, DnssecTimesHaveARange) {
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, signature_validity: 30m}\n"),
+            "dnssec.signature_validity: \"30m\" is not between 1h and 3660d");
+  // RRSIG times are 32-bit serial numbers (RFC 4034 §3.1.5): 68 years at most.
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, signature_validity: 30000d}\n"),
+            "dnssec.signature_validity: \"30000d\" is not between 1h and 3660d");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, signature_validity: 3660d}\n"), "accepted");
+}
+
+TEST(ServerConfig, ThePrimaryNameserverMustBeADomainName) {
+  EXPECT_EQ(error_of("primary_nameserver: \"a..b\"\n"),
+            "primary_nameserver: \"a..b\" is not a domain name: empty label");
+  EXPECT_EQ(error_of("primary_nameserver: ns1.example.test\n"), "accepted");
+}
+
+}  // namespace
+}  // namespace basalt::dns
