@@ -32,7 +32,7 @@ server_cpu=${SERVER_CPU-1}
 client_cpu=${CLIENT_CPU-0}
 buffers=${BUFFERS:-65536 212992 1048576 4194304}
 attacks=${ATTACKS:-pipeline axfr idle flood sat}
-hosts=1000
+hosts=10000
 here=$(cd "$(dirname "$0")" && pwd)
 clients=$here/clients.py
 
