@@ -21,8 +21,10 @@
 #   bench/dns-abuse/run.sh [BUILD_DIR]          (default build/release)
 #
 # Needs: knotd, dnsperf, kdig, taskset, python3 (scripts/setup installs them).
-# Tunables: BUFFERS="65536 212992 1048576 4194304" (udp.receive_buffer values
-# tried), SERVER_CPU=1 CLIENT_CPU=0, ATTACKS="pipeline axfr idle flood sat".
+# Tunables: BUFFERS="default 131072 1048576 4194304" (udp.receive_buffer and
+# send_buffer values tried; default: the key left out, the system's default),
+# ROUNDS=1 (flood rounds), SERVER_CPU=1 CLIENT_CPU=0,
+# ATTACKS="pipeline axfr idle flood sat".
 # Prints a Markdown report on stdout.
 set -euo pipefail
 
@@ -30,7 +32,7 @@ build=${1:-build/release}
 bin=$build/bin
 server_cpu=${SERVER_CPU-1}
 client_cpu=${CLIENT_CPU-0}
-buffers=${BUFFERS:-65536 212992 1048576 4194304}
+buffers=${BUFFERS:-default 131072 1048576 4194304}
 attacks=${ATTACKS:-pipeline axfr idle flood sat}
 hosts=10000
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,7 +67,9 @@ start_server() {
         echo "workers: 2"
         echo "state_dir: $work/state"
         echo "log: {level: error}"
-        [ -n "$buffer" ] && echo "udp: {receive_buffer: $buffer, send_buffer: $buffer}"
+        if [ -n "$buffer" ] && [ "$buffer" != default ]; then
+          echo "udp: {receive_buffer: $buffer, send_buffer: $buffer}"
+        fi
         [ "$kind" = ours-signed ] && echo "dnssec: {zone: $apex, key_dir: $work/ours-keys}"
       } >"$work/ours.yaml"
       "${pin_server[@]}" "$bin/basalt-dns" serve --config "$work/ours.yaml" 2>>"$work/ours.log" &
@@ -223,9 +227,11 @@ for attack in $attacks; do
   case "$attack" in
     pipeline | axfr | idle) for kind in ours knot; do "attack_$attack" "$kind"; done ;;
     flood)
-      for kind in ours ours-signed; do for b in $buffers; do flood "$kind" "$b"; done; done
-      flood knot
-      flood knot-signed
+      for round in $(seq 1 "${ROUNDS:-1}"); do
+        for kind in ours ours-signed; do for b in $buffers; do flood "$kind" "$b"; done; done
+        flood knot
+        flood knot-signed
+      done
       ;;
     sat)
       for b in $buffers; do saturate ours "$b"; done

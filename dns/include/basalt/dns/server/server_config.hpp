@@ -72,10 +72,12 @@ BOOST_DESCRIBE_STRUCT(TcpConfig, (),
 // DNS over UDP.
 struct UdpConfig {
   // SO_RCVBUF / SO_SNDBUF of each worker's socket, in bytes (the kernel
-  // doubles them). Small on purpose: under a flood, a long queue of queries
-  // only delays the legitimate ones behind it (bench/results/dns-abuse.md).
-  std::size_t receive_buffer = 4 << 20;
-  std::size_t send_buffer = 4 << 20;
+  // doubles what it is asked for); 0 keeps the system's default
+  // (net.core.rmem_default / wmem_default), as Knot does. Small on purpose:
+  // under a flood a long queue only delays the legitimate queries behind it
+  // (bench/results/dns-abuse.md).
+  std::size_t receive_buffer = 0;
+  std::size_t send_buffer = 0;
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(UdpConfig, (), (receive_buffer, send_buffer))
