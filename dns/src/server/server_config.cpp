@@ -103,8 +103,10 @@ void TcpConfig::validate(const core::config::Node& n) const {
 void UdpConfig::validate(const core::config::Node& n) const {
   // The kernel caps what it grants at net.core.rmem_max / wmem_max (root may
   // exceed them): 4 KiB to 64 MiB is what can mean anything; 0 is the default.
-  if (receive_buffer != 0) check_number(n, "receive_buffer", receive_buffer, 4096, 64 << 20, " (or 0: the system's default)");
-  if (send_buffer != 0) check_number(n, "send_buffer", send_buffer, 4096, 64 << 20, " (or 0: the system's default)");
+  if (receive_buffer != 0)
+    check_number(n, "receive_buffer", receive_buffer, 4096, 64 << 20, " (or 0: the system's default)");
+  if (send_buffer != 0)
+    check_number(n, "send_buffer", send_buffer, 4096, 64 << 20, " (or 0: the system's default)");
 }
 
 void ServerConfig::validate(const core::config::Node& n) const {
