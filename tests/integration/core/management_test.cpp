@@ -2,6 +2,7 @@
 // (--management) and a real Unix socket (--management-socket), as the
 // smartrust TypeScript bridge does.
 #include "basalt/testing/environment.hpp"
+#include "basalt/testing/memory.hpp"
 #include "basalt/testing/process.hpp"
 
 #include <gtest/gtest.h>
@@ -97,39 +98,6 @@ class SocketClient {
   int fd_ = -1;
   std::string buf_;
 };
-
-// Resident memory of a process, in KiB.
-long rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  ADD_FAILURE() << "no VmRSS for pid " << pid;
-  return 0;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-#define BASALT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BASALT_ASAN 1
-#endif
-#endif
-
-// Resident memory grew by less than `limit_kib` between two readings.
-void expect_growth_below(long before, long after, long limit_kib) {
-#ifdef BASALT_ASAN
-  // ASan's quarantine and redzones keep freed memory resident: RSS says
-  // nothing about what the daemon holds. The other assertions still run.
-  std::cout << "resident memory not checked under AddressSanitizer (grew from " << before << " KiB to "
-            << after << " KiB)\n";
-  (void)limit_kib;
-#else
-  EXPECT_LT(after - before, limit_kib)
-      << "resident memory grew from " << before << " KiB to " << after << " KiB";
-#endif
-}
 
 int occurrences(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -349,13 +317,13 @@ TEST(ManagementSocket, ClientsThatDoNotReadLoseEventsNotMemory) {
   }
   SocketClient reader(path);
   ASSERT_EQ(parse(reader.read_line()).at("event"), "ready");
-  auto before = rss_kib(p.pid());
+  auto before = resident_kib(p.pid());
 
   reader.send(kFlood);
   auto flood = reader.read_answer("flood");
   ASSERT_TRUE(flood) << "the reading client got no answer";
   EXPECT_EQ(flood->at("result").at("emitted"), 5000);
-  auto after = rss_kib(p.pid());
+  auto after = resident_kib(p.pid());
   expect_growth_below(before, after, kMaxGrowthKib);
 
   reader.send(R"({"id":"stats","method":"managementStats"})"
@@ -382,7 +350,7 @@ TEST(ManagementSocket, EventsEmittedWhileTheManagementThreadIsBusyAreBoundedToo)
              .capture_stderr = true});
   SocketClient reader(path);
   ASSERT_EQ(parse(reader.read_line()).at("event"), "ready");
-  auto before = rss_kib(p.pid());
+  auto before = resident_kib(p.pid());
 
   // 8000 events of 1 KB from a worker while the management thread is blocked.
   reader.send(R"({"id":"flood","method":"flood","params":{"count":8000,"bytes":1000,"blockControl":true}})"
@@ -390,7 +358,7 @@ TEST(ManagementSocket, EventsEmittedWhileTheManagementThreadIsBusyAreBoundedToo)
   auto flood = reader.read_answer("flood");
   ASSERT_TRUE(flood) << "no answer";
   EXPECT_EQ(flood->at("result").at("emitted"), 8000);
-  auto after = rss_kib(p.pid());
+  auto after = resident_kib(p.pid());
   // At most 256 KiB wait for the management thread, and as much in the queue.
   expect_growth_below(before, after, 4 * 1024);
   reader.send(R"({"id":"stats","method":"managementStats"})"
@@ -414,12 +382,12 @@ TEST(ManagementStdio, DriverThatDoesNotReadStdoutLosesEventsNotMemory) {
   ASSERT_EQ(parse(p.read_line()).at("event"), "ready");
   SocketClient reader(path);
   ASSERT_EQ(parse(reader.read_line()).at("event"), "ready");
-  auto before = rss_kib(p.pid());
+  auto before = resident_kib(p.pid());
 
   reader.send(kFlood);
   auto flood = reader.read_answer("flood");
   ASSERT_TRUE(flood) << "the socket client got no answer: is the management thread blocked on stdout?";
-  auto after = rss_kib(p.pid());
+  auto after = resident_kib(p.pid());
   expect_growth_below(before, after, kMaxGrowthKib);
 
   // An answer to the stdio driver is queued behind the events, not dropped.

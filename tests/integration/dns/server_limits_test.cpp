@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "basalt/testing/environment.hpp"
+#include "basalt/testing/memory.hpp"
 #include "basalt/testing/process.hpp"
 #include "dig.hpp"
 
@@ -150,16 +151,6 @@ class Client {
   bool connected_ = false;
 };
 
-// Resident memory of process `pid`, in KiB.
-long rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 // CPU time (user + system) of process `pid`, in clock ticks.
 long cpu_ticks(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -253,7 +244,7 @@ class LimitsTest : public ::testing::Test {
 
 TEST_F(LimitsTest, AClientThatDoesNotReadItsAnswersCostsABoundedAmountAndIsDisconnected) {
   start("tcp: {max_queued_bytes: 16384, write_timeout: 1s}\n", txt_records("big", 12));
-  long before = rss_kib(server_->pid());
+  long before = resident_kib(server_->pid());
   // 20,000 pipelined queries for a 2.5 KB answer (50 MB of answers), never
   // reading: the server stops taking them once its backlog is full.
   Client hog("127.0.0.2", port_, 8192);
@@ -266,8 +257,8 @@ TEST_F(LimitsTest, AClientThatDoesNotReadItsAnswersCostsABoundedAmountAndIsDisco
   int sent = 0;
   while (sent < 20'000 && hog.send(batch, 500ms)) sent += 100;
   EXPECT_LT(sent, 20'000) << "the server read every query of a client that reads nothing";
-  long peak = rss_kib(server_->pid());
-  EXPECT_LT(peak - before, 16 * 1024) << "grew from " << before << " KiB to " << peak << " KiB";
+  long peak = resident_kib(server_->pid());
+  expect_growth_below(before, peak, 16 * 1024);
   // Disconnected after the write timeout; other clients are served meanwhile.
   EXPECT_TRUE(answered_over_tcp("127.1.0.1"));
   EXPECT_TRUE(wait_for_metric("tcpStalled", 1));
@@ -292,14 +283,14 @@ TEST_F(LimitsTest, AClientThatStopsSendingGetsEveryAnswerThenTheConnectionCloses
 TEST_F(LimitsTest, AxfrToAClientThatDoesNotReadHoldsAFewMessagesNotTheZone) {
   // A 4 MB zone, transferred 40 times over one connection that reads nothing.
   start("tcp: {max_queued_bytes: 16384, write_timeout: 1s}\n", txt_records("many", 20'000));
-  long before = rss_kib(server_->pid());
+  long before = resident_kib(server_->pid());
   Client hog("127.0.0.2", port_, 8192);
   ASSERT_TRUE(hog.connected());
   for (int i = 0; i < 40; ++i)
     hog.send(framed(query(static_cast<std::uint16_t>(i), "example.test", 252)), 200ms);
   std::this_thread::sleep_for(500ms);  // (a server without a bound would be building transfers now)
-  long peak = rss_kib(server_->pid());
-  EXPECT_LT(peak - before, 16 * 1024) << "grew from " << before << " KiB to " << peak << " KiB";
+  long peak = resident_kib(server_->pid());
+  expect_growth_below(before, peak, 16 * 1024);
   EXPECT_TRUE(wait_for_metric("tcpStalled", 1));
   EXPECT_TRUE(hog.closed_by_server());
   EXPECT_TRUE(answered_over_tcp("127.1.0.1"));
@@ -336,7 +327,7 @@ TEST_F(LimitsTest, WhenTheServerIsFullTheOldestIdleConnectionMakesRoom) {
 TEST_F(LimitsTest, IdleConnectionsHoldNoQueryBuffer) {
   start(
       "tcp: {max_connections: 1000, max_connections_per_address: 1000, max_connections_per_network: 1000}\n");
-  long before = rss_kib(server_->pid());
+  long before = resident_kib(server_->pid());
   // 200 clients each send one 60 KB message (not a query: FORMERR) and stay.
   std::vector<std::uint8_t> junk(60'000, 0);
   junk[2] = 0x01;  // RD; the rest is garbage after the header
@@ -348,11 +339,17 @@ TEST_F(LimitsTest, IdleConnectionsHoldNoQueryBuffer) {
     ASSERT_TRUE(clients.back()->send(frame));
     ASSERT_TRUE(clients.back()->read_answer()) << "no answer to client " << i;
   }
-  long after = rss_kib(server_->pid());
-  EXPECT_LT(after - before, 4 * 1024) << "200 idle connections: " << before << " KiB -> " << after << " KiB";
+  long after = resident_kib(server_->pid());
+  expect_growth_below(before, after, 4 * 1024);
 }
 
 TEST_F(LimitsTest, OutOfFileDescriptorsTheAcceptLoopPausesInsteadOfSpinning) {
+  if (kAddressSanitizer) {
+    // The sanitizer runtimes need descriptors of their own (UBSan probes
+    // memory through a pipe() before it trusts a vtable), so out of
+    // descriptors they report errors that are not there. Tested in the release build.
+    GTEST_SKIP() << "out of file descriptors is not testable under the sanitizers";
+  }
   start("", "", 64);
   // Far more connections than descriptors: most wait in the listen backlog.
   std::vector<std::unique_ptr<Client>> clients;
