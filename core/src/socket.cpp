@@ -25,6 +25,15 @@ std::string describe(const Endpoint& at, const char* proto) {
                       : fmt::format("{}:{}/{}", addr.to_string(), at.port(), proto);
 }
 
+// A buffer size the operator asked for: with CAP_NET_ADMIN (root) past
+// net.core.rmem_max / wmem_max (the FORCE option), else capped by the kernel.
+// 0 keeps the system's default.
+void set_buffer(int fd, int force_option, int option, int bytes) {
+  if (bytes <= 0) return;
+  if (::setsockopt(fd, SOL_SOCKET, force_option, &bytes, sizeof bytes) == 0) return;
+  ::setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes);
+}
+
 void check(const boost::system::error_code& ec, const char* step, const std::string& where) {
   if (ec == boost::asio::error::address_in_use) throw AddressInUse(where);
   if (ec) throw std::system_error(ec.value(), std::system_category(), fmt::format("{} {}", step, where));
@@ -52,8 +61,8 @@ Socket bound(boost::asio::io_context& io, const typename Socket::endpoint_type& 
       throw std::system_error(errno, std::system_category(), "SO_REUSEPORT " + where);
     }
   }
-  if (o.receive_buffer > 0) s.set_option(boost::asio::socket_base::receive_buffer_size(o.receive_buffer), ec);
-  if (o.send_buffer > 0) s.set_option(boost::asio::socket_base::send_buffer_size(o.send_buffer), ec);
+  set_buffer(s.native_handle(), SO_RCVBUFFORCE, SO_RCVBUF, o.receive_buffer);
+  set_buffer(s.native_handle(), SO_SNDBUFFORCE, SO_SNDBUF, o.send_buffer);
   if (at.address().is_v6()) s.set_option(boost::asio::ip::v6_only(true), ec);
   s.bind(at, ec);
   check(ec, "bind", where);

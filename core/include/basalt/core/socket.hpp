@@ -41,8 +41,8 @@ class AddressInUse : public std::system_error {
 
 struct SocketOptions {
   bool reuse_port = true;  // SO_REUSEPORT; TCP sockets also get SO_REUSEADDR (restart over TIME_WAIT)
-  int receive_buffer = 0;  // SO_RCVBUF bytes; 0 keeps the system default
-  int send_buffer = 0;     // SO_SNDBUF bytes; 0 keeps the system default
+  int receive_buffer = 0;  // SO_RCVBUF bytes (past rmem_max with CAP_NET_ADMIN); 0: the system default
+  int send_buffer = 0;     // SO_SNDBUF bytes (past wmem_max with CAP_NET_ADMIN); 0: the system default
   int backlog = 1024;      // TCP listen backlog
 };
 
