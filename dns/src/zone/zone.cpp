@@ -272,14 +272,8 @@ Zone::Lookup Zone::lookup(const Name& qname, RRType qtype) const {
 
 std::vector<Record> Zone::records() const {
   std::vector<Record> out;
-  auto emit = [&](const Name& name, const RRset& s) {
-    for (const auto& rd : s.rdatas) out.push_back(Record{name, s.type, RRClass::kIN, s.ttl, rd});
-  };
-  emit(apex_, *soa_);
-  for (const auto& [name, node] : nodes_) {
-    for (const auto& s : node.rrsets) {
-      if (s.type != RRType::kSOA) emit(name, s);
-    }
+  for (const auto& [name, set] : rrsets()) {
+    for (const auto& rd : set->rdatas) out.push_back(Record{*name, set->type, RRClass::kIN, set->ttl, rd});
   }
   return out;
 }

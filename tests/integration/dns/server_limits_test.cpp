@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "basalt/dns/wire/message.hpp"
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/memory.hpp"
 #include "basalt/testing/process.hpp"
@@ -46,20 +47,10 @@ std::string txt_records(const std::string& owner, int count) {
 
 // A DNS query in wire format (no EDNS).
 std::vector<std::uint8_t> query(std::uint16_t id, const std::string& name, std::uint16_t type) {
-  std::vector<std::uint8_t> q = {
-      static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-  std::size_t start = 0;
-  while (start < name.size()) {
-    auto dot = name.find('.', start);
-    if (dot == std::string::npos) dot = name.size();
-    q.push_back(static_cast<std::uint8_t>(dot - start));
-    q.insert(q.end(), name.begin() + static_cast<std::ptrdiff_t>(start),
-             name.begin() + static_cast<std::ptrdiff_t>(dot));
-    start = dot + 1;
-  }
-  q.push_back(0);
-  q.insert(q.end(), {static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type), 0, 1});
-  return q;
+  dns::Message q;
+  q.header.id = id;
+  q.questions.push_back({*dns::Name::from_text(name), static_cast<dns::RRType>(type), dns::RRClass::kIN});
+  return q.to_wire();
 }
 
 std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& msg) {
