@@ -48,6 +48,10 @@ class ClientCategory final : public boost::system::error_category {
         return "HTTP protocol error";
       case ClientError::kResponseTooLarge:
         return "response over the size limits";
+      case ClientError::kPoolFull:
+        return "too many requests waiting for a connection to this origin";
+      case ClientError::kNotSupported:
+        return "the server does not support this request";
     }
     return "unknown HTTP client error";
   }

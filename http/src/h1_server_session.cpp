@@ -1,5 +1,6 @@
 // HTTP/1.1 server side of one connection: read a request (with limits and a
 // deadline), call the handler, write the response, repeat while keep-alive.
+#include "buffering_writer.hpp"
 #include "h1_request_reader.hpp"
 #include "h1_response_writer.hpp"
 #include "server_connection.hpp"
@@ -112,16 +113,27 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       Version version = request.version;
       reader_.reset();
       watchdog_.disarm();  // the handler has its own timeout
-      Response response = co_await run_handler(*ctx_.shared, std::move(request));
-      count_response(stats_, response.status);
-      if (draining_) keep_alive = false;
-      if (auto c = response.headers.get("connection"); c && iequals(*c, "close")) keep_alive = false;
-      std::string head_bytes = serialize_response_head(response, version, keep_alive, head);
-      std::array<asio::const_buffer, 2> buffers{
-          asio::buffer(head_bytes),
-          asio::buffer(head || !status_has_body(response.status) ? std::string_view{}
-                                                                 : std::string_view(response.body))};
-      if (!co_await write(buffers)) co_return;
+      auto ex = transport_->socket().get_executor();
+      ServerRequest streamed;
+      static_cast<RequestHead&>(streamed) = std::move(static_cast<RequestHead&>(request));
+      streamed.body = Body::complete(ex, std::move(request.body));
+      bool ok = true;
+      auto writer =
+          std::make_shared<BufferingWriter>([this, &keep_alive, &ok, version, head](
+                                                Response response, error_code& ec) -> asio::awaitable<void> {
+            count_response(stats_, response.status);
+            if (draining_) keep_alive = false;
+            if (auto c = response.headers.get("connection"); c && iequals(*c, "close")) keep_alive = false;
+            std::string head_bytes = serialize_response_head(response, version, keep_alive, head);
+            std::array<asio::const_buffer, 2> buffers{
+                asio::buffer(head_bytes),
+                asio::buffer(head || !status_has_body(response.status) ? std::string_view{}
+                                                                       : std::string_view(response.body))};
+            ok = co_await write(buffers);
+            if (!ok) ec = asio::error::broken_pipe;
+          });
+      co_await run_handler(*ctx_.shared, std::move(streamed), writer);
+      if (!ok || !writer->head_sent()) co_return;
       if (!keep_alive) {
         watchdog_.expires_after(std::chrono::seconds(2));
         co_await transport_->shutdown();

@@ -1,6 +1,7 @@
 // HTTP/2 server side of one connection: a reader feeding H2ServerProtocol,
 // a writer flushing it, one coroutine per request handler, and a watchdog
 // for request, idle and write deadlines.
+#include "buffering_writer.hpp"
 #include "h2_server_protocol.hpp"
 #include "server_connection.hpp"
 #include "watchdog.hpp"
@@ -97,14 +98,25 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
         transport_->socket().get_executor(),
         [self, id, request = std::move(request)]() mutable -> asio::awaitable<void> {
           bool head = request.method == "HEAD";
-          Response response = co_await run_handler(*self->ctx_.shared, std::move(request));
-          count_response(self->stats_, response.status);
+          auto ex = self->transport_->socket().get_executor();
+          ServerRequest streamed;
+          static_cast<RequestHead&>(streamed) = std::move(static_cast<RequestHead&>(request));
+          streamed.body = Body::complete(ex, std::move(request.body));
+          auto sent = std::make_shared<bool>(false);
+          auto writer = std::make_shared<BufferingWriter>(
+              [self, id, head, sent](Response response, error_code&) -> asio::awaitable<void> {
+                *sent = true;
+                count_response(self->stats_, response.status);
+                if (self->finished_) co_return;
+                self->last_activity_ = Clock::now();
+                self->protocol_.respond(id, std::move(response), head);
+                self->rearm();
+                self->wake();
+              });
+          co_await run_handler(*self->ctx_.shared, std::move(streamed), writer);
           self->protocol_.handler_finished();
-          if (self->finished_) co_return;
-          self->last_activity_ = Clock::now();
-          self->protocol_.respond(id, std::move(response), head);
-          self->rearm();
-          self->wake();
+          // Reset without an answer: release the stream (and its count).
+          if (!*sent) self->protocol_.respond(id, Response::text(500, reason_phrase(500)), head);
         },
         asio::detached);
   }

@@ -42,7 +42,7 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-void Request::set_target(std::string_view t) {
+void RequestHead::set_target(std::string_view t) {
   target.assign(t);
   query.clear();
   auto q = t.find('?');
@@ -64,7 +64,7 @@ void Request::set_target(std::string_view t) {
   }
 }
 
-std::optional<std::string_view> Request::query_param(std::string_view name) const noexcept {
+std::optional<std::string_view> RequestHead::query_param(std::string_view name) const noexcept {
   for (auto& [k, v] : query) {
     if (k == name) return std::string_view(v);
   }
@@ -72,7 +72,7 @@ std::optional<std::string_view> Request::query_param(std::string_view name) cons
 }
 
 Response::Response(int status_code, std::string body_text, std::string_view content_type)
-    : status(status_code), body(std::move(body_text)) {
+    : ResponseHead{status_code, {}}, body(std::move(body_text)) {
   if (!content_type.empty()) headers.set("content-type", content_type);
 }
 

@@ -12,6 +12,7 @@
 namespace basalt::http {
 
 namespace asio = boost::asio;
+using boost::system::error_code;
 
 void count_response(Stats& stats, int status) noexcept {
   if (status >= 500) {
@@ -26,55 +27,81 @@ struct Call {
   explicit Call(const asio::any_io_executor& ex) : timer(ex) {}
   asio::steady_timer timer;
   asio::cancellation_signal cancel;
-  std::optional<Response> response;
+  std::exception_ptr error;
   bool done = false;
 };
+
+void log_failure(std::exception_ptr e, const std::string& what) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::warn("http handler for {} failed: {}", what, ex.what());
+  } catch (...) {
+    spdlog::warn("http handler for {} failed", what);
+  }
+}
+
+asio::awaitable<void> call_handler(std::shared_ptr<StreamHandler> handler, ServerRequest request,
+                                   std::shared_ptr<ResponseWriter> writer) {
+  co_await (*handler)(std::move(request), *writer);
+}
 }  // namespace
 
-asio::awaitable<Response> run_handler(ServerShared& shared, Request request) {
+asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
+                                  std::shared_ptr<ResponseWriter> writer) {
   auto ex = co_await asio::this_coro::executor;
   auto call = std::make_shared<Call>(ex);
-  Stats* stats = &shared.stats;
   std::string what = request.method + " " + request.path;
   // Copy the handler: the coroutine it returns may refer to the function object.
-  auto handler = std::make_shared<Handler>(shared.handler);
-  asio::co_spawn(
-      ex,
-      [handler, req = std::move(request)]() mutable -> asio::awaitable<Response> {
-        co_return co_await (*handler)(std::move(req));
-      },
-      asio::bind_cancellation_slot(call->cancel.slot(),
-                                   [call, stats, what](std::exception_ptr e, Response r) {
-                                     if (call->done) return;  // timed out already
-                                     call->done = true;
-                                     if (e) {
-                                       try {
-                                         std::rethrow_exception(e);
-                                       } catch (const std::exception& ex) {
-                                         spdlog::warn("http handler for {} failed: {}", what, ex.what());
-                                       } catch (...) {
-                                         spdlog::warn("http handler for {} failed", what);
-                                       }
-                                       stats->add(Stats::kHandlerExceptions);
-                                       call->response = Response::text(500, "Internal Server Error");
-                                     } else {
-                                       call->response = std::move(r);
-                                     }
-                                     call->timer.cancel();
-                                   }));
-  if (!call->done) {
-    call->timer.expires_after(shared.limits.handler_timeout);
-    boost::system::error_code ec;
+  auto handler = std::make_shared<StreamHandler>(shared.handler);
+  asio::co_spawn(ex, call_handler(std::move(handler), std::move(request), writer),
+                 asio::bind_cancellation_slot(call->cancel.slot(), [call](std::exception_ptr e) {
+                   call->done = true;
+                   call->error = e;
+                   call->timer.cancel();
+                 }));
+  // Until the head is sent: handler_timeout (503). After it the body's own
+  // timeouts in the session apply; once the session reset the exchange,
+  // a handler still waiting on something else is cancelled.
+  auto deadline = std::chrono::steady_clock::now() + shared.limits.handler_timeout;
+  while (!call->done) {
+    if (writer->finished()) {
+      call->cancel.emit(asio::cancellation_type::terminal);
+      co_return;  // the handler winds down on its own; its writes fail
+    }
+    if (writer->head_sent()) {
+      call->timer.expires_after(
+          std::min<std::chrono::milliseconds>(shared.limits.stream_idle_timeout, std::chrono::seconds(1)));
+    } else {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        shared.stats.add(Stats::kHandlerTimeouts);
+        spdlog::warn("http handler for {} timed out after {} ms", what,
+                     shared.limits.handler_timeout.count());
+        call->cancel.emit(asio::cancellation_type::terminal);
+        error_code ec;
+        co_await writer->respond(Response::text(503, reason_phrase(503)), ec);
+        co_return;
+      }
+      call->timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
+    }
+    error_code ec;
     co_await call->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (!call->done) {
-    call->done = true;
-    stats->add(Stats::kHandlerTimeouts);
-    spdlog::warn("http handler for {} timed out after {} ms", what, shared.limits.handler_timeout.count());
-    call->cancel.emit(asio::cancellation_type::terminal);
-    co_return Response::text(503, "Service Unavailable");
+  error_code ec;
+  if (call->error) {
+    log_failure(call->error, what);
+    shared.stats.add(Stats::kHandlerExceptions);
+    if (!writer->head_sent()) {
+      co_await writer->respond(Response::text(500, reason_phrase(500)), ec);
+    } else if (!writer->finished()) {
+      writer->reset();
+    }
+  } else if (!writer->head_sent()) {
+    spdlog::warn("http handler for {} returned without a response", what);
+    co_await writer->respond(Response::text(500, reason_phrase(500)), ec);
+  } else if (!writer->finished()) {
+    co_await writer->finish({}, ec);
   }
-  co_return std::move(*call->response);
 }
 
 }  // namespace basalt::http

@@ -171,6 +171,9 @@ struct Server::Impl {
 };
 
 Server::Server(core::Runtime& runtime, Handler handler, Limits limits)
+    : Server(runtime, buffered(std::move(handler), limits.max_body_bytes), limits) {}
+
+Server::Server(core::Runtime& runtime, StreamHandler handler, Limits limits)
     : impl_(std::make_unique<Impl>(runtime)) {
   impl_->shared->handler = std::move(handler);
   impl_->shared->limits = limits;

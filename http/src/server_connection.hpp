@@ -4,9 +4,9 @@
 #pragma once
 
 #include "basalt/core/shutdown.hpp"
-#include "basalt/http/handler.hpp"
 #include "basalt/http/limits.hpp"
 #include "basalt/http/stats.hpp"
+#include "basalt/http/stream_handler.hpp"
 #include "transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -21,7 +21,7 @@ namespace basalt::http {
 
 // Server-wide, shared by every connection; outlives them (held by shared_ptr).
 struct ServerShared {
-  Handler handler;
+  StreamHandler handler;
   Limits limits;
   Stats stats;
   std::atomic<bool> draining{false};
@@ -50,9 +50,13 @@ struct ConnectionContext {
   std::optional<core::Shutdown::Token> token;
 };
 
-// Calls the handler: its response, a 500 if it threw, a 503 when it has not
-// answered within limits.handler_timeout (then it is cancelled). Counts.
-boost::asio::awaitable<Response> run_handler(ServerShared& shared, Request request);
+// Calls the handler for one exchange and sees it through: 500 when it
+// throws or returns without a head (a reset when the head was out), 503
+// when it sends no head within limits.handler_timeout (then it is
+// cancelled), finish() when it returns with the body still open. Completes
+// when the handler returned, or was cancelled after a timeout or reset.
+boost::asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
+                                         std::shared_ptr<ResponseWriter> writer);
 
 // Count the response's status class.
 void count_response(Stats& stats, int status) noexcept;

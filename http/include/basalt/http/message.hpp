@@ -1,10 +1,11 @@
 // The request and response a handler sees, independent of the HTTP version
 // and of the wire library.
 //
-// A server fills a Request from HTTP/1.1 or HTTP/2 and turns the handler's
-// Response into the right wire form; the client does the reverse. Bodies are
-// whole byte strings for now (limits bound their size). Plain values:
-// copyable, movable, thread-compatible.
+// A server fills a RequestHead from HTTP/1.1 or HTTP/2 and turns a
+// ResponseHead into the right wire form; the client does the reverse. The
+// heads travel first and the body follows as a stream (body.hpp); Request
+// and Response are the whole-message forms the buffered Handler uses.
+// Plain values: copyable, movable, thread-compatible.
 #pragma once
 
 #include "basalt/core/ip.hpp"
@@ -24,7 +25,9 @@ enum class Version : std::uint8_t { http1_0, http1_1, http2 };
 // "HTTP/1.0", "HTTP/1.1", "HTTP/2".
 std::string_view to_string(Version version) noexcept;
 
-struct Request {
+// What arrives before a request's body: the request line (or HTTP/2
+// pseudo-headers) and the header fields.
+struct RequestHead {
   std::string method;  // as received, e.g. "GET" (methods are case-sensitive)
   std::string target;  // request target as received: "/dns-query?dns=AAAB"
   std::string path;    // target before '?', percent-decoding not applied
@@ -33,8 +36,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;
   std::string authority;  // Host header or HTTP/2 :authority
   std::string scheme;     // "https" or "http"
+  // HTTP/2 extended CONNECT (RFC 8441) :protocol, e.g. "websocket"; empty otherwise.
+  std::string protocol;
   Headers headers;
-  std::string body;
   core::Endpoint remote;  // peer address of the connection
   Version version = Version::http1_1;
 
@@ -46,9 +50,19 @@ struct Request {
   void set_target(std::string_view target);
 };
 
-struct Response {
+// A whole request, body included (the buffered Handler's view).
+struct Request : RequestHead {
+  std::string body;
+};
+
+// A response's status line and header fields.
+struct ResponseHead {
   int status = 200;
   Headers headers;
+};
+
+// A whole response, body included.
+struct Response : ResponseHead {
   std::string body;
 
   Response() = default;

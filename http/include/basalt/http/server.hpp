@@ -29,6 +29,7 @@
 #include "basalt/http/handler.hpp"
 #include "basalt/http/limits.hpp"
 #include "basalt/http/stats.hpp"
+#include "basalt/http/stream_handler.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -61,8 +62,12 @@ struct ListenOptions {
 
 class Server {
  public:
-  // `handler` is called for every request (see handler.hpp); copy a Router's
-  // handler() here for path routing.
+  // `handler` is called for every request with the head, and reads the body
+  // and writes the response as streams (stream_handler.hpp); a Router's
+  // stream_handler() routes by path.
+  Server(core::Runtime& runtime, StreamHandler handler, Limits limits = {});
+  // A buffered handler (whole request in, whole response out; handler.hpp),
+  // served through http::buffered(handler, limits.max_body_bytes).
   Server(core::Runtime& runtime, Handler handler, Limits limits = {});
   ~Server();
   Server(const Server&) = delete;
