@@ -10,14 +10,15 @@ using boost::system::error_code;
 namespace {
 constexpr std::size_t kDefaultBufferedBody = 1024 * 1024;
 
-asio::awaitable<void> serve_buffered(std::shared_ptr<Handler> handler, std::size_t limit, ServerRequest request,
-                                     ResponseWriter& writer) {
+asio::awaitable<void> serve_buffered(std::shared_ptr<Handler> handler, std::size_t limit,
+                                     ServerRequest request, ResponseWriter& writer) {
   error_code ec;
   Request whole;
   static_cast<RequestHead&>(whole) = std::move(static_cast<RequestHead&>(request));
   whole.body = co_await request.body->read_all(limit, ec);
   if (ec == BodyError::kTooLarge) {
-    co_await writer.respond(Response::text(413, reason_phrase(413)), ec);
+    Response answer = Response::text(413, reason_phrase(413));
+    co_await writer.respond(std::move(answer), ec);
     co_return;
   }
   if (ec) {

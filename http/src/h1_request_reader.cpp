@@ -11,9 +11,9 @@
 #include <boost/assert.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <optional>
 #include <string_view>
@@ -28,7 +28,8 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 
 using Status = RequestReader::Status;
-using Header = bhttp::request_parser<bhttp::string_body>::value_type;
+using Parser = bhttp::request_parser<bhttp::buffer_body>;
+using Header = Parser::value_type;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -119,11 +120,15 @@ Status check_host(const Header& h) {
 
 struct RequestReader::Impl {
   std::size_t max_header;
-  std::size_t max_body;
+  std::size_t max_body;  // 0: none
+  std::size_t max_line;
+  std::size_t max_fields;
   beast::flat_buffer buffer;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
-  bool keep_alive = false;
+  std::optional<Parser> parser;
+  std::size_t head_fields = 0;  // fields in the head (the rest are trailers)
   bool header_checked = false;
+  bool keep_alive = false;
+  std::string whole_body;             // parse()/take() only
   Status failed = Status::kNeedMore;  // a refusal is final for the connection
 
   void start() {
@@ -135,6 +140,8 @@ struct RequestReader::Impl {
     parser->body_limit(boost::none);
     parser->eager(false);
     header_checked = false;
+    head_fields = 0;
+    whole_body.clear();
   }
 
   Status check_header() {
@@ -142,8 +149,14 @@ struct RequestReader::Impl {
     const auto& h = p.get();
     if (auto s = check_transfer_encoding(h, p.chunked()); s != Status::kComplete) return s;
     if (auto s = check_host(h); s != Status::kComplete) return s;
-    if (auto length = p.content_length(); length && *length > max_body) return Status::kBodyTooLarge;
-    p.body_limit(max_body);
+    if (h.method_string().size() + h.target().size() + 11 > max_line) return Status::kUriTooLong;
+    head_fields = static_cast<std::size_t>(std::distance(h.begin(), h.end()));
+    if (head_fields > max_fields) return Status::kHeaderTooLarge;
+    if (auto length = p.content_length(); max_body && length && *length > max_body)
+      return Status::kBodyTooLarge;
+    if (max_body) {
+      p.body_limit(max_body);
+    }
     p.eager(true);
     return Status::kComplete;
   }
@@ -152,12 +165,49 @@ struct RequestReader::Impl {
     failed = s;
     return s;
   }
+
+  // One put() of buffered bytes into the parser; `room` bytes of body
+  // space at `out` (none while parsing the head). Returns kComplete when
+  // the parser made progress, kNeedMore when it needs more input.
+  Status step(char* out, std::size_t room, std::size_t& produced) {
+    auto& p = *parser;
+    auto& body = p.get().body();
+    body.data = out;
+    body.size = room;
+    body.more = true;
+    beast::error_code ec;
+    std::size_t used = p.put(buffer.data(), ec);
+    buffer.consume(used);
+    produced = room - body.size;
+    body.data = nullptr;
+    body.size = 0;
+    if (ec == bhttp::error::need_buffer) return Status::kComplete;  // `out` is full
+    if (ec == bhttp::error::need_more) {
+      // The header, and each chunk-size line, must arrive whole; refuse to
+      // buffer past the header limit (plus the read chunk Beast needs to see
+      // the end of a line). Beast 1.81 has no limit on chunk extensions.
+      if (buffer.size() > max_header + kReadChunk) {
+        return fail(p.is_header_done() ? Status::kBadRequest : Status::kHeaderTooLarge);
+      }
+      return Status::kNeedMore;
+    }
+    if (ec == bhttp::error::header_limit) return fail(Status::kHeaderTooLarge);
+    if (ec == bhttp::error::body_limit) return fail(Status::kBodyTooLarge);
+    if (ec) return fail(Status::kBadRequest);
+    if (used == 0 && produced == 0 && !p.is_done() && !(p.is_header_done() && !header_checked)) {
+      return Status::kNeedMore;
+    }
+    return Status::kComplete;
+  }
 };
 
-RequestReader::RequestReader(std::size_t max_header_bytes, std::size_t max_body_bytes)
+RequestReader::RequestReader(std::size_t max_header_bytes, std::size_t max_body_bytes,
+                             std::size_t max_request_line_bytes, std::size_t max_header_count)
     : impl_(std::make_unique<Impl>()) {
   impl_->max_header = max_header_bytes;
   impl_->max_body = max_body_bytes;
+  impl_->max_line = max_request_line_bytes;
+  impl_->max_fields = max_header_count;
   impl_->start();
 }
 
@@ -176,42 +226,102 @@ void RequestReader::append(std::string_view bytes) {
   impl_->buffer.commit(bytes.size());
 }
 
-RequestReader::Status RequestReader::parse() {
+std::size_t RequestReader::buffered() const noexcept {
+  return impl_->buffer.size();
+}
+
+RequestReader::Status RequestReader::parse_head() {
+  auto& impl = *impl_;
+  if (impl.failed != Status::kNeedMore) return impl.failed;
+  auto& p = *impl.parser;
+  while (!impl.header_checked) {
+    if (p.is_header_done()) {
+      impl.header_checked = true;
+      if (auto s = impl.check_header(); s != Status::kComplete) return impl.fail(s);
+      impl.keep_alive = p.keep_alive();
+      return Status::kComplete;
+    }
+    if (impl.buffer.size() == 0) return Status::kNeedMore;
+    std::size_t produced = 0;
+    if (auto s = impl.step(nullptr, 0, produced); s != Status::kComplete) return s;
+  }
+  return Status::kComplete;
+}
+
+RequestHead RequestReader::take_head() {
+  auto& m = impl_->parser->get();
+  RequestHead r;
+  r.method.assign(m.method_string());
+  r.set_target(m.target());
+  r.version = m.version() == 10 ? Version::http1_0 : Version::http1_1;
+  for (auto& f : m) r.headers.add(f.name_string(), f.value());
+  if (auto host = r.headers.get("host")) r.authority.assign(*host);
+  return r;
+}
+
+bool RequestReader::has_body() const noexcept {
+  auto& p = *impl_->parser;
+  if (p.chunked()) return true;
+  auto length = p.content_length();
+  return length && *length > 0;
+}
+
+RequestReader::Status RequestReader::parse_body(std::string& out, std::size_t max) {
   auto& impl = *impl_;
   if (impl.failed != Status::kNeedMore) return impl.failed;
   auto& p = *impl.parser;
   while (!p.is_done()) {
-    if (impl.buffer.size() == 0) return Status::kNeedMore;
-    beast::error_code ec;
-    std::size_t used = p.put(impl.buffer.data(), ec);
-    impl.buffer.consume(used);
-    if (ec == bhttp::error::need_more) {
-      // The header, and each chunk-size line, must arrive whole; refuse to
-      // buffer past the header limit (plus the read chunk Beast needs to see
-      // the end of a line). Beast 1.81 has no limit on chunk extensions.
-      if (impl.buffer.size() > impl.max_header + kReadChunk) {
-        return impl.fail(p.is_header_done() ? Status::kBadRequest : Status::kHeaderTooLarge);
-      }
-      return Status::kNeedMore;
-    }
-    if (ec == bhttp::error::header_limit) return impl.fail(Status::kHeaderTooLarge);
-    if (ec == bhttp::error::body_limit) return impl.fail(Status::kBodyTooLarge);
-    if (ec) return impl.fail(Status::kBadRequest);
-    if (!impl.header_checked && p.is_header_done()) {
-      impl.header_checked = true;
-      if (auto s = impl.check_header(); s != Status::kComplete) return impl.fail(s);
-      continue;  // on to the body, if any
-    }
-    if (used == 0 && !p.is_done()) return Status::kNeedMore;
+    if (out.size() >= max || impl.buffer.size() == 0) return Status::kNeedMore;
+    // Decoded bytes never outnumber the raw ones.
+    std::size_t room = std::min(max - out.size(), impl.buffer.size());
+    std::size_t old = out.size();
+    out.resize(old + room);
+    std::size_t produced = 0;
+    auto s = impl.step(out.data() + old, room, produced);
+    out.resize(old + produced);
+    if (s != Status::kComplete) return s;
   }
   return Status::kComplete;
+}
+
+Headers RequestReader::take_trailers() {
+  Headers trailers;
+  auto& m = impl_->parser->get();
+  std::size_t i = 0;
+  for (auto& f : m) {
+    if (i++ >= impl_->head_fields) trailers.add(f.name_string(), f.value());
+  }
+  return trailers;
+}
+
+std::string RequestReader::take_raw() {
+  auto& b = impl_->buffer;
+  std::string raw(static_cast<const char*>(b.data().data()), b.size());
+  b.consume(b.size());
+  impl_->failed = Status::kBadRequest;  // nothing more is parsed as HTTP
+  return raw;
+}
+
+RequestReader::Status RequestReader::parse() {
+  auto& impl = *impl_;
+  if (auto s = parse_head(); s != Status::kComplete) return s;
+  std::size_t limit = impl.max_body ? impl.max_body : SIZE_MAX;
+  return parse_body(impl.whole_body, limit);
+}
+
+Request RequestReader::take() {
+  Request r;
+  static_cast<RequestHead&>(r) = take_head();
+  r.body = std::move(impl_->whole_body);
+  impl_->whole_body.clear();
+  return r;
 }
 
 bool RequestReader::started() const noexcept {
   return impl_->buffer.size() > 0 || impl_->parser->got_some();
 }
 bool RequestReader::header_done() const noexcept {
-  return impl_->parser->is_header_done();
+  return impl_->header_checked;
 }
 
 bool RequestReader::expects_continue() const noexcept {
@@ -220,6 +330,10 @@ bool RequestReader::expects_continue() const noexcept {
   auto& m = p.get();
   auto it = m.find(bhttp::field::expect);
   return it != m.end() && beast::iequals(it->value(), "100-continue") && m.version() == 11;
+}
+
+bool RequestReader::upgrade() const noexcept {
+  return impl_->header_checked && impl_->parser->upgrade();
 }
 
 int RequestReader::status_code(Status s) noexcept {
@@ -232,23 +346,11 @@ int RequestReader::status_code(Status s) noexcept {
       return 400;
     case Status::kNotImplemented:
       return 501;
+    case Status::kUriTooLong:
+      return 414;
     default:
       return 200;
   }
-}
-
-Request RequestReader::take() {
-  auto& p = *impl_->parser;
-  impl_->keep_alive = p.keep_alive();
-  auto m = p.release();
-  Request r;
-  r.method.assign(m.method_string());
-  r.set_target(m.target());
-  r.version = m.version() == 10 ? Version::http1_0 : Version::http1_1;
-  for (auto& f : m) r.headers.add(f.name_string(), f.value());
-  if (auto host = r.headers.get("host")) r.authority.assign(*host);
-  r.body = std::move(m.body());
-  return r;
 }
 
 bool RequestReader::keep_alive() const noexcept {

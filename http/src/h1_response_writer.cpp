@@ -26,36 +26,50 @@ void append_clean(std::string& out, std::string_view v) {
 }
 }  // namespace
 
-std::string serialize_response_head(const Response& response, Version version, bool keep_alive,
-                                    bool head_request) {
+std::string serialize_head(const ResponseHead& head, Version version, Framing framing, std::uint64_t length,
+                           bool keep_alive, bool announce_length) {
   std::string out;
-  out.reserve(128 + response.headers.byte_size() + 4 * response.headers.size());
+  out.reserve(128 + head.headers.byte_size() + 4 * head.headers.size());
   out.append(version == Version::http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  int status = response.status < 100 || response.status > 999 ? 500 : response.status;
+  int status = head.status < 100 || head.status > 999 ? 500 : head.status;
   append_number(out, static_cast<std::uint64_t>(status));
   out.push_back(' ');
   out.append(reason_phrase(status));
   out.append("\r\n");
-  for (auto& f : response.headers) {
-    if (is_connection_specific(f.name) || iequals(f.name, "content-length")) continue;
+  bool upgrade = status == 101;
+  for (auto& f : head.headers) {
+    if (iequals(f.name, "content-length")) continue;
+    if (is_connection_specific(f.name) && !(upgrade && iequals(f.name, "upgrade"))) continue;
     append_clean(out, f.name);
     out.append(": ");
     append_clean(out, f.value);
     out.append("\r\n");
   }
-  if (status_has_body(status)) {
+  if (framing == Framing::kLength || (framing == Framing::kNone && announce_length)) {
     out.append("Content-Length: ");
-    append_number(out, response.body.size());
+    append_number(out, length);
     out.append("\r\n");
+  } else if (framing == Framing::kChunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
   }
-  (void)head_request;
-  if (!keep_alive) {
+  if (upgrade) {
+    out.append("Connection: upgrade\r\n");
+  } else if (status < 200 || framing == Framing::kTunnel) {
+    // informational, or a CONNECT tunnel: no connection field
+  } else if (!keep_alive || framing == Framing::kUntilClose) {
     out.append("Connection: close\r\n");
   } else if (version == Version::http1_0) {
     out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n");
   return out;
+}
+
+std::string serialize_response_head(const Response& response, Version version, bool keep_alive,
+                                    bool head_request) {
+  bool body = status_has_body(response.status);
+  Framing framing = !body ? Framing::kNone : head_request ? Framing::kNone : Framing::kLength;
+  return serialize_head(response, version, framing, response.body.size(), keep_alive, body && head_request);
 }
 
 }  // namespace basalt::http

@@ -61,27 +61,22 @@ asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
                    call->timer.cancel();
                  }));
   // Until the head is sent: handler_timeout (503). After it the body's own
-  // timeouts in the session apply; once the session reset the exchange,
-  // a handler still waiting on something else is cancelled.
+  // timeouts in the session apply: a stalled peer gets the connection or
+  // stream reset, which fails the handler's reads and writes.
   auto deadline = std::chrono::steady_clock::now() + shared.limits.handler_timeout;
   while (!call->done) {
-    if (writer->finished()) {
-      call->cancel.emit(asio::cancellation_type::terminal);
-      co_return;  // the handler winds down on its own; its writes fail
-    }
     if (writer->head_sent()) {
-      call->timer.expires_after(
-          std::min<std::chrono::milliseconds>(shared.limits.stream_idle_timeout, std::chrono::seconds(1)));
+      call->timer.expires_at(std::chrono::steady_clock::time_point::max());
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      shared.stats.add(Stats::kHandlerTimeouts);
+      spdlog::warn("http handler for {} timed out after {} ms", what, shared.limits.handler_timeout.count());
+      call->cancel.emit(asio::cancellation_type::terminal);
+      error_code ec;
+      Response answer = Response::text(503, reason_phrase(503));
+      co_await writer->respond(std::move(answer), ec);
+      co_return;
     } else {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        shared.stats.add(Stats::kHandlerTimeouts);
-        spdlog::warn("http handler for {} timed out after {} ms", what,
-                     shared.limits.handler_timeout.count());
-        call->cancel.emit(asio::cancellation_type::terminal);
-        error_code ec;
-        co_await writer->respond(Response::text(503, reason_phrase(503)), ec);
-        co_return;
-      }
+      // Wake at the deadline, or once a second to see whether the head went out.
       call->timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
     }
     error_code ec;
@@ -92,13 +87,15 @@ asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
     log_failure(call->error, what);
     shared.stats.add(Stats::kHandlerExceptions);
     if (!writer->head_sent()) {
-      co_await writer->respond(Response::text(500, reason_phrase(500)), ec);
+      Response answer = Response::text(500, reason_phrase(500));
+      co_await writer->respond(std::move(answer), ec);
     } else if (!writer->finished()) {
       writer->reset();
     }
   } else if (!writer->head_sent()) {
     spdlog::warn("http handler for {} returned without a response", what);
-    co_await writer->respond(Response::text(500, reason_phrase(500)), ec);
+    Response answer = Response::text(500, reason_phrase(500));
+    co_await writer->respond(std::move(answer), ec);
   } else if (!writer->finished()) {
     co_await writer->finish({}, ec);
   }

@@ -54,7 +54,7 @@ struct ConnectionContext {
 // throws or returns without a head (a reset when the head was out), 503
 // when it sends no head within limits.handler_timeout (then it is
 // cancelled), finish() when it returns with the body still open. Completes
-// when the handler returned, or was cancelled after a timeout or reset.
+// when the handler returned (or timed out before its head).
 boost::asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
                                          std::shared_ptr<ResponseWriter> writer);
 

@@ -46,11 +46,11 @@ namespace basalt::http {
 
 // Why a body ended early. Reported by Body::read() and Body::write().
 enum class BodyError {
-  kReset = 1,    // the peer reset the stream or closed the connection mid-body
-  kAborted,      // the consumer stopped reading (Body::abort)
-  kTooLarge,     // over a size limit
-  kTimeout,      // no progress within the body's timeout
-  kProtocol,     // framing error (bad chunk, DATA beyond Content-Length)
+  kReset = 1,  // the peer reset the stream or closed the connection mid-body
+  kAborted,    // the consumer stopped reading (Body::abort)
+  kTooLarge,   // over a size limit
+  kTimeout,    // no progress within the body's timeout
+  kProtocol,   // framing error (bad chunk, DATA beyond Content-Length)
 };
 const boost::system::error_category& body_category() noexcept;
 boost::system::error_code make_error_code(BodyError e) noexcept;
