@@ -332,7 +332,8 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       }
       std::string chunk;
       auto status = reader_.parse_body(chunk, body.capacity() - body.buffered());
-      if (!chunk.empty()) body.push(std::move(chunk));
+      bool progress = !chunk.empty();
+      if (progress) body.push(std::move(chunk));
       if (status == RequestReader::Status::kComplete) {
         body.finish(reader_.take_trailers());
         ended = true;
@@ -352,7 +353,9 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
         writer.refuse_keep_alive();
         co_return false;
       }
-      if (reader_.buffered() > 0 && body.buffered() < body.capacity()) continue;
+      // More body in what was read already: parse on. No progress means the
+      // parser waits for the rest of a chunk-size line: read.
+      if (progress && reader_.buffered() > 0 && body.buffered() < body.capacity()) continue;
       arm();
       error_code ec;
       if (!co_await read_more(ec)) {
