@@ -85,14 +85,14 @@ struct H2ServerProtocol::Stream {
   std::size_t trailer_bytes = 0;
   std::size_t trailer_count = 0;
   bool trailers_too_large = false;
-  int reject_status = 0;      // answer this instead of calling the handler
-  bool head_request = false;  // HEAD: a response without body
-  bool connect = false;       // CONNECT (plain or RFC 8441): 2xx makes a tunnel
-  bool dispatched = false;    // head complete: handed to a handler or answered
-  bool handler = false;       // a handler runs for it
-  bool request_done = false;  // END_STREAM received
-  bool discarding = false;    // request DATA is dropped (early answer, nobody reads)
-  bool responded = false;     // the final head was submitted
+  int reject_status = 0;        // answer this instead of calling the handler
+  bool head_request = false;    // HEAD: a response without body
+  bool connect = false;         // CONNECT (plain or RFC 8441): 2xx makes a tunnel
+  bool dispatched = false;      // head complete: handed to a handler or answered
+  bool handler = false;         // a handler runs for it
+  bool request_done = false;    // END_STREAM received
+  bool discarding = false;      // request DATA is dropped (early answer, nobody reads)
+  bool responded = false;       // the final head was submitted
   bool response_ended = false;  // END_STREAM (or the last DATA) submitted
   bool flushed = false;         // the frame with END_STREAM was written
   bool tunnel = false;          // CONNECT answered 2xx
@@ -409,7 +409,6 @@ std::size_t H2ServerProtocol::scan(std::span<const std::uint8_t> bytes) {
   }
   return std::string_view::npos;
 }
-
 
 H2ServerProtocol::H2ServerProtocol(boost::asio::any_io_executor executor, const Limits& limits, Stats& stats,
                                    core::Endpoint remote, bool secure)
@@ -732,7 +731,8 @@ error_code H2ServerProtocol::send_interim(std::int32_t id, const ResponseHead& h
   auto* st = find(id);
   if (!st || st->closing) return make_error_code(BodyError::kReset);
   if (st->responded) return boost::asio::error::already_started;
-  if (head.status < 100 || head.status > 199 || head.status == 101) return boost::asio::error::invalid_argument;
+  if (head.status < 100 || head.status > 199 || head.status == 101)
+    return boost::asio::error::invalid_argument;
   FieldList fields;
   auto status = status_text(head.status);
   fields.add(":status", status);
@@ -744,7 +744,8 @@ error_code H2ServerProtocol::send_interim(std::int32_t id, const ResponseHead& h
   return {};
 }
 
-error_code H2ServerProtocol::send_head(std::int32_t id, const ResponseHead& head, std::shared_ptr<Body> body) {
+error_code H2ServerProtocol::send_head(std::int32_t id, const ResponseHead& head,
+                                       std::shared_ptr<Body> body) {
   auto* st = find(id);
   if (!st || st->closing) return make_error_code(BodyError::kReset);
   if (st->responded) return boost::asio::error::already_started;

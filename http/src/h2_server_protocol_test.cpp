@@ -18,8 +18,8 @@ namespace {
 struct Client {
   nghttp2_session* s = nullptr;
   std::map<std::int32_t, std::pair<int, std::string>> responses;  // status, body
-  std::map<std::int32_t, Headers> heads;                           // final response fields
-  std::map<std::int32_t, Headers> trailers;                        // response trailers
+  std::map<std::int32_t, Headers> heads;                          // final response fields
+  std::map<std::int32_t, Headers> trailers;                       // response trailers
   std::map<std::int32_t, std::uint32_t> resets;
   std::map<std::int32_t, int> window_updates;
   std::set<std::int32_t> closed;
@@ -38,7 +38,8 @@ struct Client {
         cbs, [](nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl,
                 const std::uint8_t* v, std::size_t vl, std::uint8_t, void* u) {
           auto* c = static_cast<Client*>(u);
-          std::string_view name(reinterpret_cast<const char*>(n), nl), value(reinterpret_cast<const char*>(v), vl);
+          std::string_view name(reinterpret_cast<const char*>(n), nl),
+              value(reinterpret_cast<const char*>(v), vl);
           if (name == ":status") {
             c->responses[f->hd.stream_id].first = std::stoi(std::string(value));
           } else if (f->headers.cat == NGHTTP2_HCAT_HEADERS && c->responses[f->hd.stream_id].first >= 200) {
@@ -531,7 +532,10 @@ TEST_F(H2ServerProtocolTest, ContentLengthMismatchResetsTheStream) {
     Stats s;
     H2ServerProtocol server(io.get_executor(), limits, s, remote, true);
     // POST, https, /, :authority x, content-length: 5 (static index 28)
-    std::string block("\x83\x87\x84\x41\x01x\x0f\x0d\x01" "5", 10);
+    std::string block(
+        "\x83\x87\x84\x41\x01x\x0f\x0d\x01"
+        "5",
+        10);
     std::string wire = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(NGHTTP2_SETTINGS, 0, 0, "") +
                        frame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1, block);
     ASSERT_TRUE(server.receive({reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()}));
@@ -664,7 +668,8 @@ TEST_F(H2ServerProtocolTest, IdleStreamAfterTheHeadIsCancelled) {
 TEST_F(H2ServerProtocolTest, StreamedHeadKeepsContentLength) {
   H2ServerProtocol server(io.get_executor(), limits, stats, remote, true);
   Client c;
-  auto id = c.request({{":method", "HEAD"}, {":scheme", "https"}, {":authority", "e"}, {":path", "/"}}, nullptr);
+  auto id =
+      c.request({{":method", "HEAD"}, {":scheme", "https"}, {":authority", "e"}, {":path", "/"}}, nullptr);
   c.pump(server);
   auto requests = server.take_requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -676,6 +681,31 @@ TEST_F(H2ServerProtocolTest, StreamedHeadKeepsContentLength) {
   EXPECT_EQ(c.responses[id].first, 200);
   EXPECT_EQ(c.heads[id].get("content-length").value_or(""), "12345");
   EXPECT_TRUE(c.closed.count(id));
+}
+
+// A handler that answers and returns without reading its body: the rest of
+// the upload is dropped with its window given back, so the client finishes
+// instead of stalling on a window nobody opens.
+TEST_F(H2ServerProtocolTest, UnreadBodyOfAFinishedHandlerIsDrained) {
+  limits.initial_window_size = 16 * 1024;
+  limits.connection_window_size = 32 * 1024;
+  limits.max_body_bytes = 0;
+  H2ServerProtocol server(io.get_executor(), limits, stats, remote, true);
+  Client c;
+  auto id = c.post("/early", std::string(200 * 1024, 'q'), {}, {{"expect", "100-continue"}});
+  c.pump(server);
+  auto requests = server.take_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  server.respond(requests[0].first, Response(200, "early"), false);
+  requests.clear();  // the handler is gone, and its Body with it
+  server.handler_finished(id);
+  c.pump(server);
+  EXPECT_EQ(c.responses[id].first, 200);
+  EXPECT_EQ(c.responses[id].second, "early");
+  EXPECT_TRUE(c.closed.count(id));
+  EXPECT_FALSE(c.resets.count(id));  // 200 KiB is under the discard bound: no reset
+  EXPECT_EQ(server.open_streams(), 0u);
+  EXPECT_EQ(server.handlers_running(), 0u);
 }
 
 }  // namespace

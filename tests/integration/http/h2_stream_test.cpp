@@ -92,7 +92,7 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 struct Shared {
   std::atomic<bool> release{false};  // /hold starts reading
   std::mutex mutex;
-  std::optional<std::promise<error_code>> read_error;   // /watch: how its body read ended
+  std::optional<std::promise<error_code>> read_error;  // /watch: how its body read ended
   std::optional<std::promise<std::pair<error_code, std::uint64_t>>> write_error;  // /stall
 };
 
@@ -241,7 +241,9 @@ class StreamServer {
   }
   std::uint16_t port() const { return port_; }
   Server& server() { return *server_; }
-  std::string url(const std::string& path) const { return "https://localhost:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path) const {
+    return "https://localhost:" + std::to_string(port_) + path;
+  }
 
  private:
   core::Runtime runtime_;
@@ -255,8 +257,9 @@ class H2StreamTest : public ::testing::Test {
   void SetUp() override { cert_ = make_cert(dir_, "stream"); }
 
   std::vector<std::string> curl_args(const StreamServer& s) const {
-    return {"curl",      "-sS",         "--http2", "--max-time", "60", "--cacert", cert_.cert_file, "--resolve",
-            "localhost:" + std::to_string(s.port()) + ":127.0.0.1"};
+    return {"curl",          "-sS",       "--http2",
+            "--max-time",    "60",        "--cacert",
+            cert_.cert_file, "--resolve", "localhost:" + std::to_string(s.port()) + ":127.0.0.1"};
   }
 
   // Runs the Node client in `mode`; its JSON line.
@@ -344,9 +347,8 @@ bool read_until(RawH2& c, F done, std::chrono::milliseconds timeout = 10s) {
 // window settings are in force).
 std::unique_ptr<RawH2> connect_acked(std::uint16_t port) {
   auto c = std::make_unique<RawH2>(port);
-  bool settings = read_until(*c, [](const RawH2::Frame& f) {
-    return f.type == RawH2::kSettings && !(f.flags & RawH2::kAck);
-  });
+  bool settings = read_until(
+      *c, [](const RawH2::Frame& f) { return f.type == RawH2::kSettings && !(f.flags & RawH2::kAck); });
   EXPECT_TRUE(settings);
   c->send(RawH2::kSettings, RawH2::kAck, 0, "");
   return c;
@@ -376,10 +378,13 @@ TEST_F(H2StreamTest, NoWindowUpdateUntilTheHandlerReads) {
 
   shared_->release = true;
   bool stream_update = false, connection_update = false;
-  ASSERT_TRUE(read_until(*c, [&](const RawH2::Frame& f) {
-    if (f.type == kWindowUpdate) (f.stream == 1 ? stream_update : connection_update) = true;
-    return stream_update && connection_update;
-  })) << "stream " << stream_update << " connection " << connection_update;
+  ASSERT_TRUE(read_until(*c,
+                         [&](const RawH2::Frame& f) {
+                           if (f.type == kWindowUpdate)
+                             (f.stream == 1 ? stream_update : connection_update) = true;
+                           return stream_update && connection_update;
+                         }))
+      << "stream " << stream_update << " connection " << connection_update;
   c->send(RawH2::kData, RawH2::kEndStream, 1, "");
   std::string answer;
   ASSERT_TRUE(read_until(*c, [&](const RawH2::Frame& f) {
