@@ -3,13 +3,18 @@
 #include "h1_response_writer.hpp"
 
 #include <nghttp2/nghttp2.h>
+#include <boost/asio/error.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <deque>
+#include <optional>
 #include <string>
 
 namespace basalt::http {
+
+using boost::system::error_code;
 
 namespace {
 // Body bytes accepted (and dropped) after an early answer before RST_STREAM.
@@ -19,23 +24,91 @@ constexpr std::size_t kMaxDiscard = 1024 * 1024;
 // RST_STREAM is written, so this bounds what a peer that ignores the limit
 // and does not read can make us hold. Past it nghttp2 ends the connection.
 constexpr std::uint64_t kRefusedBacklog = 1000;
+
+// Header fields as nghttp2 takes them: names lower-cased (HTTP/2 field
+// names are lowercase), pseudo and connection-specific fields dropped.
+class FieldList {
+ public:
+  void add(std::string_view name, std::string_view value) {
+    auto& n = names_.emplace_back(name);
+    for (auto& c : n) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    auto& v = values_.emplace_back(value);
+    nva_.push_back({reinterpret_cast<std::uint8_t*>(n.data()), reinterpret_cast<std::uint8_t*>(v.data()),
+                    n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  void add_fields(const Headers& headers, bool keep_content_length) {
+    for (auto& f : headers) {
+      if (f.name.empty() || f.name[0] == ':' || is_connection_specific(f.name)) continue;
+      if (!keep_content_length && iequals(f.name, "content-length")) continue;
+      add(f.name, f.value);
+    }
+  }
+  const nghttp2_nv* data() const { return nva_.data(); }
+  std::size_t size() const { return nva_.size(); }
+
+ private:
+  std::deque<std::string> names_, values_;  // stable addresses
+  std::vector<nghttp2_nv> nva_;
+};
+
+int valid_status(int status) {
+  return status < 100 || status > 999 ? 500 : status;
+}
+
+std::string status_text(int status) {
+  char text[4] = {};
+  std::to_chars(text, text + 3, valid_status(status));
+  return std::string(text, 3);
+}
+
+// The declared Content-Length: nullopt when absent, not all digits, or
+// listed with different values (nghttp2 refuses those requests anyway).
+std::optional<std::uint64_t> content_length(const Headers& headers) {
+  std::optional<std::uint64_t> length;
+  for (auto v : headers.get_all("content-length")) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || v.empty()) return std::nullopt;
+    if (length && *length != n) return std::nullopt;
+    length = n;
+  }
+  return length;
+}
 }  // namespace
 
 struct H2ServerProtocol::Stream {
   std::int32_t id = 0;
-  Request request;
+  RequestHead head;  // until dispatched
   std::size_t header_bytes = 0;
-  int reject_status = 0;      // answer this instead of calling the handler
-  bool request_done = false;  // END_STREAM received (or rejected)
-  bool dispatched = false;
-  bool responded = false;
-  Clock::time_point opened;
+  std::size_t header_count = 0;
+  Headers trailers;
+  std::size_t trailer_bytes = 0;
+  std::size_t trailer_count = 0;
+  bool trailers_too_large = false;
+  int reject_status = 0;        // answer this instead of calling the handler
+  bool head_request = false;    // HEAD: a response without body
+  bool connect = false;         // CONNECT (plain or RFC 8441): 2xx makes a tunnel
+  bool dispatched = false;      // head complete: handed to a handler or answered
+  bool handler = false;         // a handler runs for it
+  bool request_done = false;    // END_STREAM received
+  bool discarding = false;      // request DATA is dropped (early answer, nobody reads)
+  bool responded = false;       // the final head was submitted
+  bool response_ended = false;  // END_STREAM (or the last DATA) submitted
+  bool flushed = false;         // the frame with END_STREAM was written
+  bool tunnel = false;          // CONNECT answered 2xx
+  bool closing = false;         // RST_STREAM submitted or written
+  bool deferred = false;        // the response body's data source waits for bytes
+  bool reset_after_response = false;
+  BodyError fail_code = BodyError::kReset;  // what the request body fails with on close
+  Clock::time_point opened, head_done, progress;
+  // The request body fed by DATA; null before dispatch and once released.
+  std::shared_ptr<Body> body;
+  std::uint64_t unconsumed = 0;  // pushed into `body`, not yet given back as window
+  std::size_t discarded = 0;     // body bytes dropped after an early answer
+  // Response: whole (respond) or streamed (send_head with a body).
   Response response;
   std::size_t body_offset = 0;
-  std::size_t discarded = 0;  // body bytes after an early answer
-  bool reset_sent = false;
-  bool reset_after_response = false;
-  bool handler = false;  // handed to a handler (take_requests)
+  std::shared_ptr<Body> out;
 };
 
 struct H2ServerProtocol::Session {
@@ -71,32 +144,42 @@ struct H2ServerProtocol::Callbacks {
     }
     auto stream = std::make_unique<Stream>();
     stream->id = frame->hd.stream_id;
-    stream->opened = Clock::now();
-    stream->request.version = Version::http2;
-    stream->request.remote = p.remote_;
-    stream->request.scheme = p.secure_ ? "https" : "http";
-    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, stream.get());
+    stream->opened = stream->progress = Clock::now();
+    stream->head.version = Version::http2;
+    stream->head.remote = p.remote_;
+    stream->head.scheme = p.secure_ ? "https" : "http";
     p.streams_[frame->hd.stream_id] = std::move(stream);
     return 0;
   }
 
-  static int on_header(nghttp2_session* session, const nghttp2_frame* frame, const std::uint8_t* name,
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
                        std::size_t namelen, const std::uint8_t* value, std::size_t valuelen, std::uint8_t,
                        void* user) {
     auto& p = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    auto* st = static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
+    auto* st = p.find(frame->hd.stream_id);
     if (!st) return 0;
-    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: ignored
-    st->header_bytes += namelen + valuelen + 32;               // RFC 9113 §6.5.2 accounting
-    if (st->header_bytes > p.limits_.max_header_bytes) {
+    std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    bool pseudo = !n.empty() && n[0] == ':';
+    std::size_t size = namelen + valuelen + 32;  // RFC 9113 §6.5.2 accounting
+    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && st->dispatched) {
+      // Trailers: the same limits as the head.
+      st->trailer_bytes += size;
+      if (st->trailer_bytes > p.limits_.max_header_bytes || ++st->trailer_count > p.limits_.max_header_count)
+        st->trailers_too_large = true;
+      if (!st->trailers_too_large && !pseudo) st->trailers.add(n, v);
+      return 0;
+    }
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    st->header_bytes += size;
+    if (!pseudo) ++st->header_count;
+    if (st->header_bytes > p.limits_.max_header_bytes || st->header_count > p.limits_.max_header_count) {
       st->reject_status = 431;
       return 0;
     }
-    std::string_view n(reinterpret_cast<const char*>(name), namelen);
-    std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-    auto& r = st->request;
-    if (!n.empty() && n[0] == ':') {
+    auto& r = st->head;
+    if (pseudo) {
       if (n == ":method") {
         r.method.assign(v);
       } else if (n == ":path") {
@@ -105,6 +188,8 @@ struct H2ServerProtocol::Callbacks {
         r.authority.assign(v);
       } else if (n == ":scheme") {
         r.scheme.assign(v);
+      } else if (n == ":protocol") {
+        r.protocol.assign(v);
       }
       return 0;
     }
@@ -117,65 +202,47 @@ struct H2ServerProtocol::Callbacks {
                            const std::uint8_t* data, std::size_t len, void* user) {
     auto& p = self(user);
     auto* st = p.find(stream_id);
-    if (!st) return 0;
-    if (st->reject_status || st->responded) {
-      // Answered early (413): drop the rest of the body. Some clients
-      // (curl 7.88) treat an immediate RST_STREAM(NO_ERROR) as a failure,
-      // so reset only when the peer keeps sending another body's worth.
-      st->discarded += len;
-      if (st->discarded > std::max<std::size_t>(p.limits_.max_body_bytes, kMaxDiscard) && !st->reset_sent) {
-        st->reset_sent = true;
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
-      }
+    if (!st) {  // refused stream: give the window back at once
+      nghttp2_session_consume(session, stream_id, len);
       return 0;
     }
-    if (st->request.body.size() + len > p.limits_.max_body_bytes) {
-      st->reject_status = 413;
-      st->request.body.clear();
-      st->request.body.shrink_to_fit();
+    st->progress = Clock::now();
+    if (st->discarding || !st->body) {
+      p.discard(*st, len);
       return 0;
     }
-    st->request.body.append(reinterpret_cast<const char*>(data), len);
+    if (p.limits_.max_body_bytes && st->body->received() + len > p.limits_.max_body_bytes) {
+      p.stats_.add(Stats::kBodyTooLarge);
+      p.give_up(*st, 413, BodyError::kTooLarge);
+      p.discard(*st, len);
+      return 0;
+    }
+    if (!st->body->push(std::string(reinterpret_cast<const char*>(data), len))) {
+      p.discard(*st, len);  // its reader aborted
+      return 0;
+    }
+    st->unconsumed += len;
     return 0;
   }
 
-  static int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& p = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     auto* st = p.find(frame->hd.stream_id);
-    if (!st || st->dispatched) return 0;
+    if (!st) return 0;
     bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
-    if (frame->hd.type == NGHTTP2_HEADERS && !end && !st->reject_status) {
-      auto expect = st->request.headers.get("expect");
-      if (expect && iequals(*expect, "100-continue")) {
-        nghttp2_nv nv{const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(":status")),
-                      const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>("100")), 7, 3,
-                      NGHTTP2_NV_FLAG_NONE};
-        nghttp2_submit_headers(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, nullptr, &nv, 1, nullptr);
-      }
-    }
-    if (st->reject_status) {
-      st->dispatched = true;
-      st->request_done = end;
-      if (st->reject_status == 431) {
-        p.stats_.add(Stats::kHeaderTooLarge);
-      } else if (st->reject_status == 413) {
-        p.stats_.add(Stats::kBodyTooLarge);
-      }
-      p.respond_internal(*st, Response::text(st->reject_status, reason_phrase(st->reject_status)), false);
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      p.dispatch(*st, end);
       return 0;
     }
-    if (!end) return 0;
+    if (!end || !st->dispatched || st->request_done) return 0;
     st->request_done = true;
-    st->dispatched = true;
-    p.stats_.add(Stats::kRequestsHttp2);
-    if (st->request.method.empty()) {
-      p.stats_.add(Stats::kBadRequests);
-      p.respond_internal(*st, Response::text(400, "Bad Request"), false);
+    if (st->trailers_too_large) {
+      p.stats_.add(Stats::kHeaderTooLarge);
+      p.give_up(*st, 431, BodyError::kTooLarge);
       return 0;
     }
-    st->handler = true;
-    p.ready_.emplace_back(st->id, std::move(st->request));
+    if (st->body && !st->discarding) st->body->finish(std::move(st->trailers));
     return 0;
   }
 
@@ -183,13 +250,22 @@ struct H2ServerProtocol::Callbacks {
     auto& p = self(user);
     auto it = p.streams_.find(stream_id);
     if (it == p.streams_.end()) return 0;
+    auto& st = *it->second;
     // Reset while its handler runs: the work continues, so it still counts.
-    if (it->second->handler && !it->second->responded) p.orphans_.insert(stream_id);
+    if (st.handler) p.orphans_.insert(stream_id);
+    error_code why;
+    if (!st.request_done) why = make_error_code(st.fail_code);
+    p.release_body(st, why, false);
+    if (st.out) {
+      st.out->on_readable({});
+      st.out->on_consumed({});
+      st.out->abort(make_error_code(BodyError::kReset));  // a waiting write() fails
+    }
     p.streams_.erase(it);
     return 0;
   }
 
-  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& p = self(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       auto code = frame->goaway.error_code;
@@ -197,18 +273,28 @@ struct H2ServerProtocol::Callbacks {
         p.stats_.add(Stats::kH2ProtocolErrors);
       return 0;
     }
-    // A request that timed out (408): after the answer, end the stream so it
-    // no longer counts as open (RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)).
+    auto* st = p.find(frame->hd.stream_id);
+    if (!st) return 0;
+    if (frame->hd.type == NGHTTP2_RST_STREAM && !st->closing) {
+      // nghttp2 reset the stream itself: a malformed request, e.g. DATA
+      // beyond its content-length or END_STREAM short of it (RFC 9113 §8.1.1).
+      bool malformed = frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR;
+      if (malformed) p.stats_.add(Stats::kBadRequests);
+      p.fail_stream(*st, malformed ? BodyError::kProtocol : BodyError::kReset);
+      return 0;
+    }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-      auto* st = p.find(frame->hd.stream_id);
-      if (st && !st->request_done && st->reset_after_response) {
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
-      }
+      st->flushed = true;
+      // An answer given before the request ended (408): end the stream so
+      // it no longer counts as open (RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)).
+      if (!st->request_done && st->reset_after_response)
+        p.reset_stream(*st, NGHTTP2_NO_ERROR, BodyError::kTimeout);
     }
     return 0;
   }
 
+  // A whole response body (respond()).
   static ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
                            std::uint32_t* flags, nghttp2_data_source* source, void*) {
     auto* st = static_cast<Stream*>(source->ptr);
@@ -216,7 +302,35 @@ struct H2ServerProtocol::Callbacks {
     std::size_t n = std::min(length, body.size() - st->body_offset);
     std::memcpy(buf, body.data() + st->body_offset, n);
     st->body_offset += n;
+    st->progress = Clock::now();
     if (st->body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  // A streamed response body (send_head()): what the handler has written
+  // so far; DEFERRED while it is empty (on_readable resumes it).
+  static ssize_t read_stream(nghttp2_session* session, std::int32_t stream_id, std::uint8_t* buf,
+                             std::size_t length, std::uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto* st = static_cast<Stream*>(source->ptr);
+    if (!st->out || st->closing) return NGHTTP2_ERR_DEFERRED;  // its RST_STREAM goes first
+    auto& out = *st->out;
+    std::size_t n = out.take({buf, length});
+    if (n) st->progress = Clock::now();
+    if (out.done()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      st->response_ended = true;
+      if (!out.trailers().empty()) {
+        FieldList fields;
+        fields.add_fields(out.trailers(), true);
+        if (fields.size() && nghttp2_submit_trailer(session, stream_id, fields.data(), fields.size()) == 0)
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+      return static_cast<ssize_t>(n);
+    }
+    if (n == 0) {
+      st->deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
     return static_cast<ssize_t>(n);
   }
 };
@@ -296,8 +410,10 @@ std::size_t H2ServerProtocol::scan(std::span<const std::uint8_t> bytes) {
   return std::string_view::npos;
 }
 
-H2ServerProtocol::H2ServerProtocol(const Limits& limits, Stats& stats, core::Endpoint remote, bool secure)
-    : limits_(limits),
+H2ServerProtocol::H2ServerProtocol(boost::asio::any_io_executor executor, const Limits& limits, Stats& stats,
+                                   core::Endpoint remote, bool secure)
+    : executor_(std::move(executor)),
+      limits_(limits),
       stats_(stats),
       remote_(remote),
       secure_(secure),
@@ -318,6 +434,9 @@ H2ServerProtocol::H2ServerProtocol(const Limits& limits, Stats& stats, core::End
   nghttp2_option_set_max_continuations(opt, limits.max_continuations + 1);
   nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * limits.max_resets_per_window + 1000, 1000);
   nghttp2_option_set_no_closed_streams(opt, 1);
+  // WINDOW_UPDATE only for bytes a handler took from its request Body
+  // (nghttp2_session_consume in the Body's on_consumed hook).
+  nghttp2_option_set_no_auto_window_update(opt, 1);
 
   nghttp2_session_server_new2(&session_->s, cbs, this, opt);
   nghttp2_option_del(opt);
@@ -337,17 +456,25 @@ H2ServerProtocol::H2ServerProtocol(const Limits& limits, Stats& stats, core::End
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX))},
       {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // RFC 8441 (WebSocket over HTTP/2)
   };
   nghttp2_submit_settings(session_->s, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  // Let several streams upload at once without stalling on the connection window.
-  auto window =
-      static_cast<std::int32_t>(std::min<std::uint64_t>(4ull * limits.initial_window_size, INT32_MAX));
+  auto window = static_cast<std::int32_t>(std::min<std::uint64_t>(limits.connection_window_size, INT32_MAX));
   if (window > 65535) nghttp2_session_set_local_window_size(session_->s, NGHTTP2_FLAG_NONE, 0, window);
 }
 
-H2ServerProtocol::~H2ServerProtocol() = default;
+H2ServerProtocol::~H2ServerProtocol() {
+  close();
+}
 
 H2ServerProtocol::Stream* H2ServerProtocol::find(std::int32_t id) {
+  if (closed_) return nullptr;
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+const H2ServerProtocol::Stream* H2ServerProtocol::find(std::int32_t id) const {
+  if (closed_) return nullptr;
   auto it = streams_.find(id);
   return it == streams_.end() ? nullptr : it->second.get();
 }
@@ -361,7 +488,7 @@ bool H2ServerProtocol::calm(Stats::Counter reason) {
 }
 
 bool H2ServerProtocol::receive(std::span<const std::uint8_t> bytes) {
-  if (failed_) return false;
+  if (failed_ || closed_) return false;
   auto cut = scan(bytes);
   auto usable = cut == std::string_view::npos ? bytes : bytes.first(cut);
   auto rv = nghttp2_session_mem_recv(session_->s, usable.data(), usable.size());
@@ -388,6 +515,7 @@ bool H2ServerProtocol::receive(std::span<const std::uint8_t> bytes) {
 }
 
 std::span<const std::uint8_t> H2ServerProtocol::next_output() {
+  if (closed_) return {};
   const std::uint8_t* data = nullptr;
   auto n = nghttp2_session_mem_send(session_->s, &data);
   if (n <= 0) return {};
@@ -416,93 +544,359 @@ std::span<const std::uint8_t> H2ServerProtocol::advertise_stream_limit(std::span
 }
 
 bool H2ServerProtocol::wants_read() const {
-  return !failed_ && nghttp2_session_want_read(session_->s);
+  return !failed_ && !closed_ && nghttp2_session_want_read(session_->s);
 }
 bool H2ServerProtocol::wants_write() const {
-  return nghttp2_session_want_write(session_->s);
+  return !closed_ && nghttp2_session_want_write(session_->s);
 }
 
-std::vector<std::pair<std::int32_t, Request>> H2ServerProtocol::take_requests() {
+std::vector<std::pair<std::int32_t, ServerRequest>> H2ServerProtocol::take_requests() {
   return std::exchange(ready_, {});
 }
 
-void H2ServerProtocol::respond(std::int32_t stream_id, Response response, bool head_request) {
-  if (orphans_.erase(stream_id)) return;
-  auto* st = find(stream_id);
-  if (!st || st->responded) return;
+// The header block of a request is complete: answer it here (431, 400,
+// 413 by Content-Length) or hand it to a handler with a Body that DATA
+// frames will feed.
+void H2ServerProtocol::dispatch(Stream& st, bool end) {
+  auto now = Clock::now();
+  st.dispatched = true;
+  st.request_done = end;
+  st.head_done = st.progress = now;
+  auto answer = [&](int status) {
+    st.discarding = true;
+    respond_internal(st, Response::text(status, reason_phrase(status)), false);
+  };
+  if (st.reject_status == 431) {
+    stats_.add(Stats::kHeaderTooLarge);
+    answer(431);
+    return;
+  }
+  stats_.add(Stats::kRequestsHttp2);
+  if (st.head.method.empty()) {
+    stats_.add(Stats::kBadRequests);
+    answer(400);
+    return;
+  }
+  auto length = content_length(st.head.headers);
+  if (limits_.max_body_bytes && length && *length > limits_.max_body_bytes) {
+    stats_.add(Stats::kBodyTooLarge);
+    answer(413);
+    return;
+  }
+  if (!end) {
+    auto expect = st.head.headers.get("expect");
+    if (expect && iequals(*expect, "100-continue")) {
+      nghttp2_nv nv{const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(":status")),
+                    const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>("100")), 7, 3,
+                    NGHTTP2_NV_FLAG_NONE};
+      nghttp2_submit_headers(session_->s, NGHTTP2_FLAG_NONE, st.id, nullptr, &nv, 1, nullptr);
+    }
+  }
+  st.head_request = st.head.method == "HEAD";
+  st.connect = st.head.method == "CONNECT";
+  // Plain CONNECT names its destination in :authority only; the target is
+  // that authority, as in HTTP/1.1's authority-form.
+  if (st.connect && st.head.protocol.empty() && st.head.target.empty()) st.head.target = st.head.authority;
+
+  ServerRequest request;
+  static_cast<RequestHead&>(request) = std::move(st.head);
+  if (end) {
+    request.body = Body::complete(executor_);
+  } else {
+    auto body = std::make_shared<Body>(executor_, limits_.initial_window_size);
+    auto id = st.id;
+    body->on_consumed([this, id](std::size_t n) {
+      auto* s = find(id);
+      if (!s) return;
+      auto k = std::min<std::uint64_t>(n, s->unconsumed);
+      s->unconsumed -= k;
+      s->progress = Clock::now();
+      if (k) nghttp2_session_consume(session_->s, id, k);
+      notify();
+    });
+    body->on_abort([this, id](error_code why) {
+      auto* s = find(id);
+      if (!s) return;
+      release_body(*s, {});  // its buffered bytes were dropped: their window opens
+      if (!s->request_done && !s->closing) {
+        if (why == BodyError::kTooLarge && !s->responded) {
+          s->discarding = true;  // an answer (413) follows; the rest of the body is dropped
+        } else {
+          reset_stream(*s, NGHTTP2_CANCEL, BodyError::kAborted);
+        }
+      }
+      notify();
+    });
+    st.body = body;
+    request.body = std::move(body);
+  }
+  st.handler = true;
+  ++handlers_running_;
+  ready_.emplace_back(st.id, std::move(request));
+}
+
+// Lets go of the request body: no more hooks into this object, its
+// buffered bytes given back as window, and failed with `fail_with` if set.
+void H2ServerProtocol::release_body(Stream& st, error_code fail_with, bool stream_alive) {
+  if (!st.body) return;
+  auto body = std::move(st.body);
+  body->on_consumed({});
+  body->on_abort({});
+  if (fail_with) body->fail(fail_with);
+  if (st.unconsumed) {
+    if (stream_alive) {
+      nghttp2_session_consume(session_->s, st.id, st.unconsumed);
+    } else {
+      nghttp2_session_consume_connection(session_->s, st.unconsumed);
+    }
+    st.unconsumed = 0;
+  }
+}
+
+// Request bytes nobody will read: their window opens at once. After an
+// early answer, some clients (curl 7.88) treat an immediate
+// RST_STREAM(NO_ERROR) as a failure, so reset only when the peer keeps
+// sending another body's worth.
+void H2ServerProtocol::discard(Stream& st, std::size_t len) {
+  nghttp2_session_consume(session_->s, st.id, len);
+  st.discarded += len;
+  if (st.discarded > std::max<std::size_t>(limits_.max_body_bytes, kMaxDiscard) && !st.closing)
+    reset_stream(st, NGHTTP2_NO_ERROR, BodyError::kReset);
+}
+
+// The stream ends early: the request body (if still open) fails with
+// `why`, a response body being written fails too.
+void H2ServerProtocol::fail_stream(Stream& st, BodyError why) {
+  if (st.closing) return;
+  st.closing = true;
+  st.fail_code = why;
+  release_body(st, st.request_done ? error_code{} : make_error_code(why));
+  if (st.out) {
+    st.out->on_readable({});
+    st.out->on_consumed({});
+    st.out->abort(make_error_code(why));
+  }
+}
+
+void H2ServerProtocol::reset_stream(Stream& st, std::uint32_t error_code, BodyError why) {
+  if (st.closing) return;
+  fail_stream(st, why);
+  nghttp2_submit_rst_stream(session_->s, NGHTTP2_FLAG_NONE, st.id, error_code);
+}
+
+// A limit fired on a stream whose handler may be running: the request body
+// fails with `why`; `status` answers if no response started, else
+// RST_STREAM(CANCEL).
+void H2ServerProtocol::give_up(Stream& st, int status, BodyError why) {
+  if (st.closing) return;
+  release_body(st, make_error_code(why));
+  if (st.responded) {
+    reset_stream(st, NGHTTP2_CANCEL, why);
+    return;
+  }
+  st.discarding = true;
+  st.fail_code = why;
+  st.reset_after_response = status == 408;
+  respond_internal(st, Response::text(status, reason_phrase(status)), st.head_request);
+}
+
+void H2ServerProtocol::handler_finished(std::int32_t id) {
+  if (handlers_running_) --handlers_running_;
+  if (orphans_.erase(id)) return;
+  auto* st = find(id);
+  if (!st) return;
+  st->handler = false;
+  if (!st->closing) {
+    if (!st->responded) {
+      respond_internal(*st, Response::text(500, reason_phrase(500)), st->head_request);
+    } else if (st->out && !st->out->ended()) {
+      reset_stream(*st, NGHTTP2_INTERNAL_ERROR, BodyError::kReset);  // a body that was never finished
+    }
+  }
+  // Nobody reads the request body any more.
+  release_body(*st, st->request_done ? error_code{} : make_error_code(BodyError::kAborted));
+  if (!st->request_done) st->discarding = true;
+  notify();
+}
+
+H2ServerProtocol::ResponseState H2ServerProtocol::response_state(std::int32_t id) const {
+  const auto* st = find(id);
+  if (!st || st->closing) return ResponseState::kGone;
+  if (st->response_ended) return ResponseState::kEnded;
+  if (st->responded) return ResponseState::kHeadSent;
+  return ResponseState::kNone;
+}
+
+error_code H2ServerProtocol::send_interim(std::int32_t id, const ResponseHead& head) {
+  auto* st = find(id);
+  if (!st || st->closing) return make_error_code(BodyError::kReset);
+  if (st->responded) return boost::asio::error::already_started;
+  if (head.status < 100 || head.status > 199 || head.status == 101)
+    return boost::asio::error::invalid_argument;
+  FieldList fields;
+  auto status = status_text(head.status);
+  fields.add(":status", status);
+  fields.add_fields(head.headers, false);
+  if (nghttp2_submit_headers(session_->s, NGHTTP2_FLAG_NONE, id, nullptr, fields.data(), fields.size(),
+                             nullptr) != 0)
+    return make_error_code(BodyError::kReset);
+  notify();
+  return {};
+}
+
+error_code H2ServerProtocol::send_head(std::int32_t id, const ResponseHead& head,
+                                       std::shared_ptr<Body> body) {
+  auto* st = find(id);
+  if (!st || st->closing) return make_error_code(BodyError::kReset);
+  if (st->responded) return boost::asio::error::already_started;
+  int status = valid_status(head.status);
+  if (status < 200) return boost::asio::error::invalid_argument;
+  bool tunnel = st->connect && status < 300;
+  // Content-Length as the handler set it, except where none may be sent
+  // (204, 1xx; a 2xx to CONNECT, RFC 9110 §9.3.6).
+  bool keep_length = (status_has_body(status) || status == 304 || st->head_request) && !tunnel;
+  if (!status_has_body(status) || st->head_request) body.reset();
+  FieldList fields;
+  auto text = status_text(status);
+  fields.add(":status", text);
+  fields.add_fields(head.headers, keep_length);
+  st->responded = true;
+  st->tunnel = tunnel;
+  int rv;
+  if (body) {
+    st->out = body;
+    body->on_readable([this, id] {
+      auto* s = find(id);
+      if (!s) return;
+      if (s->deferred) {
+        s->deferred = false;
+        nghttp2_session_resume_data(session_->s, id);
+      }
+      notify();
+    });
+    body->on_consumed([this, id](std::size_t) {
+      if (auto* s = find(id)) s->progress = Clock::now();
+    });
+    nghttp2_data_provider provider{};
+    provider.source.ptr = st;
+    provider.read_callback = Callbacks::read_stream;
+    rv = nghttp2_submit_response(session_->s, id, fields.data(), fields.size(), &provider);
+  } else {
+    st->response_ended = true;
+    rv = nghttp2_submit_response(session_->s, id, fields.data(), fields.size(), nullptr);
+  }
+  if (rv != 0) {
+    reset_stream(*st, NGHTTP2_INTERNAL_ERROR, BodyError::kReset);
+    return make_error_code(BodyError::kReset);
+  }
+  notify();
+  return {};
+}
+
+void H2ServerProtocol::respond(std::int32_t id, Response response, bool head_request) {
+  auto* st = find(id);
+  if (!st || st->responded || st->closing) return;
   respond_internal(*st, std::move(response), head_request);
+  notify();
 }
 
 void H2ServerProtocol::respond_internal(Stream& st, Response response, bool head_request) {
   st.responded = true;
+  st.response_ended = true;
   st.response = std::move(response);
-  int status = st.response.status < 100 || st.response.status > 999 ? 500 : st.response.status;
-  char status_text[4];
-  std::to_chars(status_text, status_text + 3, status);
-  char length_text[24];
-  auto length_end = std::to_chars(length_text, length_text + sizeof length_text, st.response.body.size()).ptr;
-
-  std::vector<std::string> names;  // lower-cased copies (HTTP/2 field names are lowercase)
-  names.reserve(st.response.headers.size());
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(st.response.headers.size() + 2);
-  auto nv = [](const char* n, std::size_t nl, const char* v, std::size_t vl) {
-    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(n)),
-                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(v)), nl, vl, NGHTTP2_NV_FLAG_NONE};
-  };
-  nva.push_back(nv(":status", 7, status_text, 3));
-  for (auto& f : st.response.headers) {
-    if (is_connection_specific(f.name) || iequals(f.name, "content-length") || f.name.empty() ||
-        f.name[0] == ':') {
-      continue;
-    }
-    std::string lower = f.name;
-    for (auto& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    names.push_back(std::move(lower));
-    nva.push_back(nv(names.back().data(), names.back().size(), f.value.data(), f.value.size()));
-  }
+  int status = valid_status(st.response.status);
+  st.tunnel = st.connect && status >= 200 && status < 300;
+  FieldList fields;
+  auto text = status_text(status);
+  fields.add(":status", text);
+  fields.add_fields(st.response.headers, false);
   bool has_body = status_has_body(status);
-  if (has_body)
-    nva.push_back(nv("content-length", 14, length_text, static_cast<std::size_t>(length_end - length_text)));
+  if (has_body && !st.tunnel) fields.add("content-length", std::to_string(st.response.body.size()));
   if (has_body && !head_request && !st.response.body.empty()) {
     nghttp2_data_provider provider{};
     provider.source.ptr = &st;
     provider.read_callback = Callbacks::read_body;
-    nghttp2_submit_response(session_->s, st.id, nva.data(), nva.size(), &provider);
+    nghttp2_submit_response(session_->s, st.id, fields.data(), fields.size(), &provider);
   } else {
-    nghttp2_submit_response(session_->s, st.id, nva.data(), nva.size(), nullptr);
+    nghttp2_submit_response(session_->s, st.id, fields.data(), fields.size(), nullptr);
   }
 }
 
+void H2ServerProtocol::reset(std::int32_t id, std::uint32_t error_code) {
+  auto* st = find(id);
+  if (!st) return;
+  reset_stream(*st, error_code, BodyError::kReset);
+  notify();
+}
+
 void H2ServerProtocol::shutdown_notice() {
-  if (failed_) return;
+  if (failed_ || closed_) return;
   nghttp2_submit_goaway(session_->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_->s),
                         NGHTTP2_NO_ERROR, nullptr, 0);
 }
 
 void H2ServerProtocol::terminate(std::uint32_t error_code) {
+  if (closed_) return;
   nghttp2_session_terminate_session(session_->s, error_code);
 }
 
-void H2ServerProtocol::expire_requests(Clock::time_point now) {
+void H2ServerProtocol::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& [id, st] : streams_) {
+    release_body(*st, st->request_done ? error_code{} : make_error_code(BodyError::kReset), false);
+    if (st->out) {
+      st->out->on_readable({});
+      st->out->on_consumed({});
+      st->out->abort(make_error_code(BodyError::kReset));
+    }
+  }
+  ready_.clear();
+}
+
+// When a stream's next limit fires: request_timeout until its head is
+// complete, then body_timeout until END_STREAM (not for tunnels), and
+// stream_idle_timeout while a body is moving in either direction.
+H2ServerProtocol::Clock::time_point H2ServerProtocol::deadline_of(const Stream& st) const {
+  auto never = Clock::time_point::max();
+  if (st.closing) return never;
+  if (!st.dispatched) return st.opened + limits_.request_timeout;
+  auto at = never;
+  if (!st.request_done && !st.tunnel && limits_.body_timeout.count() > 0)
+    at = std::min(at, st.head_done + limits_.body_timeout);
+  bool moving = !st.request_done || (st.responded && !st.flushed);
+  if (moving && limits_.stream_idle_timeout.count() > 0)
+    at = std::min(at, st.progress + limits_.stream_idle_timeout);
+  return at;
+}
+
+void H2ServerProtocol::expire(Clock::time_point now) {
+  if (closed_) return;
   std::vector<Stream*> late;
   for (auto& [id, st] : streams_) {
-    if (!st->request_done && !st->responded && st->opened + limits_.request_timeout <= now)
-      late.push_back(st.get());
+    if (deadline_of(*st) <= now) late.push_back(st.get());
   }
   for (auto* st : late) {
-    stats_.add(Stats::kRequestTimeouts);
-    st->dispatched = true;
-    st->reset_after_response = true;
-    respond_internal(*st, Response::text(408, "Request Timeout"), false);
+    if (!st->dispatched) {
+      stats_.add(Stats::kRequestTimeouts);
+      st->dispatched = true;
+      st->discarding = true;
+      st->reset_after_response = true;
+      respond_internal(*st, Response::text(408, "Request Timeout"), false);
+    } else if (!st->responded) {
+      stats_.add(Stats::kRequestTimeouts);
+      give_up(*st, 408, BodyError::kTimeout);
+    } else {
+      stats_.add(Stats::kH2StreamTimeouts);
+      reset_stream(*st, NGHTTP2_CANCEL, BodyError::kTimeout);
+    }
   }
 }
 
-H2ServerProtocol::Clock::time_point H2ServerProtocol::next_request_deadline() const {
+H2ServerProtocol::Clock::time_point H2ServerProtocol::next_deadline() const {
   auto next = Clock::time_point::max();
-  for (auto& [id, st] : streams_) {
-    if (!st->request_done && !st->responded) next = std::min(next, st->opened + limits_.request_timeout);
-  }
+  if (closed_) return next;
+  for (auto& [id, st] : streams_) next = std::min(next, deadline_of(*st));
   return next;
 }
 

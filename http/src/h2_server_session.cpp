@@ -1,7 +1,7 @@
 // HTTP/2 server side of one connection: a reader feeding H2ServerProtocol,
-// a writer flushing it, one coroutine per request handler, and a watchdog
-// for request, idle and write deadlines.
-#include "buffering_writer.hpp"
+// a writer flushing it, one coroutine per request handler with an
+// H2ResponseWriter, and a watchdog for stream, idle and write deadlines.
+#include "h1_response_writer.hpp"
 #include "h2_server_protocol.hpp"
 #include "server_connection.hpp"
 #include "watchdog.hpp"
@@ -13,7 +13,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <nghttp2/nghttp2.h>
+
 #include <array>
+#include <charconv>
 
 namespace basalt::http {
 
@@ -26,6 +29,11 @@ namespace {
 constexpr std::size_t kWriteBatch = 64 * 1024;
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+// Response bytes a handler may have written ahead of the peer's flow
+// control window, per stream.
+constexpr std::size_t kResponseBuffer = 64 * 1024;
+
+class H2ResponseWriter;
 
 class H2Session final : public Connection, public std::enable_shared_from_this<H2Session> {
  public:
@@ -34,9 +42,14 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
         ctx_(std::move(c)),
         limits_(ctx_.shared->limits),
         stats_(ctx_.shared->stats),
-        protocol_(limits_, stats_, ctx_.remote, transport_->secure()),
+        protocol_(transport_->socket().get_executor(), limits_, stats_, ctx_.remote, transport_->secure()),
         watchdog_(transport_->socket().get_executor()),
-        wake_(transport_->socket().get_executor()) {}
+        wake_(transport_->socket().get_executor()) {
+    protocol_.on_output([this] {
+      rearm();
+      wake();
+    });
+  }
 
   ~H2Session() override { ctx_.worker->live.erase(this); }
 
@@ -73,6 +86,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
       spdlog::warn("http/2 connection from {}: {}", ctx_.remote.to_string(), e.what());
     }
     peer_gone_ = true;
+    protocol_.close();  // request bodies fail with kReset, response writes fail
     wake();
   }
 
@@ -83,6 +97,8 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
   }
 
  private:
+  friend class H2ResponseWriter;
+
   void received(std::span<const std::byte> bytes) {
     last_activity_ = Clock::now();
     protocol_.receive({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
@@ -91,35 +107,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
     wake();
   }
 
-  void dispatch(std::int32_t id, Request request) {
-    protocol_.handler_started();
-    auto self = shared_from_this();
-    asio::co_spawn(
-        transport_->socket().get_executor(),
-        [self, id, request = std::move(request)]() mutable -> asio::awaitable<void> {
-          bool head = request.method == "HEAD";
-          auto ex = self->transport_->socket().get_executor();
-          ServerRequest streamed;
-          static_cast<RequestHead&>(streamed) = std::move(static_cast<RequestHead&>(request));
-          streamed.body = Body::complete(ex, std::move(request.body));
-          auto sent = std::make_shared<bool>(false);
-          auto writer = std::make_shared<BufferingWriter>(
-              [self, id, head, sent](Response response, error_code&) -> asio::awaitable<void> {
-                *sent = true;
-                count_response(self->stats_, response.status);
-                if (self->finished_) co_return;
-                self->last_activity_ = Clock::now();
-                self->protocol_.respond(id, std::move(response), head);
-                self->rearm();
-                self->wake();
-              });
-          co_await run_handler(*self->ctx_.shared, std::move(streamed), writer);
-          self->protocol_.handler_finished();
-          // Reset without an answer: release the stream (and its count).
-          if (!*sent) self->protocol_.respond(id, Response::text(500, reason_phrase(500)), head);
-        },
-        asio::detached);
-  }
+  void dispatch(std::int32_t id, ServerRequest request);
 
   asio::awaitable<void> write_loop() {
     std::vector<std::uint8_t> out;
@@ -160,6 +148,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
         co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
     }
+    protocol_.close();
     watchdog_.stop();
     transport_->close();
   }
@@ -168,7 +157,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
 
   void rearm() {
     if (finished_) return;
-    auto next = protocol_.next_request_deadline();
+    auto next = protocol_.next_deadline();
     if (writing_) next = std::min(next, write_deadline_);
     if (idle()) next = std::min(next, last_activity_ + limits_.idle_timeout);
     watchdog_.expires_at(next);
@@ -193,7 +182,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
       wake();
       return;
     }
-    protocol_.expire_requests(now);
+    protocol_.expire(now);
     if (idle() && now >= last_activity_ + limits_.idle_timeout) {
       stats_.add(Stats::kIdleTimeouts);
       idle_closed_ = true;
@@ -218,6 +207,149 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
   bool finished_ = false;
   bool idle_closed_ = false;
 };
+
+// The ResponseWriter of one stream. Heads and whole responses go straight
+// to the protocol; body bytes go through a Body that the stream's DATA
+// frames are read from, so write() waits while kResponseBuffer bytes are
+// still waiting for the peer's flow-control window: a client that does not
+// read stalls its handler, not our memory.
+class H2ResponseWriter final : public ResponseWriter {
+ public:
+  H2ResponseWriter(std::shared_ptr<H2Session> session, std::int32_t id, bool head_request)
+      : session_(std::move(session)), id_(id), head_request_(head_request) {}
+
+  asio::awaitable<void> write_head(ResponseHead head, error_code& ec) override {
+    ec = {};
+    auto& protocol = session_->protocol_;
+    if (head.status >= 100 && head.status < 200) {
+      ec = protocol.send_interim(id_, head);
+      co_return;
+    }
+    if (head_sent_) {
+      ec = asio::error::already_started;
+      co_return;
+    }
+    int status = head.status < 100 || head.status > 999 ? 500 : head.status;
+    declared_.reset();
+    if (auto length = head.headers.get("content-length")) {
+      std::uint64_t n = 0;
+      auto [end, err] = std::from_chars(length->data(), length->data() + length->size(), n);
+      if (err == std::errc() && end == length->data() + length->size()) declared_ = n;
+    }
+    std::shared_ptr<Body> out;
+    if (status_has_body(status) && !head_request_)
+      out = std::make_shared<Body>(session_->transport_->socket().get_executor(), kResponseBuffer);
+    ec = protocol.send_head(id_, head, out);
+    if (ec) co_return;
+    out_ = std::move(out);
+    head_sent_ = true;
+    count_response(session_->stats_, status);
+    session_->last_activity_ = Clock::now();
+  }
+
+  asio::awaitable<void> write(std::string_view bytes, error_code& ec) override {
+    ec = {};
+    if (!head_sent_) {
+      ec = asio::error::not_connected;
+      co_return;
+    }
+    if (finished_) {
+      ec = asio::error::shut_down;
+      co_return;
+    }
+    if (!out_) co_return;  // HEAD, 204, 304: there is no body to send
+    if (declared_ && bytes.size() > *declared_ - written_) {
+      ec = make_error_code(BodyError::kTooLarge);  // more than the content-length sent
+      co_return;
+    }
+    while (!bytes.empty()) {
+      std::string_view piece = bytes.substr(0, kResponseBuffer);
+      co_await out_->write(piece, ec);
+      if (ec) co_return;
+      written_ += piece.size();
+      bytes.remove_prefix(piece.size());
+    }
+  }
+
+  asio::awaitable<void> finish(Headers trailers, error_code& ec) override {
+    ec = {};
+    if (!head_sent_) {
+      ec = asio::error::not_connected;
+      co_return;
+    }
+    if (finished_) co_return;
+    finished_ = true;
+    if (!out_) co_return;  // the head ended the stream
+    if (out_->error()) {
+      ec = out_->error();
+      co_return;
+    }
+    if (declared_ && written_ < *declared_) {
+      // Shorter than announced: the peer must not take it as complete.
+      session_->protocol_.reset(id_, NGHTTP2_INTERNAL_ERROR);
+      ec = make_error_code(BodyError::kProtocol);
+      co_return;
+    }
+    out_->finish(std::move(trailers));
+  }
+
+  asio::awaitable<void> respond(Response response, error_code& ec) override {
+    ec = {};
+    auto state = session_->protocol_.response_state(id_);
+    if (state == H2ServerProtocol::ResponseState::kGone) {
+      ec = make_error_code(BodyError::kReset);
+      co_return;
+    }
+    if (head_sent_ || state != H2ServerProtocol::ResponseState::kNone) {
+      ec = asio::error::already_started;
+      co_return;
+    }
+    head_sent_ = finished_ = true;
+    count_response(session_->stats_, response.status);
+    session_->last_activity_ = Clock::now();
+    session_->protocol_.respond(id_, std::move(response), head_request_);
+  }
+
+  void reset() override {
+    finished_ = true;
+    session_->protocol_.reset(id_, NGHTTP2_INTERNAL_ERROR);
+  }
+
+  bool head_sent() const noexcept override {
+    return head_sent_ || session_->protocol_.response_state(id_) != H2ServerProtocol::ResponseState::kNone;
+  }
+
+  bool finished() const noexcept override {
+    auto state = session_->protocol_.response_state(id_);
+    return finished_ || state == H2ServerProtocol::ResponseState::kEnded ||
+           state == H2ServerProtocol::ResponseState::kGone;
+  }
+
+ private:
+  std::shared_ptr<H2Session> session_;
+  std::int32_t id_;
+  bool head_request_;
+  std::shared_ptr<Body> out_;
+  std::optional<std::uint64_t> declared_;
+  std::uint64_t written_ = 0;
+  bool head_sent_ = false;
+  bool finished_ = false;
+};
+
+void H2Session::dispatch(std::int32_t id, ServerRequest request) {
+  auto self = shared_from_this();
+  auto writer = std::make_shared<H2ResponseWriter>(self, id, request.method == "HEAD");
+  asio::co_spawn(
+      transport_->socket().get_executor(),
+      [self, id, writer, request = std::move(request)]() mutable -> asio::awaitable<void> {
+        std::shared_ptr<ResponseWriter> w = writer;
+        co_await run_handler(*self->ctx_.shared, std::move(request), std::move(w));
+        self->protocol_.handler_finished(id);
+        self->rearm();
+        self->wake();
+      },
+      asio::detached);
+}
 
 }  // namespace
 

@@ -28,6 +28,8 @@ StatsSnapshot Stats::snapshot() const noexcept {
   s.h2_ping_floods = v(kH2PingFloods);
   s.h2_empty_frame_floods = v(kH2EmptyFrameFloods);
   s.h2_control_queue_floods = v(kH2ControlQueueFloods);
+  // HTTP/2 streaming
+  s.h2_stream_timeouts = v(kH2StreamTimeouts);
   return s;
 }
 

@@ -34,6 +34,8 @@ struct StatsSnapshot {
   std::uint64_t h2_ping_floods = 0;           // GOAWAY: PING budget exceeded
   std::uint64_t h2_empty_frame_floods = 0;    // GOAWAY: empty frame budget exceeded
   std::uint64_t h2_control_queue_floods = 0;  // unsent ACKs over the cap
+  // HTTP/2 streaming
+  std::uint64_t h2_stream_timeouts = 0;  // RST_STREAM(CANCEL): body/idle timeout after the response started
 };
 
 class Stats {
@@ -65,6 +67,8 @@ class Stats {
     kH2PingFloods,
     kH2EmptyFrameFloods,
     kH2ControlQueueFloods,
+    // HTTP/2 streaming
+    kH2StreamTimeouts,
     kCount
   };
   void add(Counter c, std::int64_t n = 1) noexcept {
