@@ -76,8 +76,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::vector<std::shared_ptr<H1ClientConnection>> idle;  // most recently used last
     // Every connection of the pool: being set up, HTTP/1.1 busy or idle, HTTP/2.
     std::size_t open = 0;
-    std::size_t h2_connecting = 0;  // being set up and may turn out HTTP/2
-    std::optional<bool> speaks_h2;  // what ALPN said last time
+    std::size_t h2_connecting = 0;                            // being set up and may turn out HTTP/2
+    std::optional<bool> speaks_h2;                            // what ALPN said last time
     std::deque<std::shared_ptr<asio::steady_timer>> waiters;  // requests waiting for a connection
   };
   struct Lease {
@@ -154,10 +154,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
   void release_h1(const std::string& k, std::shared_ptr<H1ClientConnection> c, bool reusable) {
     auto& o = origins[k];
-    bool keep = reusable && options.idle_timeout.count() > 0 && o.idle.size() < options.max_idle_per_origin &&
-                !too_old(c->created()) &&
-                (options.max_requests_per_connection == 0 ||
-                 c->exchanges() < options.max_requests_per_connection);
+    bool keep =
+        reusable && options.idle_timeout.count() > 0 && o.idle.size() < options.max_idle_per_origin &&
+        !too_old(c->created()) &&
+        (options.max_requests_per_connection == 0 || c->exchanges() < options.max_requests_per_connection);
     if (keep) {
       o.idle.push_back(c);
       c->arm_idle(options.idle_timeout, [w = weak_from_this(), k, wc = std::weak_ptr<H1ClientConnection>(c)] {
@@ -330,8 +330,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_return out;
     }
     const bool extended_connect = !request.protocol.empty();
-    if (extended_connect && (request.method != "CONNECT" || !options.http2 ||
-                             (target->scheme == "http" && !options.h2c))) {
+    if (extended_connect &&
+        (request.method != "CONNECT" || !options.http2 || (target->scheme == "http" && !options.h2c))) {
       out.error = ClientError::kNotSupported;
       out.detail = "extended CONNECT needs method CONNECT over HTTP/2";
       co_return out;

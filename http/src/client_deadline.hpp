@@ -16,7 +16,8 @@ class ClientDeadline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ClientDeadline(const boost::asio::any_io_executor& ex, Clock::time_point at, std::function<void()> on_expire)
+  ClientDeadline(const boost::asio::any_io_executor& ex, Clock::time_point at,
+                 std::function<void()> on_expire)
       : timer_(ex) {
     timer_.expires_at(at);
     timer_.async_wait([state = state_, f = std::move(on_expire)](const boost::system::error_code& ec) {

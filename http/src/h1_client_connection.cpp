@@ -47,7 +47,8 @@ std::string serialize_head(const ClientRequest& r, const RequestTarget& t, Frami
     append_sanitised(out, f.value);
     out.append("\r\n");
   }
-  if (framing == Framing::kFixed || (framing == Framing::kNone && (r.method == "POST" || r.method == "PUT"))) {
+  if (framing == Framing::kFixed ||
+      (framing == Framing::kNone && (r.method == "POST" || r.method == "PUT"))) {
     out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
   }
   if (framing == Framing::kChunked) out.append("Transfer-Encoding: chunked\r\n");
@@ -75,7 +76,9 @@ std::optional<std::uint64_t> content_length(const Headers& h) {
 // (response, upload) hands the connection back.
 struct H1ClientConnection::Exchange {
   Exchange(std::shared_ptr<H1ClientConnection> c, Release r, std::size_t max_header, bool no_body)
-      : conn(std::move(c)), release(std::move(r)), reader(max_header, no_body),
+      : conn(std::move(c)),
+        release(std::move(r)),
+        reader(max_header, no_body),
         go(conn->transport_->socket().get_executor()) {}
 
   std::shared_ptr<H1ClientConnection> conn;

@@ -52,7 +52,10 @@ nghttp2_nv make_nv(std::string_view n, std::string_view v) {
 
 struct H2ClientConnection::Impl {
   Impl(std::unique_ptr<Transport> t, const ClientOptions& o, std::function<void()> f)
-      : transport(std::move(t)), options(o), on_change(std::move(f)), wake(transport->socket().get_executor()),
+      : transport(std::move(t)),
+        options(o),
+        on_change(std::move(f)),
+        wake(transport->socket().get_executor()),
         settings_wait(transport->socket().get_executor()) {}
 
   std::unique_ptr<Transport> transport;
@@ -174,7 +177,8 @@ struct H2ClientConnection::Impl {
           if (s->head.status < 200) return 0;  // interim
           if (auto conn = c.owner.lock()) c.head_complete(*s, conn);
         }
-        if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s->response) s->response->finish(std::move(s->trailers));
+        if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s->response)
+          s->response->finish(std::move(s->trailers));
         return 0;
       }
       case NGHTTP2_DATA: {
@@ -209,7 +213,8 @@ struct H2ClientConnection::Impl {
     if (!s->head_done) {
       if (!s->error) {
         s->refused = code == NGHTTP2_REFUSED_STREAM;
-        s->error = code == NGHTTP2_REFUSED_STREAM ? ClientError::kConnectionClosed : ClientError::kProtocolError;
+        s->error =
+            code == NGHTTP2_REFUSED_STREAM ? ClientError::kConnectionClosed : ClientError::kProtocolError;
         s->detail = std::string("stream closed before the response: ") + nghttp2_http2_strerror(code);
       }
       s->wake();  // open() decides about the upload (it may be retried)
@@ -250,7 +255,8 @@ struct H2ClientConnection::Impl {
           for (auto& ch : names.back()) ch = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + 32) : ch;
           nva.push_back(make_nv(names.back(), f.value));
         }
-        if (nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        if (nghttp2_submit_trailer(session, id, nva.data(), nva.size()) == 0)
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
       }
       return static_cast<ssize_t>(n);
     }
@@ -350,14 +356,15 @@ H2ClientConnection::H2ClientConnection(std::unique_ptr<Transport> transport, con
   nghttp2_session_callbacks_del(cbs);
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, std::min<std::uint32_t>(options.initial_window_size, (1u << 31) - 1)},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+       std::min<std::uint32_t>(options.initial_window_size, (1u << 31) - 1)},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<std::uint32_t>(std::min<std::size_t>(options.max_response_header_bytes, UINT32_MAX))},
   };
   nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  nghttp2_session_set_local_window_size(impl_->session, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<std::int32_t>(std::min<std::uint32_t>(
-                                            options.connection_window_size, (1u << 31) - 1)));
+  nghttp2_session_set_local_window_size(
+      impl_->session, NGHTTP2_FLAG_NONE, 0,
+      static_cast<std::int32_t>(std::min<std::uint32_t>(options.connection_window_size, (1u << 31) - 1)));
 }
 
 H2ClientConnection::~H2ClientConnection() {
@@ -374,7 +381,8 @@ void H2ClientConnection::start() {
 bool H2ClientConnection::accepts_stream() const {
   auto& c = *impl_;
   if (c.closed || c.goaway) return false;
-  if (c.options.max_requests_per_connection && c.opened >= c.options.max_requests_per_connection) return false;
+  if (c.options.max_requests_per_connection && c.opened >= c.options.max_requests_per_connection)
+    return false;
   if (c.options.max_connection_age.count() > 0 && Clock::now() - c.created >= c.options.max_connection_age)
     return false;
   return c.streams.size() <
@@ -399,7 +407,8 @@ void H2ClientConnection::close() {
   c.settings_wait.cancel();
 }
 
-asio::awaitable<ClientStream> H2ClientConnection::open(const ClientRequest& request, const RequestTarget& target,
+asio::awaitable<ClientStream> H2ClientConnection::open(const ClientRequest& request,
+                                                       const RequestTarget& target,
                                                        Clock::time_point deadline, bool& retry) {
   auto keep = shared_from_this();
   auto& c = *impl_;

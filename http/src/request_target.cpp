@@ -19,7 +19,8 @@ std::optional<RequestTarget> parse_target(std::string_view url) {
   t.scheme = copy(u->scheme());
   if (t.scheme != "http" && t.scheme != "https") return std::nullopt;
   if (!u->has_authority() || u->host().empty()) return std::nullopt;
-  t.host = u->host_type() == boost::urls::host_type::ipv6 ? copy(u->encoded_host_address()) : copy(u->encoded_host());
+  t.host = u->host_type() == boost::urls::host_type::ipv6 ? copy(u->encoded_host_address())
+                                                          : copy(u->encoded_host());
   if (u->has_port()) {
     auto port = u->port_number();
     if (port == 0) return std::nullopt;
