@@ -55,15 +55,19 @@ struct H2ClientConnection::Impl {
       : transport(std::move(t)),
         options(o),
         on_change(std::move(f)),
-        wake(transport->socket().get_executor()),
-        settings_wait(transport->socket().get_executor()) {}
+        wake(transport->socket().get_executor()) {}
 
   std::unique_ptr<Transport> transport;
   ClientOptions options;
   std::function<void()> on_change;
   nghttp2_session* session = nullptr;
-  asio::steady_timer wake;           // the writer waits on it
-  asio::steady_timer settings_wait;  // extended CONNECT waits for the server's SETTINGS
+  asio::steady_timer wake;  // the writer waits on it
+  // Extended CONNECTs waiting for the server's SETTINGS.
+  std::vector<std::shared_ptr<asio::steady_timer>> settings_waiters;
+  void settings_arrived() {
+    for (auto& w : settings_waiters) w->cancel();
+    settings_waiters.clear();
+  }
   std::unordered_map<std::int32_t, std::shared_ptr<Stream>> streams;
   Clock::time_point created = Clock::now();
   std::size_t opened = 0;
@@ -166,7 +170,7 @@ struct H2ClientConnection::Impl {
       case NGHTTP2_SETTINGS:
         if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
           c.settings_received = true;
-          c.settings_wait.cancel();
+          c.settings_arrived();
           c.changed();
         }
         return 0;
@@ -283,7 +287,7 @@ struct H2ClientConnection::Impl {
         end_upload(*s);
       }
     }
-    settings_wait.cancel();
+    settings_arrived();
   }
 
   void shut() {
@@ -404,7 +408,7 @@ void H2ClientConnection::close() {
   c.closed = true;
   c.transport->close();
   c.wake.cancel();
-  c.settings_wait.cancel();
+  c.settings_arrived();
 }
 
 asio::awaitable<ClientStream> H2ClientConnection::open(const ClientRequest& request,
@@ -418,10 +422,11 @@ asio::awaitable<ClientStream> H2ClientConnection::open(const ClientRequest& requ
   const bool extended_connect = !request.protocol.empty();
   if (extended_connect) {
     // RFC 8441 §3: only once the server announced SETTINGS_ENABLE_CONNECT_PROTOCOL.
-    while (!c.settings_received && !c.closed && Clock::now() < deadline) {
-      c.settings_wait.expires_at(deadline);
+    if (!c.settings_received && !c.closed) {
+      auto w = std::make_shared<asio::steady_timer>(c.transport->socket().get_executor(), deadline);
+      c.settings_waiters.push_back(w);
       error_code ec;
-      co_await c.settings_wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await w->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (!c.settings_received) {
       out.error = c.closed ? ClientError::kConnectionClosed : ClientError::kTimeout;

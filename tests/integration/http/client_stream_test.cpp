@@ -226,6 +226,25 @@ TEST(ClientStreamNginx, MaxConnectionAgeDoesNotCutARunningDownload) {
   });
 }
 
+TEST(ClientStreamNginx, AbortClosesTheHttp11Connection) {
+  START_NGINX(nginx, "");
+  with_client({}, [&](Client& client) -> asio::awaitable<void> {
+    ClientRequest req{.url = url(nginx.port(), "/big.bin")};
+    auto s = co_await client.open(req);
+    EXPECT_TRUE(s) << s.error.message();
+    if (!s) co_return;
+    error_code ec;
+    auto first = co_await s.body->read(ec);
+    EXPECT_FALSE(first.empty());
+    s.body->abort();
+    ClientRequest again{.url = url(nginx.port(), "/small.txt")};
+    auto r = co_await client.request(again);
+    EXPECT_TRUE(r) << r.error.message();
+    EXPECT_EQ(r.response.body, "small file\n");
+    EXPECT_EQ(client.connections_opened(), 2u);  // the aborted one was not reused
+  });
+}
+
 // ---- the keep-alive race ------------------------------------------------
 
 // Answers the first request of its first connection with keep-alive, then
@@ -370,6 +389,29 @@ TEST(ClientStreamHttp2, SlowReaderKeepsMemoryAndWindowBounded) {
     EXPECT_LE(max_buffered, 128u * 1024);
     EXPECT_GT(max_buffered, 0u);
     basalt::testing::expect_growth_below(before, after, 8 * 1024);
+  });
+}
+
+TEST(ClientStreamHttp2, AbortCancelsOnlyItsStream) {
+  BASALT_REQUIRE_TOOL("node");
+  NodePeer peer(peers_script(), "download");
+  ASSERT_NE(peer.port(), 0) << "node peer did not start";
+  ClientOptions options;
+  options.h2c = true;
+  with_client(options, [&](Client& client) -> asio::awaitable<void> {
+    ClientRequest big{.url = url(peer.port(), "/bytes?n=" + std::to_string(64 * 1024 * 1024))};
+    auto s = co_await client.open(big);
+    EXPECT_TRUE(s) << s.error.message();
+    if (!s) co_return;
+    error_code ec;
+    auto first = co_await s.body->read(ec);
+    EXPECT_FALSE(first.empty());
+    s.body->abort();  // RST_STREAM(CANCEL)
+    ClientRequest small{.url = url(peer.port(), "/bytes?n=1000")};
+    auto r = co_await client.request(small);
+    EXPECT_TRUE(r) << r.error.message() << " " << r.detail;
+    EXPECT_EQ(r.response.body.size(), 1000u);
+    EXPECT_EQ(client.connections_opened(), 1u);  // the connection went on
   });
 }
 
