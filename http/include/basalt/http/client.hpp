@@ -162,6 +162,7 @@ class Client {
   // once both bodies are done.
   boost::asio::awaitable<ClientStream> open(const ClientRequest& request);
 
+  // The io_context's executor: create a request's body_stream with it.
   boost::asio::any_io_executor executor() const;
 
   // Closes pooled connections (in-flight requests fail with kConnectionClosed).
