@@ -112,7 +112,8 @@ asio::awaitable<void> websocket_echo(ServerRequest request, ResponseWriter& resp
       }
       if (in.size() < at + 4 + length) break;
       std::string payload = in.substr(at + 4, length);
-      for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ in[at + i % 4]);
+      for (std::size_t i = 0; i < payload.size(); ++i)
+        payload[i] = static_cast<char>(payload[i] ^ in[at + i % 4]);
       in.erase(0, at + 4 + length);
       std::string frame;
       frame.push_back(static_cast<char>(b0));
@@ -139,7 +140,8 @@ Router stream_router() {
   router.add_stream("/count", {"POST", "PUT"}, count_body);
   router.add_stream("/produce", {"GET"}, produce);
   router.add_stream("/ws", {"GET"}, websocket_echo);
-  router.add("/hello", {"GET"}, [](Request) -> asio::awaitable<Response> { co_return Response(200, "hello"); });
+  router.add("/hello", {"GET"},
+             [](Request) -> asio::awaitable<Response> { co_return Response(200, "hello"); });
   router.fallback([](Request r) -> asio::awaitable<Response> {
     co_return Response::text(404, r.method + " " + r.target);
   });
@@ -173,7 +175,9 @@ class StreamServer {
     return l;
   }
   std::uint16_t port() const { return port_; }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
   Server& server() { return *server_; }
 
  private:
@@ -197,7 +201,8 @@ TEST_F(H1StreamTest, AChunkedUploadOf64MiBReachesTheHandlerWithFlatMemory) {
     for (std::size_t i = 0; i < kBig / block.size(); ++i) out << block;
   }
   long before = resident_kib(getpid());
-  auto r = curl({"--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file}, s.url("/count"));
+  auto r =
+      curl({"--http1.1", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file}, s.url("/count"));
   long after = resident_kib(getpid());
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_EQ(r.status, 200);
@@ -276,8 +281,8 @@ TEST_F(H1StreamTest, LongRequestLinesAndTooManyFieldsAreRefusedWhileOthersAreSer
 TEST_F(H1StreamTest, WebSocketUpgradeEchoesThroughTheNpmWsClient) {
   BASALT_REQUIRE_TOOL("node");
   BASALT_REQUIRE_TOOL("npm");
-  auto install = run({"npm", "install", "--prefix", dir_.path(), "--no-audit", "--no-fund", "--ignore-scripts",
-                      "--loglevel=error", "ws@8.18.0"},
+  auto install = run({"npm", "install", "--prefix", dir_.path(), "--no-audit", "--no-fund",
+                      "--ignore-scripts", "--loglevel=error", "ws@8.18.0"},
                      300s);
   if (install.exit_code != 0) {
     auto ping = run({"npm", "ping", "--loglevel=error"}, 60s);
