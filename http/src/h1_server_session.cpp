@@ -64,6 +64,8 @@ class H1Writer final : public ResponseWriter {
 
  private:
   Framing framing_for(const ResponseHead& head, std::uint64_t& length) const;
+  // Writes through the session; a failure marks the exchange failed.
+  asio::awaitable<void> send(std::span<const asio::const_buffer> buffers, error_code& ec);
 
   std::shared_ptr<H1Session> session_;
   Version version_;
@@ -474,6 +476,14 @@ Framing H1Writer::framing_for(const ResponseHead& head, std::uint64_t& length) c
   return version_ == Version::http1_1 ? Framing::kChunked : Framing::kUntilClose;
 }
 
+asio::awaitable<void> H1Writer::send(std::span<const asio::const_buffer> buffers, error_code& ec) {
+  bool sent = co_await session_->write(buffers);
+  if (!sent) {
+    failed_ = finished_ = true;
+    ec = asio::error::broken_pipe;
+  }
+}
+
 asio::awaitable<void> H1Writer::write_head(ResponseHead head, error_code& ec) {
   ec = {};
   if (head_sent_ || finished_) {
@@ -485,11 +495,7 @@ asio::awaitable<void> H1Writer::write_head(ResponseHead head, error_code& ec) {
     std::string text = serialize_head(head, version_, Framing::kNone, 0, true);
     asio::const_buffer b = asio::buffer(text);
     std::span<const asio::const_buffer> out(&b, 1);
-    bool sent = co_await session_->write(out);
-    if (!sent) {
-      failed_ = finished_ = true;
-      ec = asio::error::broken_pipe;
-    }
+    co_await send(out, ec);
     co_return;
   }
   if (head.status == 101 && !upgrade_) {
@@ -509,11 +515,7 @@ asio::awaitable<void> H1Writer::write_head(ResponseHead head, error_code& ec) {
   if (tunnel()) session_->notify();  // the body pump switches to raw bytes
   asio::const_buffer b = asio::buffer(text);
   std::span<const asio::const_buffer> out(&b, 1);
-  bool sent = co_await session_->write(out);
-  if (!sent) {
-    failed_ = finished_ = true;
-    ec = asio::error::broken_pipe;
-  }
+  co_await send(out, ec);
 }
 
 asio::awaitable<void> H1Writer::write(std::string_view bytes, error_code& ec) {
@@ -541,11 +543,7 @@ asio::awaitable<void> H1Writer::write(std::string_view bytes, error_code& ec) {
   buffers[count++] = asio::buffer(bytes);
   if (framing_ == Framing::kChunked) buffers[count++] = asio::buffer("\r\n", 2);
   std::span<const asio::const_buffer> out(buffers.data(), count);
-  bool sent = co_await session_->write(out);
-  if (!sent) {
-    failed_ = finished_ = true;
-    ec = asio::error::broken_pipe;
-  }
+  co_await send(out, ec);
 }
 
 asio::awaitable<void> H1Writer::finish(Headers trailers, error_code& ec) {
@@ -573,11 +571,7 @@ asio::awaitable<void> H1Writer::finish(Headers trailers, error_code& ec) {
     last.append("\r\n");
     asio::const_buffer b = asio::buffer(last);
     std::span<const asio::const_buffer> out(&b, 1);
-    bool sent = co_await session_->write(out);
-    if (!sent) {
-      failed_ = finished_ = true;
-      ec = asio::error::broken_pipe;
-    }
+    co_await send(out, ec);
   } else if (framing_ == Framing::kTunnel) {
     session_->transport().shutdown_send();
   }
@@ -604,11 +598,7 @@ asio::awaitable<void> H1Writer::respond(Response response, error_code& ec) {
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                             asio::buffer(body ? std::string_view(response.body) : "")};
   std::span<const asio::const_buffer> out(buffers);
-  bool sent = co_await session_->write(out);
-  if (!sent) {
-    failed_ = finished_ = true;
-    ec = asio::error::broken_pipe;
-  }
+  co_await send(out, ec);
 }
 
 void H1Writer::reset() {
