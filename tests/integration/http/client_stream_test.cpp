@@ -13,6 +13,7 @@
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/memory.hpp"
 #include "basalt/testing/process.hpp"
+#include "fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -38,34 +39,14 @@ namespace basalt::http {
 namespace {
 
 namespace asio = boost::asio;
+using basalt::http::testing::TestServer;
+using basalt::http::testing::with_client;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using basalt::testing::Process;
 using basalt::testing::TempDir;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
-
-// Runs `body(client)` as a coroutine on a fresh io_context until it finishes.
-// Requests are built in named variables: g++ 12 miscompiles a braced
-// aggregate temporary inside a co_await expression.
-template <class F>
-void with_client(ClientOptions options, F body) {
-  asio::io_context io;
-  Client client(io, std::move(options));
-  bool finished = false;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        co_await body(client);
-        finished = true;
-        client.close();
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run_for(60s);
-  EXPECT_TRUE(finished);
-}
 
 asio::awaitable<void> pause(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -542,40 +523,34 @@ TEST(ClientStreamUpgrade, WebSocketThroughTheClient) {
 
 // ---- our server: uploads and pool limits ------------------------------------
 
-class CountingServer {
- public:
-  CountingServer() : runtime_(core::Runtime::Options{.workers = 1}) {
-    Router router;
-    router.add_stream("/count", {"POST", "PUT"},
-                      [](ServerRequest req, ResponseWriter& res) -> asio::awaitable<void> {
-                        std::uint64_t n = 0;
-                        error_code ec;
-                        for (;;) {
-                          auto chunk = co_await req.body->read(ec);
-                          if (ec || chunk.empty()) break;
-                          n += chunk.size();
-                        }
-                        std::string text = ec ? "error " + ec.message() : "count " + std::to_string(n);
-                        Response r(200, text, "text/plain");
-                        co_await res.respond(std::move(r), ec);
-                      });
-    Limits limits;
-    limits.max_body_bytes = 256 * 1024 * 1024;
-    server_ = std::make_unique<Server>(runtime_, router.stream_handler(limits.max_body_bytes), limits);
-    port_ = server_->listen({});
-    runtime_.start();
-  }
-  ~CountingServer() {
-    server_->stop();
-    runtime_.stop();
-    runtime_.join();
-  }
-  std::uint16_t port() const { return port_; }
+Router counting_router() {
+  Router router;
+  router.add_stream("/count", {"POST", "PUT"},
+                    [](ServerRequest req, ResponseWriter& res) -> asio::awaitable<void> {
+                      std::uint64_t n = 0;
+                      error_code ec;
+                      for (;;) {
+                        auto chunk = co_await req.body->read(ec);
+                        if (ec || chunk.empty()) break;
+                        n += chunk.size();
+                      }
+                      std::string text = ec ? "error " + ec.message() : "count " + std::to_string(n);
+                      Response r(200, text, "text/plain");
+                      co_await res.respond(std::move(r), ec);
+                    });
+  return router;
+}
 
- private:
-  core::Runtime runtime_;
-  std::unique_ptr<Server> server_;
-  std::uint16_t port_ = 0;
+Limits counting_limits() {
+  Limits limits;
+  limits.max_body_bytes = 256 * 1024 * 1024;
+  return limits;
+}
+
+// Cleartext (HTTP/1.1 and h2c), one worker, counts uploads.
+class CountingServer : public TestServer {
+ public:
+  CountingServer() : TestServer(counting_router(), counting_limits(), nullptr, 1) {}
 };
 
 asio::awaitable<void> upload(std::shared_ptr<Body> body, std::size_t total) {

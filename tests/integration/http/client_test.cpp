@@ -45,29 +45,6 @@ Router client_router() {
   return r;
 }
 
-// Requests are built in named variables: g++ 12 miscompiles a braced
-// aggregate temporary inside a co_await expression.
-//
-// Runs `body(client)` as a coroutine on a fresh io_context until it finishes.
-template <class F>
-void with_client(ClientOptions options, F body) {
-  asio::io_context io;
-  Client client(io, std::move(options));
-  bool finished = false;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        co_await body(client);
-        finished = true;
-        client.close();
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run_for(60s);
-  EXPECT_TRUE(finished);
-}
-
 ClientOptions trusting(const TestCert& cert, std::uint16_t port) {
   ClientOptions o;
   o.tls.ca = cert.pem.certificate;

@@ -18,8 +18,11 @@ TestCert make_cert(const basalt::testing::TempDir& dir, const std::string& name)
 }
 
 TestServer::TestServer(Router router, Limits limits, const TestCert* cert, std::size_t workers)
+    : TestServer(router.stream_handler(limits.max_body_bytes), limits, cert, workers) {}
+
+TestServer::TestServer(StreamHandler handler, Limits limits, const TestCert* cert, std::size_t workers)
     : runtime_(core::Runtime::Options{.workers = workers}) {
-  server_ = std::make_unique<Server>(runtime_, router.handler(), limits);
+  server_ = std::make_unique<Server>(runtime_, std::move(handler), limits);
   ListenOptions options;
   if (cert) {
     std::string error;

@@ -5,11 +5,15 @@
 
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/tls.hpp"
+#include "basalt/http/client.hpp"
 #include "basalt/http/router.hpp"
 #include "basalt/http/server.hpp"
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -31,8 +35,11 @@ TestCert make_cert(const basalt::testing::TempDir& dir, const std::string& name)
 
 class TestServer {
  public:
-  // TLS when `cert` is given (ALPN h2, http/1.1).
+  // TLS when `cert` is given (ALPN h2, http/1.1). Every route of `router`,
+  // buffered and streaming, is served.
   TestServer(Router router, Limits limits = {}, const TestCert* cert = nullptr, std::size_t workers = 2);
+  TestServer(StreamHandler handler, Limits limits = {}, const TestCert* cert = nullptr,
+             std::size_t workers = 2);
   ~TestServer();
   std::uint16_t port() const { return port_; }
   Server& server() { return *server_; }
@@ -46,6 +53,28 @@ class TestServer {
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
 };
+
+// Runs `body(client)` as a coroutine on a fresh io_context until it finishes.
+// Build requests in named variables: g++ 12 miscompiles a braced aggregate
+// temporary inside a co_await expression.
+template <class F>
+void with_client(ClientOptions options, F body) {
+  boost::asio::io_context io;
+  Client client(io, std::move(options));
+  bool finished = false;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        co_await body(client);
+        finished = true;
+        client.close();
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run_for(std::chrono::seconds(60));
+  EXPECT_TRUE(finished);
+}
 
 struct CurlResult {
   int exit_code = -1;

@@ -157,33 +157,17 @@ StreamHandler with_connect(const Router& router) {
   };
 }
 
-class StreamServer {
- public:
-  explicit StreamServer(Limits limits = streaming_limits()) : runtime_(core::Runtime::Options{.workers = 1}) {
-    server_ = std::make_unique<Server>(runtime_, with_connect(stream_router()), limits);
-    port_ = server_->listen({.endpoint = {core::IpAddress::v4_loopback(), 0}});
-    runtime_.start();
-  }
-  ~StreamServer() {
-    server_->stop();
-    runtime_.stop();
-    runtime_.join();
-  }
-  static Limits streaming_limits() {
-    Limits l;
-    l.max_body_bytes = 0;  // streamed: no limit
-    return l;
-  }
-  std::uint16_t port() const { return port_; }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  Server& server() { return *server_; }
+Limits streaming_limits() {
+  Limits l;
+  l.max_body_bytes = 0;  // streamed: no limit
+  return l;
+}
 
- private:
-  core::Runtime runtime_;
-  std::unique_ptr<Server> server_;
-  std::uint16_t port_ = 0;
+// Cleartext, one worker, the routes above.
+class StreamServer : public TestServer {
+ public:
+  explicit StreamServer(Limits limits = streaming_limits())
+      : TestServer(with_connect(stream_router()), limits, nullptr, 1) {}
 };
 
 class H1StreamTest : public ::testing::Test {
@@ -255,7 +239,7 @@ TEST_F(H1StreamTest, ConnectBecomesATwoWayTunnel) {
 }
 
 TEST_F(H1StreamTest, LongRequestLinesAndTooManyFieldsAreRefusedWhileOthersAreServed) {
-  Limits limits = StreamServer::streaming_limits();
+  Limits limits = streaming_limits();
   limits.max_request_line_bytes = 256;
   limits.max_header_count = 8;
   StreamServer s(limits);

@@ -220,36 +220,11 @@ StreamHandler make_handler(std::shared_ptr<Shared> shared) {
 }
 
 // An in-process TLS server (ALPN h2, http/1.1) with the streaming handler.
-class StreamServer {
+// Our server over TLS with the streaming handlers above.
+class StreamServer : public TestServer {
  public:
   StreamServer(std::shared_ptr<Shared> shared, Limits limits, const TestCert& cert)
-      : runtime_(core::Runtime::Options{.workers = 2}) {
-    server_ = std::make_unique<Server>(runtime_, make_handler(std::move(shared)), limits);
-    std::string error;
-    tls_ = core::TlsServerContext::create(
-        {.certificates = {{cert.pem.certificate, cert.pem.private_key}}, .alpn = alpn_protocols()}, &error);
-    if (!tls_) throw std::runtime_error("TlsServerContext: " + error);
-    ListenOptions options;
-    options.tls = *tls_;
-    port_ = server_->listen(options);
-    runtime_.start();
-  }
-  ~StreamServer() {
-    server_->stop();
-    runtime_.stop();
-    runtime_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  Server& server() { return *server_; }
-  std::string url(const std::string& path) const {
-    return "https://localhost:" + std::to_string(port_) + path;
-  }
-
- private:
-  core::Runtime runtime_;
-  std::optional<core::TlsServerContext> tls_;
-  std::unique_ptr<Server> server_;
-  std::uint16_t port_ = 0;
+      : TestServer(make_handler(std::move(shared)), limits, &cert) {}
 };
 
 class H2StreamTest : public ::testing::Test {
