@@ -74,6 +74,25 @@ void Body::wake_writer() {
   if (writer_wait_) writer_wait_->cancel();
 }
 
+void Body::pop_front() {
+  chunks_[head_++].clear();
+  offset_ = 0;
+  if (empty()) {
+    chunks_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= chunks_.size()) {
+    chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+void Body::drop_all() {
+  chunks_.clear();
+  head_ = 0;
+  offset_ = 0;
+  buffered_ = 0;
+}
+
 void Body::consumed(std::size_t n) {
   if (n == 0) return;
   buffered_ -= n;
@@ -88,11 +107,10 @@ asio::awaitable<std::string> Body::read(error_code& ec) {
       ec = error_;
       co_return std::string();
     }
-    if (!chunks_.empty()) {
-      std::string chunk = std::move(chunks_.front());
-      chunks_.pop_front();
+    if (!empty()) {
+      std::string chunk = std::move(chunks_[head_]);
       if (offset_) chunk.erase(0, offset_);
-      offset_ = 0;
+      pop_front();
       consumed(chunk.size());
       co_return chunk;
     }
@@ -125,16 +143,13 @@ asio::awaitable<std::string> Body::read_all(std::size_t limit, error_code& ec) {
 
 std::size_t Body::take(std::span<std::uint8_t> out) {
   std::size_t n = 0;
-  while (n < out.size() && !chunks_.empty()) {
-    auto& front = chunks_.front();
+  while (n < out.size() && !empty()) {
+    auto& front = chunks_[head_];
     std::size_t k = std::min(out.size() - n, front.size() - offset_);
     std::memcpy(out.data() + n, front.data() + offset_, k);
     n += k;
     offset_ += k;
-    if (offset_ == front.size()) {
-      chunks_.pop_front();
-      offset_ = 0;
-    }
+    if (offset_ == front.size()) pop_front();
   }
   consumed(n);
   if (done()) wake_writer();
@@ -145,9 +160,7 @@ void Body::abort(error_code why) {
   if (aborted_) return;
   aborted_ = true;
   if (!error_) error_ = why;
-  chunks_.clear();
-  offset_ = 0;
-  buffered_ = 0;
+  drop_all();
   wake_writer();
   wake_reader();
   if (auto f = std::move(on_abort_)) f(why);
@@ -187,9 +200,7 @@ void Body::finish(Headers trailers) {
 void Body::fail(error_code ec) {
   if (error_ || aborted_) return;
   error_ = ec ? ec : make_error_code(BodyError::kReset);
-  chunks_.clear();
-  offset_ = 0;
-  buffered_ = 0;
+  drop_all();
   wake_reader();
   wake_writer();
 }

@@ -1,6 +1,6 @@
 // The buffered adapter: a Handler (whole request -> whole response) served
 // through the streaming interface.
-#include "basalt/http/stream_handler.hpp"
+#include "buffered_handler.hpp"
 
 namespace basalt::http {
 
@@ -9,9 +9,11 @@ using boost::system::error_code;
 
 namespace {
 constexpr std::size_t kDefaultBufferedBody = 1024 * 1024;
+}  // namespace
 
-asio::awaitable<void> serve_buffered(std::shared_ptr<Handler> handler, std::size_t limit,
+asio::awaitable<void> serve_buffered(const Handler& handler, std::size_t max_body_bytes,
                                      ServerRequest request, ResponseWriter& writer) {
+  std::size_t limit = max_body_bytes ? max_body_bytes : kDefaultBufferedBody;
   error_code ec;
   Request whole;
   static_cast<RequestHead&>(whole) = std::move(static_cast<RequestHead&>(request));
@@ -25,16 +27,15 @@ asio::awaitable<void> serve_buffered(std::shared_ptr<Handler> handler, std::size
     writer.reset();  // the client went away or the body timed out (the session answered)
     co_return;
   }
-  Response response = co_await (*handler)(std::move(whole));
+  Response response = co_await handler(std::move(whole));
   co_await writer.respond(std::move(response), ec);
 }
-}  // namespace
 
 StreamHandler buffered(Handler handler, std::size_t max_body_bytes) {
-  auto shared = std::make_shared<Handler>(std::move(handler));
-  std::size_t limit = max_body_bytes ? max_body_bytes : kDefaultBufferedBody;
-  return [shared, limit](ServerRequest request, ResponseWriter& writer) -> asio::awaitable<void> {
-    return serve_buffered(shared, limit, std::move(request), writer);
+  // The returned function owns the handler; the awaitable refers to it.
+  auto shared = std::make_shared<const Handler>(std::move(handler));
+  return [shared, max_body_bytes](ServerRequest request, ResponseWriter& writer) -> asio::awaitable<void> {
+    return serve_buffered(*shared, max_body_bytes, std::move(request), writer);
   };
 }
 

@@ -146,6 +146,10 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
  private:
   void on_read_timeout() {
     read_watch_.disarm();
+    if (handler_running_) {
+      time_out(*ctx_.shared, handler_call_, writer_, executor());
+      return;
+    }
     read_timed_out_ = true;
     // A write of the handler may be in flight: cancel() would abort it too.
     // Only a read is pending unless a response is on its way, and then the
@@ -238,14 +242,20 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       bool sent = co_await write(out);
       if (!sent) co_return false;
     }
-    read_watch_.disarm();  // the handler has its own timeout
     if (!streams) {
-      co_await run_handler(*ctx_.shared, std::move(request), writer);
+      // The handler runs inline; this connection's watchdog keeps its deadline.
+      read_watch_.expires_after(limits_.handler_timeout);
+      handler_running_ = true;
+      co_await call_handler(*ctx_.shared, std::move(request), writer, handler_call_);
+      handler_running_ = false;
+      handler_call_.timed_out = false;
+      read_watch_.disarm();
       writer_.reset();
       bool next = co_await after(*writer, true);
       co_return next;
     }
-    // The handler runs beside the body pump below.
+    // The handler runs beside the body pump below, with its own timer.
+    read_watch_.disarm();
     handler_done_ = false;
     auto self = shared_from_this();
     asio::co_spawn(
@@ -444,6 +454,8 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
   Watchdog write_watch_;
   asio::steady_timer wake_;
   std::shared_ptr<H1Writer> writer_;  // of the exchange in progress
+  HandlerCall handler_call_;          // of an inline handler (no request body)
+  bool handler_running_ = false;
   Clock::time_point body_deadline_;
   bool idle_ = true;
   bool may_tunnel_ = false;  // the exchange in progress is an Upgrade or CONNECT

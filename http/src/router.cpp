@@ -1,5 +1,7 @@
 #include "basalt/http/router.hpp"
 
+#include "buffered_handler.hpp"
+
 #include <algorithm>
 #include <optional>
 
@@ -69,8 +71,7 @@ boost::asio::awaitable<void> route_stream(std::shared_ptr<Table> table, std::siz
                                           ServerRequest request, ResponseWriter& writer) {
   auto it = table->routes.find(request.path);
   if (it == table->routes.end()) {
-    StreamHandler fallback = buffered(table->fallback, limit);
-    co_await fallback(std::move(request), writer);
+    co_await serve_buffered(table->fallback, limit, std::move(request), writer);
     co_return;
   }
   const auto& route = it->second;
@@ -82,8 +83,7 @@ boost::asio::awaitable<void> route_stream(std::shared_ptr<Table> table, std::siz
   if (route.stream) {
     co_await route.stream(std::move(request), writer);
   } else {
-    StreamHandler adapter = buffered(route.handler, limit);
-    co_await adapter(std::move(request), writer);
+    co_await serve_buffered(route.handler, limit, std::move(request), writer);
   }
 }
 }  // namespace

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -23,14 +23,6 @@ void count_response(Stats& stats, int status) noexcept {
 }
 
 namespace {
-struct Call {
-  explicit Call(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  asio::cancellation_signal cancel;
-  std::exception_ptr error;
-  bool done = false;
-};
-
 void log_failure(std::exception_ptr e, const std::string& what) {
   try {
     std::rethrow_exception(e);
@@ -41,64 +33,77 @@ void log_failure(std::exception_ptr e, const std::string& what) {
   }
 }
 
-asio::awaitable<void> call_handler(std::shared_ptr<StreamHandler> handler, ServerRequest request,
-                                   std::shared_ptr<ResponseWriter> writer) {
-  co_await (*handler)(std::move(request), *writer);
+// The handler in a coroutine of its own, so the caller's cancellation
+// reaches what it awaits.
+asio::awaitable<void> invoke(ServerShared& shared, ServerRequest request, ResponseWriter& writer) {
+  co_await shared.handler(std::move(request), writer);
+}
+
+asio::awaitable<void> answer_503(std::shared_ptr<ResponseWriter> writer) {
+  error_code ec;
+  Response answer = Response::text(503, reason_phrase(503));
+  co_await writer->respond(std::move(answer), ec);
 }
 }  // namespace
 
-asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
-                                  std::shared_ptr<ResponseWriter> writer) {
-  auto ex = co_await asio::this_coro::executor;
-  auto call = std::make_shared<Call>(ex);
-  std::string what = request.method + " " + request.path;
-  // Copy the handler: the coroutine it returns may refer to the function object.
-  auto handler = std::make_shared<StreamHandler>(shared.handler);
-  asio::co_spawn(ex, call_handler(std::move(handler), std::move(request), writer),
-                 asio::bind_cancellation_slot(call->cancel.slot(), [call](std::exception_ptr e) {
-                   call->done = true;
-                   call->error = e;
-                   call->timer.cancel();
-                 }));
-  // Until the head is sent: handler_timeout (503). After it the body's own
-  // timeouts in the session apply: a stalled peer gets the connection or
-  // stream reset, which fails the handler's reads and writes.
-  auto deadline = std::chrono::steady_clock::now() + shared.limits.handler_timeout;
-  while (!call->done) {
-    if (writer->head_sent()) {
-      call->timer.expires_at(std::chrono::steady_clock::time_point::max());
-    } else if (std::chrono::steady_clock::now() >= deadline) {
-      shared.stats.add(Stats::kHandlerTimeouts);
-      spdlog::warn("http handler for {} timed out after {} ms", what, shared.limits.handler_timeout.count());
-      call->cancel.emit(asio::cancellation_type::terminal);
-      error_code ec;
-      Response answer = Response::text(503, reason_phrase(503));
-      co_await writer->respond(std::move(answer), ec);
-      co_return;
-    } else {
-      // Wake at the deadline, or once a second to see whether the head went out.
-      call->timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
-    }
-    error_code ec;
-    co_await call->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+void time_out(ServerShared& shared, HandlerCall& call, const std::shared_ptr<ResponseWriter>& writer,
+              const asio::any_io_executor& executor) {
+  if (writer->head_sent() || call.timed_out) return;
+  call.timed_out = true;
+  shared.stats.add(Stats::kHandlerTimeouts);
+  spdlog::warn("http handler timed out after {} ms", shared.limits.handler_timeout.count());
+  call.cancel.emit(asio::cancellation_type::terminal);
+  // The 503 goes out now, not when the handler gets round to returning.
+  if (!writer->head_sent()) {
+    asio::co_spawn(executor, answer_503(writer), asio::detached);
   }
+}
+
+asio::awaitable<void> call_handler(ServerShared& shared, ServerRequest request,
+                                   std::shared_ptr<ResponseWriter> writer, HandlerCall& call) {
+  auto ex = co_await asio::this_coro::executor;
+  std::string what = request.method;
+  what.push_back(' ');
+  what.append(request.path);
+  std::exception_ptr failure;
+  try {
+    co_await asio::co_spawn(ex, invoke(shared, std::move(request), *writer),
+                            asio::bind_cancellation_slot(call.cancel.slot(), asio::use_awaitable));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  call.cancel.slot().clear();
   error_code ec;
-  if (call->error) {
-    log_failure(call->error, what);
+  if (failure && !call.timed_out) {
+    log_failure(failure, what);
     shared.stats.add(Stats::kHandlerExceptions);
-    if (!writer->head_sent()) {
-      Response answer = Response::text(500, reason_phrase(500));
-      co_await writer->respond(std::move(answer), ec);
-    } else if (!writer->finished()) {
-      writer->reset();
-    }
-  } else if (!writer->head_sent()) {
-    spdlog::warn("http handler for {} returned without a response", what);
+  }
+  if (!writer->head_sent()) {
+    if (!failure) spdlog::warn("http handler for {} returned without a response", what);
     Response answer = Response::text(500, reason_phrase(500));
     co_await writer->respond(std::move(answer), ec);
+  } else if (failure && !writer->finished()) {
+    writer->reset();
   } else if (!writer->finished()) {
     co_await writer->finish({}, ec);
   }
+}
+
+asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
+                                  std::shared_ptr<ResponseWriter> writer) {
+  struct Watch {
+    explicit Watch(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    HandlerCall call;
+  };
+  auto ex = co_await asio::this_coro::executor;
+  auto watch = std::make_shared<Watch>(ex);
+  watch->timer.expires_after(shared.limits.handler_timeout);
+  watch->timer.async_wait([watch, &shared, writer, ex](const error_code& ec) {
+    if (!ec) time_out(shared, watch->call, writer, ex);
+  });
+  co_await call_handler(shared, std::move(request), writer, watch->call);
+  watch->timer.cancel();
 }
 
 }  // namespace basalt::http

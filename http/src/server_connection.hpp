@@ -10,6 +10,7 @@
 #include "transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 
 #include <atomic>
 #include <memory>
@@ -50,11 +51,27 @@ struct ConnectionContext {
   std::optional<core::Shutdown::Token> token;
 };
 
+// One handler call's cancellation, for whoever enforces handler_timeout.
+struct HandlerCall {
+  boost::asio::cancellation_signal cancel;
+  bool timed_out = false;
+};
+
 // Calls the handler for one exchange and sees it through: 500 when it
-// throws or returns without a head (a reset when the head was out), 503
-// when it sends no head within limits.handler_timeout (then it is
-// cancelled), finish() when it returns with the body still open. Completes
-// when the handler returned (or timed out before its head).
+// throws or returns without a head (a reset when the head was out),
+// finish() when it returns with the body still open. Completes when the
+// handler returned. No timer of its own: the caller's watchdog calls
+// time_out() when limits.handler_timeout passes without a head.
+boost::asio::awaitable<void> call_handler(ServerShared& shared, ServerRequest request,
+                                          std::shared_ptr<ResponseWriter> writer, HandlerCall& call);
+// handler_timeout passed: unless the head is out, answer 503 at once and
+// cancel the handler (terminal cancellation of what it awaits).
+void time_out(ServerShared& shared, HandlerCall& call, const std::shared_ptr<ResponseWriter>& writer,
+              const boost::asio::any_io_executor& executor);
+
+// call_handler() with a timer of its own for handler_timeout (for sessions
+// without a per-exchange watchdog: HTTP/2 streams, HTTP/1.1 exchanges
+// whose body streams beside the handler).
 boost::asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
                                          std::shared_ptr<ResponseWriter> writer);
 

@@ -31,6 +31,7 @@
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -111,6 +112,15 @@ class Nginx {
         .capture_stderr = true});
     listening_ = wait_listening(port_);
   }
+  // SIGTERM, not the SIGKILL of ~Process: the master then stops its worker,
+  // which would otherwise outlive the test and keep the port.
+  ~Nginx() {
+    if (!process_) return;
+    process_->signal(SIGTERM);
+    process_->wait(std::chrono::seconds(5));
+  }
+  Nginx(const Nginx&) = delete;
+  Nginx& operator=(const Nginx&) = delete;
   bool listening() const { return listening_; }
   std::string log() const {
     std::ifstream f(dir_.file("error.log"));

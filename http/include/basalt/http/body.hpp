@@ -34,13 +34,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace basalt::http {
 
@@ -127,11 +127,17 @@ class Body {
   void wake_reader();
   void wake_writer();
   void consumed(std::size_t n);
+  bool empty() const noexcept { return head_ == chunks_.size(); }
+  void pop_front();
+  void drop_all();
 
   boost::asio::any_io_executor executor_;
   std::size_t capacity_;
-  std::deque<std::string> chunks_;
-  std::size_t offset_ = 0;  // into chunks_.front()
+  // Pending chunks are chunks_[head_..]; a vector (no allocation until the
+  // first push, unlike std::deque) compacted as the consumer takes them.
+  std::vector<std::string> chunks_;
+  std::size_t head_ = 0;
+  std::size_t offset_ = 0;  // into chunks_[head_]
   std::size_t buffered_ = 0;
   std::uint64_t received_ = 0;
   bool ended_ = false;
