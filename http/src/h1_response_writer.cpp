@@ -22,7 +22,10 @@ void append_number(std::string& out, std::uint64_t v) {
 
 // Field values must not carry CR/LF (response splitting); replace them.
 void append_clean(std::string& out, std::string_view v) {
-  for (char c : v) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  auto at = out.size();
+  out.append(v);
+  for (auto i = out.find_first_of("\r\n", at); i != std::string::npos; i = out.find_first_of("\r\n", i + 1))
+    out[i] = ' ';
 }
 }  // namespace
 

@@ -144,6 +144,17 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
   void notify() { wake(); }
 
  private:
+  // The body of a request without one. Reused while no handler holds on to
+  // it (and it is untouched): one allocation less per request.
+  std::shared_ptr<Body> empty_body() {
+    if (!empty_body_ || empty_body_.use_count() > 1 || empty_body_->error()) {
+      empty_body_ = Body::complete(executor());
+    }
+    return empty_body_;
+  }
+
+ public:
+ private:
   void on_read_timeout() {
     read_watch_.disarm();
     if (handler_running_) {
@@ -231,8 +242,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
                                          reader_.upgrade(), connect, keep_alive);
     auto writer = writer_;
     bool streams = reader_.has_body() || may_tunnel_;
-    std::shared_ptr<Body> body =
-        streams ? std::make_shared<Body>(executor(), kBodyWindow) : Body::complete(executor());
+    std::shared_ptr<Body> body = streams ? std::make_shared<Body>(executor(), kBodyWindow) : empty_body();
     request.body = body;
     if (reader_.expects_continue()) {
       // The head passed every check: let the client send the body.
@@ -455,6 +465,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
   asio::steady_timer wake_;
   std::shared_ptr<H1Writer> writer_;  // of the exchange in progress
   HandlerCall handler_call_;          // of an inline handler (no request body)
+  std::shared_ptr<Body> empty_body_;
   bool handler_running_ = false;
   Clock::time_point body_deadline_;
   bool idle_ = true;

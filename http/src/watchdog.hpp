@@ -17,6 +17,7 @@ namespace basalt::http {
 class Watchdog {
  public:
   using Clock = std::chrono::steady_clock;
+  static constexpr Clock::duration kMaxSleep = std::chrono::seconds(5);
 
   explicit Watchdog(const boost::asio::any_io_executor& executor) : timer_(executor) {}
 
@@ -32,8 +33,13 @@ class Watchdog {
   boost::asio::awaitable<bool> wait() {
     for (;;) {
       if (stopped_) co_return false;
-      if (deadline_ <= Clock::now()) co_return true;
-      armed_ = deadline_;
+      auto now = Clock::now();
+      if (deadline_ <= now) co_return true;
+      // Sleep at most kMaxSleep: a deadline moved earlier than the armed
+      // time costs a cancel and a re-arm, and sessions move theirs on every
+      // request (idle -> request -> handler, no write -> write). With the
+      // timer never far ahead, those moves are later than it and free.
+      armed_ = std::min(deadline_, now + kMaxSleep);
       timer_.expires_at(armed_);
       boost::system::error_code ec;
       co_await timer_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
