@@ -158,14 +158,14 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
   void on_read_timeout() {
     read_watch_.disarm();
     if (handler_running_) {
-      time_out(*ctx_.shared, handler_call_, writer_, executor());
+      if (auto writer = writer_.lock()) time_out(*ctx_.shared, handler_call_, writer, executor());
       return;
     }
     read_timed_out_ = true;
     // A write of the handler may be in flight: cancel() would abort it too.
     // Only a read is pending unless a response is on its way, and then the
     // exchange is over anyway.
-    if (writer_ && writer_->head_sent()) {
+    if (auto writer = writer_.lock(); writer && writer->head_sent()) {
       transport_->close();
     } else {
       transport_->cancel();
@@ -238,9 +238,9 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
     bool connect = request.method == "CONNECT";
     may_tunnel_ = reader_.upgrade() || connect;
     bool keep_alive = reader_.keep_alive() && served + 1 < limits_.max_requests_per_connection && !draining_;
-    writer_ = std::make_shared<H1Writer>(shared_from_this(), request.version, request.method == "HEAD",
-                                         reader_.upgrade(), connect, keep_alive);
-    auto writer = writer_;
+    auto writer = std::make_shared<H1Writer>(shared_from_this(), request.version, request.method == "HEAD",
+                                             reader_.upgrade(), connect, keep_alive);
+    writer_ = writer;
     bool streams = reader_.has_body() || may_tunnel_;
     std::shared_ptr<Body> body = streams ? std::make_shared<Body>(executor(), kBodyWindow) : empty_body();
     request.body = body;
@@ -463,8 +463,9 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
   Watchdog read_watch_;
   Watchdog write_watch_;
   asio::steady_timer wake_;
-  std::shared_ptr<H1Writer> writer_;  // of the exchange in progress
-  HandlerCall handler_call_;          // of an inline handler (no request body)
+  // Of the exchange in progress. Weak: the writer holds the session.
+  std::weak_ptr<H1Writer> writer_;
+  HandlerCall handler_call_;  // of an inline handler (no request body)
   std::shared_ptr<Body> empty_body_;
   bool handler_running_ = false;
   Clock::time_point body_deadline_;
