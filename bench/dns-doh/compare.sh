@@ -31,7 +31,7 @@ for b in "${builds[@]}"; do
   [ -x "$b/bin/basalt-dns" ] || { echo "compare.sh: $b/bin/basalt-dns is not built" >&2; exit 1; }
 done
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib/processes.sh"
 
 cat > "$work/example.test.zone" <<'ZONE'
 $ORIGIN example.test.

@@ -35,7 +35,7 @@ for tool in dnsperf h2load dig taskset python3; do
 done
 [ -x "$bin/basalt-dns" ] || { echo "run.sh: $bin/basalt-dns is not built" >&2; exit 1; }
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib/processes.sh"
 wait_dns() {  # port name
   for _ in $(seq 100); do
     dig @127.0.0.1 -p "$1" "$2" A +short +time=1 +tries=1 2>/dev/null | grep -q . && return 0

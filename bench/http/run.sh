@@ -68,19 +68,12 @@ done
 [ -x "$bin/basalt-bench-http" ] || { echo "run.sh: $bin/basalt-bench-http is not built" >&2; exit 1; }
 
 # --- Work directory, pinning, processes (stopped at exit).
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../lib/processes.sh"  # $work, pids, cleanup on exit, free_port
 pin_server=()
 pin_client=()
 [ -n "$server_cpu" ] && pin_server=(taskset -c "$server_cpu")
 [ -n "$client_cpu" ] && pin_client=(taskset -c "$client_cpu")
 clk_tck=$(getconf CLK_TCK)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # A server is a pid plus its children (nginx's workers); CPU ticks and RSS of
 # all of them.

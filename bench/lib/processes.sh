@@ -1,4 +1,4 @@
-# Shared by bench/dns-doh/run.sh and compare.sh (sourced): CPU pinning, a
+# Sourced by the bench scripts (dns-doh, http): CPU pinning, a
 # work directory and the background processes, both cleaned up on exit, and
 # a free loopback port.
 pin() { local cpus=$1; shift; if [ -n "$cpus" ]; then taskset -c "$cpus" "$@"; else "$@"; fi; }
