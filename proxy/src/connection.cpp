@@ -1,0 +1,422 @@
+// One client connection from accept to close: route decision (at accept, or
+// on the ClientHello), admission, backend connection, TLS, relay. A watchdog
+// on the connection's one timer enforces the phase's timeout
+// (initialDataTimeout while the client's first bytes or handshake are
+// awaited, connectTimeout per backend attempt), then inactivityTimeout and
+// maxConnectionLifetime while relaying, by closing the sockets.
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <array>
+
+#include "basalt/core/ip_asio.hpp"
+#include "basalt/core/tls.hpp"
+#include "l4/byte_stream.hpp"
+#include "l4/client_hello.hpp"
+#include "l4/relay.hpp"
+#include "l4/tls_stream.hpp"
+#include "worker.hpp"
+
+namespace basalt::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Bytes kept while reading a ClientHello: the hello itself plus the record
+// headers of a hello split into many small records.
+constexpr std::size_t kMaxPrefix = ClientHelloReader::kMaxHelloBytes + 32 * 1024;
+
+enum class Phase { kFirstBytes, kConnect, kHandshake, kRelay, kDone };
+
+struct Connection {
+  Connection(Worker& w, tcp::socket s, std::uint16_t p)
+      : worker(w), client_socket(std::move(s)), port(p), timer(w.io), opened(Clock::now()) {}
+
+  Worker& worker;
+  tcp::socket client_socket;
+  std::uint16_t port;
+  asio::steady_timer timer;
+  Clock::time_point opened;
+  std::shared_ptr<const RouteSet> routes;
+  core::Endpoint client;
+
+  std::unique_ptr<ByteStream> client_stream;
+  std::optional<tcp::socket> backend_socket;
+  std::unique_ptr<ByteStream> backend_stream;
+
+  Phase phase = Phase::kFirstBytes;
+  Clock::time_point phase_deadline{};
+  Clock::time_point lifetime_end{};
+  bool timed_out = false;
+  Traffic traffic;
+
+  void set_phase(Phase p, Clock::time_point deadline) {
+    phase = p;
+    phase_deadline = deadline;
+    timer.cancel();  // the watchdog re-arms for the new deadline
+  }
+  Clock::time_point deadline() const {
+    auto end = phase == Phase::kRelay
+                   ? traffic.last_activity + routes->settings.inactivity_timeout
+                   : phase_deadline;
+    return std::min(end, lifetime_end);
+  }
+  void close_all() noexcept {
+    boost::system::error_code ignored;
+    if (client_stream) client_stream->close();
+    client_socket.close(ignored);
+    if (backend_stream) backend_stream->close();
+    if (backend_socket) backend_socket->close(ignored);
+  }
+};
+
+asio::awaitable<void> watchdog(std::shared_ptr<Connection> c) {
+  for (;;) {
+    if (c->phase == Phase::kDone) co_return;
+    c->timer.expires_at(c->deadline());
+    co_await c->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (c->phase == Phase::kDone) co_return;
+    if (Clock::now() >= c->deadline()) {
+      c->timed_out = true;
+      c->close_all();
+      co_return;
+    }
+  }
+}
+
+// A fatal TLS alert in a plaintext record (the handshake has not begun).
+void send_alert(tcp::socket& socket, std::uint8_t description) {
+  const std::array<std::uint8_t, 7> alert{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, description};
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.send(asio::buffer(alert), 0, ignored);
+}
+
+constexpr std::uint8_t kAlertHandshakeFailure = 40;
+constexpr std::uint8_t kAlertUnrecognizedName = 112;
+
+void report_bytes(void* lease, std::uint64_t in, std::uint64_t out) {
+  static_cast<ConnectionLease*>(lease)->bytes(in, out);
+}
+
+// ALPN wire format (length-prefixed names) of a list.
+std::string alpn_wire(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    if (n.empty() || n.size() > 255) continue;
+    out.push_back(static_cast<char>(n.size()));
+    out += n;
+  }
+  return out;
+}
+
+class Session {
+ public:
+  explicit Session(std::shared_ptr<Connection> c) : c_(std::move(c)), w_(c_->worker) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  asio::awaitable<bool> read_first_bytes();
+  asio::awaitable<bool> connect_backend();
+  asio::awaitable<bool> start_backend_tls();
+  asio::awaitable<bool> terminate_client_tls(const std::string* alpn_choice);
+  asio::awaitable<void> echo();
+  asio::awaitable<void> serve_admitted();
+  void refuse(Refusal reason, std::string_view detail = {}) {
+    w_.core.refused(w_.index, reason, detail, c_->client.address);
+    close_reason_ = to_string(reason);
+  }
+
+  std::shared_ptr<Connection> c_;
+  Worker& w_;
+  const Route* route_ = nullptr;
+  std::vector<std::uint8_t> prefix_;
+  ClientHello hello_;
+  bool is_tls_ = false;
+  std::string backend_alpn_;
+  std::string close_reason_ = "closed";
+};
+
+asio::awaitable<bool> Session::read_first_bytes() {
+  auto& s = c_->routes->settings;
+  c_->set_phase(Phase::kFirstBytes, Clock::now() + s.initial_data_timeout);
+  ClientHelloReader reader;
+  prefix_.reserve(4096);
+  for (;;) {
+    std::size_t old = prefix_.size();
+    if (old >= kMaxPrefix) {
+      refuse(Refusal::kBadClientHello, "ClientHello too large");
+      co_return false;
+    }
+    prefix_.resize(std::min(kMaxPrefix, std::max<std::size_t>(old + 4096, prefix_.capacity())));
+    auto buf = asio::buffer(prefix_.data() + old, prefix_.size() - old);
+    auto [ec, n] = co_await c_->client_socket.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
+    prefix_.resize(old + n);
+    if (ec) {
+      if (c_->timed_out) refuse(Refusal::kInitialDataTimeout);
+      co_return false;
+    }
+    std::span<const std::uint8_t> fresh(prefix_.data() + old, n);
+    switch (reader.feed(fresh)) {
+      case ClientHelloReader::Result::kNeedMore:
+        continue;
+      case ClientHelloReader::Result::kDone:
+        hello_ = reader.hello();
+        is_tls_ = true;
+        co_return true;
+      case ClientHelloReader::Result::kNotTls:
+        is_tls_ = false;
+        co_return true;
+      case ClientHelloReader::Result::kMalformed:
+        refuse(Refusal::kBadClientHello, "malformed ClientHello");
+        send_alert(c_->client_socket, 50 /* decode_error */);
+        co_return false;
+      case ClientHelloReader::Result::kTooLarge:
+        refuse(Refusal::kBadClientHello, "ClientHello too large");
+        send_alert(c_->client_socket, 50);
+        co_return false;
+    }
+  }
+}
+
+asio::awaitable<bool> Session::connect_backend() {
+  const auto& action = route_->config.action;
+  std::string last_error = "no target";
+  for (const auto& target : action.targets) {
+    std::uint16_t port = target.preserve_port ? c_->port : target.port;
+    for (const auto& host : target.host) {
+      std::string reason;
+      auto addresses = co_await w_.resolver.resolve(host, reason);
+      if (addresses.empty()) {
+        last_error = host + ": " + reason;
+        continue;
+      }
+      for (const auto& address : addresses) {
+        tcp::endpoint at(core::to_asio(address), port);
+        c_->backend_socket.emplace(w_.io);
+        c_->set_phase(Phase::kConnect, Clock::now() + c_->routes->settings.connect_timeout);
+        auto [ec] = co_await c_->backend_socket->async_connect(at, asio::as_tuple(asio::use_awaitable));
+        if (!ec) {
+          boost::system::error_code ignored;
+          c_->backend_socket->set_option(tcp::no_delay(true), ignored);
+          co_return true;
+        }
+        if (c_->timed_out) {
+          last_error = core::Endpoint{address, port}.to_string() + ": timed out";
+          c_->timed_out = false;
+        } else {
+          last_error = core::Endpoint{address, port}.to_string() + ": " + ec.message();
+        }
+        c_->backend_socket.reset();
+        if (!c_->client_socket.is_open() && !c_->client_stream) co_return false;
+      }
+    }
+  }
+  spdlog::warn("route {}: no backend reachable for {} ({})", route_->id, c_->client.to_string(), last_error);
+  refuse(Refusal::kBackendConnectFailed, last_error);
+  co_return false;
+}
+
+asio::awaitable<bool> Session::start_backend_tls() {
+  const auto& tls = *route_->config.action.tls;
+  auto& ctx = *c_->routes->tls[route_->position].backend;
+  auto stream = TlsStream::client(ctx.native_handle(), std::move(*c_->backend_socket));
+  c_->backend_socket.reset();
+  std::string name = tls.backend.server_name;
+  if (name.empty()) name = hello_.server_name;
+  if (name.empty()) name = route_->config.action.targets.front().host.front();
+  std::string error;
+  if (!ctx.prepare(stream->native(), name, &error)) {
+    refuse(Refusal::kBackendTlsFailed, error);
+    co_return false;
+  }
+  if (auto wire = alpn_wire(hello_.alpn); !wire.empty()) {
+    SSL_set_alpn_protos(stream->native(), reinterpret_cast<const unsigned char*>(wire.data()),
+                        static_cast<unsigned>(wire.size()));
+  }
+  auto* raw = stream.get();
+  c_->backend_stream = std::move(stream);
+  c_->set_phase(Phase::kHandshake, Clock::now() + c_->routes->settings.connect_timeout);
+  boost::system::error_code ec;
+  co_await raw->handshake(ec);
+  if (ec) {
+    auto reason = c_->timed_out ? std::string("timed out") : raw->reason();
+    spdlog::warn("route {}: TLS to the backend failed: {}", route_->id, reason);
+    refuse(Refusal::kBackendTlsFailed, reason);
+    co_return false;
+  }
+  backend_alpn_ = core::tls_alpn_protocol(raw->native());
+  co_return true;
+}
+
+asio::awaitable<bool> Session::terminate_client_tls(const std::string* alpn_choice) {
+  auto& ctx = *c_->routes->tls[route_->position].server;
+  auto stream = TlsStream::server(ctx.native_handle(), std::move(c_->client_socket), std::move(prefix_));
+  prefix_.clear();
+  if (alpn_choice) SSL_set_app_data(stream->native(), const_cast<std::string*>(alpn_choice));
+  auto* raw = stream.get();
+  c_->client_stream = std::move(stream);
+  c_->set_phase(Phase::kHandshake, Clock::now() + c_->routes->settings.initial_data_timeout);
+  boost::system::error_code ec;
+  co_await raw->handshake(ec);
+  if (ec) {
+    auto reason = c_->timed_out ? std::string("timed out") : raw->reason();
+    spdlog::debug("route {}: TLS handshake with {} failed: {}", route_->id, c_->client.to_string(), reason);
+    refuse(Refusal::kTlsHandshakeFailed, reason);
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Session::echo() {
+  auto& stream = *c_->client_stream;
+  c_->set_phase(Phase::kRelay, {});
+  c_->traffic.last_activity = Clock::now();
+  boost::system::error_code ec;
+  if (!prefix_.empty()) {
+    std::span<const std::uint8_t> first(prefix_);
+    co_await stream.write_all(first, ec);
+    c_->traffic.add(prefix_.size(), prefix_.size());
+  }
+  std::array<std::uint8_t, 16 * 1024> buffer;
+  while (!ec) {
+    std::span<std::uint8_t> whole(buffer);
+    std::size_t n = co_await stream.read_some(whole, ec);
+    if (ec || n == 0) break;
+    std::span<const std::uint8_t> chunk(buffer.data(), n);
+    co_await stream.write_all(chunk, ec);
+    c_->traffic.add(n, n);
+  }
+}
+
+asio::awaitable<void> Session::serve_admitted() {
+  boost::system::error_code ec;
+  const auto& action = route_->config.action;
+  const auto mode = action.tls ? std::optional<TlsMode>(action.tls->mode) : std::nullopt;
+  const bool terminates = mode && *mode != TlsMode::kPassthrough;
+  if (mode && !is_tls_ && !prefix_.empty()) {
+    // A TLS route reached by bytes that are not TLS cannot happen (the table
+    // requires a hello); guard anyway.
+    co_return;
+  }
+
+  if (action.type == ActionType::kSocketHandler) {
+    if (action.socket_handler->type == SocketHandlerType::kBlock) {
+      close_reason_ = "blocked";
+    } else {
+      if (terminates) {
+        if (!co_await terminate_client_tls(nullptr)) co_return;
+      } else {
+        c_->client_stream = std::make_unique<PlainStream>(std::move(c_->client_socket));
+      }
+      co_await echo();
+    }
+  } else {
+    if (mode == TlsMode::kTerminate) {
+      if (!co_await terminate_client_tls(nullptr)) co_return;
+    }
+    if (!co_await connect_backend()) co_return;
+    if (mode == TlsMode::kTerminateAndReencrypt) {
+      if (!co_await start_backend_tls()) co_return;
+      if (!co_await terminate_client_tls(&backend_alpn_)) co_return;
+    } else {
+      c_->backend_stream = std::make_unique<PlainStream>(std::move(*c_->backend_socket));
+      c_->backend_socket.reset();
+    }
+    if (!c_->client_stream) c_->client_stream = std::make_unique<PlainStream>(std::move(c_->client_socket));
+    if (!prefix_.empty()) {
+      // Passthrough or plain TCP after a sniff: the client's first bytes, unchanged.
+      std::span<const std::uint8_t> first(prefix_);
+      co_await c_->backend_stream->write_all(first, ec);
+      if (ec) co_return;
+      c_->traffic.add(prefix_.size(), 0);
+      prefix_ = {};
+    }
+    c_->set_phase(Phase::kRelay, {});
+    c_->traffic.last_activity = Clock::now();
+    co_await relay(*c_->client_stream, *c_->backend_stream, w_.pipes, c_->traffic);
+    if (c_->timed_out) close_reason_ = Clock::now() >= c_->lifetime_end ? "lifetime" : "inactivity";
+  }
+}
+
+asio::awaitable<void> Session::run() {
+  if (w_.core.draining()) {
+    refuse(Refusal::kShuttingDown);
+    co_return;
+  }
+  boost::system::error_code ec;
+  auto remote = c_->client_socket.remote_endpoint(ec);
+  if (ec) co_return;
+  c_->client = core::Endpoint{core::from_asio(remote.address()), remote.port()};
+  c_->client_socket.set_option(tcp::no_delay(true), ec);
+  c_->routes = w_.routes.current();
+  c_->lifetime_end = c_->opened + c_->routes->settings.max_connection_lifetime;
+  asio::co_spawn(w_.io, watchdog(c_), asio::detached);
+
+  const auto& table = *c_->routes->table;
+  auto decision = table.at_accept(c_->port, c_->client.address);
+  route_ = decision.route;
+  if (!route_ && !decision.read_hello) {
+    bool has_routes = std::binary_search(table.ports().begin(), table.ports().end(), c_->port);
+    refuse(has_routes ? Refusal::kNoRoute : Refusal::kPortWithoutRoute);
+    co_return;
+  }
+  if (decision.read_hello) {
+    if (!co_await read_first_bytes()) co_return;
+    route_ = table.after_hello(c_->port, c_->client.address, is_tls_ ? &hello_ : nullptr);
+    if (!route_) {
+      if (is_tls_) send_alert(c_->client_socket, hello_.server_name.empty() ? kAlertHandshakeFailure
+                                                                            : kAlertUnrecognizedName);
+      refuse(Refusal::kNoRoute, hello_.server_name);
+      co_return;
+    }
+  }
+  if (!route_->allows_ip(c_->client.address)) {
+    refuse(Refusal::kIpBlocked, route_->id);
+    co_return;
+  }
+  auto lease = w_.core.admit(w_.index, *route_, c_->client, c_->port);
+  if (!lease) co_return;
+  c_->traffic.report = report_bytes;
+  c_->traffic.report_context = lease.get();
+
+  co_await serve_admitted();
+  auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c_->opened);
+  w_.core.closed(w_.index, *route_, c_->client, c_->port, c_->traffic.from_client, c_->traffic.to_client, duration,
+                 close_reason_);
+}
+
+asio::awaitable<void> serve(std::shared_ptr<Connection> c) {
+  auto token = c->worker.core.hold();
+  ++c->worker.active;
+  try {
+    Session session(c);
+    co_await session.run();
+  } catch (const std::exception& e) {
+    spdlog::error("proxy connection from {}: {}", c->client.to_string(), e.what());
+  }
+  c->phase = Phase::kDone;
+  c->timer.cancel();
+  c->close_all();
+  --c->worker.active;
+}
+
+}  // namespace
+
+void serve_connection(Worker& worker, tcp::socket socket, std::uint16_t port) {
+  auto c = std::make_shared<Connection>(worker, std::move(socket), port);
+  asio::co_spawn(worker.io, serve(std::move(c)), asio::detached);
+}
+
+}  // namespace basalt::proxy

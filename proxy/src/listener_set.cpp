@@ -1,0 +1,137 @@
+#include "listener_set.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "basalt/core/accept_pause.hpp"
+#include "basalt/core/ip_asio.hpp"
+#include "basalt/core/runtime.hpp"
+#include "basalt/core/socket.hpp"
+
+namespace basalt::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct ListenerSet::Port {
+  std::uint16_t number = 0;
+  // acceptors[worker] = one per bind address
+  std::vector<std::vector<std::shared_ptr<tcp::acceptor>>> acceptors;
+};
+
+ListenerSet::Pending::Pending() = default;
+ListenerSet::Pending::~Pending() = default;
+
+namespace {
+
+asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::size_t worker, std::uint16_t port,
+                                  ListenerSet::OnAccept* on_accept) {
+  core::AcceptPause pause("proxy port " + std::to_string(port));
+  asio::steady_timer timer(acceptor->get_executor());
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      auto delay = pause.after_error(ec);
+      if (delay.count() > 0) {
+        timer.expires_after(delay);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!acceptor->is_open()) co_return;
+      }
+      continue;
+    }
+    pause.after_success();
+    (*on_accept)(worker, std::move(socket), port);
+  }
+}
+
+// The addresses to bind: the configured ones, or every IPv4 and IPv6 address
+// (IPv6 skipped quietly where the host has none).
+std::vector<core::IpAddress> effective(const std::vector<core::IpAddress>& configured) {
+  if (!configured.empty()) return configured;
+  return {core::IpAddress::v4_any(), core::IpAddress::v6_any()};
+}
+
+}  // namespace
+
+ListenerSet::ListenerSet(core::Runtime& runtime, std::vector<core::IpAddress> bind_addresses, OnAccept on_accept)
+    : runtime_(runtime), bind_addresses_(std::move(bind_addresses)), on_accept_(std::move(on_accept)) {}
+
+ListenerSet::~ListenerSet() = default;
+
+std::unique_ptr<ListenerSet::Pending> ListenerSet::prepare(const std::set<std::uint16_t>& wanted) {
+  auto pending = std::make_unique<Pending>();
+  const bool defaults = bind_addresses_.empty();
+  for (auto number : wanted) {
+    if (open_.contains(number)) continue;
+    auto port = std::make_unique<Port>();
+    port->number = number;
+    port->acceptors.resize(runtime_.workers());
+    for (const auto& address : effective(bind_addresses_)) {
+      tcp::endpoint at(core::to_asio(address), number);
+      std::vector<tcp::acceptor> per_worker;
+      try {
+        per_worker = core::open_tcp_per_worker(runtime_, at);
+      } catch (const std::system_error& e) {
+        if (defaults && address.is_v6() &&
+            (e.code() == std::errc::address_family_not_supported || e.code() == std::errc::address_not_available))
+          continue;
+        throw;  // `pending` closes what it opened
+      }
+      for (std::size_t w = 0; w < per_worker.size(); ++w)
+        port->acceptors[w].push_back(std::make_shared<tcp::acceptor>(std::move(per_worker[w])));
+    }
+    pending->ports.push_back(std::move(port));
+  }
+  return pending;
+}
+
+void ListenerSet::commit(std::unique_ptr<Pending> pending, const std::set<std::uint16_t>& wanted) {
+  for (auto& port : pending->ports) {
+    start(*port);
+    auto number = port->number;
+    open_[number] = std::move(port);
+  }
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    for (std::size_t w = 0; w < it->second->acceptors.size(); ++w) {
+      for (auto& acceptor : it->second->acceptors[w]) {
+        asio::post(runtime_.worker(w), [acceptor] {
+          boost::system::error_code ignored;
+          acceptor->close(ignored);
+        });
+      }
+    }
+    it = open_.erase(it);
+  }
+}
+
+void ListenerSet::close_all() {
+  std::unique_ptr<Pending> none = std::make_unique<Pending>();
+  commit(std::move(none), {});
+}
+
+void ListenerSet::start(Port& port) {
+  for (std::size_t w = 0; w < port.acceptors.size(); ++w) {
+    for (auto& acceptor : port.acceptors[w]) {
+      asio::co_spawn(runtime_.worker(w), accept_loop(acceptor, w, port.number, &on_accept_), asio::detached);
+    }
+  }
+}
+
+std::vector<std::uint16_t> ListenerSet::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& [number, port] : open_) out.push_back(number);
+  return out;
+}
+
+}  // namespace basalt::proxy

@@ -1,0 +1,199 @@
+#include "basalt/proxy/commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <mutex>
+#include <stdexcept>
+
+#include "basalt/core/config.hpp"
+#include "basalt/core/management/registry.hpp"
+#include "basalt/proxy/proxy.hpp"
+
+namespace basalt::proxy {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+struct ProxyCommands::State {
+  Options options;
+  std::mutex mutex;
+  Proxy* proxy = nullptr;            // what commands act on
+  std::unique_ptr<Proxy> owned;      // engine mode: started by `start`
+  bool events = false;
+
+  Proxy& running() {
+    std::lock_guard lock(mutex);
+    if (!proxy) throw std::runtime_error("the proxy is not started (send start first)");
+    return *proxy;
+  }
+};
+
+namespace {
+
+const json::value& param(const json::object& params, std::string_view key) {
+  static const json::value null;
+  const auto* v = params.if_contains(key);
+  return v ? *v : null;
+}
+
+std::uint16_t port_param(const json::object& params) {
+  const auto& v = param(params, "port");
+  if (v.is_null()) throw core::config::Error("port", "is required");
+  std::uint32_t port = core::config::decode<std::uint32_t>(v, "port");
+  if (port < 1 || port > 65535) throw core::config::Error("port", std::to_string(port) + " is not a port (1-65535)");
+  return static_cast<std::uint16_t>(port);
+}
+
+json::object ports_json(const std::vector<std::uint16_t>& ports) {
+  json::array list;
+  for (auto p : ports) list.push_back(p);
+  json::object out;
+  out["ports"] = std::move(list);
+  return out;
+}
+
+json::object enabled_json(bool on) {
+  json::object out;
+  out["enabled"] = on;
+  return out;
+}
+
+void apply_events(const std::shared_ptr<ProxyCommands::State>& state, Proxy& proxy) {
+  if (!state->events) {
+    proxy.set_connection_events({});
+    return;
+  }
+  auto emit = state->options.emit;
+  proxy.set_connection_events([emit](std::string_view event, json::value data) {
+    if (emit) emit(event, std::move(data));
+  });
+}
+
+}  // namespace
+
+ProxyCommands::ProxyCommands(Options options) : state_(std::make_shared<State>()) {
+  state_->options = std::move(options);
+}
+
+ProxyCommands::~ProxyCommands() {
+  shutdown();
+}
+
+void ProxyCommands::attach(Proxy* proxy) {
+  std::lock_guard lock(state_->mutex);
+  state_->proxy = proxy;
+}
+
+void ProxyCommands::shutdown() {
+  std::unique_ptr<Proxy> owned;
+  {
+    std::lock_guard lock(state_->mutex);
+    owned = std::move(state_->owned);
+    if (owned) state_->proxy = nullptr;
+  }
+  if (owned) {
+    owned->stop(std::chrono::milliseconds(0));
+    owned->wait();
+  }
+}
+
+void ProxyCommands::register_commands(core::management::Registry& registry) {
+  auto state = state_;
+  const bool engine = !state->options.stop_daemon;
+
+  registry.add_sync("start", [state, engine](const json::object& params) -> json::value {
+    if (!engine) throw std::runtime_error("the daemon is already running its config file's proxy");
+    const auto& config = param(params, "config");
+    if (config.is_null()) throw core::config::Error("config", "is required");
+    auto options = decode_options(config, state->options.base_dir);
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->proxy) throw std::runtime_error("the proxy is already started (send stop first)");
+    }
+    auto proxy = std::make_unique<Proxy>(std::move(options));
+    proxy->start();
+    apply_events(state, *proxy);
+    {
+      std::lock_guard lock(state->mutex);
+      state->proxy = proxy.get();
+      state->owned = std::move(proxy);
+    }
+    if (state->options.emit) state->options.emit("started", json::object{});
+    return json::object{};
+  });
+
+  registry.add("stop", [state, engine](core::management::Call&) -> asio::awaitable<json::value> {
+    if (!engine) {
+      state->options.stop_daemon();
+      co_return json::object{};
+    }
+    std::unique_ptr<Proxy> owned;
+    {
+      std::lock_guard lock(state->mutex);
+      owned = std::move(state->owned);
+      state->proxy = nullptr;
+    }
+    if (owned) {
+      owned->stop();
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      while (owned->running()) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      owned->wait();
+      owned.reset();
+      if (state->options.emit) state->options.emit("stopped", json::object{});
+    }
+    co_return json::object{};
+  });
+
+  registry.add_sync("updateRoutes", [state](const json::object& params) -> json::value {
+    const auto& routes = param(params, "routes");
+    if (routes.is_null()) throw core::config::Error("routes", "is required");
+    auto decoded = decode_routes(routes, "routes", state->options.base_dir);
+    state->running().update_routes(std::move(decoded));
+    return json::object{};
+  });
+
+  registry.add_sync("getListeningPorts", [state](const json::object&) -> json::value {
+    return ports_json(state->running().listening_ports());
+  });
+  registry.add_sync("addListeningPort", [state](const json::object& params) -> json::value {
+    auto port = port_param(params);
+    auto& proxy = state->running();
+    proxy.add_listening_port(port);
+    return ports_json(proxy.listening_ports());
+  });
+  registry.add_sync("removeListeningPort", [state](const json::object& params) -> json::value {
+    auto port = port_param(params);
+    auto& proxy = state->running();
+    proxy.remove_listening_port(port);
+    return ports_json(proxy.listening_ports());
+  });
+  registry.add_sync("getMetrics", [state](const json::object& params) -> json::value {
+    return state->running().metrics(params);
+  });
+  registry.add_sync("getStatistics", [state](const json::object&) -> json::value {
+    return state->running().statistics();
+  });
+  registry.add_sync("getCertificateStatus", [state](const json::object& params) -> json::value {
+    const auto& name = param(params, "routeName");
+    if (name.is_null()) throw core::config::Error("routeName", "is required");
+    return state->running().certificate_status(core::config::decode<std::string>(name, "routeName"));
+  });
+  registry.add_sync("setConnectionEvents", [state](const json::object& params) -> json::value {
+    bool on = core::config::decode<bool>(param(params, "enabled"), "enabled");
+    std::lock_guard lock(state->mutex);
+    state->events = on;
+    if (state->proxy) apply_events(state, *state->proxy);
+    return enabled_json(on);
+  });
+}
+
+}  // namespace basalt::proxy

@@ -1,0 +1,338 @@
+#include "basalt/proxy/proxy.hpp"
+
+#include <sched.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <fmt/chrono.h>
+#include <fmt/ranges.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "basalt/core/config.hpp"
+#include "basalt/core/runtime.hpp"
+#include "basalt/core/shutdown.hpp"
+#include "basalt/core/snapshot.hpp"
+#include "l4/ticket_keys.hpp"
+#include "listener_set.hpp"
+#include "route_set.hpp"
+#include "worker.hpp"
+
+namespace basalt::proxy {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::size_t worker_count(std::uint32_t configured) {
+  if (configured > 0) return configured;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return 0;  // the runtime's default: every hardware thread
+}
+
+ConnectionSettings settings_of(const ProxyOptions& o) {
+  return {.connect_timeout = o.connect_timeout,
+          .initial_data_timeout = o.initial_data_timeout,
+          .inactivity_timeout = o.inactivity_timeout,
+          .max_connection_lifetime = o.max_connection_lifetime};
+}
+
+std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets) {
+  auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets));
+  auto copy = std::make_shared<RouteSet>(*set);
+  copy->settings = settings_of(o);
+  return copy;
+}
+
+}  // namespace
+
+struct Proxy::Impl final : ProxyCore {
+  explicit Impl(ProxyOptions o)
+      : options(std::move(o)),
+        runtime({.workers = worker_count(options.workers)}),
+        shutdown(runtime, options.graceful_shutdown_timeout),
+        tickets(std::make_shared<TicketKeys>()),
+        routes(build_set(options, tickets)),
+        listeners(runtime, options.bind_addresses, [this](std::size_t w, asio::ip::tcp::socket s,
+                                                          std::uint16_t port) {
+          serve_connection(*workers[w], std::move(s), port);
+        }) {
+    TargetResolver::Options resolver;
+    for (const auto& server : options.dns.servers) {
+      auto ep = core::Endpoint::parse(server, nullptr, {.default_port = 53});
+      if (ep) resolver.servers.push_back(*ep);
+    }
+    for (std::size_t i = 0; i < runtime.workers(); ++i)
+      workers.push_back(std::make_unique<Worker>(i, runtime.worker(i), routes, *this, resolver));
+    shutdown.on_begin([this] {
+      std::lock_guard lock(control);
+      listeners.close_all();
+    });
+  }
+
+  // ---- ProxyCore ----
+  core::Shutdown::Token hold() override { return shutdown.hold(); }
+  bool draining() const override { return shutdown.draining(); }
+
+  void refused(std::size_t, Refusal reason, std::string_view detail, const core::IpAddress& client) override {
+    refused_by[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("refused {}: {} {}", client.to_string(), to_string(reason), detail);
+  }
+
+  struct Lease final : ConnectionLease {
+    explicit Lease(Impl& impl) : impl(impl) {}
+    ~Lease() override { impl.active.fetch_sub(1, std::memory_order_relaxed); }
+    void bytes(std::uint64_t in, std::uint64_t out) noexcept override {
+      impl.bytes_in.fetch_add(in, std::memory_order_relaxed);
+      impl.bytes_out.fetch_add(out, std::memory_order_relaxed);
+    }
+    Impl& impl;
+  };
+
+  std::unique_ptr<ConnectionLease> admit(std::size_t, const Route& route, const core::Endpoint& client,
+                                         std::uint16_t port) override {
+    active.fetch_add(1, std::memory_order_relaxed);
+    total.fetch_add(1, std::memory_order_relaxed);
+    emit_event("connectionOpened", route, client, port, nullptr);
+    return std::make_unique<Lease>(*this);
+  }
+
+  void closed(std::size_t, const Route& route, const core::Endpoint& client, std::uint16_t port,
+              std::uint64_t from_client, std::uint64_t to_client, std::chrono::milliseconds duration,
+              std::string_view reason) override {
+    Closing closing{from_client, to_client, duration, reason};
+    emit_event("connectionClosed", route, client, port, &closing);
+  }
+
+  struct Closing {
+    std::uint64_t in, out;
+    std::chrono::milliseconds duration;
+    std::string_view reason;
+  };
+  void emit_event(std::string_view name, const Route& route, const core::Endpoint& client, std::uint16_t port,
+                  const Closing* closing) {
+    if (!events_on.load(std::memory_order_relaxed)) return;
+    auto sink = events.load();
+    if (!sink || !*sink) return;
+    json::object data;
+    data["route"] = route.id;
+    data["clientIp"] = client.address.to_string();
+    data["clientPort"] = client.port;
+    data["port"] = port;
+    if (closing) {
+      data["bytesIn"] = closing->in;
+      data["bytesOut"] = closing->out;
+      data["durationMs"] = closing->duration.count();
+      data["reason"] = closing->reason;
+    }
+    (*sink)(name, std::move(data));
+  }
+
+  // ---- control ----
+  // Builds, binds, publishes; throws and changes nothing on failure. Caller holds `control`.
+  void apply(ProxyOptions next) {
+    auto set = build_set(next, tickets);
+    if (started) {
+      auto wanted = wanted_ports(*set);
+      auto pending = listeners.prepare(wanted);
+      routes.publish(set);
+      listeners.commit(std::move(pending), wanted);
+    } else {
+      routes.publish(set);
+    }
+    options = std::move(next);
+    spdlog::info("routes updated: {} routes, ports {}", set->table->routes().size(),
+                 fmt::join(listeners.ports(), ","));
+  }
+
+  std::set<std::uint16_t> wanted_ports(const RouteSet& set) const {
+    std::set<std::uint16_t> wanted(set.table->ports().begin(), set.table->ports().end());
+    wanted.insert(manual_ports.begin(), manual_ports.end());
+    return wanted;
+  }
+
+  ProxyOptions options;
+  std::mutex control;  // serialises starts, updates and port changes
+  core::Runtime runtime;
+  core::Shutdown shutdown;
+  std::shared_ptr<TicketKeys> tickets;
+  core::Snapshot<RouteSet> routes;
+  std::vector<std::unique_ptr<Worker>> workers;
+  ListenerSet listeners;
+  std::set<std::uint16_t> manual_ports;
+  bool started = false;
+
+  std::atomic<bool> events_on{false};
+  core::Snapshot<EventSink> events{std::make_shared<const EventSink>()};
+
+  std::atomic<std::uint64_t> active{0}, total{0}, bytes_in{0}, bytes_out{0};
+  std::array<std::atomic<std::uint64_t>, 16> refused_by{};
+};
+
+Proxy::Proxy(ProxyOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Proxy::~Proxy() {
+  if (impl_->started && !impl_->runtime.stopped()) {
+    impl_->shutdown.begin("proxy destroyed", std::chrono::milliseconds(0));
+    impl_->runtime.join();
+  }
+}
+
+void Proxy::start() {
+  std::lock_guard lock(impl_->control);
+  if (impl_->started) return;
+  auto set = impl_->routes.load();
+  auto wanted = impl_->wanted_ports(*set);
+  auto pending = impl_->listeners.prepare(wanted);
+  impl_->listeners.commit(std::move(pending), wanted);
+  impl_->started = true;
+  impl_->runtime.start();
+  spdlog::info("basalt-proxy: {} routes, {} workers, ports {}", set->table->routes().size(),
+               impl_->runtime.workers(), fmt::join(impl_->listeners.ports(), ","));
+}
+
+void Proxy::stop() {
+  stop(impl_->options.graceful_shutdown_timeout);
+}
+
+void Proxy::stop(std::chrono::milliseconds drain) {
+  std::unique_lock lock(impl_->control);
+  if (!impl_->started) return;
+  lock.unlock();
+  impl_->shutdown.begin("stop requested", drain);
+}
+
+void Proxy::wait() {
+  impl_->runtime.join();
+}
+
+void Proxy::stop_on_signals() {
+  impl_->shutdown.watch_signals();
+}
+
+bool Proxy::running() const noexcept {
+  return impl_->started && !impl_->runtime.stopped();
+}
+
+void Proxy::update_routes(std::vector<RouteConfig> routes) {
+  std::lock_guard lock(impl_->control);
+  auto next = impl_->options;
+  next.routes = std::move(routes);
+  impl_->apply(std::move(next));
+}
+
+void Proxy::reload(ProxyOptions options) {
+  std::lock_guard lock(impl_->control);
+  const auto& now = impl_->options;
+  auto keep = [](std::string_view key, auto& next, const auto& current) {
+    if (next != current) spdlog::warn("reload: `{}` changes only with a restart; keeping the running value", key);
+    next = current;
+  };
+  keep("workers", options.workers, now.workers);
+  keep("stateDir", options.state_dir, now.state_dir);
+  keep("bindAddresses", options.bind_addresses, now.bind_addresses);
+  keep("user", options.user, now.user);
+  keep("dns.servers", options.dns.servers, now.dns.servers);
+  keep("metrics.listen", options.metrics_listen, now.metrics_listen);
+  impl_->apply(std::move(options));
+}
+
+ProxyOptions Proxy::options() const {
+  std::lock_guard lock(impl_->control);
+  return impl_->options;
+}
+
+std::vector<std::uint16_t> Proxy::listening_ports() const {
+  std::lock_guard lock(impl_->control);
+  return impl_->listeners.ports();
+}
+
+void Proxy::add_listening_port(std::uint16_t port) {
+  std::lock_guard lock(impl_->control);
+  if (impl_->manual_ports.contains(port)) return;
+  auto wanted = impl_->wanted_ports(*impl_->routes.load());
+  wanted.insert(port);
+  if (impl_->started) {
+    auto pending = impl_->listeners.prepare(wanted);
+    impl_->listeners.commit(std::move(pending), wanted);
+  }
+  impl_->manual_ports.insert(port);
+}
+
+void Proxy::remove_listening_port(std::uint16_t port) {
+  std::lock_guard lock(impl_->control);
+  if (!impl_->manual_ports.erase(port)) return;
+  if (!impl_->started) return;
+  auto wanted = impl_->wanted_ports(*impl_->routes.load());
+  impl_->listeners.commit(impl_->listeners.prepare(wanted), wanted);
+}
+
+json::object Proxy::metrics(const json::object&) const {
+  json::object out;
+  json::object connections;
+  connections["active"] = impl_->active.load();
+  connections["total"] = impl_->total.load();
+  out["connections"] = std::move(connections);
+  return out;
+}
+
+json::object Proxy::statistics() const {
+  json::object out;
+  out["activeConnections"] = impl_->active.load();
+  out["totalConnections"] = impl_->total.load();
+  out["workers"] = impl_->runtime.workers();
+  json::array ports;
+  for (auto p : listening_ports()) ports.push_back(p);
+  out["listeningPorts"] = std::move(ports);
+  out["routes"] = impl_->routes.load()->table->routes().size();
+  return out;
+}
+
+std::string Proxy::prometheus() const {
+  return {};
+}
+
+json::object Proxy::certificate_status(std::string_view route_name) const {
+  auto set = impl_->routes.load();
+  const Route* route = set->table->find(route_name);
+  if (!route) throw core::config::Error("routeName", "\"" + std::string(route_name) + "\" is not a route");
+  const auto& server = set->tls[route->position].server;
+  if (!server) throw core::config::Error("routeName", "route \"" + route->id + "\" does not terminate TLS");
+  auto cert = server->select("");
+  auto iso = [](std::chrono::system_clock::time_point t) {
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(t));
+  };
+  json::object out;
+  out["domain"] = cert->dns_names().empty() ? cert->subject() : cert->dns_names().front();
+  json::array names;
+  for (const auto& n : cert->dns_names()) names.push_back(json::value(n));
+  out["domains"] = std::move(names);
+  out["status"] = cert->not_after() > std::chrono::system_clock::now() ? "valid" : "expired";
+  out["expiryDate"] = iso(cert->not_after());
+  out["issueDate"] = iso(cert->not_before());
+  out["source"] = "static";
+  return out;
+}
+
+void Proxy::set_connection_events(EventSink sink) {
+  bool on = static_cast<bool>(sink);
+  impl_->events.publish(std::make_shared<const EventSink>(std::move(sink)));
+  impl_->events_on.store(on, std::memory_order_relaxed);
+}
+
+core::Runtime& Proxy::runtime() noexcept {
+  return impl_->runtime;
+}
+
+core::Shutdown& Proxy::shutdown() noexcept {
+  return impl_->shutdown;
+}
+
+}  // namespace basalt::proxy

@@ -1,0 +1,77 @@
+#include "route_set.hpp"
+
+#include <openssl/ssl.h>
+
+#include <string>
+
+#include "basalt/core/config.hpp"
+#include "l4/ticket_keys.hpp"
+
+namespace basalt::proxy {
+
+namespace {
+
+// ALPN towards the client of a re-encrypting route: what the backend chose,
+// stored on the SSL object by the connection before the client handshake.
+int select_backend_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
+                        unsigned int in_length, void*) {
+  auto* chosen = static_cast<const std::string*>(SSL_get_app_data(ssl));
+  if (!chosen || chosen->empty()) return SSL_TLSEXT_ERR_NOACK;
+  for (unsigned int i = 0; i < in_length;) {
+    unsigned int n = in[i];
+    if (i + 1 + n > in_length) break;
+    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), n) == *chosen) {
+      *out = in + i + 1;
+      *out_length = static_cast<unsigned char>(n);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + n;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+void apply_versions(SSL_CTX* ctx, const std::vector<TlsProtocolVersion>& versions) {
+  if (versions.empty()) return;
+  bool v12 = false, v13 = false;
+  for (auto v : versions) (v == TlsProtocolVersion::kTls12 ? v12 : v13) = true;
+  SSL_CTX_set_min_proto_version(ctx, v12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+}
+
+}  // namespace
+
+std::shared_ptr<const RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
+                                                std::shared_ptr<TicketKeys> tickets) {
+  auto set = std::make_shared<RouteSet>();
+  set->table = RouteTable::build(std::move(routes), defaults);
+  set->tls.resize(set->table->routes().size());
+  for (const auto& route : set->table->routes()) {
+    const auto& tls = route.config.action.tls;
+    if (!tls || tls->mode == TlsMode::kPassthrough) continue;
+    std::string path = "routes[" + std::to_string(route.position) + "].action.tls";
+    auto& out = set->tls[route.position];
+    std::string error;
+    core::TlsServerOptions server_options;
+    server_options.certificates.push_back(tls->certificate->source());
+    auto server = core::TlsServerContext::create(server_options, &error);
+    if (!server) throw core::config::Error(path + ".certificate", error);
+    SSL_CTX* ctx = server->native_handle();
+    apply_versions(ctx, tls->versions);
+    if (!tls->ciphers.empty() && SSL_CTX_set_cipher_list(ctx, tls->ciphers.c_str()) != 1)
+      throw core::config::Error(path + ".ciphers", "\"" + tls->ciphers + "\" has no cipher OpenSSL knows");
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (tickets) tickets->install(ctx);
+    if (tls->mode == TlsMode::kTerminateAndReencrypt) {
+      SSL_CTX_set_alpn_select_cb(ctx, select_backend_alpn, nullptr);
+      core::TlsClientOptions client_options{.ca = tls->backend.ca, .verify = tls->backend.verify};
+      auto client = core::TlsClientContext::create(client_options, &error);
+      if (!client) throw core::config::Error(path + ".backend.ca", error);
+      SSL_CTX_set_options(client->native_handle(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+      out.backend = std::move(*client);
+    }
+    out.server = std::move(*server);
+  }
+  return set;
+}
+
+}  // namespace basalt::proxy

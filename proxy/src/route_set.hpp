@@ -1,0 +1,50 @@
+// What a connection is matched against and served with: the compiled route
+// table plus, per route, the TLS contexts it ends or starts TLS with. Built on
+// the control thread from decoded routes (a failure throws and changes
+// nothing), then published as one core::Snapshot; a connection keeps the
+// snapshot it matched for its whole life, so `updateRoutes` never changes an
+// open connection's route, certificate or backend TLS settings.
+//
+// Thread-safety: immutable after build(); share freely.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "basalt/core/tls.hpp"
+#include "basalt/proxy/options.hpp"
+#include "routes/route_table.hpp"
+
+namespace basalt::proxy {
+
+class TicketKeys;
+
+struct RouteTlsContexts {
+  std::optional<core::TlsServerContext> server;  // terminate modes: the route's certificate
+  std::optional<core::TlsClientContext> backend;  // terminate-and-reencrypt
+};
+
+// The options a connection reads, published with the routes so that a
+// reload changes them for new connections in the same step.
+struct ConnectionSettings {
+  std::chrono::milliseconds connect_timeout{30'000};
+  std::chrono::milliseconds initial_data_timeout{60'000};
+  std::chrono::milliseconds inactivity_timeout{14'400'000};
+  std::chrono::milliseconds max_connection_lifetime{86'400'000};
+};
+
+struct RouteSet {
+  std::shared_ptr<const RouteTable> table;
+  ConnectionSettings settings;
+  std::vector<RouteTlsContexts> tls;  // by Route::position
+
+  // Compiles `routes`; throws core::config::Error naming routes[i] when a
+  // TLS context cannot be made. `tickets` (may be null) encrypts session
+  // tickets for every terminating context.
+  static std::shared_ptr<const RouteSet> build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
+                                               std::shared_ptr<TicketKeys> tickets);
+};
+
+}  // namespace basalt::proxy

@@ -1,0 +1,72 @@
+// What a worker thread owns, and what its connections reach of the proxy.
+//
+// Worker: one per Runtime worker; its pipes, its view of the route snapshot
+// and its target resolver are touched by its own thread only.
+// ProxyCore: the shared parts a connection calls into (admission, metrics,
+// events, shutdown tokens), implemented by the proxy (proxy.cpp); every
+// member is safe to call from any worker.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "basalt/core/ip.hpp"
+#include "basalt/core/shutdown.hpp"
+#include "basalt/core/snapshot.hpp"
+#include "l4/pipe_pool.hpp"
+#include "refusal.hpp"
+#include "route_set.hpp"
+#include "target_resolver.hpp"
+
+namespace basalt::proxy {
+
+struct Route;
+
+// An admitted connection's accounting: released when destroyed.
+class ConnectionLease {
+ public:
+  virtual ~ConnectionLease() = default;
+  // Bytes moved (relay chunk), from the worker thread that owns the connection.
+  virtual void bytes(std::uint64_t from_client, std::uint64_t to_client) noexcept = 0;
+};
+
+class ProxyCore {
+ public:
+  virtual ~ProxyCore() = default;
+  virtual core::Shutdown::Token hold() = 0;
+  virtual bool draining() const = 0;
+  virtual void refused(std::size_t worker, Refusal reason, std::string_view detail, const core::IpAddress& client) = 0;
+  // Security limits of the route, then metrics and the open event. Null:
+  // refused (already counted).
+  virtual std::unique_ptr<ConnectionLease> admit(std::size_t worker, const Route& route,
+                                                 const core::Endpoint& client, std::uint16_t port) = 0;
+  // The close event and duration metrics.
+  virtual void closed(std::size_t worker, const Route& route, const core::Endpoint& client, std::uint16_t port,
+                      std::uint64_t from_client, std::uint64_t to_client, std::chrono::milliseconds duration,
+                      std::string_view reason) = 0;
+};
+
+struct Worker {
+  Worker(std::size_t index, boost::asio::io_context& io, const core::Snapshot<RouteSet>& routes, ProxyCore& core,
+         TargetResolver::Options resolver)
+      : index(index), io(io), routes(routes), core(core), resolver(io, std::move(resolver)) {}
+  std::size_t index;
+  boost::asio::io_context& io;
+  PipePool pipes;
+  core::Snapshot<RouteSet>::Reader routes;
+  ProxyCore& core;
+  TargetResolver resolver;
+  std::uint64_t active = 0;  // this worker's open connections
+};
+
+// Serves one accepted connection to its end; never throws.
+void serve_connection(Worker& worker, boost::asio::ip::tcp::socket socket, std::uint16_t port);
+
+}  // namespace basalt::proxy
