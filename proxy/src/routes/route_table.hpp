@@ -2,15 +2,32 @@
 // as one immutable snapshot (core::Snapshot) so workers read it without locks
 // and `updateRoutes` swaps it atomically.
 //
-// Matching (docs/proxy.md): routes sorted by priority (higher first), then
-// by specificity (a route with more of domains, clientIp, tlsVersion is more
-// specific; exact domains before wildcards), then by position; the first
-// that matches wins. A connection is matched in two steps, on what is known
-// when it is known:
-//   at_accept(port, client)       -> a route now, or "read the ClientHello first"
-//   after_hello(port, client, h)  -> the route given the hello (or its absence)
-// A route with `domains` matches only a connection that carries one of them
-// (SNI); a route without matches every connection on its ports.
+// Matching (docs/proxy.md). The candidates for a connection to `port` from
+// `client` are the enabled routes whose match.ports contain the port and
+// whose match.clientIp (if any) admits the client, in this order:
+//   1. priority, higher first;
+//   2. specificity, higher first: one point each for domains, clientIp and
+//      tlsVersion; at equal points a route with an exact (non-wildcard)
+//      domain comes before one with wildcard domains only (and before one
+//      without domains);
+//   3. position in the list, earlier first.
+// A route "needs the hello" when it has action.tls (any mode), domains or
+// tlsVersion: only the ClientHello can decide it. A connection is matched in
+// two steps, on what is known when it is known:
+//   at_accept(port, client): the first candidate wins if it needs no hello;
+//     if it needs one, the answer is "read the ClientHello first"
+//     (read_hello); no candidate: nothing matches.
+//   after_hello(port, client, hello): the first candidate that matches the
+//     hello wins. A route that needs no hello always matches (even when the
+//     bytes were TLS). A route that needs one matches only a real hello
+//     (null: not TLS, or nothing came): its domains, if any, must match the
+//     SNI (an empty SNI matches no route with domains; a TLS route without
+//     domains matches any hello), and its tlsVersion, if any, must name a
+//     version the client offers. When the winner matched the SNI by a
+//     wildcard, a route of the same priority and specificity that names the
+//     SNI exactly wins over it (`a.example.test` before `*.example.test`).
+// security (ipAllowList / ipBlockList) is not part of matching: the caller
+// asks the chosen route's allows_ip() and refuses the connection.
 //
 // Thread-safety: immutable after build(); share freely.
 #pragma once
@@ -20,10 +37,14 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "basalt/core/glob.hpp"
 #include "basalt/core/ip.hpp"
 #include "basalt/proxy/options.hpp"
+#include "routes/ip_pattern.hpp"
 
 namespace basalt::proxy {
 
@@ -42,6 +63,23 @@ struct Route {
   // Compiled matchers (implementation-defined members follow).
   bool admits_client(const core::IpAddress& client) const noexcept;  // match.clientIp
   bool matches_hello(const ClientHello* hello) const noexcept;       // domains + tlsVersion; null: not TLS
+  // The effective ipBlockList and ipAllowList: false when the block list
+  // matches; else true when the allow list is empty or matches.
+  bool allows_ip(const core::IpAddress& client) const noexcept;
+
+ private:
+  friend class RouteTable;
+  enum class DomainMatch : std::uint8_t { kNone, kWildcard, kExact };
+  DomainMatch match_domain(std::string_view server_name) const noexcept;
+
+  std::vector<std::string> exact_domains_;  // lowercase, no trailing dot
+  std::vector<core::Glob> wildcard_domains_;
+  IpPatternList client_ip_;
+  IpPatternList allow_list_;
+  IpPatternList block_list_;
+  std::uint8_t tls_versions_ = 0;  // kTls12Bit | kTls13Bit; 0: any
+  int specificity_ = 0;            // domains + clientIp + tlsVersion
+  bool exact_domain_ = false;      // at least one domain without wildcards
 };
 
 class RouteTable {
@@ -62,15 +100,30 @@ class RouteTable {
     const Route* route = nullptr;  // decided now (null and !read_hello: nothing matches)
     bool read_hello = false;       // read the first bytes / ClientHello, then after_hello()
   };
-  // The decision at accept: walks the routes on `port` that admit `client`
-  // best first; a route that needs no hello is chosen if every better one
-  // needed a hello that was not read yet... (see .cpp): returns read_hello
-  // when any better candidate needs the hello.
+  // The decision at accept: the best candidate for (port, client) if it
+  // needs no hello; read_hello if it needs one; nothing if there is none.
+  // Never allocates or throws.
   AcceptDecision at_accept(std::uint16_t port, const core::IpAddress& client) const;
   // The route once the first bytes are known: `hello` is the parsed
   // ClientHello, or null when the bytes were not TLS (or none came before
-  // initialDataTimeout). Null result: nothing matches.
+  // initialDataTimeout). Null result: nothing matches. Never allocates or
+  // throws.
   const Route* after_hello(std::uint16_t port, const core::IpAddress& client, const ClientHello* hello) const;
+
+ private:
+  // The candidates for `port` (indexes into routes_, best first); empty when
+  // no enabled route listens there.
+  std::span<const std::uint32_t> candidates(std::uint16_t port) const noexcept;
+
+  std::vector<Route> routes_;
+  std::vector<std::uint16_t> ports_;
+  // The port space cut where an enabled route's range starts or ends, so
+  // that every port of a slice has the same candidates: slice i is
+  // [slice_starts_[i], slice_starts_[i + 1]). Memory grows with the number
+  // of ranges, not with the number of ports they cover.
+  std::vector<std::uint32_t> slice_starts_;
+  std::vector<std::vector<std::uint32_t>> slice_candidates_;
+  std::vector<std::pair<std::string, std::uint32_t>> ids_;  // sorted by id
 };
 
 }  // namespace basalt::proxy

@@ -1,0 +1,586 @@
+// decode_options() and decode_routes() (options.hpp): smartproxy's option and
+// route objects from a config tree, checked field by field and across fields.
+// Each mapping lists the keys it takes; keys of the package that basalt does
+// not implement yet are named and refused, every other unknown key is the
+// config machinery's "unknown key" error.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <utility>
+
+#include "basalt/core/config.hpp"
+#include "basalt/core/config_ip.hpp"
+#include "basalt/core/duration.hpp"
+#include "basalt/core/file.hpp"
+#include "basalt/core/glob.hpp"
+#include "basalt/core/tls.hpp"
+#include "basalt/proxy/options.hpp"
+#include "basalt/service/log_config.hpp"
+#include "basalt/service/metrics_config.hpp"
+#include "routes/ip_pattern.hpp"
+
+namespace basalt::proxy {
+
+namespace {
+
+namespace json = boost::json;
+using core::config::Error;
+using core::config::Node;
+
+constexpr std::size_t kMaxWorkers = 1024;
+// Longer than any sensible timeout, short enough for any timer's arithmetic.
+constexpr std::int64_t kMaxTimeoutMs = std::int64_t{365} * 24 * 3600 * 1000;
+// A CA bundle larger than this is a mistake (the system bundle is ~200 KiB).
+constexpr std::size_t kMaxCaFileSize = std::size_t{4} << 20;
+
+// A key of the package that basalt knows but does not implement yet, and how
+// the error names the feature: "<path>: <what> is not supported yet".
+struct Unsupported {
+  std::string_view key;
+  std::string_view what;
+};
+
+// The keys of one mapping, checked on construction: each key is one of
+// `known`, one of `unsupported` (an error unless its value is null) or an
+// unknown-key error.
+class Fields {
+ public:
+  Fields(const Node& node, std::initializer_list<std::string_view> known,
+         std::initializer_list<Unsupported> unsupported = {})
+      : node_(node), object_(core::config::detail::expect_object(node)) {
+    for (const auto& kv : object_) {
+      const std::string_view key = kv.key();
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      auto u = std::find_if(unsupported.begin(), unsupported.end(),
+                            [key](const Unsupported& x) { return x.key == key; });
+      if (u != unsupported.end()) {
+        if (kv.value().is_null()) continue;
+        throw Error(node.child_path(key), fmt::format("{} is not supported yet", u->what));
+      }
+      core::config::detail::fail_unknown_key(node, key, std::vector<std::string>(known.begin(), known.end()));
+    }
+  }
+
+  // The value under `key`; nullopt when absent or null.
+  std::optional<Node> get(std::string_view key) const {
+    auto it = object_.find(key);
+    if (it == object_.end() || it->value().is_null()) return std::nullopt;
+    return node_.child(it->value(), key);
+  }
+  Node require(std::string_view key) const {
+    if (auto n = get(key)) return *n;
+    node_.fail_at(key, "is required");
+  }
+  const Node& node() const { return node_; }
+
+ private:
+  const Node& node_;
+  const json::object& object_;
+};
+
+template <class T>
+T decode_as(const Node& n) {
+  T v{};
+  core::config::decode(n, v);
+  return v;
+}
+
+// The items of a value that may be one item or a list of them.
+std::vector<Node> one_or_list(const Node& n) {
+  std::vector<Node> items;
+  if (n.value().is_array()) {
+    const auto& arr = n.value().get_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) items.push_back(n.element(arr[i], i));
+  } else {
+    items.push_back(n);
+  }
+  return items;
+}
+
+template <class E>
+E enum_of(const Node& n, std::initializer_list<std::pair<std::string_view, E>> values) {
+  if (n.value().is_string()) {
+    const std::string_view s = n.value().get_string();
+    for (const auto& [name, value] : values) {
+      if (s == name) return value;
+    }
+  }
+  std::string allowed;
+  for (const auto& [name, value] : values) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  n.fail("is not one of: " + allowed);
+}
+
+// Fails with "<value> is not supported yet" when the value is one of `values`.
+void refuse_values(const Node& n, std::initializer_list<std::string_view> values) {
+  if (!n.value().is_string()) return;
+  const std::string_view s = n.value().get_string();
+  if (std::find(values.begin(), values.end(), s) != values.end()) n.fail("is not supported yet");
+}
+
+// A boolean the package has and basalt implements only as `false`.
+void refuse_true(const Node& n) {
+  if (decode_as<bool>(n)) n.fail("is not supported yet");
+}
+
+std::uint16_t port_of(const Node& n) {
+  std::int64_t s = 0;
+  std::uint64_t u = 0;
+  if (!core::config::detail::integer_in_range(n.value(), 1, 65535, s, u)) n.fail("is not a port (1-65535)");
+  return static_cast<std::uint16_t>(u);
+}
+
+std::uint32_t positive_count(const Node& n) {
+  std::int64_t s = 0;
+  std::uint64_t u = 0;
+  constexpr auto kMax = std::numeric_limits<std::uint32_t>::max();
+  if (!core::config::detail::integer_in_range(n.value(), 1, kMax, s, u)) {
+    n.fail(fmt::format("is not an integer between 1 and {}", kMax));
+  }
+  return static_cast<std::uint32_t>(u);
+}
+
+// Milliseconds as a number (the package's unit) or a duration string.
+std::chrono::milliseconds timeout_of(const Node& n) {
+  std::optional<std::chrono::milliseconds> d;
+  std::int64_t s = 0;
+  std::uint64_t u = 0;
+  if (n.value().is_string()) {
+    d = core::parse_duration(n.value().get_string());
+  } else if (core::config::detail::integer_in_range(n.value(), 0, static_cast<long double>(kMaxTimeoutMs), s,
+                                                    u)) {
+    d = std::chrono::milliseconds(s);
+  }
+  if (!d || d->count() <= 0 || d->count() > kMaxTimeoutMs) {
+    n.fail(fmt::format("is not a timeout: milliseconds from 1 to {} (365 days), or {}", kMaxTimeoutMs,
+                       core::kDurationHelp));
+  }
+  return *d;
+}
+
+bool is_pem_text(std::string_view s) {
+  return s.find("-----BEGIN") != std::string_view::npos;
+}
+
+// A certificate, key or CA given as a path: relative to `base_dir`.
+std::string resolve_path(const std::string& given, std::string_view base_dir) {
+  if (given.empty() || is_pem_text(given) || base_dir.empty()) return given;
+  std::filesystem::path p(given);
+  if (p.is_absolute()) return given;
+  return (std::filesystem::path(base_dir) / p).string();
+}
+
+// A DNS host name (letters, digits, '-', '_'; labels of 1-63 characters) or
+// an IP address.
+bool is_host(std::string_view s) {
+  if (core::IpAddress::parse(s)) return true;
+  if (s.empty() || s.size() > 253) return false;
+  if (s.back() == '.') s.remove_suffix(1);
+  std::size_t label = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '.') {
+      if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!std::isalnum(c) && c != '-' && c != '_') return false;
+    ++label;
+  }
+  return true;
+}
+
+// ---- match ---------------------------------------------------------------------
+
+PortSet decode_ports(const Node& n) {
+  PortSet set;
+  if (n.value().is_array() && n.value().get_array().empty()) throw Error(n.path(), "needs at least one port");
+  for (const Node& item : one_or_list(n)) {
+    if (item.value().is_object()) {
+      Fields f(item, {"from", "to"});
+      const auto from = port_of(f.require("from"));
+      const auto to = port_of(f.require("to"));
+      if (from > to) throw Error(item.path(), fmt::format("from {} is greater than to {}", from, to));
+      set.ranges.push_back({from, to});
+    } else {
+      const auto port = port_of(item);
+      set.ranges.push_back({port, port});
+    }
+  }
+  return set;
+}
+
+std::vector<std::string> decode_domains(const Node& n) {
+  if (!n.value().is_string() && !n.value().is_array()) n.fail("is not a domain or a list of domains");
+  if (n.value().is_array() && n.value().get_array().empty()) {
+    throw Error(n.path(), "needs at least one domain (leave domains out to match every domain)");
+  }
+  std::vector<std::string> domains;
+  for (const Node& item : one_or_list(n)) {
+    std::string d = decode_as<std::string>(item);
+    std::transform(d.begin(), d.end(), d.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!d.empty() && d.back() == '.') d.pop_back();
+    if (d.empty() || d.find_first_of(" \t\r\n/") != std::string::npos)
+      item.fail("is not a domain or a domain glob");
+    std::string error;
+    if (!core::Glob::compile(d, {.case_insensitive = true}, &error)) item.fail(error);
+    domains.push_back(std::move(d));
+  }
+  return domains;
+}
+
+// clientIp, ipAllowList, ipBlockList: checked by compiling them.
+std::vector<std::string> decode_ip_patterns(const Node& n) {
+  auto patterns = decode_as<std::vector<std::string>>(n);
+  std::string error;
+  std::size_t bad = 0;
+  if (!IpPatternList::compile(patterns, &error, &bad)) {
+    n.element(n.value().get_array()[bad], bad).fail(error);
+  }
+  return patterns;
+}
+
+std::vector<std::string> decode_tls_version_names(const Node& n) {
+  const auto& arr = core::config::detail::expect_array(n);
+  if (arr.empty()) throw Error(n.path(), "needs at least one of: TLSv1.2, TLSv1.3");
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const Node item = n.element(arr[i], i);
+    enum_of<int>(item, {{"TLSv1.2", 0}, {"TLSv1.3", 1}});
+    names.emplace_back(arr[i].get_string());
+  }
+  return names;
+}
+
+RouteMatch decode_match(const Node& n) {
+  Fields f(n, {"ports", "transport", "protocol", "domains", "clientIp", "tlsVersion"},
+           {{"path", "matching on the request path"}, {"headers", "matching on request headers"}});
+  RouteMatch m;
+  m.ports = decode_ports(f.require("ports"));
+  if (auto t = f.get("transport")) {
+    refuse_values(*t, {"udp", "all"});
+    m.transport = enum_of<Transport>(
+        *t, {{"tcp", Transport::kTcp}, {"udp", Transport::kUdp}, {"all", Transport::kAll}});
+  }
+  if (auto p = f.get("protocol")) {
+    refuse_values(*p, {"http", "quic"});
+    m.protocol = enum_of<AppProtocol>(
+        *p, {{"http", AppProtocol::kHttp}, {"tcp", AppProtocol::kTcp}, {"quic", AppProtocol::kQuic}});
+  }
+  if (auto d = f.get("domains")) m.domains = decode_domains(*d);
+  if (auto c = f.get("clientIp")) {
+    m.client_ip = decode_ip_patterns(*c);
+    if (m.client_ip.empty())
+      throw Error(c->path(), "needs at least one pattern (leave clientIp out to admit every client)");
+  }
+  if (auto v = f.get("tlsVersion")) m.tls_version = decode_tls_version_names(*v);
+  return m;
+}
+
+// ---- action --------------------------------------------------------------------
+
+Target decode_target(const Node& n) {
+  Fields f(n, {"host", "port"}, {{"match", "choosing a target by a sub-match"}});
+  Target t;
+  const Node host = f.require("host");
+  if (!host.value().is_string() && !host.value().is_array()) host.fail("is not a host or a list of hosts");
+  if (host.value().is_array() && host.value().get_array().empty())
+    throw Error(host.path(), "needs at least one host");
+  for (const Node& item : one_or_list(host)) {
+    auto h = decode_as<std::string>(item);
+    if (!is_host(h)) item.fail("is not an IP address or a host name");
+    t.host.push_back(std::move(h));
+  }
+  const Node port = f.require("port");
+  if (port.value().is_string()) {
+    if (port.value().get_string() != "preserve") port.fail("is not a port (1-65535) or \"preserve\"");
+    t.preserve_port = true;
+  } else {
+    t.port = port_of(port);
+  }
+  return t;
+}
+
+service::TlsConfig decode_certificate(const Node& n, std::string_view base_dir) {
+  if (n.value().is_string() && n.value().get_string() == "auto") {
+    n.fail("is not supported yet (ACME certificates arrive with a later version)");
+  }
+  if (!n.value().is_object()) n.fail("is not {cert, key} (PEM text or file paths) or \"auto\"");
+  auto tls = decode_as<service::TlsConfig>(n);
+  tls.cert = resolve_path(tls.cert, base_dir);
+  tls.key = resolve_path(tls.key, base_dir);
+  std::string reason;
+  if (!core::TlsCertifiedKey::load(tls.source(), &reason)) throw Error(n.path(), reason);
+  return tls;
+}
+
+bool openssl_accepts_ciphers(const std::string& ciphers) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  if (!ctx) return true;  // cannot check here; the listener will report it
+  const bool ok = SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) == 1;
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}
+
+BackendTls decode_backend_tls(const Node& n, std::string_view base_dir) {
+  Fields f(n, {"verify", "ca", "serverName"});
+  BackendTls b;
+  if (auto v = f.get("verify")) b.verify = decode_as<bool>(*v);
+  if (auto ca = f.get("ca")) {
+    b.ca = resolve_path(decode_as<std::string>(*ca), base_dir);
+    if (b.ca.empty()) ca->fail("is not a PEM file or PEM text");
+    std::string reason;
+    if (!is_pem_text(b.ca) && !core::read_regular_file(b.ca, kMaxCaFileSize, &reason)) {
+      throw Error(ca->path(), fmt::format("cannot read \"{}\": {}", b.ca, reason));
+    }
+  }
+  if (auto s = f.get("serverName")) {
+    b.server_name = decode_as<std::string>(*s);
+    if (!is_host(b.server_name)) s->fail("is not a host name or an IP address");
+  }
+  return b;
+}
+
+RouteTls decode_tls(const Node& n, std::string_view base_dir) {
+  Fields f(n, {"mode", "certificate", "versions", "ciphers", "backend"});
+  RouteTls tls;
+  tls.mode =
+      enum_of<TlsMode>(f.require("mode"), {{"passthrough", TlsMode::kPassthrough},
+                                           {"terminate", TlsMode::kTerminate},
+                                           {"terminate-and-reencrypt", TlsMode::kTerminateAndReencrypt}});
+  const bool passthrough = tls.mode == TlsMode::kPassthrough;
+  if (auto c = f.get("certificate")) {
+    if (passthrough) throw Error(c->path(), "a passthrough route takes no certificate (it does not end TLS)");
+    tls.certificate = decode_certificate(*c, base_dir);
+  } else if (!passthrough) {
+    n.fail_at("certificate",
+              fmt::format("is required for mode {} ({{cert, key}}: PEM text or file paths)",
+                          tls.mode == TlsMode::kTerminate ? "terminate" : "terminate-and-reencrypt"));
+  }
+  if (auto v = f.get("versions")) {
+    if (passthrough) throw Error(v->path(), "applies only where basalt ends TLS (not to passthrough)");
+    const auto& arr = core::config::detail::expect_array(*v);
+    if (arr.empty()) throw Error(v->path(), "needs at least one of: TLSv1.2, TLSv1.3");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      auto version = enum_of<TlsProtocolVersion>(
+          v->element(arr[i], i),
+          {{"TLSv1.2", TlsProtocolVersion::kTls12}, {"TLSv1.3", TlsProtocolVersion::kTls13}});
+      if (std::find(tls.versions.begin(), tls.versions.end(), version) == tls.versions.end()) {
+        tls.versions.push_back(version);
+      }
+    }
+  }
+  if (auto c = f.get("ciphers")) {
+    if (passthrough) throw Error(c->path(), "applies only where basalt ends TLS (not to passthrough)");
+    tls.ciphers = decode_as<std::string>(*c);
+    if (tls.ciphers.find('\0') != std::string::npos ||
+        (!tls.ciphers.empty() && !openssl_accepts_ciphers(tls.ciphers))) {
+      c->fail("is not a cipher list OpenSSL accepts (TLS 1.2 cipher names, e.g. ECDHE+AESGCM:!aNULL)");
+    }
+  }
+  if (auto b = f.get("backend")) {
+    if (tls.mode != TlsMode::kTerminateAndReencrypt) {
+      throw Error(b->path(), "applies only to mode terminate-and-reencrypt");
+    }
+    tls.backend = decode_backend_tls(*b, base_dir);
+  }
+  return tls;
+}
+
+SocketHandler decode_socket_handler(const Node& n) {
+  core::config::detail::expect_object(n);
+  // The type first: the http* handlers take keys of their own.
+  std::optional<Node> type;
+  if (auto it = n.value().get_object().find("type"); it != n.value().get_object().end()) {
+    type = n.child(it->value(), "type");
+    refuse_values(*type, {"httpRedirect", "httpBlock", "httpStatic"});
+  }
+  Fields f(n, {"type"});
+  SocketHandler h;
+  h.type = enum_of<SocketHandlerType>(
+      f.require("type"), {{"block", SocketHandlerType::kBlock}, {"echo", SocketHandlerType::kEcho}});
+  return h;
+}
+
+RouteAction decode_action(const Node& n, std::string_view base_dir) {
+  Fields f(n, {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol"},
+           {{"loadBalancing", "load balancing"},
+            {"websocket", "WebSocket handling"},
+            {"nftables", "kernel forwarding (nftables)"},
+            {"udp", "UDP forwarding"},
+            {"options", "choosing the backend protocol"}});
+  RouteAction a;
+  a.type = enum_of<ActionType>(
+      f.require("type"), {{"forward", ActionType::kForward}, {"socket-handler", ActionType::kSocketHandler}});
+  if (auto e = f.get("forwardingEngine")) {
+    refuse_values(*e, {"nftables"});
+    enum_of<int>(*e, {{"node", 0}, {"nftables", 1}});  // node: basalt's own relay, what it does anyway
+  }
+  if (auto s = f.get("sendProxyProtocol")) refuse_true(*s);
+  const auto targets = f.get("targets");
+  if (targets) {
+    const auto& arr = core::config::detail::expect_array(*targets);
+    for (std::size_t i = 0; i < arr.size(); ++i)
+      a.targets.push_back(decode_target(targets->element(arr[i], i)));
+  }
+  if (auto t = f.get("tls")) a.tls = decode_tls(*t, base_dir);
+  const auto handler = f.get("socketHandler");
+  if (handler) a.socket_handler = decode_socket_handler(*handler);
+
+  if (a.type == ActionType::kForward) {
+    if (a.targets.empty()) n.fail_at("targets", "a forward route needs at least one target");
+    if (handler) throw Error(handler->path(), "only a socket-handler route takes a socketHandler");
+  } else {
+    if (!handler)
+      n.fail_at("socketHandler", "is required for type socket-handler ({type: block} or {type: echo})");
+    if (targets) throw Error(targets->path(), "a socket-handler route takes no targets");
+  }
+  return a;
+}
+
+// ---- security ------------------------------------------------------------------
+
+RouteSecurity decode_security(const Node& n) {
+  Fields f(
+      n,
+      {"ipAllowList", "ipBlockList", "maxConnections", "maxConnectionsPerIP", "connectionRateLimitPerMinute"},
+      {{"rateLimit", "request rate limiting"}, {"basicAuth", "basic authentication"}});
+  RouteSecurity s;
+  if (auto v = f.get("ipAllowList")) s.ip_allow_list = decode_ip_patterns(*v);
+  if (auto v = f.get("ipBlockList")) s.ip_block_list = decode_ip_patterns(*v);
+  if (auto v = f.get("maxConnections")) s.max_connections = positive_count(*v);
+  if (auto v = f.get("maxConnectionsPerIP")) s.max_connections_per_ip = positive_count(*v);
+  if (auto v = f.get("connectionRateLimitPerMinute")) s.connection_rate_limit_per_minute = positive_count(*v);
+  return s;
+}
+
+// ---- route ---------------------------------------------------------------------
+
+RouteConfig decode_route(const Node& n, std::string_view base_dir) {
+  Fields f(n, {"name", "description", "tags", "priority", "enabled", "match", "action", "security"},
+           {{"headers", "setting request and response headers"}});
+  RouteConfig r;
+  if (auto v = f.get("name")) {
+    r.name = decode_as<std::string>(*v);
+    if (r.name.starts_with('#')) v->fail("starts with '#', which names unnamed routes by position");
+  }
+  if (auto v = f.get("description")) r.description = decode_as<std::string>(*v);
+  if (auto v = f.get("tags")) r.tags = decode_as<std::vector<std::string>>(*v);
+  if (auto v = f.get("priority")) r.priority = decode_as<std::int32_t>(*v);
+  if (auto v = f.get("enabled")) r.enabled = decode_as<bool>(*v);
+  const Node match = f.require("match");
+  r.match = decode_match(match);
+  r.action = decode_action(f.require("action"), base_dir);
+  if (auto v = f.get("security")) r.security = decode_security(*v);
+  if (!r.match.domains.empty() && !r.action.tls) {
+    match.fail_at(
+        "domains",
+        "without action.tls, routes by Host header are not supported yet (HTTP routing arrives with the "
+        "next version); add action.tls to route by SNI");
+  }
+  return r;
+}
+
+std::vector<RouteConfig> decode_route_list(const Node& n, std::string_view base_dir) {
+  const auto& arr = core::config::detail::expect_array(n);
+  std::vector<RouteConfig> routes;
+  routes.reserve(arr.size());
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    routes.push_back(decode_route(n.element(arr[i], i), base_dir));
+    const auto& name = routes.back().name;
+    if (name.empty()) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (routes[j].name == name) {
+        throw Error(n.index_path(i) + ".name", fmt::format("\"{}\" is used by {}", name, n.index_path(j)));
+      }
+    }
+  }
+  return routes;
+}
+
+// ---- options -------------------------------------------------------------------
+
+DefaultsConfig decode_defaults(const Node& n) {
+  Fields f(n, {"security"}, {{"target", "a default target"}});
+  DefaultsConfig d;
+  if (auto s = f.get("security")) d.security = decode_security(*s);
+  return d;
+}
+
+DnsConfig decode_dns(const Node& n) {
+  Fields f(n, {"servers"});
+  DnsConfig d;
+  if (auto s = f.get("servers")) {
+    d.servers = decode_as<std::vector<std::string>>(*s);
+    for (std::size_t i = 0; i < d.servers.size(); ++i) {
+      std::string error;
+      if (!core::Endpoint::parse(d.servers[i], &error, {.default_port = 53})) {
+        s->element(s->value().get_array()[i], i).fail(error);
+      }
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+ProxyOptions decode_options(const boost::json::value& value, std::string_view base_dir) {
+  const Node root(value, "");
+  Fields f(root,
+           {"routes", "defaults", "connectTimeout", "initialDataTimeout", "inactivityTimeout",
+            "maxConnectionLifetime", "gracefulShutdownTimeout", "maxConnectionsPerIP",
+            "connectionRateLimitPerMinute", "stateDir", "workers", "bindAddresses", "user", "dns", "metrics",
+            "log", "acceptProxyProtocol", "proxyIPs", "sendProxyProtocol"},
+           {{"acme", "issuing certificates with ACME"}});
+  ProxyOptions o;
+  if (auto v = f.get("acceptProxyProtocol")) refuse_true(*v);
+  if (auto v = f.get("sendProxyProtocol")) refuse_true(*v);
+  if (auto v = f.get("proxyIPs")) {
+    if (!decode_as<std::vector<std::string>>(*v).empty()) {
+      throw Error(v->path(), "accepting PROXY protocol headers is not supported yet");
+    }
+  }
+  if (auto v = f.get("defaults")) o.defaults = decode_defaults(*v);
+  if (auto v = f.get("connectTimeout")) o.connect_timeout = timeout_of(*v);
+  if (auto v = f.get("initialDataTimeout")) o.initial_data_timeout = timeout_of(*v);
+  if (auto v = f.get("inactivityTimeout")) o.inactivity_timeout = timeout_of(*v);
+  if (auto v = f.get("maxConnectionLifetime")) o.max_connection_lifetime = timeout_of(*v);
+  if (auto v = f.get("gracefulShutdownTimeout")) o.graceful_shutdown_timeout = timeout_of(*v);
+  if (auto v = f.get("maxConnectionsPerIP")) o.max_connections_per_ip = positive_count(*v);
+  if (auto v = f.get("connectionRateLimitPerMinute")) o.connection_rate_limit_per_minute = positive_count(*v);
+  if (auto v = f.get("stateDir")) o.state_dir = decode_as<std::string>(*v);
+  if (auto v = f.get("workers")) {
+    std::int64_t s = 0;
+    std::uint64_t u = 0;
+    if (!core::config::detail::integer_in_range(v->value(), 0, kMaxWorkers, s, u)) {
+      v->fail(fmt::format("is not a number of workers (0 to {}; 0: one per CPU)", kMaxWorkers));
+    }
+    o.workers = static_cast<std::uint32_t>(u);
+  }
+  if (auto v = f.get("bindAddresses")) o.bind_addresses = decode_as<std::vector<core::IpAddress>>(*v);
+  if (auto v = f.get("user")) o.user = decode_as<std::string>(*v);
+  if (auto v = f.get("dns")) o.dns = decode_dns(*v);
+  if (auto v = f.get("metrics")) o.metrics_listen = decode_as<service::MetricsConfig>(*v).listen;
+  if (auto v = f.get("log")) o.log_level = decode_as<service::LogConfig>(*v).level;
+  if (auto v = f.get("routes")) o.routes = decode_route_list(*v, base_dir);
+  return o;
+}
+
+std::vector<RouteConfig> decode_routes(const boost::json::value& value, std::string_view root,
+                                       std::string_view base_dir) {
+  return decode_route_list(Node(value, std::string(root)), base_dir);
+}
+
+std::string route_id(const RouteConfig& route, std::size_t position) {
+  return route.name.empty() ? fmt::format("#{}", position) : route.name;
+}
+
+}  // namespace basalt::proxy
