@@ -386,7 +386,7 @@ asio::awaitable<void> Session::run() {
     refuse(Refusal::kIpBlocked, route_->id);
     co_return;
   }
-  auto lease = w_.core.admit(w_.index, *route_, c_->client, c_->port);
+  auto lease = w_.core.admit(w_.index, *c_->routes, *route_, c_->client, c_->port);
   if (!lease) co_return;
   c_->traffic.report = report_bytes;
   c_->traffic.report_context = lease.get();

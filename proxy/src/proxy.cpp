@@ -19,6 +19,7 @@
 #include "basalt/core/snapshot.hpp"
 #include "l4/ticket_keys.hpp"
 #include "listener_set.hpp"
+#include "security/connection_limits.hpp"
 #include "route_set.hpp"
 #include "worker.hpp"
 
@@ -41,14 +42,16 @@ ConnectionSettings settings_of(const ProxyOptions& o) {
   return {.connect_timeout = o.connect_timeout,
           .initial_data_timeout = o.initial_data_timeout,
           .inactivity_timeout = o.inactivity_timeout,
-          .max_connection_lifetime = o.max_connection_lifetime};
+          .max_connection_lifetime = o.max_connection_lifetime,
+          .max_connections_per_ip = o.max_connections_per_ip,
+          .connection_rate_limit_per_minute = o.connection_rate_limit_per_minute};
 }
 
-std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets) {
-  auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets));
-  auto copy = std::make_shared<RouteSet>(*set);
-  copy->settings = settings_of(o);
-  return copy;
+std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
+                                          ConnectionLimits& limits) {
+  auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets), limits);
+  set->settings = settings_of(o);
+  return set;
 }
 
 }  // namespace
@@ -59,7 +62,7 @@ struct Proxy::Impl final : ProxyCore {
         runtime({.workers = worker_count(options.workers)}),
         shutdown(runtime, options.graceful_shutdown_timeout),
         tickets(std::make_shared<TicketKeys>()),
-        routes(build_set(options, tickets)),
+        routes(build_set(options, tickets, limits)),
         listeners(runtime, options.bind_addresses, [this](std::size_t w, asio::ip::tcp::socket s,
                                                           std::uint16_t port) {
           serve_connection(*workers[w], std::move(s), port);
@@ -87,21 +90,36 @@ struct Proxy::Impl final : ProxyCore {
   }
 
   struct Lease final : ConnectionLease {
-    explicit Lease(Impl& impl) : impl(impl) {}
+    Lease(Impl& impl, ConnectionTicket ticket) : impl(impl), ticket(std::move(ticket)) {}
     ~Lease() override { impl.active.fetch_sub(1, std::memory_order_relaxed); }
     void bytes(std::uint64_t in, std::uint64_t out) noexcept override {
       impl.bytes_in.fetch_add(in, std::memory_order_relaxed);
       impl.bytes_out.fetch_add(out, std::memory_order_relaxed);
     }
     Impl& impl;
+    ConnectionTicket ticket;
   };
 
-  std::unique_ptr<ConnectionLease> admit(std::size_t, const Route& route, const core::Endpoint& client,
-                                         std::uint16_t port) override {
+  std::unique_ptr<ConnectionLease> admit(std::size_t worker, const RouteSet& set, const Route& route,
+                                         const core::Endpoint& client, std::uint16_t port) override {
+    const auto& security = route.security;
+    Limits route_limits{.max_connections = security.max_connections,
+                        .max_connections_per_ip = security.max_connections_per_ip
+                                                      ? security.max_connections_per_ip
+                                                      : set.settings.max_connections_per_ip,
+                        .rate_per_minute = security.connection_rate_limit_per_minute
+                                               ? security.connection_rate_limit_per_minute
+                                               : set.settings.connection_rate_limit_per_minute};
+    auto admission = limits.admit(client.address, route_limits, set.counters[route.position].get(),
+                                  std::chrono::steady_clock::now());
+    if (!admission) {
+      refused(worker, Refusal::kLimit, to_string(admission.refusal()), client.address);
+      return nullptr;
+    }
     active.fetch_add(1, std::memory_order_relaxed);
     total.fetch_add(1, std::memory_order_relaxed);
     emit_event("connectionOpened", route, client, port, nullptr);
-    return std::make_unique<Lease>(*this);
+    return std::make_unique<Lease>(*this, std::move(admission.ticket()));
   }
 
   void closed(std::size_t, const Route& route, const core::Endpoint& client, std::uint16_t port,
@@ -138,7 +156,7 @@ struct Proxy::Impl final : ProxyCore {
   // ---- control ----
   // Builds, binds, publishes; throws and changes nothing on failure. Caller holds `control`.
   void apply(ProxyOptions next) {
-    auto set = build_set(next, tickets);
+    auto set = build_set(next, tickets, limits);
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
@@ -163,6 +181,7 @@ struct Proxy::Impl final : ProxyCore {
   core::Runtime runtime;
   core::Shutdown shutdown;
   std::shared_ptr<TicketKeys> tickets;
+  ConnectionLimits limits;
   core::Snapshot<RouteSet> routes;
   std::vector<std::unique_ptr<Worker>> workers;
   ListenerSet listeners;

@@ -6,6 +6,7 @@
 
 #include "basalt/core/config.hpp"
 #include "l4/ticket_keys.hpp"
+#include "security/connection_limits.hpp"
 
 namespace basalt::proxy {
 
@@ -40,11 +41,12 @@ void apply_versions(SSL_CTX* ctx, const std::vector<TlsProtocolVersion>& version
 
 }  // namespace
 
-std::shared_ptr<const RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
-                                                std::shared_ptr<TicketKeys> tickets) {
+std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
+                                          std::shared_ptr<TicketKeys> tickets, ConnectionLimits& limits) {
   auto set = std::make_shared<RouteSet>();
   set->table = RouteTable::build(std::move(routes), defaults);
   set->tls.resize(set->table->routes().size());
+  for (const auto& route : set->table->routes()) set->counters.push_back(limits.counter_for(route.id));
   for (const auto& route : set->table->routes()) {
     const auto& tls = route.config.action.tls;
     if (!tls || tls->mode == TlsMode::kPassthrough) continue;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -20,6 +21,8 @@
 namespace basalt::proxy {
 
 class TicketKeys;
+class ConnectionLimits;
+struct RouteCounter;
 
 struct RouteTlsContexts {
   std::optional<core::TlsServerContext> server;  // terminate modes: the route's certificate
@@ -33,18 +36,23 @@ struct ConnectionSettings {
   std::chrono::milliseconds initial_data_timeout{60'000};
   std::chrono::milliseconds inactivity_timeout{14'400'000};
   std::chrono::milliseconds max_connection_lifetime{86'400'000};
+  // Options-level per-IP limits; a route's own security settings win.
+  std::optional<std::uint32_t> max_connections_per_ip;
+  std::optional<std::uint32_t> connection_rate_limit_per_minute;
 };
 
 struct RouteSet {
   std::shared_ptr<const RouteTable> table;
   ConnectionSettings settings;
   std::vector<RouteTlsContexts> tls;  // by Route::position
+  // Open-connection counters by Route::position, kept across updates by route id.
+  std::vector<std::shared_ptr<RouteCounter>> counters;
 
   // Compiles `routes`; throws core::config::Error naming routes[i] when a
   // TLS context cannot be made. `tickets` (may be null) encrypts session
   // tickets for every terminating context.
-  static std::shared_ptr<const RouteSet> build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
-                                               std::shared_ptr<TicketKeys> tickets);
+  static std::shared_ptr<RouteSet> build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
+                                         std::shared_ptr<TicketKeys> tickets, ConnectionLimits& limits);
 };
 
 }  // namespace basalt::proxy

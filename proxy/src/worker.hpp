@@ -45,7 +45,7 @@ class ProxyCore {
   virtual void refused(std::size_t worker, Refusal reason, std::string_view detail, const core::IpAddress& client) = 0;
   // Security limits of the route, then metrics and the open event. Null:
   // refused (already counted).
-  virtual std::unique_ptr<ConnectionLease> admit(std::size_t worker, const Route& route,
+  virtual std::unique_ptr<ConnectionLease> admit(std::size_t worker, const RouteSet& set, const Route& route,
                                                  const core::Endpoint& client, std::uint16_t port) = 0;
   // The close event and duration metrics.
   virtual void closed(std::size_t worker, const Route& route, const core::Endpoint& client, std::uint16_t port,

@@ -25,15 +25,15 @@ std::uint64_t mix(std::uint64_t x) noexcept {
 
 }  // namespace
 
-std::string_view to_string(Refusal refusal) noexcept {
+std::string_view to_string(LimitRefusal refusal) noexcept {
   switch (refusal) {
-    case Refusal::kRouteMaxConnections:
+    case LimitRefusal::kRouteMaxConnections:
       return "route_max_connections";
-    case Refusal::kIpMaxConnections:
+    case LimitRefusal::kIpMaxConnections:
       return "ip_max_connections";
-    case Refusal::kIpRateLimit:
+    case LimitRefusal::kIpRateLimit:
       return "ip_rate_limit";
-    case Refusal::kIpTableFull:
+    case LimitRefusal::kIpTableFull:
       return "ip_table_full";
   }
   return "unknown";
@@ -105,12 +105,12 @@ Admission ConnectionLimits::admit(const core::IpAddress& ip, const Limits& limit
     std::uint32_t active = route->active.load(std::memory_order_relaxed);
     do {
       if (limits.max_connections && active >= *limits.max_connections) {
-        return Admission(Refusal::kRouteMaxConnections);
+        return Admission(LimitRefusal::kRouteMaxConnections);
       }
     } while (!route->active.compare_exchange_weak(active, active + 1, std::memory_order_acq_rel,
                                                   std::memory_order_relaxed));
   }
-  auto refuse = [route](Refusal refusal) {
+  auto refuse = [route](LimitRefusal refusal) {
     if (route) route->active.fetch_sub(1, std::memory_order_acq_rel);
     return Admission(refusal);
   };
@@ -120,8 +120,8 @@ Admission ConnectionLimits::admit(const core::IpAddress& ip, const Limits& limit
     ticket.route_ = route;
     return Admission(std::move(ticket));
   }
-  if (limits.max_connections_per_ip == 0u) return refuse(Refusal::kIpMaxConnections);
-  if (limits.rate_per_minute == 0u) return refuse(Refusal::kIpRateLimit);
+  if (limits.max_connections_per_ip == 0u) return refuse(LimitRefusal::kIpMaxConnections);
+  if (limits.rate_per_minute == 0u) return refuse(LimitRefusal::kIpRateLimit);
 
   const core::IpAddress key = key_of(ip);
   const std::size_t shard_index = (hash_(key) >> 32) % kShards;
@@ -138,7 +138,7 @@ Admission ConnectionLimits::admit(const core::IpAddress& ip, const Limits& limit
   if (it == shard.entries.end()) {
     if (shard.entries.size() >= per_shard_) {
       if (!shard.released_since_sweep && minute < shard.next_idle_minute) {
-        return refuse(Refusal::kIpTableFull);
+        return refuse(LimitRefusal::kIpTableFull);
       }
       std::int64_t next_idle = kNever;
       for (auto e = shard.entries.begin(); e != shard.entries.end();) {
@@ -153,7 +153,7 @@ Admission ConnectionLimits::admit(const core::IpAddress& ip, const Limits& limit
       shard.released_since_sweep = false;
       shard.next_idle_minute = next_idle;
       if (shard.entries.size() >= per_shard_) {
-        return refuse(Refusal::kIpTableFull);
+        return refuse(LimitRefusal::kIpTableFull);
       }
     }
     it = shard.entries.emplace(key, Entry{.window = minute}).first;
@@ -162,12 +162,12 @@ Admission ConnectionLimits::admit(const core::IpAddress& ip, const Limits& limit
   Entry& entry = it->second;
   entry.roll(minute);
   if (limits.max_connections_per_ip && entry.active >= *limits.max_connections_per_ip) {
-    return refuse(Refusal::kIpMaxConnections);
+    return refuse(LimitRefusal::kIpMaxConnections);
   }
   if (limits.rate_per_minute &&
       static_cast<double>(entry.current) + 1.0 + static_cast<double>(entry.previous) * remaining >
           static_cast<double>(*limits.rate_per_minute)) {
-    return refuse(Refusal::kIpRateLimit);
+    return refuse(LimitRefusal::kIpRateLimit);
   }
   ++entry.active;
   ++entry.current;

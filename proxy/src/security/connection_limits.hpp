@@ -66,7 +66,7 @@ struct Limits {
   std::optional<std::uint32_t> rate_per_minute;         // per client IP, all routes
 };
 
-enum class Refusal : std::uint8_t {
+enum class LimitRefusal : std::uint8_t {
   kRouteMaxConnections,
   kIpMaxConnections,
   kIpRateLimit,
@@ -75,7 +75,7 @@ enum class Refusal : std::uint8_t {
 
 // "route_max_connections", "ip_max_connections", "ip_rate_limit",
 // "ip_table_full": the names used in metrics and logs.
-std::string_view to_string(Refusal refusal) noexcept;
+std::string_view to_string(LimitRefusal refusal) noexcept;
 
 // Open connections of one route. The route table holds it (by shared_ptr
 // from counter_for()), so it survives table swaps for the same route id.
@@ -112,18 +112,18 @@ class ConnectionTicket {
 class Admission {
  public:
   explicit Admission(ConnectionTicket ticket) : ticket_(std::move(ticket)) {}
-  explicit Admission(Refusal refusal) : refusal_(refusal) {}
+  explicit Admission(LimitRefusal refusal) : refusal_(refusal) {}
 
   bool admitted() const noexcept { return !refusal_.has_value(); }
   explicit operator bool() const noexcept { return admitted(); }
   // Only when refused.
-  Refusal refusal() const noexcept { return *refusal_; }
+  LimitRefusal refusal() const noexcept { return *refusal_; }
   // Only when admitted; move it out to keep the connection counted.
   ConnectionTicket& ticket() noexcept { return ticket_; }
 
  private:
   ConnectionTicket ticket_;
-  std::optional<Refusal> refusal_;
+  std::optional<LimitRefusal> refusal_;
 };
 
 class ConnectionLimits {

@@ -19,10 +19,10 @@ core::IpAddress ip(std::string_view text) {
 }
 
 TEST(ConnectionLimits, RefusalNamesAreTheMetricNames) {
-  EXPECT_EQ("route_max_connections", to_string(Refusal::kRouteMaxConnections));
-  EXPECT_EQ("ip_max_connections", to_string(Refusal::kIpMaxConnections));
-  EXPECT_EQ("ip_rate_limit", to_string(Refusal::kIpRateLimit));
-  EXPECT_EQ("ip_table_full", to_string(Refusal::kIpTableFull));
+  EXPECT_EQ("route_max_connections", to_string(LimitRefusal::kRouteMaxConnections));
+  EXPECT_EQ("ip_max_connections", to_string(LimitRefusal::kIpMaxConnections));
+  EXPECT_EQ("ip_rate_limit", to_string(LimitRefusal::kIpRateLimit));
+  EXPECT_EQ("ip_table_full", to_string(LimitRefusal::kIpTableFull));
 }
 
 TEST(ConnectionLimits, RouteMaxConnectionsCountsEveryClientAndIsGivenBackOnRelease) {
@@ -36,7 +36,7 @@ TEST(ConnectionLimits, RouteMaxConnectionsCountsEveryClientAndIsGivenBackOnRelea
   EXPECT_EQ(2u, route->active.load());
   auto c = limits.admit(ip("192.0.2.3"), l, route.get(), kT0);
   ASSERT_FALSE(c);
-  EXPECT_EQ(Refusal::kRouteMaxConnections, c.refusal());
+  EXPECT_EQ(LimitRefusal::kRouteMaxConnections, c.refusal());
   EXPECT_EQ(2u, route->active.load());  // a refusal leaves no count behind
   { ConnectionTicket gone = std::move(a.ticket()); }
   EXPECT_EQ(1u, route->active.load());
@@ -82,7 +82,7 @@ TEST(ConnectionLimits, MaxConnectionsPerIpCountsAcrossRoutes) {
   }
   auto third = limits.admit(ip("198.51.100.7"), l, web.get(), kT0);
   ASSERT_FALSE(third);
-  EXPECT_EQ(Refusal::kIpMaxConnections, third.refusal());
+  EXPECT_EQ(LimitRefusal::kIpMaxConnections, third.refusal());
   EXPECT_EQ(1u, web->active.load());  // the refused one gave its route count back
   // Another client is not affected.
   EXPECT_TRUE(limits.admit(ip("198.51.100.8"), l, web.get(), kT0));
@@ -99,7 +99,7 @@ TEST(ConnectionLimits, Ipv4MappedIpv6IsTheSameClient) {
   ASSERT_TRUE(a);
   auto b = limits.admit(ip("::ffff:203.0.113.9"), l, nullptr, kT0);
   ASSERT_FALSE(b);
-  EXPECT_EQ(Refusal::kIpMaxConnections, b.refusal());
+  EXPECT_EQ(LimitRefusal::kIpMaxConnections, b.refusal());
   // IPv6 clients are keyed by the full address.
   EXPECT_TRUE(limits.admit(ip("2001:db8::1"), l, nullptr, kT0));
   auto v6 = limits.admit(ip("2001:db8::2"), l, nullptr, kT0);
@@ -116,7 +116,7 @@ TEST(ConnectionLimits, RateLimitRefusesWithinAMinuteAndRefusalsCostNothing) {
   for (int i = 0; i < 20; ++i) {
     auto refused = limits.admit(ip("192.0.2.1"), l, nullptr, kT0 + seconds(10));
     ASSERT_FALSE(refused);
-    EXPECT_EQ(Refusal::kIpRateLimit, refused.refusal());
+    EXPECT_EQ(LimitRefusal::kIpRateLimit, refused.refusal());
   }
   EXPECT_TRUE(limits.admit(ip("192.0.2.2"), l, nullptr, kT0 + seconds(10)));
   // Two minutes later the window is empty again, and the 20 refusals left no debt.
@@ -163,7 +163,7 @@ std::vector<ConnectionTicket> fill_table(ConnectionLimits& limits, const Limits&
     if (admission) {
       held.push_back(std::move(admission.ticket()));
     } else {
-      EXPECT_EQ(Refusal::kIpTableFull, admission.refusal());
+      EXPECT_EQ(LimitRefusal::kIpTableFull, admission.refusal());
       ++table_full;
     }
   }
@@ -183,7 +183,7 @@ TEST(ConnectionLimits, FullTableRefusesNewClientsWhileTrackedOnesHaveConnections
   for (int i = 0; i < 500; ++i) {
     auto admission = limits.admit(core::IpAddress::v4(next++), l, nullptr, kT0 + std::chrono::hours(1));
     ASSERT_FALSE(admission);
-    EXPECT_EQ(Refusal::kIpTableFull, admission.refusal());
+    EXPECT_EQ(LimitRefusal::kIpTableFull, admission.refusal());
   }
   EXPECT_EQ(64u, limits.tracked_ips());
   // Known clients are still served.

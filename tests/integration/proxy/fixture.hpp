@@ -1,0 +1,131 @@
+// What the basalt-proxy integration tests share: the daemon started from a
+// YAML config in a temp dir (with a management socket), an nginx backend
+// (HTTP and HTTPS), a small in-process TCP backend with scripted behaviour,
+// raw client sockets bound to chosen loopback addresses, and certificates.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "basalt/testing/environment.hpp"
+#include "basalt/testing/process.hpp"
+
+namespace basalt::proxy_test {
+
+using testing::Process;
+using testing::TempDir;
+
+// Writes a self-signed certificate for `names` (plus 127.0.0.1) as
+// <dir>/<stem>.pem and <dir>/<stem>.key.
+void write_certificate(const TempDir& dir, const std::string& stem, const std::vector<std::string>& names);
+
+// True once a TCP connect to 127.0.0.1:port succeeds (within 10 s).
+bool wait_listening(std::uint16_t port);
+
+// basalt-proxy serve on a config written from `yaml`.
+class ProxyDaemon {
+ public:
+  ProxyDaemon(const TempDir& dir, const std::string& yaml, std::uint16_t wait_port, int workers = 2);
+  ~ProxyDaemon();
+  ProxyDaemon(const ProxyDaemon&) = delete;
+  ProxyDaemon& operator=(const ProxyDaemon&) = delete;
+
+  bool ready() const { return ready_; }
+  std::string socket() const { return socket_; }
+  std::string config_path() const { return config_; }
+  boost::json::value call(const std::string& method, const boost::json::object& params = {});
+  // The error text of a call that must fail ("" if it succeeded).
+  std::string call_error(const std::string& method, const boost::json::object& params = {});
+  Process& process() { return *process_; }
+  // SIGTERM, then the exit code.
+  std::optional<int> stop();
+  std::string log();
+
+ private:
+  std::string config_;
+  std::string socket_;
+  std::string log_file_;
+  std::optional<Process> process_;
+  bool ready_ = false;
+};
+
+// nginx with one plain HTTP server and, when `tls_stem` is set, one HTTPS
+// server (h2 enabled) with <dir>/<tls_stem>.pem; both serve /hello.txt
+// ("hello from nginx <name>") and /big.bin (`big_bytes` bytes).
+class NginxBackend {
+ public:
+  NginxBackend(const TempDir& dir, const std::string& name, const std::string& tls_stem = "",
+               std::size_t big_bytes = 1 << 20);
+  ~NginxBackend();
+  NginxBackend(const NginxBackend&) = delete;
+  NginxBackend& operator=(const NginxBackend&) = delete;
+  bool ready() const { return ready_; }
+  std::uint16_t http_port() const { return http_port_; }
+  std::uint16_t https_port() const { return https_port_; }
+
+ private:
+  std::string prefix_;
+  std::uint16_t http_port_ = 0;
+  std::uint16_t https_port_ = 0;
+  std::optional<Process> process_;
+  bool ready_ = false;
+};
+
+// An in-process TCP server on 127.0.0.1 with one behaviour per connection:
+// kEcho (bytes back, then close after the client's FIN), kBannerFirst
+// ("220 banner\r\n" at once, then echo), kHalfClose (read to EOF, then send
+// "got <n> bytes" and close), kSilent (accept, read, never answer).
+class ScriptedBackend {
+ public:
+  enum class Mode { kEcho, kBannerFirst, kHalfClose, kSilent };
+  explicit ScriptedBackend(Mode mode);
+  ~ScriptedBackend();
+  std::uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  void serve(int fd);
+  Mode mode_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+};
+
+// A blocking client socket to 127.0.0.1:port (from `source`, a loopback
+// address such as "127.0.0.2" or "::1" with port to [::1]); -1 on failure.
+int connect_to(std::uint16_t port, const std::string& source = "127.0.0.1", const std::string& to = "127.0.0.1");
+bool send_all(int fd, const std::string& data);
+// Reads until EOF, `want` bytes, or the timeout; what arrived.
+std::string read_some_until(int fd, std::size_t want, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// True when the peer closes (EOF or reset) within the timeout without sending data.
+bool closed_by_peer(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// curl with the given arguments; {exit code, stdout}.
+testing::RunResult curl(std::vector<std::string> args);
+
+// Polls `condition` every 20 ms for up to `timeout`.
+template <class F>
+bool eventually(F&& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+}  // namespace basalt::proxy_test
