@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <thread>
 
 namespace basalt::proxy {
 namespace {
@@ -104,6 +106,35 @@ TEST(IpTable, ZeroCapacityCountsEverythingAsOther) {
   EXPECT_TRUE(table.sample(0, 0).empty());
   EXPECT_EQ(table.other(0, 0).active, 1u);
   table.close(e);
+}
+
+TEST(IpTable, AReaderNeverSeesOneAddressWithAnothersCounters) {
+  // The writer keeps replacing addresses; each address n always carries n
+  // bytes in. A reader on another thread must only ever see that pairing.
+  IpTable table(8);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (std::uint32_t n = 1; n <= 200000; ++n) {
+      auto& e = table.open(ip(n));
+      e.add_bytes(1, n, 0);
+      table.close(e);
+    }
+    done = true;
+  });
+  std::uint64_t checked = 0;
+  while (!done) {
+    for (const auto& s : table.sample(0, 10)) {
+      // Opened, then given its bytes: a reader may catch the gap (0 bytes).
+      auto n = s.ip.v4_value() - 0x0a000000u;
+      if (s.bytes_in != 0 && s.bytes_in != n) {
+        ADD_FAILURE() << s.ip.to_string() << " shown with " << s.bytes_in << " bytes";
+      }
+      ++checked;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(table.sample(0, 10).size(), 8u);
+  EXPECT_GT(checked, 0u);
 }
 
 }  // namespace
