@@ -133,7 +133,7 @@ class Session {
   asio::awaitable<bool> terminate_client_tls(const std::string* alpn_choice);
   asio::awaitable<void> echo();
   asio::awaitable<void> serve_admitted();
-  void refuse(Refusal reason, std::string_view detail = {}) {
+  void refuse(RefuseReason reason, std::string_view detail = {}) {
     w_.core.refused(w_.index, reason, detail, c_->client.address);
     close_reason_ = to_string(reason);
   }
@@ -156,7 +156,7 @@ asio::awaitable<bool> Session::read_first_bytes() {
   for (;;) {
     std::size_t old = prefix_.size();
     if (old >= kMaxPrefix) {
-      refuse(Refusal::kBadClientHello, "ClientHello too large");
+      refuse(RefuseReason::kBadClientHello, "ClientHello too large");
       co_return false;
     }
     prefix_.resize(std::min(kMaxPrefix, std::max<std::size_t>(old + 4096, prefix_.capacity())));
@@ -164,7 +164,7 @@ asio::awaitable<bool> Session::read_first_bytes() {
     auto [ec, n] = co_await c_->client_socket.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
     prefix_.resize(old + n);
     if (ec) {
-      if (c_->timed_out) refuse(Refusal::kInitialDataTimeout);
+      if (c_->timed_out) refuse(RefuseReason::kInitialDataTimeout);
       co_return false;
     }
     std::span<const std::uint8_t> fresh(prefix_.data() + old, n);
@@ -179,11 +179,11 @@ asio::awaitable<bool> Session::read_first_bytes() {
         is_tls_ = false;
         co_return true;
       case ClientHelloReader::Result::kMalformed:
-        refuse(Refusal::kBadClientHello, "malformed ClientHello");
+        refuse(RefuseReason::kBadClientHello, "malformed ClientHello");
         send_alert(c_->client_socket, 50 /* decode_error */);
         co_return false;
       case ClientHelloReader::Result::kTooLarge:
-        refuse(Refusal::kBadClientHello, "ClientHello too large");
+        refuse(RefuseReason::kBadClientHello, "ClientHello too large");
         send_alert(c_->client_socket, 50);
         co_return false;
     }
@@ -224,7 +224,7 @@ asio::awaitable<bool> Session::connect_backend() {
     }
   }
   spdlog::warn("route {}: no backend reachable for {} ({})", route_->id, c_->client.to_string(), last_error);
-  refuse(Refusal::kBackendConnectFailed, last_error);
+  refuse(RefuseReason::kBackendConnectFailed, last_error);
   co_return false;
 }
 
@@ -238,7 +238,7 @@ asio::awaitable<bool> Session::start_backend_tls() {
   if (name.empty()) name = route_->config.action.targets.front().host.front();
   std::string error;
   if (!ctx.prepare(stream->native(), name, &error)) {
-    refuse(Refusal::kBackendTlsFailed, error);
+    refuse(RefuseReason::kBackendTlsFailed, error);
     co_return false;
   }
   if (auto wire = alpn_wire(hello_.alpn); !wire.empty()) {
@@ -253,7 +253,7 @@ asio::awaitable<bool> Session::start_backend_tls() {
   if (ec) {
     auto reason = c_->timed_out ? std::string("timed out") : raw->reason();
     spdlog::warn("route {}: TLS to the backend failed: {}", route_->id, reason);
-    refuse(Refusal::kBackendTlsFailed, reason);
+    refuse(RefuseReason::kBackendTlsFailed, reason);
     co_return false;
   }
   backend_alpn_ = core::tls_alpn_protocol(raw->native());
@@ -273,7 +273,7 @@ asio::awaitable<bool> Session::terminate_client_tls(const std::string* alpn_choi
   if (ec) {
     auto reason = c_->timed_out ? std::string("timed out") : raw->reason();
     spdlog::debug("route {}: TLS handshake with {} failed: {}", route_->id, c_->client.to_string(), reason);
-    refuse(Refusal::kTlsHandshakeFailed, reason);
+    refuse(RefuseReason::kTlsHandshakeFailed, reason);
     co_return false;
   }
   co_return true;
@@ -352,7 +352,7 @@ asio::awaitable<void> Session::serve_admitted() {
 
 asio::awaitable<void> Session::run() {
   if (w_.core.draining()) {
-    refuse(Refusal::kShuttingDown);
+    refuse(RefuseReason::kShuttingDown);
     co_return;
   }
   boost::system::error_code ec;
@@ -369,7 +369,7 @@ asio::awaitable<void> Session::run() {
   route_ = decision.route;
   if (!route_ && !decision.read_hello) {
     bool has_routes = std::binary_search(table.ports().begin(), table.ports().end(), c_->port);
-    refuse(has_routes ? Refusal::kNoRoute : Refusal::kPortWithoutRoute);
+    refuse(has_routes ? RefuseReason::kNoRoute : RefuseReason::kPortWithoutRoute);
     co_return;
   }
   if (decision.read_hello) {
@@ -378,12 +378,12 @@ asio::awaitable<void> Session::run() {
     if (!route_) {
       if (is_tls_) send_alert(c_->client_socket, hello_.server_name.empty() ? kAlertHandshakeFailure
                                                                             : kAlertUnrecognizedName);
-      refuse(Refusal::kNoRoute, hello_.server_name);
+      refuse(RefuseReason::kNoRoute, hello_.server_name);
       co_return;
     }
   }
   if (!route_->allows_ip(c_->client.address)) {
-    refuse(Refusal::kIpBlocked, route_->id);
+    refuse(RefuseReason::kIpBlocked, route_->id);
     co_return;
   }
   auto lease = w_.core.admit(w_.index, *c_->routes, *route_, c_->client, c_->port);

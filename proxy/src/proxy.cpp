@@ -3,7 +3,13 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <fmt/chrono.h>
 #include <fmt/ranges.h>
@@ -19,6 +25,8 @@
 #include "basalt/core/snapshot.hpp"
 #include "l4/ticket_keys.hpp"
 #include "listener_set.hpp"
+#include "metrics/metrics_reader.hpp"
+#include "metrics/route_registry.hpp"
 #include "security/connection_limits.hpp"
 #include "route_set.hpp"
 #include "worker.hpp"
@@ -48,10 +56,34 @@ ConnectionSettings settings_of(const ProxyOptions& o) {
 }
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
-                                          ConnectionLimits& limits) {
+                                          ConnectionLimits& limits, RouteRegistry& registry) {
   auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets), limits);
   set->settings = settings_of(o);
+  std::vector<std::string> ids;
+  for (const auto& route : set->table->routes()) ids.push_back(route.id);
+  set->slots = registry.assign(ids);
   return set;
+}
+
+RefuseReason reason_of(LimitRefusal refusal) {
+  switch (refusal) {
+    case LimitRefusal::kRouteMaxConnections: return RefuseReason::kRouteMaxConnections;
+    case LimitRefusal::kIpMaxConnections: return RefuseReason::kIpMaxConnections;
+    case LimitRefusal::kIpRateLimit: return RefuseReason::kIpRateLimit;
+    case LimitRefusal::kIpTableFull: return RefuseReason::kIpTableFull;
+  }
+  return RefuseReason::kIpTableFull;
+}
+
+// Each worker's metrics count bytes into the second of its last tick.
+asio::awaitable<void> tick_metrics(WorkerMetrics& metrics) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    metrics.tick(std::chrono::system_clock::now());
+    timer.expires_after(std::chrono::milliseconds(250));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
 }
 
 }  // namespace
@@ -62,7 +94,7 @@ struct Proxy::Impl final : ProxyCore {
         runtime({.workers = worker_count(options.workers)}),
         shutdown(runtime, options.graceful_shutdown_timeout),
         tickets(std::make_shared<TicketKeys>()),
-        routes(build_set(options, tickets, limits)),
+        routes(build_set(options, tickets, limits, registry)),
         listeners(runtime, options.bind_addresses, [this](std::size_t w, asio::ip::tcp::socket s,
                                                           std::uint16_t port) {
           serve_connection(*workers[w], std::move(s), port);
@@ -73,7 +105,9 @@ struct Proxy::Impl final : ProxyCore {
       if (ep) resolver.servers.push_back(*ep);
     }
     for (std::size_t i = 0; i < runtime.workers(); ++i)
-      workers.push_back(std::make_unique<Worker>(i, runtime.worker(i), routes, *this, resolver));
+      workers.push_back(std::make_unique<Worker>(i, runtime.worker(i), routes, *this, resolver,
+                                                 WorkerMetricsOptions{.max_routes = registry.capacity()}));
+    for (auto& w : workers) asio::co_spawn(w->io, tick_metrics(w->metrics), asio::detached);
     shutdown.on_begin([this] {
       std::lock_guard lock(control);
       listeners.close_all();
@@ -84,19 +118,20 @@ struct Proxy::Impl final : ProxyCore {
   core::Shutdown::Token hold() override { return shutdown.hold(); }
   bool draining() const override { return shutdown.draining(); }
 
-  void refused(std::size_t, Refusal reason, std::string_view detail, const core::IpAddress& client) override {
-    refused_by[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  void refused(std::size_t worker, RefuseReason reason, std::string_view detail,
+               const core::IpAddress& client) override {
+    workers[worker]->metrics.refused(reason);
     spdlog::debug("refused {}: {} {}", client.to_string(), to_string(reason), detail);
   }
 
+  // Lives on the connection's worker thread, as its metrics handle must.
   struct Lease final : ConnectionLease {
-    Lease(Impl& impl, ConnectionTicket ticket) : impl(impl), ticket(std::move(ticket)) {}
-    ~Lease() override { impl.active.fetch_sub(1, std::memory_order_relaxed); }
-    void bytes(std::uint64_t in, std::uint64_t out) noexcept override {
-      impl.bytes_in.fetch_add(in, std::memory_order_relaxed);
-      impl.bytes_out.fetch_add(out, std::memory_order_relaxed);
-    }
-    Impl& impl;
+    Lease(WorkerMetrics& metrics, ConnectionHandle handle, ConnectionTicket ticket)
+        : metrics(metrics), handle(handle), ticket(std::move(ticket)) {}
+    ~Lease() override { metrics.connection_closed(handle); }
+    void bytes(std::uint64_t in, std::uint64_t out) noexcept override { metrics.bytes(handle, in, out); }
+    WorkerMetrics& metrics;
+    ConnectionHandle handle;
     ConnectionTicket ticket;
   };
 
@@ -113,13 +148,13 @@ struct Proxy::Impl final : ProxyCore {
     auto admission = limits.admit(client.address, route_limits, set.counters[route.position].get(),
                                   std::chrono::steady_clock::now());
     if (!admission) {
-      refused(worker, Refusal::kLimit, to_string(admission.refusal()), client.address);
+      refused(worker, reason_of(admission.refusal()), {}, client.address);
       return nullptr;
     }
-    active.fetch_add(1, std::memory_order_relaxed);
-    total.fetch_add(1, std::memory_order_relaxed);
+    auto& metrics = workers[worker]->metrics;
+    auto handle = metrics.connection_opened(set.slots[route.position], client.address);
     emit_event("connectionOpened", route, client, port, nullptr);
-    return std::make_unique<Lease>(*this, std::move(admission.ticket()));
+    return std::make_unique<Lease>(metrics, handle, std::move(admission.ticket()));
   }
 
   void closed(std::size_t, const Route& route, const core::Endpoint& client, std::uint16_t port,
@@ -156,7 +191,7 @@ struct Proxy::Impl final : ProxyCore {
   // ---- control ----
   // Builds, binds, publishes; throws and changes nothing on failure. Caller holds `control`.
   void apply(ProxyOptions next) {
-    auto set = build_set(next, tickets, limits);
+    auto set = build_set(next, tickets, limits, registry);
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
@@ -182,6 +217,7 @@ struct Proxy::Impl final : ProxyCore {
   core::Shutdown shutdown;
   std::shared_ptr<TicketKeys> tickets;
   ConnectionLimits limits;
+  RouteRegistry registry;  // under `control`
   core::Snapshot<RouteSet> routes;
   std::vector<std::unique_ptr<Worker>> workers;
   ListenerSet listeners;
@@ -191,8 +227,13 @@ struct Proxy::Impl final : ProxyCore {
   std::atomic<bool> events_on{false};
   core::Snapshot<EventSink> events{std::make_shared<const EventSink>()};
 
-  std::atomic<std::uint64_t> active{0}, total{0}, bytes_in{0}, bytes_out{0};
-  std::array<std::atomic<std::uint64_t>, 16> refused_by{};
+  // Every worker's metrics summed; caller holds `control` (the registry).
+  Metrics collect(const MetricsQuery& query) const {
+    std::vector<const WorkerMetrics*> recorders;
+    for (const auto& w : workers) recorders.push_back(&w->metrics);
+    MetricsReader reader(recorders, registry);
+    return reader.collect(query, std::chrono::system_clock::now());
+  }
 };
 
 Proxy::Proxy(ProxyOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -293,29 +334,33 @@ void Proxy::remove_listening_port(std::uint16_t port) {
   impl_->listeners.commit(impl_->listeners.prepare(wanted), wanted);
 }
 
-json::object Proxy::metrics(const json::object&) const {
-  json::object out;
-  json::object connections;
-  connections["active"] = impl_->active.load();
-  connections["total"] = impl_->total.load();
-  out["connections"] = std::move(connections);
-  return out;
+json::object Proxy::metrics(const json::object& params) const {
+  auto query = MetricsQuery::decode(params);
+  std::lock_guard lock(impl_->control);
+  return impl_->collect(query).to_json();
 }
 
 json::object Proxy::statistics() const {
+  std::lock_guard lock(impl_->control);
+  auto m = impl_->collect(MetricsQuery{});
   json::object out;
-  out["activeConnections"] = impl_->active.load();
-  out["totalConnections"] = impl_->total.load();
+  out["activeConnections"] = m.connections.active;
+  out["totalConnections"] = m.connections.total;
+  out["refusedConnections"] = m.refused_total();
+  out["bytesIn"] = m.bytes_in;
+  out["bytesOut"] = m.bytes_out;
   out["workers"] = impl_->runtime.workers();
   json::array ports;
-  for (auto p : listening_ports()) ports.push_back(p);
+  for (auto p : impl_->listeners.ports()) ports.push_back(p);
   out["listeningPorts"] = std::move(ports);
   out["routes"] = impl_->routes.load()->table->routes().size();
+  out["trackedIps"] = impl_->limits.tracked_ips();
   return out;
 }
 
 std::string Proxy::prometheus() const {
-  return {};
+  std::lock_guard lock(impl_->control);
+  return impl_->collect(MetricsQuery{}).prometheus();
 }
 
 json::object Proxy::certificate_status(std::string_view route_name) const {

@@ -47,6 +47,8 @@ struct RouteSet {
   std::vector<RouteTlsContexts> tls;  // by Route::position
   // Open-connection counters by Route::position, kept across updates by route id.
   std::vector<std::shared_ptr<RouteCounter>> counters;
+  // Metrics slots by Route::position (metrics/route_registry.hpp).
+  std::vector<std::uint32_t> slots;
 
   // Compiles `routes`; throws core::config::Error naming routes[i] when a
   // TLS context cannot be made. `tickets` (may be null) encrypts session

@@ -21,7 +21,8 @@
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
 #include "l4/pipe_pool.hpp"
-#include "refusal.hpp"
+#include "metrics/worker_metrics.hpp"
+#include "metrics/refuse_reason.hpp"
 #include "route_set.hpp"
 #include "target_resolver.hpp"
 
@@ -42,7 +43,7 @@ class ProxyCore {
   virtual ~ProxyCore() = default;
   virtual core::Shutdown::Token hold() = 0;
   virtual bool draining() const = 0;
-  virtual void refused(std::size_t worker, Refusal reason, std::string_view detail, const core::IpAddress& client) = 0;
+  virtual void refused(std::size_t worker, RefuseReason reason, std::string_view detail, const core::IpAddress& client) = 0;
   // Security limits of the route, then metrics and the open event. Null:
   // refused (already counted).
   virtual std::unique_ptr<ConnectionLease> admit(std::size_t worker, const RouteSet& set, const Route& route,
@@ -55,14 +56,20 @@ class ProxyCore {
 
 struct Worker {
   Worker(std::size_t index, boost::asio::io_context& io, const core::Snapshot<RouteSet>& routes, ProxyCore& core,
-         TargetResolver::Options resolver)
-      : index(index), io(io), routes(routes), core(core), resolver(io, std::move(resolver)) {}
+         TargetResolver::Options resolver, WorkerMetricsOptions metrics_options)
+      : index(index),
+        io(io),
+        routes(routes),
+        core(core),
+        resolver(io, std::move(resolver)),
+        metrics(metrics_options) {}
   std::size_t index;
   boost::asio::io_context& io;
   PipePool pipes;
   core::Snapshot<RouteSet>::Reader routes;
   ProxyCore& core;
   TargetResolver resolver;
+  WorkerMetrics metrics;
   std::uint64_t active = 0;  // this worker's open connections
 };
 

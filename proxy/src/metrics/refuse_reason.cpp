@@ -16,6 +16,9 @@ constexpr std::array<std::string_view, kRefuseReasonCount> kNames = {
     "tls_handshake_failed",
     "initial_data_timeout",
     "port_without_route",
+    "bad_client_hello",
+    "backend_tls_failed",
+    "shutting_down",
 };
 
 }  // namespace

@@ -25,6 +25,9 @@ enum class RefuseReason : std::size_t {
   kTlsHandshakeFailed,    // TLS termination failed
   kInitialDataTimeout,    // no ClientHello before initialDataTimeout
   kPortWithoutRoute,      // a listener's port has no route in the current table
+  kBadClientHello,        // a malformed or oversized TLS ClientHello
+  kBackendTlsFailed,      // TLS to the backend failed (terminate-and-reencrypt)
+  kShuttingDown,          // accepted while the proxy drains
   kCount
 };
 
