@@ -38,11 +38,11 @@ class ProxyTls : public ::testing::Test {
         "  - name: pass\n    match: {ports: " + p + ", domains: pass.test}\n"
         "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(tls_->https_port()) + "}],\n"
         "             tls: {mode: passthrough}}\n"
-        "  - name: reencrypt\n    match: {ports: " + p + ", domains: re.test}\n"
+        "  - name: reencrypt\n    match: {ports: " + p + ", domains: re.web.test}\n"
         "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(tls_->https_port()) + "}],\n"
         "             tls: {mode: terminate-and-reencrypt, certificate: {cert: front.pem, key: front.key},\n"
         "                   backend: {ca: back.pem, serverName: backend.test}}}\n"
-        "  - name: untrusted\n    match: {ports: " + p + ", domains: bad.test}\n"
+        "  - name: untrusted\n    match: {ports: " + p + ", domains: bad.web.test}\n"
         "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(tls_->https_port()) + "}],\n"
         "             tls: {mode: terminate-and-reencrypt, certificate: {cert: front.pem, key: front.key},\n"
         "                   backend: {ca: front.pem, serverName: backend.test}}}\n"
@@ -94,16 +94,16 @@ TEST_F(ProxyTls, PassthroughForwardsTheBackendsOwnTls) {
 }
 
 TEST_F(ProxyTls, ReencryptPassesTheClientsAlpnToTheBackend) {
-  auto h2 = get("re.test", {"--cacert", dir_.file("front.pem"), "--http2", "-w", " %{http_version}"});
+  auto h2 = get("re.web.test", {"--cacert", dir_.file("front.pem"), "--http2", "-w", " %{http_version}"});
   EXPECT_EQ(h2.exit_code, 0) << h2.err;
   EXPECT_EQ(h2.out, "hello from nginx tls\n 2");
-  auto h1 = get("re.test", {"--cacert", dir_.file("front.pem"), "--http1.1", "-w", " %{http_version}"});
+  auto h1 = get("re.web.test", {"--cacert", dir_.file("front.pem"), "--http1.1", "-w", " %{http_version}"});
   EXPECT_EQ(h1.exit_code, 0) << h1.err;
   EXPECT_EQ(h1.out, "hello from nginx tls\n 1.1");
 }
 
 TEST_F(ProxyTls, ReencryptRefusesAnUntrustedBackend) {
-  auto r = get("bad.test", {"--cacert", dir_.file("front.pem")});
+  auto r = get("bad.web.test", {"--cacert", dir_.file("front.pem")});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(eventually([&] { return proxy_->log().find("certificate verify failed") != std::string::npos; }))
       << proxy_->log();
