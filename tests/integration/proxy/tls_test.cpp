@@ -79,6 +79,17 @@ TEST_F(ProxyTls, TerminateServesTheRouteCertificateOverTls12And13) {
   EXPECT_EQ(version.out, "1.1") << version.err;
 }
 
+TEST_F(ProxyTls, CertificateStatusPerRoute) {
+  auto status = proxy_->call("getCertificateStatus", {{"routeName", "terminate"}});
+  EXPECT_EQ(status.at("domain"), "web.test") << status;
+  EXPECT_EQ(status.at("status"), "valid");
+  EXPECT_EQ(status.at("source"), "static");
+  EXPECT_NE(proxy_->call_error("getCertificateStatus", {{"routeName", "pass"}}).find("does not terminate TLS"),
+            std::string::npos);
+  EXPECT_NE(proxy_->call_error("getCertificateStatus", {{"routeName", "nope"}}).find("is not a route"),
+            std::string::npos);
+}
+
 TEST_F(ProxyTls, RouteTlsVersionsAreEnforced) {
   auto v13 = get("old.web.test", {"--cacert", dir_.file("front.pem"), "--tlsv1.3"});
   EXPECT_NE(v13.exit_code, 0) << "TLS 1.3 must be refused on a TLSv1.2-only route";
