@@ -5,8 +5,8 @@
 //                      [--state-dir DIR] [--log-level LEVEL]
 //   basalt-proxy check --config FILE     validate a config file (exit 0, or 2 with the errors)
 //   basalt-proxy --management            engine mode on stdio: idle until `start {config}`
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -67,12 +67,14 @@ int main(int argc, char** argv) {
   std::string log_level;
   std::uint32_t workers = 0;
   auto* serve_cmd = app.add_subcommand("serve", "run the proxy from a config file");
-  serve_cmd->add_option("--config", serve.config_file, "YAML or JSON config file (smartproxy options)")->required();
-  auto* workers_opt = serve_cmd->add_option("--workers", workers, "worker threads (0: one per CPU available)");
+  serve_cmd->add_option("--config", serve.config_file, "YAML or JSON config file (smartproxy options)")
+      ->required();
+  auto* workers_opt =
+      serve_cmd->add_option("--workers", workers, "worker threads (0: one per CPU available)");
   serve_cmd->add_option("--management-socket", serve.management_socket,
                         "serve the JSON-lines management protocol on this Unix socket");
-  serve_cmd->add_option("--state-dir", serve.state_dir, "where state is kept (default " +
-                                                            std::string(proxy::kDefaultStateDir) + ")");
+  serve_cmd->add_option("--state-dir", serve.state_dir,
+                        "where state is kept (default " + std::string(proxy::kDefaultStateDir) + ")");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
   serve_cmd->callback([&] {
     action = [&] {
@@ -80,8 +82,8 @@ int main(int argc, char** argv) {
       if (!log_level.empty()) {
         auto level = core::parse_log_level(log_level);
         if (!level) {
-          throw core::config::Error("--log-level",
-                                    "\"" + log_level + "\" is not one of: " + std::string(core::kLogLevelNames));
+          throw core::config::Error(
+              "--log-level", "\"" + log_level + "\" is not one of: " + std::string(core::kLogLevelNames));
         }
         serve.log_level = *level;
       }
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
   check_cmd->callback([&] { action = [&] { return check(check_file); }; });
 
   bool management = false;
-  app.add_flag("--management", management, "serve the engine protocol on stdio (starts idle, waits for start)");
+  app.add_flag("--management", management,
+               "serve the engine protocol on stdio (starts idle, waits for start)");
   CLI11_PARSE(app, argc, argv);
   if (management && !action) action = run_engine;
   if (!action) {

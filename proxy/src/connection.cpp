@@ -66,9 +66,8 @@ struct Connection {
     timer.cancel();  // the watchdog re-arms for the new deadline
   }
   Clock::time_point deadline() const {
-    auto end = phase == Phase::kRelay
-                   ? traffic.last_activity + routes->settings.inactivity_timeout
-                   : phase_deadline;
+    auto end =
+        phase == Phase::kRelay ? traffic.last_activity + routes->settings.inactivity_timeout : phase_deadline;
     return std::min(end, lifetime_end);
   }
   void close_all() noexcept {
@@ -362,6 +361,7 @@ asio::awaitable<void> Session::run() {
   c_->client_socket.set_option(tcp::no_delay(true), ec);
   c_->routes = w_.routes.current();
   c_->lifetime_end = c_->opened + c_->routes->settings.max_connection_lifetime;
+  c_->phase_deadline = c_->opened + c_->routes->settings.initial_data_timeout;
   asio::co_spawn(w_.io, watchdog(c_), asio::detached);
 
   const auto& table = *c_->routes->table;
@@ -376,8 +376,9 @@ asio::awaitable<void> Session::run() {
     if (!co_await read_first_bytes()) co_return;
     route_ = table.after_hello(c_->port, c_->client.address, is_tls_ ? &hello_ : nullptr);
     if (!route_) {
-      if (is_tls_) send_alert(c_->client_socket, hello_.server_name.empty() ? kAlertHandshakeFailure
-                                                                            : kAlertUnrecognizedName);
+      if (is_tls_)
+        send_alert(c_->client_socket,
+                   hello_.server_name.empty() ? kAlertHandshakeFailure : kAlertUnrecognizedName);
       refuse(RefuseReason::kNoRoute, hello_.server_name);
       co_return;
     }
@@ -393,13 +394,12 @@ asio::awaitable<void> Session::run() {
 
   co_await serve_admitted();
   auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c_->opened);
-  w_.core.closed(w_.index, *route_, c_->client, c_->port, c_->traffic.from_client, c_->traffic.to_client, duration,
-                 close_reason_);
+  w_.core.closed(w_.index, *route_, c_->client, c_->port, c_->traffic.from_client, c_->traffic.to_client,
+                 duration, close_reason_);
 }
 
 asio::awaitable<void> serve(std::shared_ptr<Connection> c) {
   auto token = c->worker.core.hold();
-  ++c->worker.active;
   try {
     Session session(c);
     co_await session.run();
@@ -409,7 +409,6 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c) {
   c->phase = Phase::kDone;
   c->timer.cancel();
   c->close_all();
-  --c->worker.active;
 }
 
 }  // namespace

@@ -30,8 +30,8 @@ ListenerSet::Pending::~Pending() = default;
 
 namespace {
 
-asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::size_t worker, std::uint16_t port,
-                                  ListenerSet::OnAccept* on_accept) {
+asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::size_t worker,
+                                  std::uint16_t port, ListenerSet::OnAccept* on_accept) {
   core::AcceptPause pause("proxy port " + std::to_string(port));
   asio::steady_timer timer(acceptor->get_executor());
   for (;;) {
@@ -60,7 +60,8 @@ std::vector<core::IpAddress> effective(const std::vector<core::IpAddress>& confi
 
 }  // namespace
 
-ListenerSet::ListenerSet(core::Runtime& runtime, std::vector<core::IpAddress> bind_addresses, OnAccept on_accept)
+ListenerSet::ListenerSet(core::Runtime& runtime, std::vector<core::IpAddress> bind_addresses,
+                         OnAccept on_accept)
     : runtime_(runtime), bind_addresses_(std::move(bind_addresses)), on_accept_(std::move(on_accept)) {}
 
 ListenerSet::~ListenerSet() = default;
@@ -80,7 +81,8 @@ std::unique_ptr<ListenerSet::Pending> ListenerSet::prepare(const std::set<std::u
         per_worker = core::open_tcp_per_worker(runtime_, at);
       } catch (const std::system_error& e) {
         if (defaults && address.is_v6() &&
-            (e.code() == std::errc::address_family_not_supported || e.code() == std::errc::address_not_available))
+            (e.code() == std::errc::address_family_not_supported ||
+             e.code() == std::errc::address_not_available))
           continue;
         throw;  // `pending` closes what it opened
       }

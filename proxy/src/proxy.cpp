@@ -3,6 +3,8 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 
+#include <fmt/chrono.h>
+#include <fmt/ranges.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,8 +13,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/chrono.h>
-#include <fmt/ranges.h>
 
 #include <array>
 #include <atomic>
@@ -27,8 +27,8 @@
 #include "listener_set.hpp"
 #include "metrics/metrics_reader.hpp"
 #include "metrics/route_registry.hpp"
-#include "security/connection_limits.hpp"
 #include "route_set.hpp"
+#include "security/connection_limits.hpp"
 #include "worker.hpp"
 
 namespace basalt::proxy {
@@ -67,10 +67,14 @@ std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr
 
 RefuseReason reason_of(LimitRefusal refusal) {
   switch (refusal) {
-    case LimitRefusal::kRouteMaxConnections: return RefuseReason::kRouteMaxConnections;
-    case LimitRefusal::kIpMaxConnections: return RefuseReason::kIpMaxConnections;
-    case LimitRefusal::kIpRateLimit: return RefuseReason::kIpRateLimit;
-    case LimitRefusal::kIpTableFull: return RefuseReason::kIpTableFull;
+    case LimitRefusal::kRouteMaxConnections:
+      return RefuseReason::kRouteMaxConnections;
+    case LimitRefusal::kIpMaxConnections:
+      return RefuseReason::kIpMaxConnections;
+    case LimitRefusal::kIpRateLimit:
+      return RefuseReason::kIpRateLimit;
+    case LimitRefusal::kIpTableFull:
+      return RefuseReason::kIpTableFull;
   }
   return RefuseReason::kIpTableFull;
 }
@@ -95,10 +99,10 @@ struct Proxy::Impl final : ProxyCore {
         shutdown(runtime, options.graceful_shutdown_timeout),
         tickets(std::make_shared<TicketKeys>()),
         routes(build_set(options, tickets, limits, registry)),
-        listeners(runtime, options.bind_addresses, [this](std::size_t w, asio::ip::tcp::socket s,
-                                                          std::uint16_t port) {
-          serve_connection(*workers[w], std::move(s), port);
-        }) {
+        listeners(runtime, options.bind_addresses,
+                  [this](std::size_t w, asio::ip::tcp::socket s, std::uint16_t port) {
+                    serve_connection(*workers[w], std::move(s), port);
+                  }) {
     TargetResolver::Options resolver;
     for (const auto& server : options.dns.servers) {
       auto ep = core::Endpoint::parse(server, nullptr, {.default_port = 53});
@@ -292,7 +296,8 @@ void Proxy::reload(ProxyOptions options) {
   std::lock_guard lock(impl_->control);
   const auto& now = impl_->options;
   auto keep = [](std::string_view key, auto& next, const auto& current) {
-    if (next != current) spdlog::warn("reload: `{}` changes only with a restart; keeping the running value", key);
+    if (next != current)
+      spdlog::warn("reload: `{}` changes only with a restart; keeping the running value", key);
     next = current;
   };
   keep("workers", options.workers, now.workers);

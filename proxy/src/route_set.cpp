@@ -14,8 +14,8 @@ namespace {
 
 // ALPN towards the client of a re-encrypting route: what the backend chose,
 // stored on the SSL object by the connection before the client handshake.
-int select_backend_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
-                        unsigned int in_length, void*) {
+int select_backend_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
+                        const unsigned char* in, unsigned int in_length, void*) {
   auto* chosen = static_cast<const std::string*>(SSL_get_app_data(ssl));
   if (!chosen || chosen->empty()) return SSL_TLSEXT_ERR_NOACK;
   for (unsigned int i = 0; i < in_length;) {

@@ -25,7 +25,7 @@ class ConnectionLimits;
 struct RouteCounter;
 
 struct RouteTlsContexts {
-  std::optional<core::TlsServerContext> server;  // terminate modes: the route's certificate
+  std::optional<core::TlsServerContext> server;   // terminate modes: the route's certificate
   std::optional<core::TlsClientContext> backend;  // terminate-and-reencrypt
 };
 

@@ -8,11 +8,13 @@ namespace basalt::proxy {
 
 namespace asio = boost::asio;
 
-TargetResolver::TargetResolver(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
+TargetResolver::TargetResolver(asio::io_context& io, Options options)
+    : io_(io), options_(std::move(options)) {}
 
 TargetResolver::~TargetResolver() = default;
 
-asio::awaitable<std::vector<core::IpAddress>> TargetResolver::resolve(const std::string& host, std::string& reason) {
+asio::awaitable<std::vector<core::IpAddress>> TargetResolver::resolve(const std::string& host,
+                                                                      std::string& reason) {
   if (auto literal = core::IpAddress::parse(host)) co_return std::vector<core::IpAddress>{*literal};
   auto now = std::chrono::steady_clock::now();
   if (auto it = cache_.find(host); it != cache_.end() && it->second.expires > now) {
@@ -55,8 +57,9 @@ asio::awaitable<std::vector<core::IpAddress>> TargetResolver::resolve(const std:
     entry.expires = now + std::chrono::seconds(std::max<std::uint32_t>(ttl, 1));
   }
   if (cache_.size() >= kMaxNames) {
-    auto oldest = std::min_element(cache_.begin(), cache_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
+    auto oldest = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
+      return a.second.expires < b.second.expires;
+    });
     cache_.erase(oldest);
   }
   reason = entry.reason;

@@ -21,8 +21,8 @@
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
 #include "l4/pipe_pool.hpp"
-#include "metrics/worker_metrics.hpp"
 #include "metrics/refuse_reason.hpp"
+#include "metrics/worker_metrics.hpp"
 #include "route_set.hpp"
 #include "target_resolver.hpp"
 
@@ -43,20 +43,21 @@ class ProxyCore {
   virtual ~ProxyCore() = default;
   virtual core::Shutdown::Token hold() = 0;
   virtual bool draining() const = 0;
-  virtual void refused(std::size_t worker, RefuseReason reason, std::string_view detail, const core::IpAddress& client) = 0;
+  virtual void refused(std::size_t worker, RefuseReason reason, std::string_view detail,
+                       const core::IpAddress& client) = 0;
   // Security limits of the route, then metrics and the open event. Null:
   // refused (already counted).
   virtual std::unique_ptr<ConnectionLease> admit(std::size_t worker, const RouteSet& set, const Route& route,
                                                  const core::Endpoint& client, std::uint16_t port) = 0;
   // The close event and duration metrics.
-  virtual void closed(std::size_t worker, const Route& route, const core::Endpoint& client, std::uint16_t port,
-                      std::uint64_t from_client, std::uint64_t to_client, std::chrono::milliseconds duration,
-                      std::string_view reason) = 0;
+  virtual void closed(std::size_t worker, const Route& route, const core::Endpoint& client,
+                      std::uint16_t port, std::uint64_t from_client, std::uint64_t to_client,
+                      std::chrono::milliseconds duration, std::string_view reason) = 0;
 };
 
 struct Worker {
-  Worker(std::size_t index, boost::asio::io_context& io, const core::Snapshot<RouteSet>& routes, ProxyCore& core,
-         TargetResolver::Options resolver, WorkerMetricsOptions metrics_options)
+  Worker(std::size_t index, boost::asio::io_context& io, const core::Snapshot<RouteSet>& routes,
+         ProxyCore& core, TargetResolver::Options resolver, WorkerMetricsOptions metrics_options)
       : index(index),
         io(io),
         routes(routes),
@@ -70,7 +71,6 @@ struct Worker {
   ProxyCore& core;
   TargetResolver resolver;
   WorkerMetrics metrics;
-  std::uint64_t active = 0;  // this worker's open connections
 };
 
 // Serves one accepted connection to its end; never throws.

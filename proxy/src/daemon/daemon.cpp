@@ -86,21 +86,21 @@ int Daemon::run() {
 
   core::management::Registry registry;
   std::optional<core::management::Server> management;
-  ProxyCommands commands({.emit =
-                              [&management](std::string_view event, boost::json::value data) {
-                                if (management) management->emit(event, std::move(data));
-                              },
-                          .stop_daemon = [&proxy] { proxy.stop(); },
-                          .base_dir = std::filesystem::path(impl_->flags.config_file).parent_path().string()});
+  ProxyCommands commands(
+      {.emit =
+           [&management](std::string_view event, boost::json::value data) {
+             if (management) management->emit(event, std::move(data));
+           },
+       .stop_daemon = [&proxy] { proxy.stop(); },
+       .base_dir = std::filesystem::path(impl_->flags.config_file).parent_path().string()});
   commands.attach(&proxy);
   commands.register_commands(registry);
 
   proxy.start();
   std::optional<service::MetricsListener> metrics;
   if (options.metrics_listen) {
-    metrics.emplace(proxy.runtime(), proxy.shutdown(), *options.metrics_listen, [&proxy] {
-      return proxy.prometheus();
-    });
+    metrics.emplace(proxy.runtime(), proxy.shutdown(), *options.metrics_listen,
+                    [&proxy] { return proxy.prometheus(); });
   }
   if (!impl_->flags.management_socket.empty()) {
     management.emplace(proxy.runtime().control(), registry);

@@ -9,7 +9,8 @@ namespace basalt::proxy {
 
 namespace asio = boost::asio;
 
-asio::awaitable<std::size_t> PlainStream::read_some(std::span<std::uint8_t> buffer, boost::system::error_code& ec) {
+asio::awaitable<std::size_t> PlainStream::read_some(std::span<std::uint8_t> buffer,
+                                                    boost::system::error_code& ec) {
   auto buf = asio::buffer(buffer.data(), buffer.size());
   auto [e, n] = co_await socket_.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
   if (e == asio::error::eof) {
@@ -20,7 +21,8 @@ asio::awaitable<std::size_t> PlainStream::read_some(std::span<std::uint8_t> buff
   co_return n;
 }
 
-asio::awaitable<void> PlainStream::write_all(std::span<const std::uint8_t> bytes, boost::system::error_code& ec) {
+asio::awaitable<void> PlainStream::write_all(std::span<const std::uint8_t> bytes,
+                                             boost::system::error_code& ec) {
   auto buf = asio::buffer(bytes.data(), bytes.size());
   auto [e, n] = co_await asio::async_write(socket_, buf, asio::as_tuple(asio::use_awaitable));
   ec = e;

@@ -68,7 +68,8 @@ asio::awaitable<bool> drain(PipePool::Pipe pipe, std::size_t& pending, ByteStrea
       continue;
     }
     if (m < 0 && (errno == EAGAIN || errno == EINTR)) {
-      auto [e] = co_await to.socket().async_wait(asio::socket_base::wait_write, asio::as_tuple(asio::use_awaitable));
+      auto [e] =
+          co_await to.socket().async_wait(asio::socket_base::wait_write, asio::as_tuple(asio::use_awaitable));
       if (e) co_return false;
       continue;
     }
@@ -82,7 +83,8 @@ asio::awaitable<void> splice_direction(ByteStream& from, ByteStream& to, bool fr
                                        Traffic& traffic) {
   int in = from.socket().native_handle();
   for (;;) {
-    auto [e] = co_await from.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
+    auto [e] =
+        co_await from.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
     if (e) {
       to.close();
       co_return;
@@ -92,7 +94,8 @@ asio::awaitable<void> splice_direction(ByteStream& from, ByteStream& to, bool fr
       co_await copy(from, to, from_client, traffic);
       co_return;
     }
-    ssize_t n = ::splice(in, nullptr, pipe.write_fd, nullptr, kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    ssize_t n =
+        ::splice(in, nullptr, pipe.write_fd, nullptr, kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       std::size_t pending = static_cast<std::size_t>(n);
       bool ok = co_await drain(pipe, pending, to);

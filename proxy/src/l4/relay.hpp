@@ -41,6 +41,7 @@ struct Traffic {
   }
 };
 
-boost::asio::awaitable<void> relay(ByteStream& client, ByteStream& backend, PipePool& pipes, Traffic& traffic);
+boost::asio::awaitable<void> relay(ByteStream& client, ByteStream& backend, PipePool& pipes,
+                                   Traffic& traffic);
 
 }  // namespace basalt::proxy

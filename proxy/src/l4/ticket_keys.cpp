@@ -26,8 +26,8 @@ TicketKeys::Key fresh_key(std::chrono::steady_clock::time_point now) {
   return key;
 }
 
-int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
-                    int encrypt) {
+int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                    EVP_MAC_CTX* mac, int encrypt) {
   auto* keys = static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
   if (!keys) return 0;
   TicketKeys::Key key;

@@ -119,7 +119,8 @@ asio::awaitable<bool> TlsStream::wait_for(int result, boost::system::error_code&
     co_return !e;
   }
   if (error == SSL_ERROR_WANT_WRITE) {
-    auto [e] = co_await socket_.async_wait(asio::socket_base::wait_write, asio::as_tuple(asio::use_awaitable));
+    auto [e] =
+        co_await socket_.async_wait(asio::socket_base::wait_write, asio::as_tuple(asio::use_awaitable));
     ec = e;
     co_return !e;
   }
@@ -147,7 +148,8 @@ asio::awaitable<void> TlsStream::handshake(boost::system::error_code& ec) {
   }
 }
 
-asio::awaitable<std::size_t> TlsStream::read_some(std::span<std::uint8_t> buffer, boost::system::error_code& ec) {
+asio::awaitable<std::size_t> TlsStream::read_some(std::span<std::uint8_t> buffer,
+                                                  boost::system::error_code& ec) {
   ec = {};
   for (;;) {
     ERR_clear_error();
@@ -160,7 +162,8 @@ asio::awaitable<std::size_t> TlsStream::read_some(std::span<std::uint8_t> buffer
   }
 }
 
-asio::awaitable<void> TlsStream::write_all(std::span<const std::uint8_t> bytes, boost::system::error_code& ec) {
+asio::awaitable<void> TlsStream::write_all(std::span<const std::uint8_t> bytes,
+                                           boost::system::error_code& ec) {
   ec = {};
   while (!bytes.empty()) {
     ERR_clear_error();

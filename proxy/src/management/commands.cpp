@@ -23,8 +23,8 @@ namespace json = boost::json;
 struct ProxyCommands::State {
   Options options;
   std::mutex mutex;
-  Proxy* proxy = nullptr;            // what commands act on
-  std::unique_ptr<Proxy> owned;      // engine mode: started by `start`
+  Proxy* proxy = nullptr;        // what commands act on
+  std::unique_ptr<Proxy> owned;  // engine mode: started by `start`
   bool events = false;
 
   Proxy& running() {
@@ -46,7 +46,8 @@ std::uint16_t port_param(const json::object& params) {
   const auto& v = param(params, "port");
   if (v.is_null()) throw core::config::Error("port", "is required");
   std::uint32_t port = core::config::decode<std::uint32_t>(v, "port");
-  if (port < 1 || port > 65535) throw core::config::Error("port", std::to_string(port) + " is not a port (1-65535)");
+  if (port < 1 || port > 65535)
+    throw core::config::Error("port", std::to_string(port) + " is not a port (1-65535)");
   return static_cast<std::uint16_t>(port);
 }
 
@@ -179,9 +180,8 @@ void ProxyCommands::register_commands(core::management::Registry& registry) {
   registry.add_sync("getMetrics", [state](const json::object& params) -> json::value {
     return state->running().metrics(params);
   });
-  registry.add_sync("getStatistics", [state](const json::object&) -> json::value {
-    return state->running().statistics();
-  });
+  registry.add_sync("getStatistics",
+                    [state](const json::object&) -> json::value { return state->running().statistics(); });
   registry.add_sync("getCertificateStatus", [state](const json::object& params) -> json::value {
     const auto& name = param(params, "routeName");
     if (name.is_null()) throw core::config::Error("routeName", "is required");

@@ -15,10 +15,11 @@
 namespace basalt::proxy_test {
 namespace {
 
-std::string route(const std::string& name, std::uint16_t port, std::uint16_t target, const std::string& extra = "") {
+std::string route(const std::string& name, std::uint16_t port, std::uint16_t target,
+                  const std::string& extra = "") {
   return "  - name: " + name + "\n    match: {ports: " + std::to_string(port) +
-         "}\n    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(target) + "}]}\n" +
-         extra;
+         "}\n    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(target) +
+         "}]}\n" + extra;
 }
 
 boost::json::array routes_json(const std::string& name, std::uint16_t port, std::uint16_t target) {
@@ -139,8 +140,8 @@ TEST(ProxyControl, SighupReloadsRoutesAndOpensNewPorts) {
   auto second = testing::free_port();
   ProxyDaemon proxy(dir, "routes:\n" + route("a", port, a.port()), port);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
-  std::ofstream(proxy.config_path()) << "workers: 7\nroutes:\n" << route("a", port, a.port())
-                                     << route("b", second, a.port());
+  std::ofstream(proxy.config_path()) << "workers: 7\nroutes:\n"
+                                     << route("a", port, a.port()) << route("b", second, a.port());
   proxy.process().signal(SIGHUP);
   EXPECT_TRUE(wait_listening(second)) << proxy.log();
   EXPECT_EQ(echo_through(second, "reloaded"), "reloaded");
@@ -148,18 +149,20 @@ TEST(ProxyControl, SighupReloadsRoutesAndOpensNewPorts) {
   // A broken file changes nothing.
   std::ofstream(proxy.config_path()) << "routes: [{match: {ports: 0}}]\n";
   proxy.process().signal(SIGHUP);
-  EXPECT_TRUE(eventually([&] { return proxy.log().find("reload failed, nothing changed") != std::string::npos; }));
+  EXPECT_TRUE(
+      eventually([&] { return proxy.log().find("reload failed, nothing changed") != std::string::npos; }));
   EXPECT_EQ(echo_through(second, "kept"), "kept");
 }
 
 TEST(ProxyControl, CheckValidatesAFileLikeNginxT) {
   TempDir dir;
   std::ofstream(dir.file("good.yaml")) << "routes:\n" << route("a", 8080, 9090);
-  std::ofstream(dir.file("bad.yaml")) << "routes:\n  - match: {ports: [1, 2]}\n    action: {type: forward, "
-                                         "targets: [{host: 127.0.0.1, port: 1}]}\n  - match: {ports: [443, {from: "
-                                         "1, to: 2}]}\n    action: {type: forward, targets: [{host: 127.0.0.1, "
-                                         "port: 1}]}\n  - match: {ports: [443, {from: 8000, to: 70000}]}\n    "
-                                         "action: {type: forward, targets: [{host: 127.0.0.1, port: 1}]}\n";
+  std::ofstream(dir.file("bad.yaml"))
+      << "routes:\n  - match: {ports: [1, 2]}\n    action: {type: forward, "
+         "targets: [{host: 127.0.0.1, port: 1}]}\n  - match: {ports: [443, {from: "
+         "1, to: 2}]}\n    action: {type: forward, targets: [{host: 127.0.0.1, "
+         "port: 1}]}\n  - match: {ports: [443, {from: 8000, to: 70000}]}\n    "
+         "action: {type: forward, targets: [{host: 127.0.0.1, port: 1}]}\n";
   auto good = testing::run({testing::binary("basalt-proxy"), "check", "--config", dir.file("good.yaml")});
   EXPECT_EQ(good.exit_code, 0) << good.err;
   auto bad = testing::run({testing::binary("basalt-proxy"), "check", "--config", dir.file("bad.yaml")});
@@ -193,12 +196,13 @@ TEST(ProxyControl, AllowBlockListsAndLimitsFromSeveralLoopbackAddresses) {
   auto guarded = testing::free_port();
   auto limited = testing::free_port();
   auto rated = testing::free_port();
-  std::string yaml = "routes:\n" +
-                     route("guarded", guarded, a.port(),
-                           "    security: {ipAllowList: [\"127.0.0.0/8\", \"::1\"], ipBlockList: [\"127.0.0.66\", "
-                           "\"127.0.1.*\"]}\n") +
-                     route("limited", limited, a.port(), "    security: {maxConnectionsPerIP: 2}\n") +
-                     route("rated", rated, a.port(), "    security: {connectionRateLimitPerMinute: 3}\n");
+  std::string yaml =
+      "routes:\n" +
+      route("guarded", guarded, a.port(),
+            "    security: {ipAllowList: [\"127.0.0.0/8\", \"::1\"], ipBlockList: [\"127.0.0.66\", "
+            "\"127.0.1.*\"]}\n") +
+      route("limited", limited, a.port(), "    security: {maxConnectionsPerIP: 2}\n") +
+      route("rated", rated, a.port(), "    security: {connectionRateLimitPerMinute: 3}\n");
   ProxyDaemon proxy(dir, yaml, rated);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
   EXPECT_TRUE(eventually([&] { return a.accepted() == 1; }));  // the daemon's readiness probe
@@ -255,7 +259,8 @@ TEST(ProxyControl, ConnectionEventsReachManagementClients) {
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", proxy.socket().c_str());
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_TRUE(send_all(fd, R"({"id":"1","method":"setConnectionEvents","params":{"enabled":true}})" "\n"));
+  ASSERT_TRUE(send_all(fd, R"({"id":"1","method":"setConnectionEvents","params":{"enabled":true}})"
+                           "\n"));
   std::string seen;
   EXPECT_TRUE(eventually([&] {
     seen += read_some_until(fd, 1, std::chrono::milliseconds(50));

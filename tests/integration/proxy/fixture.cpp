@@ -19,8 +19,8 @@ namespace basalt::proxy_test {
 
 void write_certificate(const TempDir& dir, const std::string& stem, const std::vector<std::string>& names) {
   std::string error;
-  auto pem = core::generate_self_signed({.dns_names = names, .ip_addresses = {core::IpAddress::v4_loopback()}},
-                                        &error);
+  auto pem = core::generate_self_signed(
+      {.dns_names = names, .ip_addresses = {core::IpAddress::v4_loopback()}}, &error);
   ASSERT_TRUE(pem) << error;
   std::ofstream(dir.file(stem + ".pem")) << pem->certificate;
   std::ofstream(dir.file(stem + ".key")) << pem->private_key;
@@ -40,11 +40,11 @@ bool wait_listening(std::uint16_t port) {
 ProxyDaemon::ProxyDaemon(const TempDir& dir, const std::string& yaml, std::uint16_t wait_port, int workers)
     : config_(dir.file("proxy.yaml")), socket_(dir.file("proxy.sock")), log_file_(dir.file("proxy.log")) {
   std::ofstream(config_) << yaml;
-  process_.emplace(Process::Options{
-      .argv = {"/bin/sh", "-c",
-               "exec " + testing::binary("basalt-proxy") + " serve --config " + config_ + " --workers " +
-                   std::to_string(workers) + " --state-dir " + dir.path() + " --management-socket " + socket_ +
-                   " --log-level debug 2>" + log_file_}});
+  process_.emplace(Process::Options{.argv = {"/bin/sh", "-c",
+                                             "exec " + testing::binary("basalt-proxy") + " serve --config " +
+                                                 config_ + " --workers " + std::to_string(workers) +
+                                                 " --state-dir " + dir.path() + " --management-socket " +
+                                                 socket_ + " --log-level debug 2>" + log_file_}});
   ready_ = wait_listening(wait_port) && eventually([this] { return ::access(socket_.c_str(), F_OK) == 0; });
 }
 
@@ -104,8 +104,9 @@ NginxBackend::NginxBackend(const TempDir& dir, const std::string& name, const st
   }
   conf << "}\n";
   conf.close();
-  process_.emplace(Process::Options{
-      .argv = {"nginx", "-c", prefix_ + "/nginx.conf", "-p", prefix_, "-g", "daemon off;"}, .capture_stderr = true});
+  process_.emplace(
+      Process::Options{.argv = {"nginx", "-c", prefix_ + "/nginx.conf", "-p", prefix_, "-g", "daemon off;"},
+                       .capture_stderr = true});
   ready_ = wait_listening(http_port_) && (https_port_ == 0 || wait_listening(https_port_));
 }
 
@@ -160,7 +161,8 @@ void ScriptedBackend::serve(int fd) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     total += static_cast<std::size_t>(n);
-    if (mode_ == Mode::kEcho || mode_ == Mode::kBannerFirst) send_all(fd, std::string(buf, static_cast<std::size_t>(n)));
+    if (mode_ == Mode::kEcho || mode_ == Mode::kBannerFirst)
+      send_all(fd, std::string(buf, static_cast<std::size_t>(n)));
   }
   if (mode_ == Mode::kHalfClose) send_all(fd, "got " + std::to_string(total) + " bytes");
   ::close(fd);
@@ -202,7 +204,8 @@ std::string read_some_until(int fd, std::size_t want, std::chrono::milliseconds 
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[65536];
   while (out.size() < want) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;

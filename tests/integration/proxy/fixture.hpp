@@ -107,10 +107,12 @@ class ScriptedBackend {
 
 // A blocking client socket to 127.0.0.1:port (from `source`, a loopback
 // address such as "127.0.0.2" or "::1" with port to [::1]); -1 on failure.
-int connect_to(std::uint16_t port, const std::string& source = "127.0.0.1", const std::string& to = "127.0.0.1");
+int connect_to(std::uint16_t port, const std::string& source = "127.0.0.1",
+               const std::string& to = "127.0.0.1");
 bool send_all(int fd, const std::string& data);
 // Reads until EOF, `want` bytes, or the timeout; what arrived.
-std::string read_some_until(int fd, std::size_t want, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+std::string read_some_until(int fd, std::size_t want,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
 // True when the peer closes (EOF or reset) within the timeout without sending data.
 bool closed_by_peer(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

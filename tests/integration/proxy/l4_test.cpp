@@ -12,8 +12,8 @@ namespace {
 std::string forward_route(const std::string& name, std::uint16_t port, const std::string& hosts,
                           std::uint16_t target_port, const std::string& extra = "") {
   return "  - name: " + name + "\n    match: {ports: " + std::to_string(port) +
-         "}\n    action: {type: forward, targets: [{host: " + hosts + ", port: " + std::to_string(target_port) +
-         "}]}\n" + extra;
+         "}\n    action: {type: forward, targets: [{host: " + hosts +
+         ", port: " + std::to_string(target_port) + "}]}\n" + extra;
 }
 
 TEST(ProxyL4, ForwardsHttpToNginxWithLargeBodies) {
@@ -71,7 +71,8 @@ TEST(ProxyL4, HostsOfATargetAreTriedInTurn) {
   TempDir dir;
   auto port = testing::free_port();
   // Nothing listens on 127.0.0.7 at the backend's port: refused, then 127.0.0.1.
-  ProxyDaemon proxy(dir, "routes:\n" + forward_route("two", port, "[127.0.0.7, 127.0.0.1]", backend.port()), port);
+  ProxyDaemon proxy(dir, "routes:\n" + forward_route("two", port, "[127.0.0.7, 127.0.0.1]", backend.port()),
+                    port);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
   int fd = connect_to(port);
   ASSERT_GE(fd, 0);
@@ -90,8 +91,9 @@ TEST(ProxyL4, RefusingBackendClosesTheClientAndIsLoggedAndCounted) {
   ASSERT_GE(fd, 0);
   EXPECT_TRUE(closed_by_peer(fd));
   ::close(fd);
-  EXPECT_TRUE(eventually([&] { return proxy.log().find("route dead: no backend reachable") != std::string::npos; }))
-      << proxy.log();
+  EXPECT_TRUE(eventually([&] {
+    return proxy.log().find("route dead: no backend reachable") != std::string::npos;
+  })) << proxy.log();
   auto metrics = proxy.call("getMetrics");
   EXPECT_GE(metrics.at("refused").at("byReason").at("backend_connect_failed").to_number<int>(), 1) << metrics;
 }
@@ -100,9 +102,9 @@ TEST(ProxyL4, SilentBackendIsCutByInactivityTimeout) {
   ScriptedBackend backend(ScriptedBackend::Mode::kSilent);
   TempDir dir;
   auto port = testing::free_port();
-  ProxyDaemon proxy(dir,
-                    "inactivityTimeout: 300\nroutes:\n" + forward_route("silent", port, "127.0.0.1", backend.port()),
-                    port);
+  ProxyDaemon proxy(
+      dir, "inactivityTimeout: 300\nroutes:\n" + forward_route("silent", port, "127.0.0.1", backend.port()),
+      port);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
   int fd = connect_to(port);
   ASSERT_GE(fd, 0);
@@ -116,11 +118,12 @@ TEST(ProxyL4, ClientThatNeverSendsIsCutByInitialDataTimeout) {
   write_certificate(dir, "web", {"web.test"});
   auto port = testing::free_port();
   // A TLS route must read the ClientHello first.
-  ProxyDaemon proxy(dir,
-                    "initialDataTimeout: 300\nroutes:\n  - name: tls\n    match: {ports: " + std::to_string(port) +
-                        ", domains: web.test}\n    action: {type: socket-handler, socketHandler: {type: echo},"
-                        " tls: {mode: terminate, certificate: {cert: web.pem, key: web.key}}}\n",
-                    port);
+  ProxyDaemon proxy(
+      dir,
+      "initialDataTimeout: 300\nroutes:\n  - name: tls\n    match: {ports: " + std::to_string(port) +
+          ", domains: web.test}\n    action: {type: socket-handler, socketHandler: {type: echo},"
+          " tls: {mode: terminate, certificate: {cert: web.pem, key: web.key}}}\n",
+      port);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
   int fd = connect_to(port);
   ASSERT_GE(fd, 0);
@@ -139,7 +142,8 @@ TEST(ProxyL4, BlockAndEchoSocketHandlers) {
                     "routes:\n  - name: closed\n    match: {ports: " + std::to_string(block) +
                         "}\n    action: {type: socket-handler, socketHandler: {type: block}}\n"
                         "  - name: echo\n    match: {ports: " +
-                        std::to_string(echo) + "}\n    action: {type: socket-handler, socketHandler: {type: echo}}\n",
+                        std::to_string(echo) +
+                        "}\n    action: {type: socket-handler, socketHandler: {type: echo}}\n",
                     echo);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
   int b = connect_to(block);

@@ -32,23 +32,44 @@ class ProxyTls : public ::testing::Test {
     std::string p = std::to_string(port_);
     std::string yaml =
         "initialDataTimeout: 2000\nroutes:\n"
-        "  - name: terminate\n    match: {ports: " + p + ", domains: [web.test, \"*.web.test\"]}\n"
-        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(plain_->http_port()) + "}],\n"
+        "  - name: terminate\n    match: {ports: " +
+        p +
+        ", domains: [web.test, \"*.web.test\"]}\n"
+        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(plain_->http_port()) +
+        "}],\n"
         "             tls: {mode: terminate, certificate: {cert: front.pem, key: front.key}}}\n"
-        "  - name: pass\n    match: {ports: " + p + ", domains: pass.test}\n"
-        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(tls_->https_port()) + "}],\n"
+        "  - name: pass\n    match: {ports: " +
+        p +
+        ", domains: pass.test}\n"
+        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(tls_->https_port()) +
+        "}],\n"
         "             tls: {mode: passthrough}}\n"
-        "  - name: reencrypt\n    match: {ports: " + p + ", domains: re.web.test}\n"
-        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(tls_->https_port()) + "}],\n"
+        "  - name: reencrypt\n    match: {ports: " +
+        p +
+        ", domains: re.web.test}\n"
+        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(tls_->https_port()) +
+        "}],\n"
         "             tls: {mode: terminate-and-reencrypt, certificate: {cert: front.pem, key: front.key},\n"
         "                   backend: {ca: back.pem, serverName: backend.test}}}\n"
-        "  - name: untrusted\n    match: {ports: " + p + ", domains: bad.web.test}\n"
-        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(tls_->https_port()) + "}],\n"
+        "  - name: untrusted\n    match: {ports: " +
+        p +
+        ", domains: bad.web.test}\n"
+        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(tls_->https_port()) +
+        "}],\n"
         "             tls: {mode: terminate-and-reencrypt, certificate: {cert: front.pem, key: front.key},\n"
         "                   backend: {ca: front.pem, serverName: backend.test}}}\n"
-        "  - name: tls12\n    match: {ports: " + p + ", domains: old.web.test}\n    priority: 5\n"
-        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(plain_->http_port()) + "}],\n"
-        "             tls: {mode: terminate, certificate: {cert: front.pem, key: front.key}, versions: [TLSv1.2]}}\n";
+        "  - name: tls12\n    match: {ports: " +
+        p +
+        ", domains: old.web.test}\n    priority: 5\n"
+        "    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(plain_->http_port()) +
+        "}],\n"
+        "             tls: {mode: terminate, certificate: {cert: front.pem, key: front.key}, versions: "
+        "[TLSv1.2]}}\n";
     proxy_.emplace(dir_, yaml, port_);
     ASSERT_TRUE(proxy_->ready()) << proxy_->log();
   }
@@ -84,8 +105,9 @@ TEST_F(ProxyTls, CertificateStatusPerRoute) {
   EXPECT_EQ(status.at("domain"), "web.test") << status;
   EXPECT_EQ(status.at("status"), "valid");
   EXPECT_EQ(status.at("source"), "static");
-  EXPECT_NE(proxy_->call_error("getCertificateStatus", {{"routeName", "pass"}}).find("does not terminate TLS"),
-            std::string::npos);
+  EXPECT_NE(
+      proxy_->call_error("getCertificateStatus", {{"routeName", "pass"}}).find("does not terminate TLS"),
+      std::string::npos);
   EXPECT_NE(proxy_->call_error("getCertificateStatus", {{"routeName", "nope"}}).find("is not a route"),
             std::string::npos);
 }
@@ -116,8 +138,9 @@ TEST_F(ProxyTls, ReencryptPassesTheClientsAlpnToTheBackend) {
 TEST_F(ProxyTls, ReencryptRefusesAnUntrustedBackend) {
   auto r = get("bad.web.test", {"--cacert", dir_.file("front.pem")});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_TRUE(eventually([&] { return proxy_->log().find("certificate verify failed") != std::string::npos; }))
-      << proxy_->log();
+  EXPECT_TRUE(eventually([&] {
+    return proxy_->log().find("certificate verify failed") != std::string::npos;
+  })) << proxy_->log();
 }
 
 TEST_F(ProxyTls, UnknownOrMissingSniGetsAnAlert) {
@@ -126,19 +149,19 @@ TEST_F(ProxyTls, UnknownOrMissingSniGetsAnAlert) {
                                "openssl s_client -connect 127.0.0.1:" + std::to_string(port_) +
                                    " -servername nobody.test </dev/null 2>&1"});
   EXPECT_NE(unknown.out.find("unrecognized name"), std::string::npos) << unknown.out;
-  auto none = testing::run({"/bin/sh", "-c",
-                            "openssl s_client -connect 127.0.0.1:" + std::to_string(port_) +
-                                " -noservername </dev/null 2>&1"});
+  auto none = testing::run(
+      {"/bin/sh", "-c",
+       "openssl s_client -connect 127.0.0.1:" + std::to_string(port_) + " -noservername </dev/null 2>&1"});
   EXPECT_NE(none.out.find("handshake failure"), std::string::npos) << none.out;
 }
 
 TEST_F(ProxyTls, SplitClientHellosAreRoutedBySni) {
   auto client = testing::binary("basalt-test-hello-client");
-  auto base = std::vector<std::string>{client, "--connect", "127.0.0.1:" + std::to_string(port_),
-                                       "--send", "GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n"};
+  auto base = std::vector<std::string>{client, "--connect", "127.0.0.1:" + std::to_string(port_), "--send",
+                                       "GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n"};
   auto one_byte = base;
-  one_byte.insert(one_byte.end(), {"--servername", "pass.test", "--ca", dir_.file("back.pem"),
-                                   "--byte-per-segment"});
+  one_byte.insert(one_byte.end(),
+                  {"--servername", "pass.test", "--ca", dir_.file("back.pem"), "--byte-per-segment"});
   auto r1 = testing::run(one_byte, std::chrono::seconds(60));
   EXPECT_EQ(r1.exit_code, 0) << r1.err;
   EXPECT_NE(r1.out.find("hello from nginx tls"), std::string::npos) << r1.out << r1.err;

@@ -37,7 +37,7 @@ class Daemon {
     std::optional<std::uint32_t> workers;  // --workers: wins over the file
     std::string state_dir;                 // --state-dir
     std::optional<core::LogLevel> log_level;
-    std::string management_socket;         // --management-socket
+    std::string management_socket;  // --management-socket
   };
   explicit Daemon(Options options);
   ~Daemon();

@@ -56,10 +56,10 @@ struct RouteMatch {
   // every connection, with or without a domain. `domains: "x"` and
   // `domains: ["x"]` both land here, lowercased, trailing dot removed.
   std::vector<std::string> domains;
-  std::optional<std::string> path;                // HTTP (next issue)
-  std::vector<std::string> client_ip;             // addresses, CIDRs, globs ("192.168.*")
-  std::vector<std::string> tls_version;           // "TLSv1.2", "TLSv1.3"
-  std::map<std::string, std::string> headers;     // HTTP (next issue)
+  std::optional<std::string> path;             // HTTP (next issue)
+  std::vector<std::string> client_ip;          // addresses, CIDRs, globs ("192.168.*")
+  std::vector<std::string> tls_version;        // "TLSv1.2", "TLSv1.3"
+  std::map<std::string, std::string> headers;  // HTTP (next issue)
 };
 
 // ---- action ------------------------------------------------------------------
@@ -87,8 +87,8 @@ struct RouteTls {
   // until ACME arrives.
   std::optional<service::TlsConfig> certificate;
   std::vector<TlsProtocolVersion> versions;  // ours; empty: TLS 1.2 and 1.3
-  std::string ciphers;                       // ours; OpenSSL cipher list for TLS 1.2; empty: OpenSSL's default
-  BackendTls backend;                        // ours; terminate-and-reencrypt only
+  std::string ciphers;  // ours; OpenSSL cipher list for TLS 1.2; empty: OpenSSL's default
+  BackendTls backend;   // ours; terminate-and-reencrypt only
 };
 
 enum class ActionType { kForward, kSocketHandler };
@@ -150,12 +150,12 @@ struct ProxyOptions {
   std::optional<std::uint32_t> max_connections_per_ip;
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
   // Ours: process and host settings.
-  std::string state_dir;                    // "" = the default (/var/lib/basalt-proxy)
-  std::uint32_t workers = 0;                // 0: the CPUs this process may run on
+  std::string state_dir;                        // "" = the default (/var/lib/basalt-proxy)
+  std::uint32_t workers = 0;                    // 0: the CPUs this process may run on
   std::vector<core::IpAddress> bind_addresses;  // empty: every IPv4 and IPv6 address
-  std::string user;                         // drop privileges to this user after binding
+  std::string user;                             // drop privileges to this user after binding
   DnsConfig dns;
-  std::optional<core::Endpoint> metrics_listen;  // `metrics: {listen}`: Prometheus /metrics
+  std::optional<core::Endpoint> metrics_listen;     // `metrics: {listen}`: Prometheus /metrics
   core::LogLevel log_level = core::LogLevel::info;  // `log: {level}`
 };
 
