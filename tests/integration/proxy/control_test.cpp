@@ -300,5 +300,64 @@ TEST(ProxyControl, SigtermDrainsOpenConnectionsThenExitsZero) {
   EXPECT_EQ(proxy.process().wait(std::chrono::seconds(15)), 0);
 }
 
+TEST(ProxyControl, EngineModeStartsIdleAndTakesItsConfigFromTheDriver) {
+  ScriptedBackend a(ScriptedBackend::Mode::kEcho);
+  auto port = testing::free_port();
+  Process engine({.argv = {testing::binary("basalt-proxy"), "--management"}, .capture_stderr = true});
+  auto ready = engine.read_line();
+  ASSERT_TRUE(ready);
+  EXPECT_NE(ready->find(R"("event":"ready")"), std::string::npos) << *ready;
+  // Idle: commands that need a proxy say so.
+  engine.write(R"({"id":"1","method":"getListeningPorts","params":{}})"
+               "\n");
+  auto idle = engine.read_line();
+  ASSERT_TRUE(idle);
+  EXPECT_NE(idle->find("not started"), std::string::npos) << *idle;
+
+  boost::json::object config;
+  config["routes"] = routes_json("engine", port, a.port());
+  boost::json::object request{{"id", "2"}, {"method", "start"}, {"params", {{"config", config}}}};
+  engine.write(boost::json::serialize(request) + "\n");
+  std::string lines;
+  for (int i = 0; i < 3 && lines.find(R"("id":"2")") == std::string::npos; ++i)
+    lines += engine.read_line().value_or("");
+  EXPECT_NE(lines.find(R"("id":"2","success":true)"), std::string::npos) << lines;
+  EXPECT_EQ(echo_through(port, "engine"), "engine");
+
+  engine.write(R"({"id":"3","method":"stop","params":{}})"
+               "\n");
+  lines.clear();
+  for (int i = 0; i < 3 && lines.find(R"("id":"3")") == std::string::npos; ++i)
+    lines += engine.read_line().value_or("");
+  EXPECT_NE(lines.find(R"("id":"3","success":true)"), std::string::npos) << lines;
+  EXPECT_LT(connect_to(port), 0) << "stop closes the ports";
+  engine.close_stdin();
+  EXPECT_EQ(engine.wait(), 0);
+}
+
+TEST(ProxyControl, PrometheusListenerAndPrivilegeDrop) {
+  if (::geteuid() != 0) GTEST_SKIP() << "dropping privileges needs root";
+  ScriptedBackend a(ScriptedBackend::Mode::kEcho);
+  TempDir dir;
+  auto port = testing::free_port();
+  auto metrics_port = testing::free_port();
+  ProxyDaemon proxy(dir,
+                    "user: nobody\nmetrics: {listen: \"127.0.0.1:" + std::to_string(metrics_port) +
+                        "\"}\nroutes:\n" + route("prom", port, a.port()),
+                    port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+  EXPECT_EQ(echo_through(port, "count me"), "count me");
+  auto text = curl({"http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("basalt_proxy_route_connections_total{route=\"prom\"}"), std::string::npos)
+      << text.out;
+  std::ifstream status("/proc/" + std::to_string(proxy.process().pid()) + "/status");
+  std::string line, uid;
+  while (std::getline(status, line))
+    if (line.starts_with("Uid:")) uid = line;
+  EXPECT_EQ(uid.find("\t0\t"), std::string::npos) << "still root: " << uid;
+  EXPECT_NE(proxy.log().find("running as nobody"), std::string::npos) << proxy.log();
+}
+
 }  // namespace
 }  // namespace basalt::proxy_test
