@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "basalt/testing/environment.hpp"
@@ -275,15 +276,26 @@ TEST(DaemonMetrics, PrometheusTextAtSlashMetrics) {
 namespace basalt::testing {
 namespace {
 
-// The config `make run` starts must load and answer (on a free port: flags win).
+// The config `make run` starts must load and answer (on free ports: flags win,
+// and the metrics port, which has no flag, is rewritten in a copy).
 TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
   BASALT_REQUIRE_TOOL("dig");
   auto port = free_port();
   TempDir state;  // the generated DoH certificate goes here, not to the system state directory
-  Process server(
-      {.argv = {binary("basalt-dns"), "serve", "--config", source_dir() + "/examples/dns/basalt-dns.yaml",
-                "--listen", "127.0.0.1:" + std::to_string(port), "--doh",
-                "127.0.0.1:" + std::to_string(free_port()), "--state-dir", state.path()}});
+  std::string config;
+  {
+    std::ifstream in(source_dir() + "/examples/dns/basalt-dns.yaml");
+    config.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string shipped_metrics = "listen: 127.0.0.1:9153";
+  auto at = config.find(shipped_metrics);
+  ASSERT_NE(at, std::string::npos) << config;
+  auto metrics_port = free_port();
+  config.replace(at, shipped_metrics.size(), "listen: 127.0.0.1:" + std::to_string(metrics_port));
+  std::ofstream(state.file("basalt-dns.yaml")) << config;
+  Process server({.argv = {binary("basalt-dns"), "serve", "--config", state.file("basalt-dns.yaml"),
+                           "--listen", "127.0.0.1:" + std::to_string(port), "--doh",
+                           "127.0.0.1:" + std::to_string(free_port()), "--state-dir", state.path()}});
   EXPECT_TRUE(wait_for_answer(port, "www.example.test", "A", "127.0.0.1", server));
   auto dyn = dig(port, {"dyn.example.test", "SOA", "+short"});
   EXPECT_TRUE(contains(dyn.out, "ns1.dyn.example.test.")) << dyn.out;  // synthesised SOA
@@ -291,6 +303,8 @@ TEST(DaemonExample, TheShippedExampleConfigServesItsZone) {
   auto signed_answer = dig(port, {"www.example.test", "A", "+dnssec"});
   EXPECT_TRUE(contains(signed_answer.out, "RRSIG\tA 13 3 ")) << signed_answer.out;
   EXPECT_TRUE(std::filesystem::exists(state.path() + "/keys"));
+  auto metrics = run({"curl", "-sS", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"});
+  EXPECT_TRUE(contains(metrics.out, "# TYPE basalt_dns_queries_total counter")) << metrics.err;
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(10s), 0);
 }
