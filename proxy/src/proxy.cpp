@@ -1,6 +1,8 @@
 #include "basalt/proxy/proxy.hpp"
 
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/chrono.h>
@@ -257,7 +259,16 @@ void Proxy::start() {
   auto pending = impl_->listeners.prepare(wanted);
   impl_->listeners.commit(std::move(pending), wanted);
   impl_->started = true;
+  // splice(2) has no MSG_NOSIGNAL: a write into a socket the peer has reset
+  // raises SIGPIPE in the writing thread. The workers start with it blocked
+  // (the syscall then fails with EPIPE), without touching the process's own
+  // disposition, which belongs to the program using the library.
+  sigset_t pipe_only, previous;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
   impl_->runtime.start();
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   spdlog::info("basalt-proxy: {} routes, {} workers, ports {}", set->table->routes().size(),
                impl_->runtime.workers(), fmt::join(impl_->listeners.ports(), ","));
 }

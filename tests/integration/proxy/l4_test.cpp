@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "fixture.hpp"
 
 namespace basalt::proxy_test {
@@ -155,6 +157,35 @@ TEST(ProxyL4, BlockAndEchoSocketHandlers) {
   ASSERT_TRUE(send_all(e, "echo me"));
   EXPECT_EQ(read_some_until(e, 7), "echo me");
   ::close(e);
+}
+
+TEST(ProxyL4, ClientResetMidTransferDoesNotKillTheProxy) {
+  BASALT_REQUIRE_TOOL("nginx");
+  TempDir dir;
+  NginxBackend nginx(dir, "a", "", 64u << 20);
+  ASSERT_TRUE(nginx.ready());
+  auto port = testing::free_port();
+  std::ofstream(dir.file("proxy.yaml")) << "routes:\n"
+                                        << forward_route("web", port, "127.0.0.1", nginx.http_port());
+  // No management socket: nothing else in the process ignores SIGPIPE.
+  Process proxy({.argv = {testing::binary("basalt-proxy"), "serve", "--config", dir.file("proxy.yaml"),
+                          "--workers", "1", "--state-dir", dir.path()},
+                 .capture_stderr = true});
+  ASSERT_TRUE(wait_listening(port));
+  for (int i = 0; i < 40 && proxy.running(); ++i) {
+    int fd = connect_to(port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_FALSE(read_some_until(fd, 1 + i * 4096).empty());
+    if (i % 2 == 0) {
+      linger reset{.l_onoff = 1, .l_linger = 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+    ::close(fd);  // RST (or FIN with unread data) while the proxy splices 64 MiB towards us
+  }
+  auto r = curl({"http://127.0.0.1:" + std::to_string(port) + "/hello.txt"});
+  EXPECT_EQ(r.out, "hello from nginx a\n") << r.err;
+  EXPECT_TRUE(proxy.running());
 }
 
 TEST(ProxyL4, ThousandsOfIdleConnectionsAndANewOneIsStillServed) {
