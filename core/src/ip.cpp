@@ -213,8 +213,8 @@ bool IpAddress::is_link_local() const noexcept {
   return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
 }
 
-std::string IpAddress::to_string() const {
-  char buf[64];
+std::string_view IpAddress::format(TextBuffer& out) const noexcept {
+  char* buf = out.data();
   char* p = buf;
   auto put_v4 = [&](const std::uint8_t* b) {
     for (int i = 0; i < 4; ++i) {
@@ -227,7 +227,7 @@ std::string IpAddress::to_string() const {
   };
   if (is_v4()) {
     put_v4(bytes_.data());
-    return std::string(buf, p);
+    return {buf, static_cast<std::size_t>(p - buf)};
   }
   static constexpr char kHex[] = "0123456789abcdef";
   auto put_group = [&](unsigned g) {
@@ -273,7 +273,12 @@ std::string IpAddress::to_string() const {
       put_group(groups[i]);
     }
   }
-  std::string out(buf, p);
+  return {buf, static_cast<std::size_t>(p - buf)};
+}
+
+std::string IpAddress::to_string() const {
+  TextBuffer buf;
+  std::string out(format(buf));
   if (scope_id_) out += "%" + std::to_string(scope_id_);
   return out;
 }

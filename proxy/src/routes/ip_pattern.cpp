@@ -18,88 +18,6 @@ bool is_address_glob(std::string_view text) {
   return true;
 }
 
-// The longest address text: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".
-using TextBuffer = std::array<char, 48>;
-
-std::size_t put_decimal(char* out, unsigned v) noexcept {
-  char digits[3];
-  std::size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  for (std::size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
-  return n;
-}
-
-std::size_t put_v4(char* out, const std::uint8_t* b) noexcept {
-  std::size_t n = 0;
-  for (int i = 0; i < 4; ++i) {
-    if (i != 0) out[n++] = '.';
-    n += put_decimal(out + n, b[i]);
-  }
-  return n;
-}
-
-std::size_t put_hex16(char* out, unsigned v) noexcept {
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::size_t n = 0;
-  bool started = false;
-  for (int shift = 12; shift >= 0; shift -= 4) {
-    unsigned digit = (v >> shift) & 0xf;
-    if (digit != 0 || started || shift == 0) {
-      out[n++] = kHex[digit];
-      started = true;
-    }
-  }
-  return n;
-}
-
-// The address as core::IpAddress::to_string() writes it (dotted quad, or
-// RFC 5952 with ::ffff:a.b.c.d for mapped addresses), without the scope and
-// without allocating.
-std::string_view format(const core::IpAddress& a, TextBuffer& buf) noexcept {
-  auto bytes = a.bytes();
-  char* out = buf.data();
-  if (a.is_v4()) return {out, put_v4(out, bytes.data())};
-  std::array<unsigned, 8> groups{};
-  for (std::size_t i = 0; i < 8; ++i) groups[i] = (unsigned{bytes[2 * i]} << 8) | bytes[2 * i + 1];
-  std::size_t n = 0;
-  if (a.is_v4_mapped()) {
-    constexpr std::string_view kPrefix = "::ffff:";
-    for (char c : kPrefix) out[n++] = c;
-    n += put_v4(out + n, bytes.data() + 12);
-    return {out, n};
-  }
-  // The longest run of two or more zero groups (the first of equal runs).
-  int best_start = -1, best_len = 0;
-  for (int i = 0; i < 8;) {
-    if (groups[i] != 0) {
-      ++i;
-      continue;
-    }
-    int j = i;
-    while (j < 8 && groups[j] == 0) ++j;
-    if (j - i > best_len && j - i >= 2) {
-      best_start = i;
-      best_len = j - i;
-    }
-    i = j;
-  }
-  for (int i = 0; i < 8;) {
-    if (i == best_start) {
-      out[n++] = ':';
-      out[n++] = ':';
-      i += best_len;
-      continue;
-    }
-    if (i != 0 && i != best_start + best_len) out[n++] = ':';
-    n += put_hex16(out + n, groups[i]);
-    ++i;
-  }
-  return {out, n};
-}
-
 }  // namespace
 
 std::optional<IpPatternList> IpPatternList::compile(const std::vector<std::string>& patterns,
@@ -135,12 +53,12 @@ bool IpPatternList::matches(const core::IpAddress& address) const noexcept {
   }
   if (globs_.empty()) return false;
   // Globs see the IPv4 text of a mapped client, and its mapped text too.
-  TextBuffer buf;
+  core::IpAddress::TextBuffer buf;
   const core::IpAddress plain = address.unmapped();
-  const std::string_view text = format(plain, buf);
-  TextBuffer mapped_buf;
+  const std::string_view text = plain.format(buf);
+  core::IpAddress::TextBuffer mapped_buf;
   const std::string_view mapped_text =
-      address.is_v4_mapped() ? format(address, mapped_buf) : std::string_view{};
+      address.is_v4_mapped() ? address.format(mapped_buf) : std::string_view{};
   for (const auto& glob : globs_) {
     if (glob.match(text)) return true;
     if (!mapped_text.empty() && glob.match(mapped_text)) return true;

@@ -74,6 +74,10 @@ class IpAddress {
   // run of two or more zero groups as "::", IPv4-mapped as ::ffff:a.b.c.d,
   // and a numeric %scope suffix when scope_id() is set.
   std::string to_string() const;
+  // The same text without the scope, written into `out` without allocating
+  // (for hot paths that match address text, such as IP globs).
+  using TextBuffer = std::array<char, 48>;
+  std::string_view format(TextBuffer& out) const noexcept;
 
   friend constexpr auto operator<=>(const IpAddress&, const IpAddress&) = default;
   friend constexpr bool operator==(const IpAddress&, const IpAddress&) = default;
