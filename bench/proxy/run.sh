@@ -43,8 +43,8 @@
 # Build first: cmake --build BUILD_DIR --target basalt-proxy
 # Needs: haproxy (2.6), nginx (1.22, nginx-light) with libnginx-mod-stream,
 # wrk, h2load (nghttp2-client), curl, openssl, taskset, python3 (scripts/setup
-# installs them). Run as root (or with a hard open-file limit of at least
-# 4 × IDLE_CONNS). Tunables (environment): ROUNDS=3 DURATION=15 (wrk seconds)
+# installs them). Needs an open-file limit of 2 × IDLE_CONNS + ROUTES + 256
+# (the script raises it if it may). Tunables (environment): ROUNDS=3 DURATION=15 (wrk seconds)
 # HANDSHAKES=20000 (h2load connections per run) WARMUP=2 (seconds per row and
 # proxy, 0 = none) IDLE_CONNS=10000 ROUTES=100 PROXY_CPU=0 CLIENT_CPU=1
 # (taskset CPU lists; empty = no pinning) PEERS="ours haproxy nginx"
@@ -87,14 +87,19 @@ done
 proxy_bin=$(realpath "$bin/basalt-proxy")
 hold_py=$(realpath "$(dirname "$0")/hold.py")
 
-# Each held connection is two sockets in the proxy (and, in basalt-proxy,
-# possibly a pipe pair while bytes are in flight); the client and backend
-# hold one each.
-want_fds=$((4 * idle_conns + 1024))
+# Each held connection is two sockets in the proxy (basalt-proxy's splice
+# pipes are taken only while bytes are in flight); the client and the
+# backend hold one each. Raising the hard limit needs CAP_SYS_RESOURCE.
+want_fds=$((2 * idle_conns + routes + 256))
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$want_fds" ]; then
-  ulimit -Hn "$want_fds" 2>/dev/null || { echo "run.sh: cannot raise the open-file limit to $want_fds" >&2; exit 1; }
+  ulimit -Hn "$want_fds" 2>/dev/null || {
+    echo "run.sh: IDLE_CONNS=$idle_conns needs an open-file limit of $want_fds, the hard limit is" \
+      "$(ulimit -Hn) and cannot be raised here: lower IDLE_CONNS" >&2
+    exit 1
+  }
 fi
 ulimit -n "$(ulimit -Hn)"
+fd_limit=$(ulimit -n)  # for nginx's worker_rlimit_nofile
 
 # --- Work directory, pinning, processes (stopped at exit).
 . "$(dirname "$0")/../lib/processes.sh"  # $work, pids, cleanup on exit, free_port
@@ -184,7 +189,7 @@ start_backend() {
   mkdir -p "$work/bench-proxy-backend"
   cat >"$work/bench-proxy-backend/nginx.conf" <<EOF
 worker_processes 1;
-worker_rlimit_nofile $((2 * idle_conns + 1024));
+worker_rlimit_nofile $fd_limit;
 pid $work/bench-proxy-backend/nginx.pid;
 error_log $work/bench-proxy-backend/error.log warn;
 events {
@@ -252,7 +257,7 @@ start_haproxy() {
   {
     echo "global"
     echo "  nbthread 1"
-    echo "  maxconn $((2 * idle_conns + 1024))"
+    echo "  maxconn $((idle_conns + 64))"  # client connections; HAProxy sets its fd limit from it
     echo "defaults"
     echo "  mode tcp"
     echo "  timeout connect 5s"
@@ -280,10 +285,10 @@ start_nginx() {
   {
     echo "load_module $stream_module;"
     echo "worker_processes 1;"
-    echo "worker_rlimit_nofile $((2 * idle_conns + 1024));"
+    echo "worker_rlimit_nofile $fd_limit;"
     echo "pid $dir/nginx.pid;"
     echo "error_log $dir/log warn;"
-    echo "events { worker_connections $((2 * idle_conns + 1024)); }"
+    echo "events { worker_connections $((2 * idle_conns + routes + 128)); }"  # client and upstream both count
     echo "stream {"
     echo "  proxy_timeout 600s;"
     echo "  upstream be { server 127.0.0.1:$backend_port; }"
