@@ -53,7 +53,8 @@
 # `perf record -F PERF_FREQ --call-graph PERF_CALL_GRAPH` (999, fp);
 # DIR/<row>.txt gets `perf report --no-children --stdio`, DIR/<row>.dso the
 # same by shared object, and
-# DIR/<row>.stat `perf stat` counts of a second such run. QUICK=1 is a smoke
+# DIR/<row>.stat `perf stat` counts of a second such run. OURS_SIGPIPE=default
+# starts basalt-proxy without SIGPIPE ignored (see start_ours). QUICK=1 is a smoke
 # test: the defaults become ROUNDS=1 DURATION=2 HANDSHAKES=2000 WARMUP=1
 # IDLE_CONNS=1000 (explicit settings still win).
 set -euo pipefail
@@ -76,6 +77,7 @@ rows=${ROWS:-l4-1k l4-100k tls-1k tls-new memory}
 perf_dir=${PERF_DIR:-}
 perf_call_graph=${PERF_CALL_GRAPH:-fp}  # fp, or dwarf (callers through libcrypto, bigger files)
 perf_freq=${PERF_FREQ:-999}
+ours_sigpipe=${OURS_SIGPIPE:-ignored}  # or default: see start_ours
 stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
 
 for tool in haproxy nginx wrk h2load curl openssl taskset python3; do
@@ -160,6 +162,14 @@ while ports and time.monotonic() < deadline:
 sys.exit(1 if ports else 0)' "$pid" "$@" && return
   echo "run.sh: $name does not listen on all of its ports; its log:" >&2
   cat "$log" >&2 || true
+  exit 1
+}
+alive() {  # alive PEER ROW: fail the run when the proxy died during ROW
+  local pid=${proxy_pid[$1]} status=0
+  kill -0 "$pid" 2>/dev/null && return
+  wait "$pid" 2>/dev/null || status=$?
+  echo "run.sh: $1 (pid $pid) died during $2, exit status $status; its log:" >&2
+  tail -n 20 "$work/bench-proxy-$1/log" >&2 || true
   exit 1
 }
 stop() {  # stop PID: SIGTERM, wait, drop from the cleanup list
@@ -248,8 +258,17 @@ start_ours() {
       fi
     done < <(head -n "$n" "$dir/ports")
   } >"$dir/proxy.yaml"
-  "${pin_proxy[@]}" "$proxy_bin" serve --config "$dir/proxy.yaml" --workers 1 --state-dir "$dir" \
-    --log-level warn >"$dir/out" 2>"$dir/log" &
+  # basalt-proxy ignores SIGPIPE only when it serves a management socket;
+  # without one, a client that closes while a splice(2) writes to it kills
+  # the whole process (see bench/results/proxy-l4.md). wrk closes its
+  # connections mid-response at the end of every l4-100k run, so unless
+  # OURS_SIGPIPE=default it is started with SIGPIPE ignored (inherited
+  # across exec), as it would be with --management-socket.
+  (
+    [ "$ours_sigpipe" = default ] || trap '' PIPE
+    exec "${pin_proxy[@]}" "$proxy_bin" serve --config "$dir/proxy.yaml" --workers 1 --state-dir "$dir" \
+      --log-level warn >"$dir/out" 2>"$dir/log"
+  ) &
   started_pid=$!
 }
 start_haproxy() {
@@ -391,6 +410,7 @@ if [ -n "$throughput_rows" ]; then
         amount=$warmup
         [ "$row" = tls-new ] && amount=$((handshakes / 10))
         client_run "$row" "$peer" "$amount" >/dev/null
+        alive "$peer" "$row (warm-up)"
       done
     done
   fi
@@ -402,6 +422,7 @@ if [ -n "$throughput_rows" ]; then
     for row in $throughput_rows; do
       for peer in "${order[@]}"; do
         read -r n bytes secs errors ticks <<<"$(measure "$row" "$peer")"
+        alive "$peer" "$row"
         awk -v r="$round" -v row="$row" -v p="$peer" -v n="$n" -v b="$bytes" -v t="$secs" -v e="$errors" \
           -v ticks="$ticks" -v hz="$clk_tck" 'BEGIN {
             printf "%s\t%s\t%s\t%.0f\t%.1f\t%.2f\t%.0f\t%d\n", r, row, p, n / t, b / t / 1048576,
