@@ -62,6 +62,8 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
     if (!tls->ciphers.empty() && SSL_CTX_set_cipher_list(ctx, tls->ciphers.c_str()) != 1)
       throw core::config::Error(path + ".ciphers", "\"" + tls->ciphers + "\" has no cipher OpenSSL knows");
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // One recv per burst of records instead of two per record (header, body).
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (tickets) tickets->install(ctx);
     if (tls->mode == TlsMode::kTerminateAndReencrypt) {
       SSL_CTX_set_alpn_select_cb(ctx, select_backend_alpn, nullptr);
@@ -69,6 +71,7 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
       auto client = core::TlsClientContext::create(client_options, &error);
       if (!client) throw core::config::Error(path + ".backend.ca", error);
       SSL_CTX_set_options(client->native_handle(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+      SSL_CTX_set_read_ahead(client->native_handle(), 1);
       out.backend = std::move(*client);
     }
     out.server = std::move(*server);

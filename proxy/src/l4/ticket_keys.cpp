@@ -26,6 +26,12 @@ TicketKeys::Key fresh_key(std::chrono::steady_clock::time_point now) {
   return key;
 }
 
+// Fetched once: OpenSSL 3 looks a legacy EVP_aes_256_cbc() up again on every init.
+const EVP_CIPHER* ticket_cipher() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+
 int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                     EVP_MAC_CTX* mac, int encrypt) {
   auto* keys = static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
@@ -44,8 +50,8 @@ int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER
       OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac.data(), key.hmac.size()),
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
-  int ok = encrypt ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv)
-                   : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv);
+  int ok = encrypt ? EVP_EncryptInit_ex(cipher, ticket_cipher(), nullptr, key.aes.data(), iv)
+                   : EVP_DecryptInit_ex(cipher, ticket_cipher(), nullptr, key.aes.data(), iv);
   if (ok != 1) return -1;
   return newest ? 1 : 2;  // 2: valid, but reissue under the newest key
 }
