@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <future>
+
 #include "basalt/core/accept_pause.hpp"
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/runtime.hpp"
@@ -100,6 +102,9 @@ void ListenerSet::commit(std::unique_ptr<Pending> pending, const std::set<std::u
     auto number = port->number;
     open_[number] = std::move(port);
   }
+  // An acceptor is closed on its own worker (Asio objects are not shared
+  // between threads); the caller (control plane, never a worker) waits.
+  std::vector<std::future<void>> closed;
   for (auto it = open_.begin(); it != open_.end();) {
     if (wanted.contains(it->first)) {
       ++it;
@@ -107,14 +112,20 @@ void ListenerSet::commit(std::unique_ptr<Pending> pending, const std::set<std::u
     }
     for (std::size_t w = 0; w < it->second->acceptors.size(); ++w) {
       for (auto& acceptor : it->second->acceptors[w]) {
-        asio::post(runtime_.worker(w), [acceptor] {
+        auto done = std::make_shared<std::promise<void>>();
+        closed.push_back(done->get_future());
+        asio::post(runtime_.worker(w), [acceptor, done] {
           boost::system::error_code ignored;
           acceptor->close(ignored);
+          done->set_value();
         });
       }
     }
     it = open_.erase(it);
   }
+  // Bounded: a stopped runtime never runs the posts.
+  if (runtime_.stopped()) return;
+  for (auto& f : closed) f.wait_for(std::chrono::seconds(5));
 }
 
 void ListenerSet::close_all() {

@@ -47,6 +47,8 @@ class ListenerSet {
   // Binds the ports of `wanted` that are not open yet.
   std::unique_ptr<Pending> prepare(const std::set<std::uint16_t>& wanted);
   // Makes `wanted` the open set: starts the prepared ports, closes the rest.
+  // When the workers run, it returns once they have closed the dropped
+  // ports' acceptors (so a port reported closed refuses connections).
   void commit(std::unique_ptr<Pending> pending, const std::set<std::uint16_t>& wanted);
   // Closes every port (shutdown).
   void close_all();

@@ -59,10 +59,17 @@ asio::awaitable<void> copy(ByteStream& from, ByteStream& to, bool from_client, T
 }
 
 // Moves what the pipe holds to `to`; false on an error.
+//
+// Descriptors are read from the sockets again after every suspension and
+// never kept across one: the other direction may close both sockets while
+// this one waits (a wait that completed just before the close still
+// resumes with success), and the kernel hands a closed descriptor's number
+// to the next connection accepted.
 asio::awaitable<bool> drain(PipePool::Pipe pipe, std::size_t& pending, ByteStream& to) {
-  int out = to.socket().native_handle();
   while (pending > 0) {
-    ssize_t m = ::splice(pipe.read_fd, nullptr, out, nullptr, pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (!to.socket().is_open()) co_return false;
+    ssize_t m = ::splice(pipe.read_fd, nullptr, to.socket().native_handle(), nullptr, pending,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (m > 0) {
       pending -= static_cast<std::size_t>(m);
       continue;
@@ -81,14 +88,14 @@ asio::awaitable<bool> drain(PipePool::Pipe pipe, std::size_t& pending, ByteStrea
 // One direction through a pipe; falls back to copying when no pipe is free.
 asio::awaitable<void> splice_direction(ByteStream& from, ByteStream& to, bool from_client, PipePool& pipes,
                                        Traffic& traffic) {
-  int in = from.socket().native_handle();
   for (;;) {
     auto [e] =
         co_await from.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
-    if (e) {
+    if (e || !from.socket().is_open()) {  // see drain(): no descriptor is kept across a wait
       to.close();
       co_return;
     }
+    const int in = from.socket().native_handle();
     auto pipe = pipes.take();
     if (!pipe.valid()) {
       co_await copy(from, to, from_client, traffic);

@@ -114,9 +114,16 @@ TEST(ProxyControl, UpdateRoutesUnderLoadDropsNothingAndKeepsOpenConnections) {
       (good ? ok : failed)++;
     }
   });
+  // Traffic flows before, between and after the updates.
+  auto advanced = [&](int by) {
+    int from = ok.load();
+    return eventually([&] { return ok.load() >= from + by; });
+  };
+  ASSERT_TRUE(advanced(3));
   for (int i = 0; i < 6; ++i) {
     auto target = i % 2 == 0 ? b.port() : a.port();
     proxy.call("updateRoutes", {{"routes", routes_json("web", port, target)}});
+    EXPECT_TRUE(advanced(3)) << "update " << i;
   }
   proxy.call("updateRoutes", {{"routes", routes_json("web", port, b.port())}});
   stop = true;

@@ -118,11 +118,12 @@ NginxBackend::~NginxBackend() {
 
 // ---- ScriptedBackend ------------------------------------------------------
 
-ScriptedBackend::ScriptedBackend(Mode mode) : mode_(mode) {
+ScriptedBackend::ScriptedBackend(Mode mode, const std::string& address, std::uint16_t port) : mode_(mode) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, address.c_str(), &a.sin_addr);
   ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
   ::listen(listen_fd_, 512);
   socklen_t len = sizeof a;

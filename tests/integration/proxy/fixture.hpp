@@ -88,7 +88,8 @@ class NginxBackend {
 class ScriptedBackend {
  public:
   enum class Mode { kEcho, kBannerFirst, kHalfClose, kSilent };
-  explicit ScriptedBackend(Mode mode);
+  // Listens on `address`:`port` (0: any free port).
+  explicit ScriptedBackend(Mode mode, const std::string& address = "127.0.0.1", std::uint16_t port = 0);
   ~ScriptedBackend();
   std::uint16_t port() const { return port_; }
   int accepted() const { return accepted_.load(); }
