@@ -304,11 +304,6 @@ asio::awaitable<void> Session::serve_admitted() {
   const auto& action = route_->config.action;
   const auto mode = action.tls ? std::optional<TlsMode>(action.tls->mode) : std::nullopt;
   const bool terminates = mode && *mode != TlsMode::kPassthrough;
-  if (mode && !is_tls_ && !prefix_.empty()) {
-    // A TLS route reached by bytes that are not TLS cannot happen (the table
-    // requires a hello); guard anyway.
-    co_return;
-  }
 
   if (action.type == ActionType::kSocketHandler) {
     if (action.socket_handler->type == SocketHandlerType::kBlock) {
