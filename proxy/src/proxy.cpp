@@ -16,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include <array>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -127,7 +126,9 @@ struct Proxy::Impl final : ProxyCore {
   void refused(std::size_t worker, RefuseReason reason, std::string_view detail,
                const core::IpAddress& client) override {
     workers[worker]->metrics.refused(reason);
-    spdlog::debug("refused {}: {} {}", client.to_string(), to_string(reason), detail);
+    // A flood of refusals must not cost a formatted line each unless asked for.
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("refused {}: {} {}", client.to_string(), to_string(reason), detail);
   }
 
   // Lives on the connection's worker thread, as its metrics handle must.
