@@ -75,18 +75,8 @@ pin_client=()
 [ -n "$client_cpu" ] && pin_client=(taskset -c "$client_cpu")
 clk_tck=$(getconf CLK_TCK)
 
-# A server is a pid plus its children (nginx's workers); CPU ticks and RSS of
-# all of them.
-server_pids() { echo "$1"; pgrep -P "$1" || true; }
-cpu_ticks() {  # cpu_ticks PID -> utime+stime of PID and its children
-  local t=0 p
-  for p in $(server_pids "$1"); do
-    # Field 2 (comm) is in parentheses and may hold spaces: count after ')'.
-    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
-  done
-  echo "$t"
-}
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# cpu_ticks and rss_kib (bench/lib/processes.sh) count a server with its
+# children (nginx's workers).
 hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 wait_http() {  # wait_http URL PID NAME LOG

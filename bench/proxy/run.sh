@@ -129,18 +129,8 @@ for _ in range(int(sys.argv[1])):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 for s in socks: print(s.getsockname()[1])' "$1"
 }
-# A proxy is a pid plus its children (nginx's worker); CPU ticks of all.
-proc_pids() { echo "$1"; pgrep -P "$1" || true; }
-cpu_ticks() {  # cpu_ticks PID -> utime+stime of PID and its children
-  local t=0 p
-  for p in $(proc_pids "$1"); do
-    # Field 2 (comm) is in parentheses and may hold spaces: count after ')'.
-    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
-  done
-  echo "$t"
-}
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# The process that holds the connections: nginx's worker, else the pid.
+# cpu_ticks (bench/lib/processes.sh) counts a proxy with its children
+# (nginx's worker). The process that holds the connections: nginx's worker, else the pid.
 worker_of() { local w; w=$(pgrep -P "$1" | awk 'NR == 1' || true); echo "${w:-$1}"; }
 wait_ports() {  # wait_ports PID NAME LOG PORT...: until every port accepts, or fail
   local pid=$1 name=$2 log=$3
