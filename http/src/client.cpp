@@ -5,7 +5,7 @@
 #include "h1_client_connection.hpp"
 #include "h2_client_connection.hpp"
 #include "request_target.hpp"
-#include "transport.hpp"
+#include "basalt/http/transport.hpp"
 
 #include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
@@ -104,7 +104,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     ssl = std::make_unique<asio::ssl::context>(tls->native_handle());
   }
 
-  static std::string key(const RequestTarget& t) { return t.scheme + "://" + t.authority; }
+  static std::string key(const RequestTarget& t) {
+    std::string k = t.scheme + "://" + t.authority;
+    if (t.connect_to) k += "@" + t.connect_to->to_string();
+    return k;
+  }
 
   void wake(Origin& o) {
     for (auto& w : o.waiters) w->cancel();
@@ -184,7 +188,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                                                       bool http1_only, ClientStream& out) {
     std::vector<tcp::endpoint> endpoints;
     auto forced = options.resolve.find(t.host + ":" + std::to_string(t.port));
-    if (forced != options.resolve.end()) {
+    if (t.connect_to) {
+      endpoints.push_back(core::to_asio<tcp>(*t.connect_to));
+    } else if (forced != options.resolve.end()) {
       endpoints.push_back(core::to_asio<tcp>(forced->second));
     } else if (auto ip = core::IpAddress::parse(t.host)) {
       endpoints.emplace_back(core::to_asio(*ip), t.port);
@@ -212,7 +218,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         out.error = d.expired() ? ClientError::kTimeout : ClientError::kConnectFailed;
-        out.detail = t.authority + ": " + ec.message();
+        out.detail = (t.connect_to ? t.connect_to->to_string() : t.authority) + ": " + ec.message();
         co_return nullptr;
       }
     }
@@ -329,6 +335,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       out.detail = request.url;
       co_return out;
     }
+    if (!request.authority.empty()) target->host_header = request.authority;
+    target->connect_to = request.connect_to;
     const bool extended_connect = !request.protocol.empty();
     if (extended_connect &&
         (request.method != "CONNECT" || !options.http2 || (target->scheme == "http" && !options.h2c))) {

@@ -38,7 +38,7 @@ std::string serialize_head(const ClientRequest& r, const RequestTarget& t, Frami
   } else {
     out.append(t.path);
   }
-  out.append(" HTTP/1.1\r\nHost: ").append(t.authority).append("\r\n");
+  out.append(" HTTP/1.1\r\nHost: ").append(t.host_header).append("\r\n");
   for (auto& f : r.headers) {
     if (iequals(f.name, "host") || iequals(f.name, "transfer-encoding")) continue;
     if (iequals(f.name, "content-length") && framing != Framing::kLength) continue;

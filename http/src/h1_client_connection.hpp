@@ -10,7 +10,7 @@
 
 #include "basalt/http/client.hpp"
 #include "request_target.hpp"
-#include "transport.hpp"
+#include "basalt/http/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -256,7 +256,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       // The handler runs inline; this connection's watchdog keeps its deadline.
       read_watch_.expires_after(limits_.handler_timeout);
       handler_running_ = true;
-      co_await call_handler(*ctx_.shared, std::move(request), writer, handler_call_);
+      co_await call_handler(*ctx_.shared, handler_of(ctx_), std::move(request), writer, handler_call_);
       handler_running_ = false;
       handler_call_.timed_out = false;
       read_watch_.disarm();
@@ -271,7 +271,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
     asio::co_spawn(
         executor(),
         [self, request = std::move(request), writer]() mutable -> asio::awaitable<void> {
-          co_await run_handler(*self->ctx_.shared, std::move(request), writer);
+          co_await run_handler(*self->ctx_.shared, handler_of(self->ctx_), std::move(request), writer);
         },
         [self](std::exception_ptr) {
           self->handler_done_ = true;

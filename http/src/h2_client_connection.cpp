@@ -453,7 +453,7 @@ asio::awaitable<ClientStream> H2ClientConnection::open(const ClientRequest& requ
   nva.push_back(make_nv(":method", request.method));
   if (extended_connect) nva.push_back(make_nv(":protocol", request.protocol));
   nva.push_back(make_nv(":scheme", target.scheme));
-  nva.push_back(make_nv(":authority", target.authority));
+  nva.push_back(make_nv(":authority", target.host_header));
   nva.push_back(make_nv(":path", target.path));
   for (auto& f : request.headers) {
     if (is_connection_specific(f.name) || iequals(f.name, "host")) continue;

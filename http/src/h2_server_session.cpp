@@ -343,7 +343,7 @@ void H2Session::dispatch(std::int32_t id, ServerRequest request) {
       transport_->socket().get_executor(),
       [self, id, writer, request = std::move(request)]() mutable -> asio::awaitable<void> {
         std::shared_ptr<ResponseWriter> w = writer;
-        co_await run_handler(*self->ctx_.shared, std::move(request), std::move(w));
+        co_await run_handler(*self->ctx_.shared, handler_of(self->ctx_), std::move(request), std::move(w));
         self->protocol_.handler_finished(id);
         self->rearm();
         self->wake();

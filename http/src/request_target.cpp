@@ -29,6 +29,7 @@ std::optional<RequestTarget> parse_target(std::string_view url) {
     t.port = t.scheme == "https" ? 443 : 80;
   }
   t.authority = copy(u->encoded_host_and_port());
+  t.host_header = t.authority;
   // path?query (no fragment); an empty path is "/".
   auto target = u->encoded_target();
   t.path = target.empty() || target.front() != '/' ? copy("/" + copy(target)) : copy(target);

@@ -3,6 +3,8 @@
 // pseudo-headers are made of.
 #pragma once
 
+#include "basalt/core/ip.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,8 +16,12 @@ struct RequestTarget {
   std::string scheme;  // "https" / "http"
   std::string host;    // without brackets
   std::uint16_t port = 0;
-  std::string authority;  // host[:port] as sent
+  std::string authority;  // host[:port] of the URL
   std::string path;       // path?query, at least "/"
+  // What Host / :authority carry: `authority` unless the request overrides it.
+  std::string host_header;
+  // Connect here instead of resolving `host` (ClientRequest::connect_to).
+  std::optional<core::Endpoint> connect_to;
 };
 
 // An absolute http(s) URL with a host, or nullopt.

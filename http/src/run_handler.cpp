@@ -35,8 +35,8 @@ void log_failure(std::exception_ptr e, const std::string& what) {
 
 // The handler in a coroutine of its own, so the caller's cancellation
 // reaches what it awaits.
-asio::awaitable<void> invoke(ServerShared& shared, ServerRequest request, ResponseWriter& writer) {
-  co_await shared.handler(std::move(request), writer);
+asio::awaitable<void> invoke(const StreamHandler& handler, ServerRequest request, ResponseWriter& writer) {
+  co_await handler(std::move(request), writer);
 }
 
 asio::awaitable<void> answer_503(std::shared_ptr<ResponseWriter> writer) {
@@ -59,7 +59,7 @@ void time_out(ServerShared& shared, HandlerCall& call, const std::shared_ptr<Res
   }
 }
 
-asio::awaitable<void> call_handler(ServerShared& shared, ServerRequest request,
+asio::awaitable<void> call_handler(ServerShared& shared, const StreamHandler& handler, ServerRequest request,
                                    std::shared_ptr<ResponseWriter> writer, HandlerCall& call) {
   auto ex = co_await asio::this_coro::executor;
   std::string what = request.method;
@@ -67,7 +67,7 @@ asio::awaitable<void> call_handler(ServerShared& shared, ServerRequest request,
   what.append(request.path);
   std::exception_ptr failure;
   try {
-    co_await asio::co_spawn(ex, invoke(shared, std::move(request), *writer),
+    co_await asio::co_spawn(ex, invoke(handler, std::move(request), *writer),
                             asio::bind_cancellation_slot(call.cancel.slot(), asio::use_awaitable));
   } catch (...) {
     failure = std::current_exception();
@@ -89,7 +89,7 @@ asio::awaitable<void> call_handler(ServerShared& shared, ServerRequest request,
   }
 }
 
-asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
+asio::awaitable<void> run_handler(ServerShared& shared, const StreamHandler& handler, ServerRequest request,
                                   std::shared_ptr<ResponseWriter> writer) {
   struct Watch {
     explicit Watch(const asio::any_io_executor& ex) : timer(ex) {}
@@ -102,7 +102,7 @@ asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
   watch->timer.async_wait([watch, &shared, writer, ex](const error_code& ec) {
     if (!ec) time_out(shared, watch->call, writer, ex);
   });
-  co_await call_handler(shared, std::move(request), writer, watch->call);
+  co_await call_handler(shared, handler, std::move(request), writer, watch->call);
   watch->timer.cancel();
 }
 

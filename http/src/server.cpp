@@ -6,7 +6,7 @@
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/socket.hpp"
 #include "server_connection.hpp"
-#include "transport.hpp"
+#include "basalt/http/transport.hpp"
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
@@ -28,8 +28,6 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // What a listener's connections share. The acceptors are not in here: each
 // is owned by its accept loop, so it is destroyed with its own worker's
@@ -81,27 +79,11 @@ asio::awaitable<void> serve_tls(tcp::socket socket, Listener& listener, Connecti
 }
 
 asio::awaitable<void> serve_plain(tcp::socket socket, Listener& listener, ConnectionContext ctx) {
-  auto ex = socket.get_executor();
   auto transport = make_plain_transport(std::move(socket));
-  std::string initial;
   if (listener.h2c) {
-    error_code ec;
-    Deadline deadline(ex, *transport, ctx.shared->limits.idle_timeout);
-    std::array<char, 4096> buf;
-    // Read until the bytes either are the HTTP/2 preface or cannot be.
-    while (initial.size() < kPreface.size() && kPreface.starts_with(initial)) {
-      auto n = co_await transport->read_some(asio::buffer(buf), ec);
-      if (ec) {
-        if (deadline.expired()) ctx.shared->stats.add(Stats::kIdleTimeouts);
-        co_return;
-      }
-      initial.append(buf.data(), n);
-    }
-  }
-  if (std::string_view(initial).starts_with(kPreface)) {
-    co_await serve_http2(std::move(transport), std::move(ctx), std::move(initial));
+    co_await serve_cleartext(std::move(transport), std::move(ctx), {});
   } else {
-    co_await serve_http1(std::move(transport), std::move(ctx), std::move(initial));
+    co_await serve_http1(std::move(transport), std::move(ctx), {});
   }
 }
 
@@ -111,7 +93,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Liste
   auto& stats = shared->stats;
   stats.add(Stats::kConnectionsAccepted);
   stats.add(Stats::kConnectionsActive);
-  ConnectionContext ctx{shared, worker, {}, {}};
+  ConnectionContext ctx{shared, nullptr, worker, {}, {}};
   error_code ec;
   auto peer = socket.remote_endpoint(ec);
   if (!ec) {

@@ -7,7 +7,7 @@
 #include "basalt/http/limits.hpp"
 #include "basalt/http/stats.hpp"
 #include "basalt/http/stream_handler.hpp"
-#include "transport.hpp"
+#include "basalt/http/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -46,6 +46,8 @@ struct WorkerConnections {
 
 struct ConnectionContext {
   std::shared_ptr<ServerShared> shared;
+  // This connection's handler (ConnectionServer::serve); null: shared->handler.
+  std::shared_ptr<const StreamHandler> handler;
   std::shared_ptr<WorkerConnections> worker;
   core::Endpoint remote;
   std::optional<core::Shutdown::Token> token;
@@ -62,7 +64,8 @@ struct HandlerCall {
 // finish() when it returns with the body still open. Completes when the
 // handler returned. No timer of its own: the caller's watchdog calls
 // time_out() when limits.handler_timeout passes without a head.
-boost::asio::awaitable<void> call_handler(ServerShared& shared, ServerRequest request,
+boost::asio::awaitable<void> call_handler(ServerShared& shared, const StreamHandler& handler,
+                                          ServerRequest request,
                                           std::shared_ptr<ResponseWriter> writer, HandlerCall& call);
 // handler_timeout passed: unless the head is out, answer 503 at once and
 // cancel the handler (terminal cancellation of what it awaits).
@@ -72,8 +75,14 @@ void time_out(ServerShared& shared, HandlerCall& call, const std::shared_ptr<Res
 // call_handler() with a timer of its own for handler_timeout (for sessions
 // without a per-exchange watchdog: HTTP/2 streams, HTTP/1.1 exchanges
 // whose body streams beside the handler).
-boost::asio::awaitable<void> run_handler(ServerShared& shared, ServerRequest request,
+boost::asio::awaitable<void> run_handler(ServerShared& shared, const StreamHandler& handler,
+                                         ServerRequest request,
                                          std::shared_ptr<ResponseWriter> writer);
+
+// The handler a connection's requests go to.
+inline const StreamHandler& handler_of(const ConnectionContext& ctx) noexcept {
+  return ctx.handler ? *ctx.handler : ctx.shared->handler;
+}
 
 // Count the response's status class.
 void count_response(Stats& stats, int status) noexcept;
@@ -84,5 +93,9 @@ boost::asio::awaitable<void> serve_http1(std::unique_ptr<Transport> transport, C
                                          std::string initial);
 boost::asio::awaitable<void> serve_http2(std::unique_ptr<Transport> transport, ConnectionContext context,
                                          std::string initial);
+// Cleartext: reads (within limits.handshake_timeout) until the bytes are the
+// HTTP/2 preface or cannot be, then serves HTTP/2 or HTTP/1.1.
+boost::asio::awaitable<void> serve_cleartext(std::unique_ptr<Transport> transport, ConnectionContext context,
+                                             std::string initial);
 
 }  // namespace basalt::http

@@ -1,4 +1,4 @@
-#include "transport.hpp"
+#include "basalt/http/transport.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/stream.hpp>

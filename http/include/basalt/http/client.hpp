@@ -120,6 +120,13 @@ struct ClientRequest {
   std::shared_ptr<Body> body_stream;
   // Extended CONNECT (RFC 8441) :protocol, e.g. "websocket"; method CONNECT.
   std::string protocol;
+  // A proxy's overrides. `authority`: the Host / :authority to send instead
+  // of the URL's (the client's own Host, passed on). `connect_to`: the
+  // address to connect to instead of resolving the URL's host, which still
+  // names the TLS server (SNI, verification); connections are pooled per
+  // URL origin and address.
+  std::string authority;
+  std::optional<core::Endpoint> connect_to;
   // request(): the whole exchange, connect included. open(): until the
   // response head (the body then streams as long as it moves).
   std::optional<std::chrono::milliseconds> timeout;  // default: options.request_timeout

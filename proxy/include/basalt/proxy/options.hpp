@@ -56,18 +56,54 @@ struct RouteMatch {
   // every connection, with or without a domain. `domains: "x"` and
   // `domains: ["x"]` both land here, lowercased, trailing dot removed.
   std::vector<std::string> domains;
-  std::optional<std::string> path;             // HTTP (next issue)
-  std::vector<std::string> client_ip;          // addresses, CIDRs, globs ("192.168.*")
-  std::vector<std::string> tls_version;        // "TLSv1.2", "TLSv1.3"
-  std::map<std::string, std::string> headers;  // HTTP (next issue)
+  // HTTP: the request path (before '?') as a glob, "/api/*" ('*' crosses '/').
+  std::optional<std::string> path;
+  std::vector<std::string> client_ip;    // addresses, CIDRs, globs ("192.168.*")
+  std::vector<std::string> tls_version;  // "TLSv1.2", "TLSv1.3"
+  // HTTP: request header (name case-insensitive) -> exact value, or
+  // "/regex/" (ECMAScript, searched in the value).
+  std::map<std::string, std::string> headers;
 };
 
 // ---- action ------------------------------------------------------------------
 
 struct Target {
-  std::vector<std::string> host;  // `host: "a"` or `host: ["a", "b"]`: tried in turn
+  std::vector<std::string> host;  // `host: "a"` or `host: ["a", "b"]`: one backend each
   bool preserve_port = false;     // `port: preserve`: the port the client connected to
   std::uint16_t port = 0;
+  std::uint32_t weight = 1;  // ours: relative share under load balancing (1-1000)
+};
+
+// ---- load balancing (action.loadBalancing) -----------------------------------
+
+enum class BalanceAlgorithm { kRoundRobin, kLeastConnections, kIpHash };
+
+// Active checks: GET `path` on every backend each `interval`; a 2xx/3xx
+// answer within `timeout` is a success.
+struct HealthCheck {
+  std::string path = "/";
+  std::chrono::milliseconds interval{10'000};
+  std::chrono::milliseconds timeout{2'000};
+  std::uint32_t unhealthy_threshold = 3;  // consecutive failures to mark down
+  std::uint32_t healthy_threshold = 2;    // consecutive successes to mark up
+};
+
+// Ours (Envoy's outlier detection): a backend with `consecutiveFailures`
+// connect failures or 5xx in a row is ejected for baseEjectionTime, doubled
+// at each ejection in a row, at most maxEjectionTime.
+struct PassiveHealth {
+  std::uint32_t consecutive_failures = 5;  // 0: passive ejection off
+  std::chrono::milliseconds base_ejection_time{30'000};
+  std::chrono::milliseconds max_ejection_time{300'000};
+};
+
+struct LoadBalancing {
+  BalanceAlgorithm algorithm = BalanceAlgorithm::kRoundRobin;
+  std::optional<HealthCheck> health_check;
+  PassiveHealth passive;  // ours: `passiveHealthCheck`
+  // Ours: requests waiting for or running on one backend; over it the
+  // backend counts as full (another is tried; none left: 503).
+  std::uint32_t max_pending_requests = 1024;
 };
 
 enum class TlsMode { kPassthrough, kTerminate, kTerminateAndReencrypt };
@@ -92,10 +128,39 @@ struct RouteTls {
 };
 
 enum class ActionType { kForward, kSocketHandler };
-enum class SocketHandlerType { kBlock, kEcho };
+enum class SocketHandlerType { kBlock, kEcho, kHttpRedirect, kHttpBlock, kHttpStatic };
+
+// A header list in order; a field whose value is nullopt is removed.
+using HeaderEdits = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
 struct SocketHandler {
   SocketHandlerType type = SocketHandlerType::kBlock;
+  // httpRedirect / httpBlock / httpStatic: the answer. `location` and
+  // `body` are templates ({domain}, {path}, ...: docs/proxy.md).
+  int status = 0;  // default: 301 redirect, 403 block, 200 static
+  std::string location;
+  std::string body;
+  HeaderEdits headers;  // httpStatic
+};
+
+enum class BackendProtocol { kAuto, kHttp1, kHttp2 };
+
+// Ours: WebSocket upgrades on HTTP routes.
+struct WebSocketOptions {
+  bool enabled = true;
+  // A ping frame to both sides after this much silence; 0: none. A tunnel
+  // whose peer does not answer within pingTimeout is closed.
+  std::chrono::milliseconds ping_interval{0};
+  std::chrono::milliseconds ping_timeout{10'000};
+};
+
+// `action.advanced.urlRewrite` (the package's IRouteUrlRewrite): the path
+// (and query, unless onlyRewritePath) matched against `pattern`
+// (ECMAScript regex) is replaced by `target` ($1.. groups; {templates}).
+struct UrlRewrite {
+  std::string pattern;
+  std::string target;
+  bool only_rewrite_path = true;
 };
 
 struct RouteAction {
@@ -103,9 +168,37 @@ struct RouteAction {
   std::vector<Target> targets;  // forward: at least one
   std::optional<RouteTls> tls;
   std::optional<SocketHandler> socket_handler;  // socket-handler: required
+  std::optional<LoadBalancing> load_balancing;  // absent: round-robin, no active checks
+  WebSocketOptions websocket;
+  BackendProtocol backend_protocol = BackendProtocol::kAuto;  // `options.backendProtocol`
+  std::optional<UrlRewrite> url_rewrite;
 };
 
 // ---- security ----------------------------------------------------------------
+
+enum class RateLimitKey { kIp, kPath, kHeader };
+
+// HTTP: at most maxRequests per `window` for each key (client IP, path, or
+// the value of header `headerName`); over it: 429 with Retry-After.
+struct RateLimit {
+  std::uint32_t max_requests = 0;
+  std::chrono::seconds window{60};  // the package gives seconds
+  RateLimitKey key_by = RateLimitKey::kIp;
+  std::string header_name;    // keyBy: header
+  std::string error_message;  // body of the 429; default "Too Many Requests"
+};
+
+// HTTP: requests must carry one of `users` (Authorization: Basic); else 401
+// with WWW-Authenticate naming `realm`.
+struct BasicAuth {
+  struct User {
+    std::string username;
+    std::string password;
+  };
+  std::vector<User> users;
+  std::string realm = "basalt-proxy";
+  std::vector<std::string> exclude_paths;  // path globs that need no credentials
+};
 
 struct RouteSecurity {
   std::vector<std::string> ip_allow_list;  // addresses, CIDRs, globs; empty: everyone
@@ -113,6 +206,8 @@ struct RouteSecurity {
   std::optional<std::uint32_t> max_connections;
   std::optional<std::uint32_t> max_connections_per_ip;
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
+  std::optional<RateLimit> rate_limit;
+  std::optional<BasicAuth> basic_auth;
 };
 
 // ---- route -------------------------------------------------------------------
@@ -126,12 +221,31 @@ struct RouteConfig {
   RouteMatch match;
   RouteAction action;
   std::optional<RouteSecurity> security;
+  // Ours: `headers: {request: {...}, response: {...}}`: set (templated
+  // value) or, with null, remove fields on the way to the backend / client.
+  HeaderEdits request_headers;
+  HeaderEdits response_headers;
 };
 
 // ---- options -----------------------------------------------------------------
 
 struct DefaultsConfig {
   std::optional<RouteSecurity> security;  // applies to routes without their own field
+};
+
+// Ours: `http:` how the proxy forwards HTTP requests.
+struct HttpOptions {
+  bool forwarded_headers = true;  // X-Forwarded-For, -Proto, -Host
+  bool forwarded = false;         // RFC 7239 Forwarded
+  bool via = false;               // Via: 1.1 basalt-proxy
+  bool access_log = false;        // one JSON line per request (stderr, `info`)
+  std::string request_id_header = "x-request-id";
+  // From the request sent to the backend's response head. -> 504
+  std::chrono::milliseconds backend_timeout{60'000};
+  // Client side: keep-alive between requests, and the time to a whole head.
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  std::uint64_t max_body_bytes = 0;  // request bodies; 0: no limit (413 over it)
 };
 
 struct DnsConfig {
@@ -149,6 +263,10 @@ struct ProxyOptions {
   std::chrono::milliseconds graceful_shutdown_timeout{30'000};
   std::optional<std::uint32_t> max_connections_per_ip;
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
+  // Peers whose X-Forwarded-* / Forwarded fields are trusted and extended
+  // (addresses, CIDRs, globs); from anyone else they are replaced.
+  std::vector<std::string> proxy_ips;
+  HttpOptions http;
   // Ours: process and host settings.
   std::string state_dir;                        // "" = the default (/var/lib/basalt-proxy)
   std::uint32_t workers = 0;                    // 0: the CPUs this process may run on

@@ -2,7 +2,9 @@
 //
 // Sessions (HTTP/1.1, HTTP/2, server and client) are written once against
 // this interface instead of being templates over the stream type, which
-// keeps the heavy session code in one compiled copy. Operations report
+// keeps the heavy session code in one compiled copy. A program that accepts
+// and ends TLS itself (the proxy) implements it over its own stream and
+// hands it to a ConnectionServer (connection_server.hpp). Operations report
 // failures through error codes, never exceptions. One read and one write may
 // be in flight at the same time (HTTP/2 reads while it writes). All calls on
 // the executor of the underlying socket.
