@@ -18,6 +18,8 @@
 
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/tls.hpp"
+#include "http/http_session.hpp"
+#include "http/stream_transport.hpp"
 #include "l4/byte_stream.hpp"
 #include "l4/client_hello.hpp"
 #include "l4/relay.hpp"
@@ -36,7 +38,9 @@ namespace {
 // headers of a hello split into many small records.
 constexpr std::size_t kMaxPrefix = ClientHelloReader::kMaxHelloBytes + 32 * 1024;
 
-enum class Phase { kFirstBytes, kConnect, kHandshake, kRelay, kDone };
+// kHttp: the http/ sessions enforce their own timeouts; only
+// maxConnectionLifetime is the watchdog's.
+enum class Phase { kFirstBytes, kConnect, kHandshake, kRelay, kHttp, kDone };
 
 struct Connection {
   Connection(Worker& w, tcp::socket s, std::uint16_t p)
@@ -54,6 +58,8 @@ struct Connection {
   std::optional<tcp::socket> backend_socket;
   std::unique_ptr<ByteStream> backend_stream;
 
+  http::Transport* http_transport = nullptr;  // while served as HTTP
+
   Phase phase = Phase::kFirstBytes;
   Clock::time_point phase_deadline{};
   Clock::time_point lifetime_end{};
@@ -66,12 +72,14 @@ struct Connection {
     timer.cancel();  // the watchdog re-arms for the new deadline
   }
   Clock::time_point deadline() const {
+    if (phase == Phase::kHttp) return lifetime_end;
     auto end =
         phase == Phase::kRelay ? traffic.last_activity + routes->settings.inactivity_timeout : phase_deadline;
     return std::min(end, lifetime_end);
   }
   void close_all() noexcept {
     boost::system::error_code ignored;
+    if (http_transport) http_transport->close();
     if (client_stream) client_stream->close();
     client_socket.close(ignored);
     if (backend_stream) backend_stream->close();
@@ -132,6 +140,10 @@ class Session {
   asio::awaitable<bool> terminate_client_tls(const std::string* alpn_choice);
   asio::awaitable<void> echo();
   asio::awaitable<void> serve_admitted();
+  // After termination: does the stream speak HTTP? ALPN says so, or its
+  // first bytes are an HTTP/1.x request line (read into `initial`).
+  asio::awaitable<std::optional<http::ConnectionServer::Protocol>> sniff_http(std::string& initial);
+  asio::awaitable<void> serve_http(http::ConnectionServer::Protocol protocol, std::string initial);
   void refuse(RefuseReason reason, std::string_view detail = {}) {
     w_.core.refused(w_.index, reason, detail, c_->client.address);
     close_reason_ = to_string(reason);
@@ -299,25 +311,111 @@ asio::awaitable<void> Session::echo() {
   }
 }
 
+// True when `bytes` start like an HTTP/1.x request line: a method token
+// (upper-case letters) and a space.
+bool looks_like_request_line(std::string_view bytes) {
+  std::size_t i = 0;
+  while (i < bytes.size() && i < 16 && bytes[i] >= 'A' && bytes[i] <= 'Z') ++i;
+  return i > 0 && i < bytes.size() && bytes[i] == ' ';
+}
+
+asio::awaitable<std::optional<http::ConnectionServer::Protocol>> Session::sniff_http(std::string& initial) {
+  using Protocol = http::ConnectionServer::Protocol;
+  auto* tls = static_cast<TlsStream*>(c_->client_stream.get());
+  const std::string alpn = core::tls_alpn_protocol(tls->native());
+  if (alpn == "h2") co_return Protocol::kHttp2;
+  if (alpn == "http/1.1") co_return Protocol::kHttp1;
+  if (route_->http) co_return Protocol::kDetect;
+  // No ALPN: the first bytes decide. A client that waits for the server to
+  // speak first is not HTTP: after initialDataTimeout it is relayed.
+  c_->set_phase(Phase::kHttp, {});
+  asio::steady_timer wait(w_.io);
+  wait.expires_after(c_->routes->settings.initial_data_timeout);
+  bool waited_out = false;
+  wait.async_wait([&waited_out, tls](const boost::system::error_code& e) {
+    if (e) return;
+    waited_out = true;
+    boost::system::error_code ignored;
+    tls->socket().cancel(ignored);
+  });
+  std::array<std::uint8_t, 4096> buffer;
+  boost::system::error_code ec;
+  std::span<std::uint8_t> whole(buffer);
+  const std::size_t n = co_await tls->read_some(whole, ec);
+  wait.cancel();
+  if (ec && !waited_out) {
+    tls->close();  // the client went away or broke TLS
+    co_return std::nullopt;
+  }
+  initial.assign(reinterpret_cast<const char*>(buffer.data()), n);
+  if (looks_like_request_line(initial)) co_return Protocol::kHttp1;
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> Session::serve_http(http::ConnectionServer::Protocol protocol, std::string initial) {
+  auto connection = std::make_shared<HttpConnection>(HttpConnection{.worker = w_, .port = c_->port, .client = c_->client});
+  boost::system::error_code ec;
+  auto& socket = c_->client_stream ? c_->client_stream->socket() : c_->client_socket;
+  auto local = socket.local_endpoint(ec);
+  if (!ec) connection->local = core::Endpoint{core::from_asio(local.address()), local.port()};
+  connection->id = ++w_.connections;
+  ssl_st* ssl = nullptr;
+  if (c_->client_stream) {
+    ssl = static_cast<TlsStream*>(c_->client_stream.get())->native();
+    connection->terminated = true;
+    connection->sni = hello_.server_name;
+    connection->tls_version = SSL_get_version(ssl);
+  } else {
+    c_->client_stream = std::make_unique<PlainStream>(std::move(c_->client_socket));
+    if (!prefix_.empty()) initial.insert(0, reinterpret_cast<const char*>(prefix_.data()), prefix_.size());
+    prefix_ = {};
+  }
+  auto transport = make_stream_transport(std::move(c_->client_stream), ssl, c_->traffic);
+  c_->http_transport = transport.get();
+  c_->set_phase(Phase::kHttp, {});
+  co_await w_.http_server.serve(std::move(transport), c_->client, make_http_handler(std::move(connection)),
+                                protocol, std::move(initial));
+  c_->http_transport = nullptr;
+  if (c_->timed_out) close_reason_ = "lifetime";
+}
+
 asio::awaitable<void> Session::serve_admitted() {
   boost::system::error_code ec;
   const auto& action = route_->config.action;
   const auto mode = action.tls ? std::optional<TlsMode>(action.tls->mode) : std::nullopt;
   const bool terminates = mode && *mode != TlsMode::kPassthrough;
+  using Protocol = http::ConnectionServer::Protocol;
+
+  if (route_->http && !terminates) {
+    // A plain port with HTTP routes: every request is matched on its own.
+    co_await serve_http(Protocol::kDetect, {});
+    co_return;
+  }
+  if (terminates && (mode == TlsMode::kTerminate || route_->http)) {
+    if (!co_await terminate_client_tls(nullptr)) co_return;
+    std::string initial;
+    if (auto protocol = co_await sniff_http(initial)) {
+      co_await serve_http(*protocol, std::move(initial));
+      co_return;
+    }
+    if (!c_->client_stream || !c_->client_stream->socket().is_open()) co_return;
+    // Not HTTP: relayed as bytes, the first of them included.
+    prefix_.assign(initial.begin(), initial.end());
+  }
 
   if (action.type == ActionType::kSocketHandler) {
     if (action.socket_handler->type == SocketHandlerType::kBlock) {
       close_reason_ = "blocked";
     } else {
       if (terminates) {
-        if (!co_await terminate_client_tls(nullptr)) co_return;
+        if (!c_->client_stream && !co_await terminate_client_tls(nullptr)) co_return;
       } else {
         c_->client_stream = std::make_unique<PlainStream>(std::move(c_->client_socket));
       }
       co_await echo();
     }
   } else {
-    if (mode == TlsMode::kTerminate) {
+    if (mode == TlsMode::kTerminate && !c_->client_stream) {
       if (!co_await terminate_client_tls(nullptr)) co_return;
     }
     if (!co_await connect_backend()) co_return;

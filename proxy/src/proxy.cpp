@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +28,8 @@
 #include "l4/ticket_keys.hpp"
 #include "listener_set.hpp"
 #include "metrics/metrics_reader.hpp"
+#include "balance/health_checker.hpp"
+#include "balance/health_registry.hpp"
 #include "metrics/route_registry.hpp"
 #include "route_set.hpp"
 #include "security/connection_limits.hpp"
@@ -57,13 +60,36 @@ ConnectionSettings settings_of(const ProxyOptions& o) {
 }
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
-                                          ConnectionLimits& limits, RouteRegistry& registry) {
-  auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets), limits);
+                                          RouteStateRegistries registries, RouteRegistry& registry) {
+  auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets), registries);
   set->settings = settings_of(o);
+  set->http = o.http;
+  if (auto trusted = IpPatternList::compile(o.proxy_ips)) set->proxy_ips = std::move(*trusted);
   std::vector<std::string> ids;
   for (const auto& route : set->table->routes()) ids.push_back(route.id);
   set->slots = registry.assign(ids);
   return set;
+}
+
+// The client-side HTTP limits (workers keep them until a restart).
+http::Limits http_limits(const ProxyOptions& o) {
+  http::Limits l;
+  l.idle_timeout = o.http.idle_timeout;
+  l.request_timeout = o.http.request_timeout;
+  l.max_body_bytes = o.http.max_body_bytes;
+  // The backend's answer bounds a request, not a handler timeout of its own.
+  l.handler_timeout = o.http.backend_timeout + o.connect_timeout + std::chrono::seconds(1);
+  l.body_timeout = std::chrono::milliseconds(0);
+  l.stream_idle_timeout = o.inactivity_timeout;
+  return l;
+}
+
+std::vector<std::shared_ptr<BackendPool>> pools_of(const RouteSet& set) {
+  std::vector<std::shared_ptr<BackendPool>> pools;
+  for (const auto& parts : set.route_http) {
+    if (parts.pool) pools.push_back(parts.pool);
+  }
+  return pools;
 }
 
 RefuseReason reason_of(LimitRefusal refusal) {
@@ -99,7 +125,7 @@ struct Proxy::Impl final : ProxyCore {
         runtime({.workers = worker_count(options.workers)}),
         shutdown(runtime, options.graceful_shutdown_timeout),
         tickets(std::make_shared<TicketKeys>()),
-        routes(build_set(options, tickets, limits, registry)),
+        routes(build_set(options, tickets, {limits, health, rate_limits}, registry)),
         listeners(runtime, options.bind_addresses,
                   [this](std::size_t w, asio::ip::tcp::socket s, std::uint16_t port) {
                     serve_connection(*workers[w], std::move(s), port);
@@ -111,11 +137,15 @@ struct Proxy::Impl final : ProxyCore {
     }
     for (std::size_t i = 0; i < runtime.workers(); ++i)
       workers.push_back(std::make_unique<Worker>(i, runtime.worker(i), routes, *this, resolver,
-                                                 WorkerMetricsOptions{.max_routes = registry.capacity()}));
+                                                 WorkerMetricsOptions{.max_routes = registry.capacity()},
+                                                 http_limits(options)));
     for (auto& w : workers) asio::co_spawn(w->io, tick_metrics(w->metrics), asio::detached);
+    checker.update(pools_of(*routes.load()));
     shutdown.on_begin([this] {
       std::lock_guard lock(control);
       listeners.close_all();
+      // HTTP connections finish their requests and close (HTTP/2: GOAWAY).
+      for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->http_server.drain(); });
     });
   }
 
@@ -198,7 +228,7 @@ struct Proxy::Impl final : ProxyCore {
   // ---- control ----
   // Builds, binds, publishes; throws and changes nothing on failure. Caller holds `control`.
   void apply(ProxyOptions next) {
-    auto set = build_set(next, tickets, limits, registry);
+    auto set = build_set(next, tickets, {limits, health, rate_limits}, registry);
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
@@ -207,6 +237,13 @@ struct Proxy::Impl final : ProxyCore {
     } else {
       routes.publish(set);
     }
+    checker.update(pools_of(*set));
+    std::set<std::string, std::less<>> keys;
+    for (const auto& parts : set->route_http) {
+      if (!parts.pool) continue;
+      for (std::size_t i = 0; i < parts.pool->size(); ++i) keys.insert(parts.pool->backend(i).key);
+    }
+    health.retain(keys);
     options = std::move(next);
     spdlog::info("routes updated: {} routes, ports {}", set->table->routes().size(),
                  fmt::join(listeners.ports(), ","));
@@ -224,6 +261,9 @@ struct Proxy::Impl final : ProxyCore {
   core::Shutdown shutdown;
   std::shared_ptr<TicketKeys> tickets;
   ConnectionLimits limits;
+  HealthRegistry health;
+  HealthChecker checker;  // runs the routes' active health checks
+  RateLimiterRegistry rate_limits;
   RouteRegistry registry;  // under `control`
   core::Snapshot<RouteSet> routes;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -260,6 +300,7 @@ void Proxy::start() {
   auto pending = impl_->listeners.prepare(wanted);
   impl_->listeners.commit(std::move(pending), wanted);
   impl_->started = true;
+  impl_->checker.start();
   // splice(2) has no MSG_NOSIGNAL: a write into a socket the peer has reset
   // raises SIGPIPE in the writing thread. The workers start with it blocked
   // (the syscall then fails with EPIPE), without touching the process's own

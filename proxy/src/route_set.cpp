@@ -42,11 +42,24 @@ void apply_versions(SSL_CTX* ctx, const std::vector<TlsProtocolVersion>& version
 }  // namespace
 
 std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
-                                          std::shared_ptr<TicketKeys> tickets, ConnectionLimits& limits) {
+                                          std::shared_ptr<TicketKeys> tickets, RouteStateRegistries registries) {
   auto set = std::make_shared<RouteSet>();
   set->table = RouteTable::build(std::move(routes), defaults);
   set->tls.resize(set->table->routes().size());
-  for (const auto& route : set->table->routes()) set->counters.push_back(limits.counter_for(route.id));
+  for (const auto& route : set->table->routes()) set->counters.push_back(registries.limits.counter_for(route.id));
+  for (const auto& route : set->table->routes()) {
+    RouteHttp parts;
+    const auto& action = route.config.action;
+    if (action.type == ActionType::kForward) parts.pool = BackendPool::build(route.id, action, registries.health);
+    if (route.security.rate_limit) {
+      parts.rate_limiter = registries.rate_limits.limiter_for(route.id, *route.security.rate_limit);
+    }
+    if (route.security.basic_auth) parts.basic_auth.emplace(*route.security.basic_auth);
+    if (action.url_rewrite) {
+      parts.rewrite = std::make_shared<const std::regex>(action.url_rewrite->pattern, std::regex::ECMAScript);
+    }
+    set->route_http.push_back(std::move(parts));
+  }
   for (const auto& route : set->table->routes()) {
     const auto& tls = route.config.action.tls;
     if (!tls || tls->mode == TlsMode::kPassthrough) continue;
@@ -55,6 +68,10 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
     std::string error;
     core::TlsServerOptions server_options;
     server_options.certificates.push_back(tls->certificate->source());
+    // Terminating routes offer HTTP (h2 first); a re-encrypting route that
+    // is not an HTTP route answers with what its backend chose instead.
+    const bool http_alpn = tls->mode == TlsMode::kTerminate || route.http;
+    if (http_alpn) server_options.alpn = {"h2", "http/1.1"};
     auto server = core::TlsServerContext::create(server_options, &error);
     if (!server) throw core::config::Error(path + ".certificate", error);
     SSL_CTX* ctx = server->native_handle();
@@ -66,7 +83,7 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
     SSL_CTX_set_read_ahead(ctx, 1);
     if (tickets) tickets->install(ctx);
     if (tls->mode == TlsMode::kTerminateAndReencrypt) {
-      SSL_CTX_set_alpn_select_cb(ctx, select_backend_alpn, nullptr);
+      if (!http_alpn) SSL_CTX_set_alpn_select_cb(ctx, select_backend_alpn, nullptr);
       core::TlsClientOptions client_options{.ca = tls->backend.ca, .verify = tls->backend.verify};
       auto client = core::TlsClientContext::create(client_options, &error);
       if (!client) throw core::config::Error(path + ".backend.ca", error);

@@ -12,11 +12,16 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <vector>
 
+#include "balance/backend_pool.hpp"
 #include "basalt/core/tls.hpp"
 #include "basalt/proxy/options.hpp"
+#include "routes/ip_pattern.hpp"
 #include "routes/route_table.hpp"
+#include "security/basic_auth_check.hpp"
+#include "security/request_rate_limiter.hpp"
 
 namespace basalt::proxy {
 
@@ -41,6 +46,21 @@ struct ConnectionSettings {
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
 };
 
+// A route's compiled request-level parts.
+struct RouteHttp {
+  std::shared_ptr<BackendPool> pool;  // forward routes: the backends, with their health and load
+  std::shared_ptr<RequestRateLimiter> rate_limiter;
+  std::optional<BasicAuthCheck> basic_auth;
+  std::shared_ptr<const std::regex> rewrite;  // action.advanced.urlRewrite.pattern
+};
+
+// The registries whose state outlives one RouteSet (kept by route id).
+struct RouteStateRegistries {
+  ConnectionLimits& limits;
+  HealthRegistry& health;
+  RateLimiterRegistry& rate_limits;
+};
+
 struct RouteSet {
   std::shared_ptr<const RouteTable> table;
   ConnectionSettings settings;
@@ -49,12 +69,15 @@ struct RouteSet {
   std::vector<std::shared_ptr<RouteCounter>> counters;
   // Metrics slots by Route::position (metrics/route_registry.hpp).
   std::vector<std::uint32_t> slots;
+  std::vector<RouteHttp> route_http;  // by Route::position
+  HttpOptions http;
+  IpPatternList proxy_ips;  // peers whose X-Forwarded-* are trusted
 
   // Compiles `routes`; throws core::config::Error naming routes[i] when a
   // TLS context cannot be made. `tickets` (may be null) encrypts session
   // tickets for every terminating context.
   static std::shared_ptr<RouteSet> build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
-                                         std::shared_ptr<TicketKeys> tickets, ConnectionLimits& limits);
+                                         std::shared_ptr<TicketKeys> tickets, RouteStateRegistries registries);
 };
 
 }  // namespace basalt::proxy

@@ -1,7 +1,8 @@
 // What a worker thread owns, and what its connections reach of the proxy.
 //
-// Worker: one per Runtime worker; its pipes, its view of the route snapshot
-// and its target resolver are touched by its own thread only.
+// Worker: one per Runtime worker; its pipes, its view of the route snapshot,
+// its target resolver, its HTTP sessions and its pooled backend clients are
+// touched by its own thread only.
 // ProxyCore: the shared parts a connection calls into (admission, metrics,
 // events, shutdown tokens), implemented by the proxy (proxy.cpp); every
 // member is safe to call from any worker.
@@ -13,13 +14,18 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "basalt/core/ip.hpp"
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
+#include "basalt/http/connection_server.hpp"
+#include "http/backend_clients.hpp"
 #include "l4/pipe_pool.hpp"
 #include "metrics/refuse_reason.hpp"
 #include "metrics/worker_metrics.hpp"
@@ -57,13 +63,17 @@ class ProxyCore {
 
 struct Worker {
   Worker(std::size_t index, boost::asio::io_context& io, const core::Snapshot<RouteSet>& routes,
-         ProxyCore& core, TargetResolver::Options resolver, WorkerMetricsOptions metrics_options)
+         ProxyCore& core, TargetResolver::Options resolver, WorkerMetricsOptions metrics_options,
+         http::Limits http_limits)
       : index(index),
         io(io),
         routes(routes),
         core(core),
         resolver(io, std::move(resolver)),
-        metrics(metrics_options) {}
+        metrics(metrics_options),
+        http_server(http_limits),
+        backends(io),
+        random(std::random_device{}()) {}
   std::size_t index;
   boost::asio::io_context& io;
   PipePool pipes;
@@ -71,6 +81,14 @@ struct Worker {
   ProxyCore& core;
   TargetResolver resolver;
   WorkerMetrics metrics;
+  http::ConnectionServer http_server;
+  BackendClients backends;
+  std::mt19937_64 random;
+  std::uint64_t requests = 0;
+  std::uint64_t connections = 0;
+
+  // A request id unique in the process and hard to guess: 16 hex digits.
+  std::string next_request_id() { return fmt::format("{:016x}", random() ^ (++requests << 8) ^ index); }
 };
 
 // Serves one accepted connection to its end; never throws.

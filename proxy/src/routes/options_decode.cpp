@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <limits>
+#include <regex>
 #include <utility>
 
 #include "basalt/core/config.hpp"
@@ -24,7 +25,9 @@
 #include "basalt/proxy/options.hpp"
 #include "basalt/service/log_config.hpp"
 #include "basalt/service/metrics_config.hpp"
+#include "routes/header_pattern.hpp"
 #include "routes/ip_pattern.hpp"
+#include "routes/path_pattern.hpp"
 
 namespace basalt::proxy {
 
@@ -259,9 +262,31 @@ std::vector<std::string> decode_tls_version_names(const Node& n) {
   return names;
 }
 
+std::string decode_path_pattern(const Node& n) {
+  auto p = decode_as<std::string>(n);
+  std::string error;
+  if (!PathPattern::compile(p, &error)) n.fail(error);
+  return p;
+}
+
+std::map<std::string, std::string> decode_header_patterns(const Node& n) {
+  const auto& obj = core::config::detail::expect_object(n);
+  if (obj.empty()) throw Error(n.path(), "needs at least one header (leave headers out to match every request)");
+  std::map<std::string, std::string> headers;
+  for (const auto& kv : obj) {
+    const Node item = n.child(kv.value(), kv.key());
+    std::string name(kv.key());
+    std::string error;
+    if (!HeaderPattern::valid_name(name)) item.fail("is not a header field name (RFC 9110 token characters)");
+    auto value = decode_as<std::string>(item);
+    if (!HeaderPattern::compile(name, value, &error)) item.fail(error);
+    headers.emplace(std::move(name), std::move(value));
+  }
+  return headers;
+}
+
 RouteMatch decode_match(const Node& n) {
-  Fields f(n, {"ports", "transport", "protocol", "domains", "clientIp", "tlsVersion"},
-           {{"path", "matching on the request path"}, {"headers", "matching on request headers"}});
+  Fields f(n, {"ports", "transport", "protocol", "domains", "clientIp", "tlsVersion", "path", "headers"});
   RouteMatch m;
   m.ports = decode_ports(f.require("ports"));
   if (auto t = f.get("transport")) {
@@ -270,7 +295,7 @@ RouteMatch decode_match(const Node& n) {
         *t, {{"tcp", Transport::kTcp}, {"udp", Transport::kUdp}, {"all", Transport::kAll}});
   }
   if (auto p = f.get("protocol")) {
-    refuse_values(*p, {"http", "quic"});
+    refuse_values(*p, {"quic"});
     m.protocol = enum_of<AppProtocol>(
         *p, {{"http", AppProtocol::kHttp}, {"tcp", AppProtocol::kTcp}, {"quic", AppProtocol::kQuic}});
   }
@@ -281,13 +306,15 @@ RouteMatch decode_match(const Node& n) {
       throw Error(c->path(), "needs at least one pattern (leave clientIp out to admit every client)");
   }
   if (auto v = f.get("tlsVersion")) m.tls_version = decode_tls_version_names(*v);
+  if (auto v = f.get("path")) m.path = decode_path_pattern(*v);
+  if (auto v = f.get("headers")) m.headers = decode_header_patterns(*v);
   return m;
 }
 
 // ---- action --------------------------------------------------------------------
 
 Target decode_target(const Node& n) {
-  Fields f(n, {"host", "port"}, {{"match", "choosing a target by a sub-match"}});
+  Fields f(n, {"host", "port", "weight"}, {{"match", "choosing a target by a sub-match"}});
   Target t;
   const Node host = f.require("host");
   if (!host.value().is_string() && !host.value().is_array()) host.fail("is not a host or a list of hosts");
@@ -304,6 +331,12 @@ Target decode_target(const Node& n) {
     t.preserve_port = true;
   } else {
     t.port = port_of(port);
+  }
+  if (auto w = f.get("weight")) {
+    std::int64_t s = 0;
+    std::uint64_t u = 0;
+    if (!core::config::detail::integer_in_range(w->value(), 1, 1000, s, u)) w->fail("is not a weight (1-1000)");
+    t.weight = static_cast<std::uint32_t>(u);
   }
   return t;
 }
@@ -395,28 +428,159 @@ RouteTls decode_tls(const Node& n, std::string_view base_dir) {
   return tls;
 }
 
+int http_status_of(const Node& n, int low, int high) {
+  std::int64_t s = 0;
+  std::uint64_t u = 0;
+  if (!core::config::detail::integer_in_range(n.value(), low, high, s, u)) {
+    n.fail(fmt::format("is not an HTTP status from {} to {}", low, high));
+  }
+  return static_cast<int>(s);
+}
+
+// `headers: {request: {...}, response: {...}}` and httpStatic's headers:
+// name -> value (a template), or null to remove the field.
+HeaderEdits decode_header_edits(const Node& n) {
+  const auto& obj = core::config::detail::expect_object(n);
+  HeaderEdits edits;
+  for (const auto& kv : obj) {
+    const Node item = n.child(kv.value(), kv.key());
+    if (!HeaderPattern::valid_name(kv.key())) item.fail("is not a header field name (RFC 9110 token characters)");
+    if (kv.value().is_null()) {
+      edits.emplace_back(std::string(kv.key()), std::nullopt);
+      continue;
+    }
+    auto value = decode_as<std::string>(item);
+    if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
+      item.fail("holds a line break or NUL, which no header value may");
+    }
+    edits.emplace_back(std::string(kv.key()), std::move(value));
+  }
+  return edits;
+}
+
 SocketHandler decode_socket_handler(const Node& n) {
   core::config::detail::expect_object(n);
   // The type first: the http* handlers take keys of their own.
-  std::optional<Node> type;
-  if (auto it = n.value().get_object().find("type"); it != n.value().get_object().end()) {
-    type = n.child(it->value(), "type");
-    refuse_values(*type, {"httpRedirect", "httpBlock", "httpStatic"});
-  }
-  Fields f(n, {"type"});
   SocketHandler h;
-  h.type = enum_of<SocketHandlerType>(
-      f.require("type"), {{"block", SocketHandlerType::kBlock}, {"echo", SocketHandlerType::kEcho}});
+  {
+    auto it = n.value().get_object().find("type");
+    if (it == n.value().get_object().end() || it->value().is_null()) n.fail_at("type", "is required");
+    h.type = enum_of<SocketHandlerType>(n.child(it->value(), "type"),
+                                        {{"block", SocketHandlerType::kBlock},
+                                         {"echo", SocketHandlerType::kEcho},
+                                         {"httpRedirect", SocketHandlerType::kHttpRedirect},
+                                         {"httpBlock", SocketHandlerType::kHttpBlock},
+                                         {"httpStatic", SocketHandlerType::kHttpStatic}});
+  }
+  switch (h.type) {
+    case SocketHandlerType::kBlock:
+    case SocketHandlerType::kEcho:
+      Fields(n, {"type"});
+      break;
+    case SocketHandlerType::kHttpRedirect: {
+      Fields f(n, {"type", "location", "status"});
+      h.location = decode_as<std::string>(f.require("location"));
+      if (h.location.empty() || h.location.find_first_of("\r\n") != std::string::npos) {
+        n.fail_at("location", "is not a URL (a template such as \"https://{domain}{path}\")");
+      }
+      h.status = 301;
+      if (auto s = f.get("status")) h.status = http_status_of(*s, 300, 399);
+      break;
+    }
+    case SocketHandlerType::kHttpBlock: {
+      Fields f(n, {"type", "status", "body"});
+      h.status = 403;
+      if (auto s = f.get("status")) h.status = http_status_of(*s, 400, 599);
+      if (auto b = f.get("body")) h.body = decode_as<std::string>(*b);
+      break;
+    }
+    case SocketHandlerType::kHttpStatic: {
+      Fields f(n, {"type", "status", "headers", "body"});
+      h.status = 200;
+      if (auto s = f.get("status")) h.status = http_status_of(*s, 200, 599);
+      if (auto v = f.get("headers")) h.headers = decode_header_edits(*v);
+      if (auto b = f.get("body")) h.body = decode_as<std::string>(*b);
+      break;
+    }
+  }
   return h;
 }
 
+HealthCheck decode_health_check(const Node& n) {
+  Fields f(n, {"path", "interval", "timeout", "unhealthyThreshold", "healthyThreshold"});
+  HealthCheck h;
+  if (auto v = f.get("path")) {
+    h.path = decode_as<std::string>(*v);
+    if (!h.path.starts_with('/') || h.path.find_first_of(" \t\r\n") != std::string::npos) {
+      v->fail("is not a request path (starting with '/', without spaces)");
+    }
+  }
+  if (auto v = f.get("interval")) h.interval = timeout_of(*v);
+  if (auto v = f.get("timeout")) h.timeout = timeout_of(*v);
+  if (auto v = f.get("unhealthyThreshold")) h.unhealthy_threshold = positive_count(*v);
+  if (auto v = f.get("healthyThreshold")) h.healthy_threshold = positive_count(*v);
+  if (h.timeout > h.interval) {
+    n.fail_at("timeout", fmt::format("{} ms is longer than the interval ({} ms)", h.timeout.count(),
+                                     h.interval.count()));
+  }
+  return h;
+}
+
+PassiveHealth decode_passive_health(const Node& n) {
+  Fields f(n, {"consecutiveFailures", "baseEjectionTime", "maxEjectionTime"});
+  PassiveHealth p;
+  if (auto v = f.get("consecutiveFailures")) p.consecutive_failures = decode_as<std::uint32_t>(*v);
+  if (auto v = f.get("baseEjectionTime")) p.base_ejection_time = timeout_of(*v);
+  if (auto v = f.get("maxEjectionTime")) p.max_ejection_time = timeout_of(*v);
+  if (p.max_ejection_time < p.base_ejection_time) {
+    n.fail_at("maxEjectionTime", "is shorter than baseEjectionTime");
+  }
+  return p;
+}
+
+LoadBalancing decode_load_balancing(const Node& n) {
+  Fields f(n, {"algorithm", "healthCheck", "passiveHealthCheck", "maxPendingRequests"});
+  LoadBalancing lb;
+  if (auto v = f.get("algorithm")) {
+    lb.algorithm = enum_of<BalanceAlgorithm>(*v, {{"round-robin", BalanceAlgorithm::kRoundRobin},
+                                                  {"least-connections", BalanceAlgorithm::kLeastConnections},
+                                                  {"ip-hash", BalanceAlgorithm::kIpHash}});
+  }
+  if (auto v = f.get("healthCheck")) lb.health_check = decode_health_check(*v);
+  if (auto v = f.get("passiveHealthCheck")) lb.passive = decode_passive_health(*v);
+  if (auto v = f.get("maxPendingRequests")) lb.max_pending_requests = positive_count(*v);
+  return lb;
+}
+
+WebSocketOptions decode_websocket(const Node& n) {
+  Fields f(n, {"enabled", "pingInterval", "pingTimeout"}, {{"maxPayloadSize", "a WebSocket payload limit"}});
+  WebSocketOptions w;
+  if (auto v = f.get("enabled")) w.enabled = decode_as<bool>(*v);
+  if (auto v = f.get("pingInterval")) w.ping_interval = timeout_of(*v);
+  if (auto v = f.get("pingTimeout")) w.ping_timeout = timeout_of(*v);
+  return w;
+}
+
+UrlRewrite decode_url_rewrite(const Node& n) {
+  Fields f(n, {"pattern", "target", "onlyRewritePath"}, {{"flags", "regex flags"}});
+  UrlRewrite r;
+  r.pattern = decode_as<std::string>(f.require("pattern"));
+  std::string error;
+  try {
+    std::regex compiled(r.pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    n.fail_at("pattern", fmt::format("is not a regular expression (ECMAScript): {}", e.what()));
+  }
+  r.target = decode_as<std::string>(f.require("target"));
+  if (auto v = f.get("onlyRewritePath")) r.only_rewrite_path = decode_as<bool>(*v);
+  return r;
+}
+
 RouteAction decode_action(const Node& n, std::string_view base_dir) {
-  Fields f(n, {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol"},
-           {{"loadBalancing", "load balancing"},
-            {"websocket", "WebSocket handling"},
-            {"nftables", "kernel forwarding (nftables)"},
-            {"udp", "UDP forwarding"},
-            {"options", "choosing the backend protocol"}});
+  Fields f(n,
+           {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol", "loadBalancing",
+            "websocket", "options", "advanced"},
+           {{"nftables", "kernel forwarding (nftables)"}, {"udp", "UDP forwarding"}});
   RouteAction a;
   a.type = enum_of<ActionType>(
       f.require("type"), {{"forward", ActionType::kForward}, {"socket-handler", ActionType::kSocketHandler}});
@@ -434,13 +598,37 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
   if (auto t = f.get("tls")) a.tls = decode_tls(*t, base_dir);
   const auto handler = f.get("socketHandler");
   if (handler) a.socket_handler = decode_socket_handler(*handler);
+  if (auto v = f.get("loadBalancing")) {
+    if (a.type != ActionType::kForward) throw Error(v->path(), "applies only to forward routes");
+    a.load_balancing = decode_load_balancing(*v);
+  }
+  if (auto v = f.get("websocket")) a.websocket = decode_websocket(*v);
+  if (auto v = f.get("options")) {
+    Fields o(*v, {"backendProtocol"});
+    if (auto b = o.get("backendProtocol")) {
+      refuse_values(*b, {"http3"});
+      a.backend_protocol = enum_of<BackendProtocol>(*b, {{"auto", BackendProtocol::kAuto},
+                                                         {"http1", BackendProtocol::kHttp1},
+                                                         {"http2", BackendProtocol::kHttp2},
+                                                         {"http3", BackendProtocol::kAuto}});
+    }
+  }
+  if (auto v = f.get("advanced")) {
+    Fields adv(*v, {"urlRewrite"},
+               {{"headers", "advanced.headers (use the route's headers)"},
+                {"keepAlive", "advanced.keepAlive"},
+                {"staticFiles", "serving static files"},
+                {"timeout", "advanced.timeout"}});
+    if (auto r = adv.get("urlRewrite")) a.url_rewrite = decode_url_rewrite(*r);
+  }
 
   if (a.type == ActionType::kForward) {
     if (a.targets.empty()) n.fail_at("targets", "a forward route needs at least one target");
     if (handler) throw Error(handler->path(), "only a socket-handler route takes a socketHandler");
   } else {
     if (!handler)
-      n.fail_at("socketHandler", "is required for type socket-handler ({type: block} or {type: echo})");
+      n.fail_at("socketHandler",
+                "is required for type socket-handler ({type: block}, {type: echo}, {type: httpRedirect, ...})");
     if (targets) throw Error(targets->path(), "a socket-handler route takes no targets");
   }
   return a;
@@ -449,24 +637,120 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
 // ---- security ------------------------------------------------------------------
 
 RouteSecurity decode_security(const Node& n) {
-  Fields f(
-      n,
-      {"ipAllowList", "ipBlockList", "maxConnections", "maxConnectionsPerIP", "connectionRateLimitPerMinute"},
-      {{"rateLimit", "request rate limiting"}, {"basicAuth", "basic authentication"}});
+  Fields f(n, {"ipAllowList", "ipBlockList", "maxConnections", "maxConnectionsPerIP",
+               "connectionRateLimitPerMinute", "rateLimit", "basicAuth"},
+           {{"jwtAuth", "JWT authentication"}, {"authentication", "external authentication"}});
   RouteSecurity s;
   if (auto v = f.get("ipAllowList")) s.ip_allow_list = decode_ip_patterns(*v);
   if (auto v = f.get("ipBlockList")) s.ip_block_list = decode_ip_patterns(*v);
   if (auto v = f.get("maxConnections")) s.max_connections = positive_count(*v);
   if (auto v = f.get("maxConnectionsPerIP")) s.max_connections_per_ip = positive_count(*v);
   if (auto v = f.get("connectionRateLimitPerMinute")) s.connection_rate_limit_per_minute = positive_count(*v);
+  if (auto v = f.get("rateLimit")) {
+    Fields r(*v, {"enabled", "maxRequests", "window", "keyBy", "headerName", "errorMessage"});
+    if (!r.get("enabled") || decode_as<bool>(*r.get("enabled"))) {
+      RateLimit limit;
+      limit.max_requests = positive_count(r.require("maxRequests"));
+      const Node w = r.require("window");
+      std::int64_t secs = 0;
+      std::uint64_t u = 0;
+      if (!core::config::detail::integer_in_range(w.value(), 1, 86400, secs, u)) {
+        w.fail("is not a window in seconds (1-86400)");
+      }
+      limit.window = std::chrono::seconds(secs);
+      if (auto k = r.get("keyBy")) {
+        limit.key_by = enum_of<RateLimitKey>(
+            *k, {{"ip", RateLimitKey::kIp}, {"path", RateLimitKey::kPath}, {"header", RateLimitKey::kHeader}});
+      }
+      if (auto h = r.get("headerName")) {
+        limit.header_name = decode_as<std::string>(*h);
+        if (!HeaderPattern::valid_name(limit.header_name)) h->fail("is not a header field name");
+      }
+      if (limit.key_by == RateLimitKey::kHeader && limit.header_name.empty()) {
+        v->fail_at("headerName", "is required with keyBy: header");
+      }
+      if (auto m = r.get("errorMessage")) limit.error_message = decode_as<std::string>(*m);
+      s.rate_limit = std::move(limit);
+    }
+  }
+  if (auto v = f.get("basicAuth")) {
+    Fields b(*v, {"enabled", "users", "realm", "excludePaths"});
+    if (!b.get("enabled") || decode_as<bool>(*b.get("enabled"))) {
+      BasicAuth auth;
+      const Node users = b.require("users");
+      const auto& arr = core::config::detail::expect_array(users);
+      if (arr.empty()) throw Error(users.path(), "needs at least one user");
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        const Node u = users.element(arr[i], i);
+        Fields uf(u, {"username", "password"});
+        BasicAuth::User user{decode_as<std::string>(uf.require("username")),
+                             decode_as<std::string>(uf.require("password"))};
+        if (user.username.empty() || user.username.find(':') != std::string::npos) {
+          u.fail_at("username", "is empty or holds ':' (RFC 7617)");
+        }
+        auth.users.push_back(std::move(user));
+      }
+      if (auto r = b.get("realm")) {
+        auth.realm = decode_as<std::string>(*r);
+        if (auth.realm.find_first_of("\"\\\r\n") != std::string::npos) r->fail("holds a quote, backslash or line break");
+      }
+      if (auto e = b.get("excludePaths")) {
+        auth.exclude_paths = decode_as<std::vector<std::string>>(*e);
+        for (std::size_t i = 0; i < auth.exclude_paths.size(); ++i) {
+          std::string error;
+          if (!PathPattern::compile(auth.exclude_paths[i], &error)) {
+            e->element(e->value().get_array()[i], i).fail(error);
+          }
+        }
+      }
+      s.basic_auth = std::move(auth);
+    }
+  }
   return s;
 }
 
 // ---- route ---------------------------------------------------------------------
 
+// The first field that makes `r` an HTTP route (is_http_route), as a path
+// below the route, or "" when there is none.
+std::string first_http_feature(const RouteConfig& r) {
+  const auto& m = r.match;
+  if (m.path) return "match.path";
+  if (!m.headers.empty()) return "match.headers";
+  if (m.protocol == AppProtocol::kHttp) return "match.protocol";
+  if (!r.request_headers.empty() || !r.response_headers.empty()) return "headers";
+  if (r.action.url_rewrite) return "action.advanced.urlRewrite";
+  if (r.action.backend_protocol != BackendProtocol::kAuto) return "action.options.backendProtocol";
+  if (r.action.socket_handler && r.action.socket_handler->type >= SocketHandlerType::kHttpRedirect)
+    return "action.socketHandler";
+  if (r.security && r.security->rate_limit) return "security.rateLimit";
+  if (r.security && r.security->basic_auth) return "security.basicAuth";
+  if (!m.domains.empty() && !r.action.tls) return "match.domains";
+  return {};
+}
+
+// What HTTP needs: a stream basalt can read (not passthrough, not protocol
+// tcp), and an HTTP answer (not a connection handler).
+void check_http_use(const RouteConfig& r, const Node& n) {
+  const std::string feature = first_http_feature(r);
+  if (feature.empty()) return;
+  const std::string path = n.path() + "." + feature;
+  if (r.action.tls && r.action.tls->mode == TlsMode::kPassthrough) {
+    throw Error(path, "needs HTTP, which a passthrough route never sees (basalt does not end its TLS)");
+  }
+  if (r.match.protocol == AppProtocol::kTcp) {
+    throw Error(path, "needs HTTP, but match.protocol is tcp");
+  }
+  if (r.action.socket_handler && r.action.socket_handler->type < SocketHandlerType::kHttpRedirect) {
+    throw Error(n.path() + ".action.socketHandler.type",
+                fmt::format("is a connection handler, but {} makes this an HTTP route (use httpBlock, "
+                            "httpStatic or httpRedirect)",
+                            feature));
+  }
+}
+
 RouteConfig decode_route(const Node& n, std::string_view base_dir) {
-  Fields f(n, {"name", "description", "tags", "priority", "enabled", "match", "action", "security"},
-           {{"headers", "setting request and response headers"}});
+  Fields f(n, {"name", "description", "tags", "priority", "enabled", "match", "action", "security", "headers"});
   RouteConfig r;
   if (auto v = f.get("name")) {
     r.name = decode_as<std::string>(*v);
@@ -480,12 +764,12 @@ RouteConfig decode_route(const Node& n, std::string_view base_dir) {
   r.match = decode_match(match);
   r.action = decode_action(f.require("action"), base_dir);
   if (auto v = f.get("security")) r.security = decode_security(*v);
-  if (!r.match.domains.empty() && !r.action.tls) {
-    match.fail_at(
-        "domains",
-        "without action.tls, routes by Host header are not supported yet (HTTP routing arrives with the "
-        "next version); add action.tls to route by SNI");
+  if (auto v = f.get("headers")) {
+    Fields h(*v, {"request", "response"});
+    if (auto q = h.get("request")) r.request_headers = decode_header_edits(*q);
+    if (auto q = h.get("response")) r.response_headers = decode_header_edits(*q);
   }
+  check_http_use(r, n);
   return r;
 }
 
@@ -530,6 +814,25 @@ DnsConfig decode_dns(const Node& n) {
   return d;
 }
 
+HttpOptions decode_http(const Node& n) {
+  Fields f(n, {"forwardedHeaders", "forwarded", "via", "accessLog", "requestIdHeader", "backendTimeout",
+               "idleTimeout", "requestTimeout", "maxBodySize"});
+  HttpOptions h;
+  if (auto v = f.get("forwardedHeaders")) h.forwarded_headers = decode_as<bool>(*v);
+  if (auto v = f.get("forwarded")) h.forwarded = decode_as<bool>(*v);
+  if (auto v = f.get("via")) h.via = decode_as<bool>(*v);
+  if (auto v = f.get("accessLog")) h.access_log = decode_as<bool>(*v);
+  if (auto v = f.get("requestIdHeader")) {
+    h.request_id_header = decode_as<std::string>(*v);
+    if (!HeaderPattern::valid_name(h.request_id_header)) v->fail("is not a header field name");
+  }
+  if (auto v = f.get("backendTimeout")) h.backend_timeout = timeout_of(*v);
+  if (auto v = f.get("idleTimeout")) h.idle_timeout = timeout_of(*v);
+  if (auto v = f.get("requestTimeout")) h.request_timeout = timeout_of(*v);
+  if (auto v = f.get("maxBodySize")) h.max_body_bytes = decode_as<std::uint64_t>(*v);
+  return h;
+}
+
 }  // namespace
 
 ProxyOptions decode_options(const boost::json::value& value, std::string_view base_dir) {
@@ -538,16 +841,13 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
            {"routes", "defaults", "connectTimeout", "initialDataTimeout", "inactivityTimeout",
             "maxConnectionLifetime", "gracefulShutdownTimeout", "maxConnectionsPerIP",
             "connectionRateLimitPerMinute", "stateDir", "workers", "bindAddresses", "user", "dns", "metrics",
-            "log", "acceptProxyProtocol", "proxyIPs", "sendProxyProtocol"},
+            "log", "acceptProxyProtocol", "proxyIPs", "sendProxyProtocol", "http"},
            {{"acme", "issuing certificates with ACME"}});
   ProxyOptions o;
   if (auto v = f.get("acceptProxyProtocol")) refuse_true(*v);
   if (auto v = f.get("sendProxyProtocol")) refuse_true(*v);
-  if (auto v = f.get("proxyIPs")) {
-    if (!decode_as<std::vector<std::string>>(*v).empty()) {
-      throw Error(v->path(), "accepting PROXY protocol headers is not supported yet");
-    }
-  }
+  if (auto v = f.get("proxyIPs")) o.proxy_ips = decode_ip_patterns(*v);
+  if (auto v = f.get("http")) o.http = decode_http(*v);
   if (auto v = f.get("defaults")) o.defaults = decode_defaults(*v);
   if (auto v = f.get("connectTimeout")) o.connect_timeout = timeout_of(*v);
   if (auto v = f.get("initialDataTimeout")) o.initial_data_timeout = timeout_of(*v);
@@ -577,6 +877,10 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
 std::vector<RouteConfig> decode_routes(const boost::json::value& value, std::string_view root,
                                        std::string_view base_dir) {
   return decode_route_list(Node(value, std::string(root)), base_dir);
+}
+
+bool is_http_route(const RouteConfig& route) {
+  return !first_http_feature(route).empty();
 }
 
 std::string route_id(const RouteConfig& route, std::size_t position) {

@@ -230,30 +230,14 @@ routes:
 
 TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
   const std::string fwd = "{type: forward, targets: [{host: 127.0.0.1, port: 80}]}";
-  EXPECT_EQ(error(one_route("{ports: 80, path: /api/*}", fwd)),
-            "routes[0].match.path: matching on the request path is not supported yet");
-  EXPECT_EQ(error(one_route("{ports: 80, protocol: http}", fwd)),
-            "routes[0].match.protocol: \"http\" is not supported yet");
   EXPECT_EQ(error(one_route("{ports: 80, transport: udp}", fwd)),
             "routes[0].match.transport: \"udp\" is not supported yet");
   EXPECT_EQ(error(one_route("{ports: 80, transport: sctp}", fwd)),
             "routes[0].match.transport: \"sctp\" is not one of: tcp, udp, all");
-  EXPECT_EQ(error(one_route("{ports: 80}",
-                            "{type: socket-handler, socketHandler: {type: httpRedirect, location: x}}")),
-            "routes[0].action.socketHandler.type: \"httpRedirect\" is not supported yet");
-  EXPECT_EQ(error(one_route("{ports: 80}", fwd, "security: {basicAuth: {users: []}}")),
-            "routes[0].security.basicAuth: basic authentication is not supported yet");
 
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {one_route("{ports: 80, headers: {x: y}}", fwd), "routes[0].match.headers: "},
       {one_route("{ports: 80, protocol: quic}", fwd), "routes[0].match.protocol: "},
       {one_route("{ports: 80, transport: all}", fwd), "routes[0].match.transport: "},
-      {one_route("{ports: 80}", fwd, "headers: {request: {x: y}}"), "routes[0].headers: "},
-      {one_route("{ports: 80}",
-                 "{type: forward, targets: [{host: a, port: 1}], loadBalancing: {algorithm: ip-hash}}"),
-       "routes[0].action.loadBalancing: "},
-      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], websocket: {enabled: true}}"),
-       "routes[0].action.websocket: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], forwardingEngine: nftables}"),
        "routes[0].action.forwardingEngine: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], nftables: {}}"),
@@ -263,18 +247,13 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], udp: {}}"),
        "routes[0].action.udp: "},
       {one_route("{ports: 80}",
-                 "{type: forward, targets: [{host: a, port: 1}], options: {backendProtocol: http2}}"),
-       "routes[0].action.options: "},
+                 "{type: forward, targets: [{host: a, port: 1}], options: {backendProtocol: http3}}"),
+       "routes[0].action.options.backendProtocol: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1, match: {path: /x}}]}"),
        "routes[0].action.targets[0].match: "},
-      {one_route("{ports: 80}", fwd, "security: {rateLimit: {maxRequests: 1, window: 1}}"),
-       "routes[0].security.rateLimit: "},
-      {one_route("{ports: 80}", "{type: socket-handler, socketHandler: {type: httpBlock}}"),
-       "routes[0].action.socketHandler.type: "},
-      {one_route("{ports: 80}", "{type: socket-handler, socketHandler: {type: httpStatic, body: x}}"),
-       "routes[0].action.socketHandler.type: "},
+      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], websocket: {maxPayloadSize: 9}}"),
+       "routes[0].action.websocket.maxPayloadSize: "},
       {"acceptProxyProtocol: true\n", "acceptProxyProtocol: "},
-      {"proxyIPs: [127.0.0.1]\n", "proxyIPs: "},
       {"sendProxyProtocol: true\n", "sendProxyProtocol: "},
       {"acme: {email: a@b.test}\n", "acme: "},
       {"defaults: {target: {host: a, port: 1}}\n", "defaults.target: "},
@@ -286,12 +265,92 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
   }
 }
 
-TEST_F(OptionsDecodeTest, DomainsWithoutTlsAreHttpRoutes) {
-  EXPECT_EQ(error(one_route("{ports: 80, domains: example.test}",
-                            "{type: forward, targets: [{host: a, port: 1}]}")),
-            "routes[0].match.domains: without action.tls, routes by Host header are not supported yet (HTTP "
-            "routing "
-            "arrives with the next version); add action.tls to route by SNI");
+TEST_F(OptionsDecodeTest, HttpRouteFields) {
+  auto o = decode(R"yaml(
+proxyIPs: [10.0.0.0/8]
+http: {forwarded: true, via: true, accessLog: true, backendTimeout: 5000}
+routes:
+  - name: api
+    match: {ports: 8080, domains: api.test, path: /v1/*, headers: {x-env: /^prod/}}
+    action:
+      type: forward
+      targets: [{host: [127.0.0.1, 127.0.0.2], port: 9000, weight: 3}]
+      loadBalancing:
+        algorithm: ip-hash
+        healthCheck: {path: /health, interval: 2000, timeout: 500, unhealthyThreshold: 2, healthyThreshold: 1}
+        passiveHealthCheck: {consecutiveFailures: 3, baseEjectionTime: 1000, maxEjectionTime: 8000}
+      options: {backendProtocol: http2}
+      websocket: {enabled: false}
+      advanced: {urlRewrite: {pattern: "^/v1/(.*)", target: "/$1"}}
+    headers: {request: {x-route: "{routeName}", cookie: null}, response: {server: null}}
+    security:
+      rateLimit: {maxRequests: 10, window: 60, keyBy: header, headerName: x-api-key}
+      basicAuth: {users: [{username: u, password: p}], realm: api, excludePaths: [/v1/public/*]}
+  - name: moved
+    match: {ports: 8080}
+    action: {type: socket-handler, socketHandler: {type: httpRedirect, location: "https://{domain}{path}"}}
+)yaml");
+  ASSERT_EQ(o.routes.size(), 2u);
+  EXPECT_EQ(o.proxy_ips, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_TRUE(o.http.forwarded && o.http.via && o.http.access_log && o.http.forwarded_headers);
+  EXPECT_EQ(o.http.backend_timeout, std::chrono::milliseconds(5000));
+  const auto& api = o.routes[0];
+  EXPECT_TRUE(is_http_route(api));
+  EXPECT_EQ(api.match.path, "/v1/*");
+  EXPECT_EQ(api.match.headers.at("x-env"), "/^prod/");
+  EXPECT_EQ(api.action.targets[0].weight, 3u);
+  ASSERT_TRUE(api.action.load_balancing);
+  EXPECT_EQ(api.action.load_balancing->algorithm, BalanceAlgorithm::kIpHash);
+  EXPECT_EQ(api.action.load_balancing->health_check->path, "/health");
+  EXPECT_EQ(api.action.load_balancing->health_check->unhealthy_threshold, 2u);
+  EXPECT_EQ(api.action.load_balancing->passive.consecutive_failures, 3u);
+  EXPECT_EQ(api.action.backend_protocol, BackendProtocol::kHttp2);
+  EXPECT_FALSE(api.action.websocket.enabled);
+  EXPECT_EQ(api.action.url_rewrite->target, "/$1");
+  ASSERT_EQ(api.request_headers.size(), 2u);
+  EXPECT_EQ(api.request_headers[0].second, "{routeName}");
+  EXPECT_FALSE(api.request_headers[1].second.has_value());
+  EXPECT_EQ(api.security->rate_limit->key_by, RateLimitKey::kHeader);
+  EXPECT_EQ(api.security->rate_limit->window, std::chrono::seconds(60));
+  EXPECT_EQ(api.security->basic_auth->realm, "api");
+  const auto& moved = o.routes[1];
+  EXPECT_EQ(moved.action.socket_handler->type, SocketHandlerType::kHttpRedirect);
+  EXPECT_EQ(moved.action.socket_handler->status, 301);
+  EXPECT_TRUE(is_http_route(moved));
+}
+
+TEST_F(OptionsDecodeTest, HttpRouteErrorsNameThePath) {
+  const std::string fwd = "{type: forward, targets: [{host: a, port: 1}]}";
+  const std::string pass = "{type: forward, targets: [{host: a, port: 1}], tls: {mode: passthrough}}";
+  EXPECT_EQ(error(one_route("{ports: 443, path: /x}", pass)),
+            "routes[0].match.path: needs HTTP, which a passthrough route never sees (basalt does not end its TLS)");
+  EXPECT_EQ(error(one_route("{ports: 80, protocol: tcp, path: /x}", fwd)),
+            "routes[0].match.path: needs HTTP, but match.protocol is tcp");
+  EXPECT_EQ(error(one_route("{ports: 80, path: api}", fwd)),
+            "routes[0].match.path: \"api\" is not a path pattern (it starts with '/' or '*', e.g. \"/api/*\")");
+  EXPECT_THAT(error(one_route("{ports: 80, headers: {x: \"/(/\"}}", fwd)),
+              HasSubstr("routes[0].match.headers.x: \"/(/\" is not a regular expression"));
+  EXPECT_EQ(error(one_route("{ports: 80, domains: a.test}", "{type: socket-handler, socketHandler: {type: echo}}")),
+            "routes[0].action.socketHandler.type: is a connection handler, but match.domains makes this an HTTP "
+            "route (use httpBlock, httpStatic or httpRedirect)");
+  EXPECT_EQ(error(one_route("{ports: 80}", "{type: socket-handler, socketHandler: {type: httpRedirect}}")),
+            "routes[0].action.socketHandler.location: is required");
+  EXPECT_EQ(error(one_route("{ports: 80}",
+                            "{type: socket-handler, socketHandler: {type: httpBlock, status: 200}}")),
+            "routes[0].action.socketHandler.status: 200 is not an HTTP status from 400 to 599");
+  EXPECT_EQ(error(one_route("{ports: 80}", fwd, "security: {rateLimit: {maxRequests: 1, window: 1, keyBy: header}}")),
+            "routes[0].security.rateLimit.headerName: is required with keyBy: header");
+  EXPECT_EQ(error(one_route("{ports: 80}", fwd, "security: {basicAuth: {users: []}}")),
+            "routes[0].security.basicAuth.users: needs at least one user");
+  EXPECT_EQ(error(one_route("{ports: 80}",
+                            "{type: forward, targets: [{host: a, port: 1}], loadBalancing: {algorithm: random}}")),
+            "routes[0].action.loadBalancing.algorithm: \"random\" is not one of: round-robin, least-connections, "
+            "ip-hash");
+  EXPECT_EQ(error(one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1, weight: 0}]}")),
+            "routes[0].action.targets[0].weight: 0 is not a weight (1-1000)");
+  EXPECT_EQ(error(one_route("{ports: 80}", fwd, "headers: {request: {\"bad name\": x}}")),
+            "routes[0].headers.request.bad name: \"x\" is not a header field name (RFC 9110 token characters)");
+  EXPECT_EQ(error("proxyIPs: [not-an-ip]\n").substr(0, 12), "proxyIPs[0]:");
 }
 
 TEST_F(OptionsDecodeTest, CertificateErrors) {

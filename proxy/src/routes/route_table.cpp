@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "basalt/core/config.hpp"
+#include "basalt/http/message.hpp"
 #include "l4/client_hello.hpp"
 
 namespace basalt::proxy {
@@ -76,8 +77,17 @@ Route::DomainMatch Route::match_domain(std::string_view server_name) const noexc
   return DomainMatch::kNone;
 }
 
+bool Route::matches_request(std::string_view host, const http::RequestHead& request) const {
+  if (!config.match.domains.empty() && match_domain(host) == DomainMatch::kNone) return false;
+  if (path_ && !path_->match(request.path)) return false;
+  for (const auto& h : headers_) {
+    if (!h.match(request.headers)) return false;
+  }
+  return true;
+}
+
 bool Route::matches_hello(const ClientHello* hello) const noexcept {
-  if (!needs_hello) return true;
+  if (!needs_hello) return !http || !hello;
   if (!hello) return false;
   if (!config.match.domains.empty() && match_domain(hello->server_name) == DomainMatch::kNone) return false;
   if (tls_versions_ != 0) {
@@ -102,7 +112,19 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteConfig> rou
     r.position = i;
     r.security = effective_security(r.config.security, defaults.security);
     const RouteMatch& m = r.config.match;
-    r.needs_hello = r.config.action.tls.has_value() || !m.domains.empty() || !m.tls_version.empty();
+    r.needs_hello = r.config.action.tls.has_value() || !m.tls_version.empty();
+    r.http = is_http_route(r.config);
+    if (m.path) {
+      std::string error;
+      r.path_ = PathPattern::compile(*m.path, &error);
+      if (!r.path_) throw core::config::Error(path + ".match.path", fmt::format("\"{}\" {}", *m.path, error));
+    }
+    for (const auto& [name, value] : m.headers) {
+      std::string error;
+      auto h = HeaderPattern::compile(name, value, &error);
+      if (!h) throw core::config::Error(path + ".match.headers." + name, fmt::format("\"{}\" {}", value, error));
+      r.headers_.push_back(std::move(*h));
+    }
     for (std::size_t j = 0; j < m.domains.size(); ++j) {
       std::string error;
       auto glob = core::Glob::compile(m.domains[j], {.case_insensitive = true}, &error);
@@ -130,7 +152,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteConfig> rou
                                   fmt::format("\"{}\" is not one of: TLSv1.2, TLSv1.3", m.tls_version[j]));
       }
     }
-    r.specificity_ = int{!m.domains.empty()} + int{!m.client_ip.empty()} + int{!m.tls_version.empty()};
+    r.specificity_ = int{!m.domains.empty()} + int{!m.client_ip.empty()} + int{!m.tls_version.empty()} +
+                     int{m.path.has_value()} + int{!m.headers.empty()};
     table->routes_.push_back(std::move(r));
   }
 
@@ -159,6 +182,9 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteConfig> rou
     if (x.config.priority != y.config.priority) return x.config.priority > y.config.priority;
     if (x.specificity_ != y.specificity_) return x.specificity_ > y.specificity_;
     if (x.exact_domain_ != y.exact_domain_) return x.exact_domain_;
+    const std::size_t xp = x.path_ ? x.path_->literal_length() : 0;
+    const std::size_t yp = y.path_ ? y.path_->literal_length() : 0;
+    if (xp != yp) return xp > yp;
     return x.position < y.position;
   });
 
@@ -216,7 +242,7 @@ RouteTable::AcceptDecision RouteTable::at_accept(std::uint16_t port, const core:
   for (auto i : candidates(port)) {
     const Route& r = routes_[i];
     if (!r.admits_client(client)) continue;
-    if (r.needs_hello) return {nullptr, true};
+    if (r.needs_hello || r.http) return {nullptr, true};
     return {&r, false};
   }
   return {nullptr, false};
@@ -236,6 +262,47 @@ const Route* RouteTable::after_hello(std::uint16_t port, const core::IpAddress& 
             s.match_domain(hello->server_name) == Route::DomainMatch::kExact) {
           return &s;
         }
+      }
+    }
+    return &r;
+  }
+  return nullptr;
+}
+
+namespace {
+// The host of a Host / :authority value: without the port ("[::1]:8080" ->
+// "::1", "a.test:80" -> "a.test") and without a trailing dot.
+std::string_view host_of(std::string_view authority) noexcept {
+  if (authority.starts_with('[')) {
+    auto end = authority.find(']');
+    return end == std::string_view::npos ? authority : authority.substr(1, end - 1);
+  }
+  if (auto colon = authority.rfind(':'); colon != std::string_view::npos &&
+                                          authority.find(':') == colon) {
+    authority = authority.substr(0, colon);
+  }
+  if (!authority.empty() && authority.back() == '.') authority.remove_suffix(1);
+  return authority;
+}
+}  // namespace
+
+const Route* RouteTable::for_request(std::uint16_t port, const core::IpAddress& client,
+                                     const http::RequestHead& request, bool terminated) const {
+  const std::string_view host = host_of(request.authority);
+  const auto list = candidates(port);
+  auto fits = [&](const Route& r) {
+    const bool terminating = r.config.action.tls && r.config.action.tls->mode != TlsMode::kPassthrough;
+    if (terminating != terminated || (!terminated && r.config.action.tls)) return false;
+    return r.admits_client(client) && r.matches_request(host, request);
+  };
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const Route& r = routes_[list[k]];
+    if (!fits(r)) continue;
+    if (!r.config.match.domains.empty() && r.match_domain(host) == Route::DomainMatch::kWildcard) {
+      for (std::size_t n = k + 1; n < list.size(); ++n) {
+        const Route& s = routes_[list[n]];
+        if (s.config.priority != r.config.priority || s.specificity_ != r.specificity_) break;
+        if (fits(s) && s.match_domain(host) == Route::DomainMatch::kExact) return &s;
       }
     }
     return &r;

@@ -11,23 +11,35 @@
 //      domain comes before one with wildcard domains only (and before one
 //      without domains);
 //   3. position in the list, earlier first.
-// A route "needs the hello" when it has action.tls (any mode), domains or
-// tlsVersion: only the ClientHello can decide it. A connection is matched in
-// two steps, on what is known when it is known:
-//   at_accept(port, client): the first candidate wins if it needs no hello;
-//     if it needs one, the answer is "read the ClientHello first"
+// A route "needs the hello" when it has action.tls (any mode) or
+// tlsVersion: only the ClientHello can decide it. An HTTP route
+// (is_http_route) without action.tls needs the first bytes too (they must
+// not be TLS). A connection is matched in two steps, on what is known when
+// it is known:
+//   at_accept(port, client): the first candidate wins if it is a TCP route
+//     that needs no hello; else the answer is "read the first bytes"
 //     (read_hello); no candidate: nothing matches.
 //   after_hello(port, client, hello): the first candidate that matches the
-//     hello wins. A route that needs no hello always matches (even when the
-//     bytes were TLS). A route that needs one matches only a real hello
+//     hello wins. A TCP route that needs no hello always matches (even when
+//     the bytes were TLS); a plain HTTP route matches only bytes that are
+//     not TLS (the connection is then served as HTTP, each request matched
+//     by for_request()). A route that needs one matches only a real hello
 //     (null: not TLS, or nothing came): its domains, if any, must match the
 //     SNI (an empty SNI matches no route with domains; a TLS route without
 //     domains matches any hello), and its tlsVersion, if any, must name a
 //     version the client offers. When the winner matched the SNI by a
 //     wildcard, a route of the same priority and specificity that names the
 //     SNI exactly wins over it (`a.example.test` before `*.example.test`).
+// for_request(port, client, request, terminated): on an HTTP connection,
+//   each request is matched on its own among the candidates of the same
+//   kind (plain routes on a plain connection, terminating routes after TLS
+//   termination): domains against the Host (port and trailing dot ignored),
+//   then match.path, then match.headers; a longer path pattern wins at equal
+//   priority and specificity; exact domains before wildcards as above.
+// Specificity counts domains, clientIp, tlsVersion, path and headers.
 // security (ipAllowList / ipBlockList) is not part of matching: the caller
-// asks the chosen route's allows_ip() and refuses the connection.
+// asks the chosen route's allows_ip() and refuses the connection (or, for
+// a request, answers 403).
 //
 // Thread-safety: immutable after build(); share freely.
 #pragma once
@@ -44,7 +56,13 @@
 #include "basalt/core/glob.hpp"
 #include "basalt/core/ip.hpp"
 #include "basalt/proxy/options.hpp"
+#include "routes/header_pattern.hpp"
 #include "routes/ip_pattern.hpp"
+#include "routes/path_pattern.hpp"
+
+namespace basalt::http {
+struct RequestHead;
+}
 
 namespace basalt::proxy {
 
@@ -58,11 +76,16 @@ struct Route {
   // The effective security: the route's own, else the options' defaults.
   RouteSecurity security;
   // True when the route can only be decided on the ClientHello: it has
-  // `tls` (any mode), `domains` or `tlsVersion`.
+  // `tls` (any mode) or `tlsVersion`.
   bool needs_hello = false;
+  // is_http_route(config): connections are read as HTTP (after TLS
+  // termination for a terminating route).
+  bool http = false;
   // Compiled matchers (implementation-defined members follow).
   bool admits_client(const core::IpAddress& client) const noexcept;  // match.clientIp
   bool matches_hello(const ClientHello* hello) const noexcept;       // domains + tlsVersion; null: not TLS
+  // domains (against `host`, already without port), path and headers.
+  bool matches_request(std::string_view host, const http::RequestHead& request) const;
   // The effective ipBlockList and ipAllowList: false when the block list
   // matches; else true when the allow list is empty or matches.
   bool allows_ip(const core::IpAddress& client) const noexcept;
@@ -78,7 +101,9 @@ struct Route {
   IpPatternList allow_list_;
   IpPatternList block_list_;
   std::uint8_t tls_versions_ = 0;  // kTls12Bit | kTls13Bit; 0: any
-  int specificity_ = 0;            // domains + clientIp + tlsVersion
+  std::optional<PathPattern> path_;
+  std::vector<HeaderPattern> headers_;
+  int specificity_ = 0;            // domains + clientIp + tlsVersion + path + headers
   bool exact_domain_ = false;      // at least one domain without wildcards
 };
 
@@ -109,6 +134,11 @@ class RouteTable {
   // initialDataTimeout). Null result: nothing matches. Never allocates or
   // throws.
   const Route* after_hello(std::uint16_t port, const core::IpAddress& client, const ClientHello* hello) const;
+  // The route for one request on an HTTP connection to `port`;
+  // `terminated`: the connection's TLS was ended by basalt (candidates are
+  // the terminating routes), else plain routes. Null: nothing matches.
+  const Route* for_request(std::uint16_t port, const core::IpAddress& client, const http::RequestHead& request,
+                           bool terminated) const;
 
  private:
   // The candidates for `port` (indexes into routes_, best first); empty when

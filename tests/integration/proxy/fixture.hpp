@@ -132,3 +132,34 @@ bool eventually(F&& condition, std::chrono::milliseconds timeout = std::chrono::
 }
 
 }  // namespace basalt::proxy_test
+
+namespace basalt::proxy_test {
+
+// An in-process HTTP backend (basalt's own http::Server, cleartext HTTP/1.1
+// and h2c) on 127.0.0.1 with one worker. Paths:
+//   /name            "backend <name>"
+//   /headers         the request's method, target, Host and header fields, one per line
+//   /echo            the request body streamed back (with its trailers)
+//   /status/<code>   that status, body "status <code>"
+//   /slow/<ms>       answers after <ms> milliseconds
+//   /die             sends the head and 10 bytes of 100, then resets
+// Anything else: "backend <name> <path>". Counts requests.
+class HttpBackend {
+ public:
+  explicit HttpBackend(std::string name, std::uint16_t port = 0);
+  ~HttpBackend();
+  HttpBackend(const HttpBackend&) = delete;
+  HttpBackend& operator=(const HttpBackend&) = delete;
+  std::uint16_t port() const { return port_; }
+  int requests() const { return requests_->load(); }
+  // Stops listening and closes every connection (a backend going down).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
+  std::shared_ptr<std::atomic<int>> requests_ = std::make_shared<std::atomic<int>>(0);
+};
+
+}  // namespace basalt::proxy_test

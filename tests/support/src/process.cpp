@@ -51,6 +51,9 @@ Process::Process(Options options) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     if (err[1] >= 0) ::dup2(err[1], 2);
+    // Nothing else of the test goes with the child: an inherited listening
+    // socket would keep a stopped in-process server's port open.
+    ::close_range(3, ~0U, 0);
     ::signal(SIGPIPE, SIG_DFL);
     ::execvpe(argv[0], argv.data(), envp.data());
     std::string msg = std::string("exec ") + argv[0] + ": " + std::strerror(errno) + "\n";

@@ -286,6 +286,12 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
 std::vector<RouteConfig> decode_routes(const boost::json::value& value, std::string_view root = "routes",
                                        std::string_view base_dir = {});
 
+// True when connections on the route are read as HTTP: it matches on
+// path, headers, protocol http or (without action.tls) domains, or uses an
+// HTTP feature (header edits, urlRewrite, backendProtocol, an http* socket
+// handler, rateLimit, basicAuth). docs/proxy.md, "TCP or HTTP".
+bool is_http_route(const RouteConfig& route);
+
 // The route's identity across updates: its name, else "#<position>".
 std::string route_id(const RouteConfig& route, std::size_t position);
 
