@@ -1,11 +1,11 @@
 #include "basalt/http/client.hpp"
 
 #include "basalt/core/ip_asio.hpp"
+#include "basalt/http/transport.hpp"
 #include "client_deadline.hpp"
 #include "h1_client_connection.hpp"
 #include "h2_client_connection.hpp"
 #include "request_target.hpp"
-#include "basalt/http/transport.hpp"
 
 #include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>

@@ -9,8 +9,8 @@
 #pragma once
 
 #include "basalt/http/client.hpp"
-#include "request_target.hpp"
 #include "basalt/http/transport.hpp"
+#include "request_target.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

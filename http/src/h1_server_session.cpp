@@ -344,6 +344,10 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
         co_return complete;
       }
       if (ended) {  // an Upgrade / CONNECT request: wait for the answer
+        if (writer.head_sent()) {
+          body.finish();  // not a tunnel: the (empty) request body ends here
+          break;
+        }
         co_await sleep();
         continue;
       }
@@ -357,9 +361,14 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       bool progress = !chunk.empty();
       if (progress) body.push(std::move(chunk));
       if (status == RequestReader::Status::kComplete) {
-        body.finish(reader_.take_trailers());
         ended = true;
-        if (!may_tunnel_) break;  // an Upgrade / CONNECT waits for its answer
+        // An Upgrade / CONNECT waits for its answer with the body open: after
+        // a 101 / 2xx it carries the tunnel's bytes, so a handler that reads
+        // it before answering does not see an end that is not one.
+        if (!may_tunnel_) {
+          body.finish(reader_.take_trailers());
+          break;
+        }
         continue;
       }
       if (status != RequestReader::Status::kNeedMore) {
@@ -536,7 +545,9 @@ asio::awaitable<void> H1Writer::write_head(ResponseHead head, error_code& ec) {
   count_response(session_->stats(), head.status);
   std::string text = serialize_head(head, version_, framing_, length, keep_alive_,
                                     head_request_ && head.headers.contains("content-length"));
-  if (tunnel()) session_->notify();  // the body pump switches to raw bytes
+  // The body pump switches to raw bytes (a tunnel), or ends the request
+  // body of an Upgrade / CONNECT that was refused.
+  if (tunnel() || upgrade_ || connect_) session_->notify();
   asio::const_buffer b = asio::buffer(text);
   std::span<const asio::const_buffer> out(&b, 1);
   co_await send(out, ec);

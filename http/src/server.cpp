@@ -5,8 +5,8 @@
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/socket.hpp"
-#include "server_connection.hpp"
 #include "basalt/http/transport.hpp"
+#include "server_connection.hpp"
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>

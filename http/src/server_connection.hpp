@@ -65,8 +65,8 @@ struct HandlerCall {
 // handler returned. No timer of its own: the caller's watchdog calls
 // time_out() when limits.handler_timeout passes without a head.
 boost::asio::awaitable<void> call_handler(ServerShared& shared, const StreamHandler& handler,
-                                          ServerRequest request,
-                                          std::shared_ptr<ResponseWriter> writer, HandlerCall& call);
+                                          ServerRequest request, std::shared_ptr<ResponseWriter> writer,
+                                          HandlerCall& call);
 // handler_timeout passed: unless the head is out, answer 503 at once and
 // cancel the handler (terminal cancellation of what it awaits).
 void time_out(ServerShared& shared, HandlerCall& call, const std::shared_ptr<ResponseWriter>& writer,
@@ -76,8 +76,7 @@ void time_out(ServerShared& shared, HandlerCall& call, const std::shared_ptr<Res
 // without a per-exchange watchdog: HTTP/2 streams, HTTP/1.1 exchanges
 // whose body streams beside the handler).
 boost::asio::awaitable<void> run_handler(ServerShared& shared, const StreamHandler& handler,
-                                         ServerRequest request,
-                                         std::shared_ptr<ResponseWriter> writer);
+                                         ServerRequest request, std::shared_ptr<ResponseWriter> writer);
 
 // The handler a connection's requests go to.
 inline const StreamHandler& handler_of(const ConnectionContext& ctx) noexcept {

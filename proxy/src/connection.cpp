@@ -353,12 +353,14 @@ asio::awaitable<std::optional<http::ConnectionServer::Protocol>> Session::sniff_
 }
 
 asio::awaitable<void> Session::serve_http(http::ConnectionServer::Protocol protocol, std::string initial) {
-  auto connection = std::make_shared<HttpConnection>(HttpConnection{.worker = w_, .port = c_->port, .client = c_->client});
+  auto connection =
+      std::make_shared<HttpConnection>(HttpConnection{.worker = w_, .port = c_->port, .client = c_->client});
   boost::system::error_code ec;
   auto& socket = c_->client_stream ? c_->client_stream->socket() : c_->client_socket;
   auto local = socket.local_endpoint(ec);
   if (!ec) connection->local = core::Endpoint{core::from_asio(local.address()), local.port()};
   connection->id = ++w_.connections;
+  connection->route_id = route_->id;
   ssl_st* ssl = nullptr;
   if (c_->client_stream) {
     ssl = static_cast<TlsStream*>(c_->client_stream.get())->native();

@@ -9,9 +9,9 @@
 #include <fmt/ranges.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,6 +21,8 @@
 #include <mutex>
 #include <set>
 
+#include "balance/health_checker.hpp"
+#include "balance/health_registry.hpp"
 #include "basalt/core/config.hpp"
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
@@ -28,8 +30,6 @@
 #include "l4/ticket_keys.hpp"
 #include "listener_set.hpp"
 #include "metrics/metrics_reader.hpp"
-#include "balance/health_checker.hpp"
-#include "balance/health_registry.hpp"
 #include "metrics/route_registry.hpp"
 #include "route_set.hpp"
 #include "security/connection_limits.hpp"

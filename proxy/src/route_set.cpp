@@ -42,15 +42,18 @@ void apply_versions(SSL_CTX* ctx, const std::vector<TlsProtocolVersion>& version
 }  // namespace
 
 std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
-                                          std::shared_ptr<TicketKeys> tickets, RouteStateRegistries registries) {
+                                          std::shared_ptr<TicketKeys> tickets,
+                                          RouteStateRegistries registries) {
   auto set = std::make_shared<RouteSet>();
   set->table = RouteTable::build(std::move(routes), defaults);
   set->tls.resize(set->table->routes().size());
-  for (const auto& route : set->table->routes()) set->counters.push_back(registries.limits.counter_for(route.id));
+  for (const auto& route : set->table->routes())
+    set->counters.push_back(registries.limits.counter_for(route.id));
   for (const auto& route : set->table->routes()) {
     RouteHttp parts;
     const auto& action = route.config.action;
-    if (action.type == ActionType::kForward) parts.pool = BackendPool::build(route.id, action, registries.health);
+    if (action.type == ActionType::kForward)
+      parts.pool = BackendPool::build(route.id, action, registries.health);
     if (route.security.rate_limit) {
       parts.rate_limiter = registries.rate_limits.limiter_for(route.id, *route.security.rate_limit);
     }

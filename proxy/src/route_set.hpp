@@ -77,7 +77,8 @@ struct RouteSet {
   // TLS context cannot be made. `tickets` (may be null) encrypts session
   // tickets for every terminating context.
   static std::shared_ptr<RouteSet> build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
-                                         std::shared_ptr<TicketKeys> tickets, RouteStateRegistries registries);
+                                         std::shared_ptr<TicketKeys> tickets,
+                                         RouteStateRegistries registries);
 };
 
 }  // namespace basalt::proxy

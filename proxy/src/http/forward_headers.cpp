@@ -10,8 +10,8 @@ namespace basalt::proxy {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kHopByHop{"keep-alive", "proxy-connection", "te",     "trailer",
-                                                    "transfer-encoding", "upgrade",   "proxy-authenticate"};
+constexpr std::array<std::string_view, 7> kHopByHop{
+    "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate"};
 
 // The comma-separated tokens of a Connection field, trimmed.
 std::vector<std::string> connection_tokens(const http::Headers& headers) {

@@ -28,8 +28,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 bool idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE" ||
-         method == "TRACE";
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
 }
 
 std::string host_without_port(std::string_view authority) {
@@ -96,7 +96,8 @@ asio::awaitable<void> Exchange::answer() {
   r.headers = std::move(extra_);
   r.headers.set("content-type", "text/plain; charset=utf-8");
   r.headers.set(routes_ ? routes_->http.request_id_header : "x-request-id", ctx_.request_id);
-  r.body = fmt::format("{} {}: {}\nrequest id: {}\n", status, http::reason_phrase(status), cause, ctx_.request_id);
+  r.body =
+      fmt::format("{} {}: {}\nrequest id: {}\n", status, http::reason_phrase(status), cause, ctx_.request_id);
   if (status >= 500) {
     spdlog::warn("http {} {}{} from {}: {} {} (request id {})", req_.method, req_.authority, req_.path,
                  c_.client.address.to_string(), status, cause, ctx_.request_id);
@@ -116,7 +117,8 @@ asio::awaitable<void> Exchange::socket_handler(const SocketHandler& h) {
       r.headers.set("location", expand(h.location, ctx_));
       break;
     case SocketHandlerType::kHttpBlock:
-      r.body = h.body.empty() ? fmt::format("{} {}\n", h.status, http::reason_phrase(h.status)) : expand(h.body, ctx_);
+      r.body = h.body.empty() ? fmt::format("{} {}\n", h.status, http::reason_phrase(h.status))
+                              : expand(h.body, ctx_);
       r.headers.set("content-type", "text/plain; charset=utf-8");
       break;
     case SocketHandlerType::kHttpStatic:
@@ -169,8 +171,8 @@ http::ClientRequest Exchange::backend_request(const std::string& address_host, s
   const bool upgrade = req_.headers.contains("upgrade");
   strip_hop_by_hop(out.headers, upgrade);
   const auto& settings = routes_->http;
-  ForwardedFor who{c_.client.address, routes_->proxy_ips.matches(c_.client.address), c_.terminated ? "https" : "http",
-                   req_.authority};
+  ForwardedFor who{c_.client.address, routes_->proxy_ips.matches(c_.client.address),
+                   c_.terminated ? "https" : "http", req_.authority};
   add_forwarding(out.headers, who, settings, req_.version == http::Version::http2 ? "2" : "1.1");
   for (const auto& [field, value] : config.request_headers) {
     if (value) {
@@ -208,6 +210,11 @@ asio::awaitable<void> Exchange::run() {
     // Let the session close the connection after this answer.
   }
   route_ = routes_->table->for_request(c_.port, c_.client.address, req_, c_.terminated);
+  if (!route_ && c_.terminated) {
+    const Route* by_sni = routes_->table->find(c_.route_id);
+    if (by_sni && by_sni->config.enabled && by_sni->matches_request(ctx_.domain, req_, false))
+      route_ = by_sni;
+  }
   if (!route_) {
     fail(404, fmt::format("no route for host \"{}\" and path \"{}\"", ctx_.domain, req_.path));
     co_await answer();
@@ -247,7 +254,8 @@ asio::awaitable<void> Exchange::run() {
       co_return;
     }
   }
-  if (parts_->basic_auth && !parts_->basic_auth->allows(req_.path, req_.headers.get("authorization").value_or(""))) {
+  if (parts_->basic_auth &&
+      !parts_->basic_auth->allows(req_.path, req_.headers.get("authorization").value_or(""))) {
     extra_.set("www-authenticate", parts_->basic_auth->challenge());
     fail(401, "credentials required");
     co_await answer();
@@ -363,7 +371,8 @@ asio::awaitable<void> Exchange::forward() {
       }
       s = co_await client.open(request);
       if (s) break;
-      cause_ = fmt::format("{}: {}{}", backend_, s.error.message(), s.detail.empty() ? "" : " (" + s.detail + ")");
+      cause_ =
+          fmt::format("{}: {}{}", backend_, s.error.message(), s.detail.empty() ? "" : " (" + s.detail + ")");
       pool.report_failure(chosen);
       if (s.error == http::ClientError::kTimeout) {
         fail(504, "backend " + cause_);
@@ -412,6 +421,15 @@ asio::awaitable<bool> Exchange::relay_response(http::ClientStream& s, bool tunne
   }
   status_ = head.status;
   error_code ec;
+  if (!tunnel && req_.version == http::Version::http2 && s.body->done() && s.body->trailers().empty()) {
+    // A head that ended the stream (gRPC's trailers-only answer): one
+    // HEADERS frame with END_STREAM on our side too.
+    http::Response whole;
+    whole.status = head.status;
+    whole.headers = std::move(head.headers);
+    co_await res_.respond(std::move(whole), ec);
+    co_return !ec;
+  }
   co_await res_.write_head(std::move(head), ec);
   if (ec) {
     s.body->abort();

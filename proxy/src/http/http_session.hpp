@@ -35,6 +35,10 @@ struct HttpConnection {
   bool terminated = false;  // basalt ended the client's TLS
   std::string sni;
   std::string tls_version;
+  // The route the connection matched (by SNI when terminated): a request
+  // whose Host matches no route is matched against it alone, without its
+  // domains (clients that send an address or another name as Host).
+  std::string route_id;
   std::uint64_t id = 0;
 };
 

@@ -8,8 +8,9 @@ namespace basalt::proxy {
 bool HeaderPattern::valid_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 256) return false;
   for (unsigned char c : name) {
-    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    const bool token =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
     if (!token) return false;
   }
   return true;
@@ -24,7 +25,8 @@ std::optional<HeaderPattern> HeaderPattern::compile(std::string_view name, std::
       p.regex_ = std::make_shared<const std::regex>(std::string(value.substr(1, value.size() - 2)),
                                                     std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      if (error) *error = fmt::format("is not a regular expression (ECMAScript) between slashes: {}", e.what());
+      if (error)
+        *error = fmt::format("is not a regular expression (ECMAScript) between slashes: {}", e.what());
       return std::nullopt;
     }
   } else {

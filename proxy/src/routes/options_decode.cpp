@@ -271,7 +271,8 @@ std::string decode_path_pattern(const Node& n) {
 
 std::map<std::string, std::string> decode_header_patterns(const Node& n) {
   const auto& obj = core::config::detail::expect_object(n);
-  if (obj.empty()) throw Error(n.path(), "needs at least one header (leave headers out to match every request)");
+  if (obj.empty())
+    throw Error(n.path(), "needs at least one header (leave headers out to match every request)");
   std::map<std::string, std::string> headers;
   for (const auto& kv : obj) {
     const Node item = n.child(kv.value(), kv.key());
@@ -335,7 +336,8 @@ Target decode_target(const Node& n) {
   if (auto w = f.get("weight")) {
     std::int64_t s = 0;
     std::uint64_t u = 0;
-    if (!core::config::detail::integer_in_range(w->value(), 1, 1000, s, u)) w->fail("is not a weight (1-1000)");
+    if (!core::config::detail::integer_in_range(w->value(), 1, 1000, s, u))
+      w->fail("is not a weight (1-1000)");
     t.weight = static_cast<std::uint32_t>(u);
   }
   return t;
@@ -444,7 +446,8 @@ HeaderEdits decode_header_edits(const Node& n) {
   HeaderEdits edits;
   for (const auto& kv : obj) {
     const Node item = n.child(kv.value(), kv.key());
-    if (!HeaderPattern::valid_name(kv.key())) item.fail("is not a header field name (RFC 9110 token characters)");
+    if (!HeaderPattern::valid_name(kv.key()))
+      item.fail("is not a header field name (RFC 9110 token characters)");
     if (kv.value().is_null()) {
       edits.emplace_back(std::string(kv.key()), std::nullopt);
       continue;
@@ -578,8 +581,8 @@ UrlRewrite decode_url_rewrite(const Node& n) {
 
 RouteAction decode_action(const Node& n, std::string_view base_dir) {
   Fields f(n,
-           {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol", "loadBalancing",
-            "websocket", "options", "advanced"},
+           {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol",
+            "loadBalancing", "websocket", "options", "advanced"},
            {{"nftables", "kernel forwarding (nftables)"}, {"udp", "UDP forwarding"}});
   RouteAction a;
   a.type = enum_of<ActionType>(
@@ -627,8 +630,9 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
     if (handler) throw Error(handler->path(), "only a socket-handler route takes a socketHandler");
   } else {
     if (!handler)
-      n.fail_at("socketHandler",
-                "is required for type socket-handler ({type: block}, {type: echo}, {type: httpRedirect, ...})");
+      n.fail_at(
+          "socketHandler",
+          "is required for type socket-handler ({type: block}, {type: echo}, {type: httpRedirect, ...})");
     if (targets) throw Error(targets->path(), "a socket-handler route takes no targets");
   }
   return a;
@@ -637,8 +641,9 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
 // ---- security ------------------------------------------------------------------
 
 RouteSecurity decode_security(const Node& n) {
-  Fields f(n, {"ipAllowList", "ipBlockList", "maxConnections", "maxConnectionsPerIP",
-               "connectionRateLimitPerMinute", "rateLimit", "basicAuth"},
+  Fields f(n,
+           {"ipAllowList", "ipBlockList", "maxConnections", "maxConnectionsPerIP",
+            "connectionRateLimitPerMinute", "rateLimit", "basicAuth"},
            {{"jwtAuth", "JWT authentication"}, {"authentication", "external authentication"}});
   RouteSecurity s;
   if (auto v = f.get("ipAllowList")) s.ip_allow_list = decode_ip_patterns(*v);
@@ -660,7 +665,8 @@ RouteSecurity decode_security(const Node& n) {
       limit.window = std::chrono::seconds(secs);
       if (auto k = r.get("keyBy")) {
         limit.key_by = enum_of<RateLimitKey>(
-            *k, {{"ip", RateLimitKey::kIp}, {"path", RateLimitKey::kPath}, {"header", RateLimitKey::kHeader}});
+            *k,
+            {{"ip", RateLimitKey::kIp}, {"path", RateLimitKey::kPath}, {"header", RateLimitKey::kHeader}});
       }
       if (auto h = r.get("headerName")) {
         limit.header_name = decode_as<std::string>(*h);
@@ -692,7 +698,8 @@ RouteSecurity decode_security(const Node& n) {
       }
       if (auto r = b.get("realm")) {
         auth.realm = decode_as<std::string>(*r);
-        if (auth.realm.find_first_of("\"\\\r\n") != std::string::npos) r->fail("holds a quote, backslash or line break");
+        if (auth.realm.find_first_of("\"\\\r\n") != std::string::npos)
+          r->fail("holds a quote, backslash or line break");
       }
       if (auto e = b.get("excludePaths")) {
         auth.exclude_paths = decode_as<std::vector<std::string>>(*e);
@@ -750,7 +757,8 @@ void check_http_use(const RouteConfig& r, const Node& n) {
 }
 
 RouteConfig decode_route(const Node& n, std::string_view base_dir) {
-  Fields f(n, {"name", "description", "tags", "priority", "enabled", "match", "action", "security", "headers"});
+  Fields f(n,
+           {"name", "description", "tags", "priority", "enabled", "match", "action", "security", "headers"});
   RouteConfig r;
   if (auto v = f.get("name")) {
     r.name = decode_as<std::string>(*v);
@@ -838,10 +846,26 @@ HttpOptions decode_http(const Node& n) {
 ProxyOptions decode_options(const boost::json::value& value, std::string_view base_dir) {
   const Node root(value, "");
   Fields f(root,
-           {"routes", "defaults", "connectTimeout", "initialDataTimeout", "inactivityTimeout",
-            "maxConnectionLifetime", "gracefulShutdownTimeout", "maxConnectionsPerIP",
-            "connectionRateLimitPerMinute", "stateDir", "workers", "bindAddresses", "user", "dns", "metrics",
-            "log", "acceptProxyProtocol", "proxyIPs", "sendProxyProtocol", "http"},
+           {"routes",
+            "defaults",
+            "connectTimeout",
+            "initialDataTimeout",
+            "inactivityTimeout",
+            "maxConnectionLifetime",
+            "gracefulShutdownTimeout",
+            "maxConnectionsPerIP",
+            "connectionRateLimitPerMinute",
+            "stateDir",
+            "workers",
+            "bindAddresses",
+            "user",
+            "dns",
+            "metrics",
+            "log",
+            "acceptProxyProtocol",
+            "proxyIPs",
+            "sendProxyProtocol",
+            "http"},
            {{"acme", "issuing certificates with ACME"}});
   ProxyOptions o;
   if (auto v = f.get("acceptProxyProtocol")) refuse_true(*v);

@@ -251,7 +251,8 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
        "routes[0].action.options.backendProtocol: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1, match: {path: /x}}]}"),
        "routes[0].action.targets[0].match: "},
-      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], websocket: {maxPayloadSize: 9}}"),
+      {one_route("{ports: 80}",
+                 "{type: forward, targets: [{host: a, port: 1}], websocket: {maxPayloadSize: 9}}"),
        "routes[0].action.websocket.maxPayloadSize: "},
       {"acceptProxyProtocol: true\n", "acceptProxyProtocol: "},
       {"sendProxyProtocol: true\n", "sendProxyProtocol: "},
@@ -322,34 +323,40 @@ routes:
 TEST_F(OptionsDecodeTest, HttpRouteErrorsNameThePath) {
   const std::string fwd = "{type: forward, targets: [{host: a, port: 1}]}";
   const std::string pass = "{type: forward, targets: [{host: a, port: 1}], tls: {mode: passthrough}}";
-  EXPECT_EQ(error(one_route("{ports: 443, path: /x}", pass)),
-            "routes[0].match.path: needs HTTP, which a passthrough route never sees (basalt does not end its TLS)");
+  EXPECT_EQ(
+      error(one_route("{ports: 443, path: /x}", pass)),
+      "routes[0].match.path: needs HTTP, which a passthrough route never sees (basalt does not end its TLS)");
   EXPECT_EQ(error(one_route("{ports: 80, protocol: tcp, path: /x}", fwd)),
             "routes[0].match.path: needs HTTP, but match.protocol is tcp");
-  EXPECT_EQ(error(one_route("{ports: 80, path: api}", fwd)),
-            "routes[0].match.path: \"api\" is not a path pattern (it starts with '/' or '*', e.g. \"/api/*\")");
+  EXPECT_EQ(
+      error(one_route("{ports: 80, path: api}", fwd)),
+      "routes[0].match.path: \"api\" is not a path pattern (it starts with '/' or '*', e.g. \"/api/*\")");
   EXPECT_THAT(error(one_route("{ports: 80, headers: {x: \"/(/\"}}", fwd)),
               HasSubstr("routes[0].match.headers.x: \"/(/\" is not a regular expression"));
-  EXPECT_EQ(error(one_route("{ports: 80, domains: a.test}", "{type: socket-handler, socketHandler: {type: echo}}")),
-            "routes[0].action.socketHandler.type: is a connection handler, but match.domains makes this an HTTP "
-            "route (use httpBlock, httpStatic or httpRedirect)");
+  EXPECT_EQ(
+      error(one_route("{ports: 80, domains: a.test}", "{type: socket-handler, socketHandler: {type: echo}}")),
+      "routes[0].action.socketHandler.type: is a connection handler, but match.domains makes this an HTTP "
+      "route (use httpBlock, httpStatic or httpRedirect)");
   EXPECT_EQ(error(one_route("{ports: 80}", "{type: socket-handler, socketHandler: {type: httpRedirect}}")),
             "routes[0].action.socketHandler.location: is required");
   EXPECT_EQ(error(one_route("{ports: 80}",
                             "{type: socket-handler, socketHandler: {type: httpBlock, status: 200}}")),
             "routes[0].action.socketHandler.status: 200 is not an HTTP status from 400 to 599");
-  EXPECT_EQ(error(one_route("{ports: 80}", fwd, "security: {rateLimit: {maxRequests: 1, window: 1, keyBy: header}}")),
+  EXPECT_EQ(error(one_route("{ports: 80}", fwd,
+                            "security: {rateLimit: {maxRequests: 1, window: 1, keyBy: header}}")),
             "routes[0].security.rateLimit.headerName: is required with keyBy: header");
   EXPECT_EQ(error(one_route("{ports: 80}", fwd, "security: {basicAuth: {users: []}}")),
             "routes[0].security.basicAuth.users: needs at least one user");
-  EXPECT_EQ(error(one_route("{ports: 80}",
-                            "{type: forward, targets: [{host: a, port: 1}], loadBalancing: {algorithm: random}}")),
-            "routes[0].action.loadBalancing.algorithm: \"random\" is not one of: round-robin, least-connections, "
-            "ip-hash");
+  EXPECT_EQ(
+      error(one_route("{ports: 80}",
+                      "{type: forward, targets: [{host: a, port: 1}], loadBalancing: {algorithm: random}}")),
+      "routes[0].action.loadBalancing.algorithm: \"random\" is not one of: round-robin, least-connections, "
+      "ip-hash");
   EXPECT_EQ(error(one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1, weight: 0}]}")),
             "routes[0].action.targets[0].weight: 0 is not a weight (1-1000)");
-  EXPECT_EQ(error(one_route("{ports: 80}", fwd, "headers: {request: {\"bad name\": x}}")),
-            "routes[0].headers.request.bad name: \"x\" is not a header field name (RFC 9110 token characters)");
+  EXPECT_EQ(
+      error(one_route("{ports: 80}", fwd, "headers: {request: {\"bad name\": x}}")),
+      "routes[0].headers.request.bad name: \"x\" is not a header field name (RFC 9110 token characters)");
   EXPECT_EQ(error("proxyIPs: [not-an-ip]\n").substr(0, 12), "proxyIPs[0]:");
 }
 

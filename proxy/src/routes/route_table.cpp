@@ -77,8 +77,10 @@ Route::DomainMatch Route::match_domain(std::string_view server_name) const noexc
   return DomainMatch::kNone;
 }
 
-bool Route::matches_request(std::string_view host, const http::RequestHead& request) const {
-  if (!config.match.domains.empty() && match_domain(host) == DomainMatch::kNone) return false;
+bool Route::matches_request(std::string_view host, const http::RequestHead& request,
+                            bool check_domains) const {
+  if (check_domains && !config.match.domains.empty() && match_domain(host) == DomainMatch::kNone)
+    return false;
   if (path_ && !path_->match(request.path)) return false;
   for (const auto& h : headers_) {
     if (!h.match(request.headers)) return false;
@@ -122,7 +124,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteConfig> rou
     for (const auto& [name, value] : m.headers) {
       std::string error;
       auto h = HeaderPattern::compile(name, value, &error);
-      if (!h) throw core::config::Error(path + ".match.headers." + name, fmt::format("\"{}\" {}", value, error));
+      if (!h)
+        throw core::config::Error(path + ".match.headers." + name, fmt::format("\"{}\" {}", value, error));
       r.headers_.push_back(std::move(*h));
     }
     for (std::size_t j = 0; j < m.domains.size(); ++j) {
@@ -277,8 +280,7 @@ std::string_view host_of(std::string_view authority) noexcept {
     auto end = authority.find(']');
     return end == std::string_view::npos ? authority : authority.substr(1, end - 1);
   }
-  if (auto colon = authority.rfind(':'); colon != std::string_view::npos &&
-                                          authority.find(':') == colon) {
+  if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(':') == colon) {
     authority = authority.substr(0, colon);
   }
   if (!authority.empty() && authority.back() == '.') authority.remove_suffix(1);

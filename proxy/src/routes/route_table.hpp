@@ -84,8 +84,10 @@ struct Route {
   // Compiled matchers (implementation-defined members follow).
   bool admits_client(const core::IpAddress& client) const noexcept;  // match.clientIp
   bool matches_hello(const ClientHello* hello) const noexcept;       // domains + tlsVersion; null: not TLS
-  // domains (against `host`, already without port), path and headers.
-  bool matches_request(std::string_view host, const http::RequestHead& request) const;
+  // domains (against `host`, already without port; unless !check_domains),
+  // path and headers.
+  bool matches_request(std::string_view host, const http::RequestHead& request,
+                       bool check_domains = true) const;
   // The effective ipBlockList and ipAllowList: false when the block list
   // matches; else true when the allow list is empty or matches.
   bool allows_ip(const core::IpAddress& client) const noexcept;
@@ -103,8 +105,8 @@ struct Route {
   std::uint8_t tls_versions_ = 0;  // kTls12Bit | kTls13Bit; 0: any
   std::optional<PathPattern> path_;
   std::vector<HeaderPattern> headers_;
-  int specificity_ = 0;            // domains + clientIp + tlsVersion + path + headers
-  bool exact_domain_ = false;      // at least one domain without wildcards
+  int specificity_ = 0;        // domains + clientIp + tlsVersion + path + headers
+  bool exact_domain_ = false;  // at least one domain without wildcards
 };
 
 class RouteTable {
@@ -137,8 +139,8 @@ class RouteTable {
   // The route for one request on an HTTP connection to `port`;
   // `terminated`: the connection's TLS was ended by basalt (candidates are
   // the terminating routes), else plain routes. Null: nothing matches.
-  const Route* for_request(std::uint16_t port, const core::IpAddress& client, const http::RequestHead& request,
-                           bool terminated) const;
+  const Route* for_request(std::uint16_t port, const core::IpAddress& client,
+                           const http::RequestHead& request, bool terminated) const;
 
  private:
   // The candidates for `port` (indexes into routes_, best first); empty when

@@ -20,8 +20,8 @@ struct HttpBackend::Impl {
 
 namespace {
 
-asio::awaitable<void> handle(std::string name, std::shared_ptr<std::atomic<int>> requests, http::ServerRequest req,
-                             http::ResponseWriter& res) {
+asio::awaitable<void> handle(std::string name, std::shared_ptr<std::atomic<int>> requests,
+                             http::ServerRequest req, http::ResponseWriter& res) {
   ++*requests;
   error_code ec;
   const std::string& path = req.path;
@@ -29,7 +29,8 @@ asio::awaitable<void> handle(std::string name, std::shared_ptr<std::atomic<int>>
     http::Response r(200, "backend " + name, "text/plain");
     co_await res.respond(std::move(r), ec);
   } else if (path == "/headers") {
-    std::string body = "method: " + req.method + "\ntarget: " + req.target + "\nauthority: " + req.authority + "\n";
+    std::string body =
+        "method: " + req.method + "\ntarget: " + req.target + "\nauthority: " + req.authority + "\n";
     for (const auto& f : req.headers) body += f.name + ": " + f.value + "\n";
     http::Response r(200, body, "text/plain");
     co_await res.respond(std::move(r), ec);

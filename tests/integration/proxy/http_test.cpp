@@ -65,12 +65,15 @@ class ProxyHttp : public ::testing::Test {
 
 TEST_F(ProxyHttp, RoutesEachRequestByHostAndPath) {
   HttpBackend api("api"), web("web"), fallback("fallback");
-  start("  - {name: api, match: {ports: PORT, domains: a.test, path: \"/api/*\"}, action: {type: forward, targets: " +
-        target(api.port()) + "}}\n" +
-        "  - {name: web, match: {ports: PORT, domains: [a.test, \"*.b.test\"]}, action: {type: forward, targets: " +
-        target(web.port()) + "}}\n" +
-        "  - {name: exact, match: {ports: PORT, domains: x.b.test}, action: {type: forward, targets: " +
-        target(fallback.port()) + "}}\n");
+  start(
+      "  - {name: api, match: {ports: PORT, domains: a.test, path: \"/api/*\"}, action: {type: forward, "
+      "targets: " +
+      target(api.port()) + "}}\n" +
+      "  - {name: web, match: {ports: PORT, domains: [a.test, \"*.b.test\"]}, action: {type: forward, "
+      "targets: " +
+      target(web.port()) + "}}\n" +
+      "  - {name: exact, match: {ports: PORT, domains: x.b.test}, action: {type: forward, targets: " +
+      target(fallback.port()) + "}}\n");
   EXPECT_EQ(fetch({"-H", "Host: a.test", url(port_, "/api/v1/users")}).body, "backend api /api/v1/users");
   EXPECT_EQ(fetch({"-H", "Host: A.TEST:8080", url(port_, "/index.html")}).body, "backend web /index.html");
   EXPECT_EQ(fetch({"-H", "Host: y.b.test.", url(port_, "/name")}).body, "backend web");
@@ -96,10 +99,10 @@ TEST_F(ProxyHttp, ForwardsHeadersAndRewritesThem) {
             "    headers: {request: {x-route: \"{routeName} {clientIp} {domain}\", x-secret: null},"
             " response: {x-served-by: basalt, server: null}}\n",
         "http: {via: true, forwarded: true}\n");
-  auto r = curl({"-i", "-H", "Host: shop.test", "-H", "X-Forwarded-For: 6.6.6.6", "-H", "X-Secret: s",
-                 "-H", "Connection: keep-alive, X-Hop", "-H", "X-Hop: gone", url(port_, "/headers?q=1")});
+  auto r = curl({"-i", "-H", "Host: shop.test", "-H", "X-Forwarded-For: 6.6.6.6", "-H", "X-Secret: s", "-H",
+                 "Connection: keep-alive, X-Hop", "-H", "X-Hop: gone", url(port_, "/headers?q=1")});
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, HasSubstr("authority: shop.test"));  // the client's Host is passed on
+  EXPECT_THAT(r.out, HasSubstr("authority: shop.test"));          // the client's Host is passed on
   EXPECT_THAT(r.out, HasSubstr("x-forwarded-for: 127.0.0.1\n"));  // a forged value is replaced
   EXPECT_THAT(r.out, HasSubstr("x-forwarded-proto: http\n"));
   EXPECT_THAT(r.out, HasSubstr("x-forwarded-host: shop.test\n"));
@@ -118,16 +121,16 @@ TEST_F(ProxyHttp, TrustedProxiesExtendForwardedFor) {
   start("  - {name: r, match: {ports: PORT, protocol: http}, action: {type: forward, targets: " +
             target(b.port()) + "}}\n",
         "proxyIPs: [127.0.0.1]\n");
-  auto r = fetch({"-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: https",
-                  url(port_, "/headers")});
+  auto r =
+      fetch({"-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: https", url(port_, "/headers")});
   EXPECT_THAT(r.body, HasSubstr("x-forwarded-for: 203.0.113.9, 127.0.0.1\n"));
   EXPECT_THAT(r.body, HasSubstr("X-Forwarded-Proto: https\n"));  // kept as the trusted peer sent it
 }
 
 TEST_F(ProxyHttp, StreamsBodiesBothWays) {
   HttpBackend b("b");
-  start("  - {name: r, match: {ports: PORT, path: \"/*\"}, action: {type: forward, targets: " + target(b.port()) +
-        "}}\n");
+  start("  - {name: r, match: {ports: PORT, path: \"/*\"}, action: {type: forward, targets: " +
+        target(b.port()) + "}}\n");
   // 8 MiB uploaded chunked and echoed back, over HTTP/1.1 and h2c.
   const std::string file = dir_.file("upload.bin");
   {
@@ -147,9 +150,11 @@ TEST_F(ProxyHttp, StreamsBodiesBothWays) {
 
 TEST_F(ProxyHttp, HttpSocketHandlers) {
   start(
-      "  - {name: redirect, match: {ports: PORT, domains: old.test}, action: {type: socket-handler, socketHandler: "
+      "  - {name: redirect, match: {ports: PORT, domains: old.test}, action: {type: socket-handler, "
+      "socketHandler: "
       "{type: httpRedirect, location: \"https://new.test{path}?from={domain}\", status: 308}}}\n"
-      "  - {name: block, match: {ports: PORT, path: \"/admin/*\"}, action: {type: socket-handler, socketHandler: "
+      "  - {name: block, match: {ports: PORT, path: \"/admin/*\"}, action: {type: socket-handler, "
+      "socketHandler: "
       "{type: httpBlock, status: 451, body: \"not here: {path}\"}}}\n"
       "  - {name: static, match: {ports: PORT}, action: {type: socket-handler, socketHandler: "
       "{type: httpStatic, headers: {content-type: application/json, x-route: \"{routeName}\"}, body: "
@@ -171,7 +176,8 @@ TEST_F(ProxyHttp, BasicAuthAndRateLimit) {
   start("  - name: r\n    match: {ports: PORT, protocol: http}\n    action: {type: forward, targets: " +
         target(b.port()) +
         "}\n    security:\n"
-        "      basicAuth: {users: [{username: alice, password: s3cret}], realm: shop, excludePaths: [\"/public/*\"]}\n"
+        "      basicAuth: {users: [{username: alice, password: s3cret}], realm: shop, excludePaths: "
+        "[\"/public/*\"]}\n"
         "      rateLimit: {maxRequests: 5, window: 60}\n");
   // Five requests per minute, counted before credentials are checked (so
   // password guessing is limited too).
@@ -217,10 +223,13 @@ TEST_F(ProxyHttp, AnswersForBackendFailures) {
 TEST_F(ProxyHttp, BalancesAndRetriesOnAnotherBackend) {
   HttpBackend one("one"), two("two");
   const auto refused = testing::free_port();
-  start("  - name: r\n    match: {ports: PORT, protocol: http}\n    action:\n      type: forward\n"
-        "      targets: [{host: 127.0.0.1, port: " + std::to_string(one.port()) + "}, {host: 127.0.0.1, port: " +
-        std::to_string(two.port()) + "}, {host: 127.0.0.1, port: " + std::to_string(refused) + "}]\n"
-        "      loadBalancing: {algorithm: round-robin}\n");
+  start(
+      "  - name: r\n    match: {ports: PORT, protocol: http}\n    action:\n      type: forward\n"
+      "      targets: [{host: 127.0.0.1, port: " +
+      std::to_string(one.port()) + "}, {host: 127.0.0.1, port: " + std::to_string(two.port()) +
+      "}, {host: 127.0.0.1, port: " + std::to_string(refused) +
+      "}]\n"
+      "      loadBalancing: {algorithm: round-robin}\n");
   std::map<std::string, int> seen;
   for (int i = 0; i < 30; ++i) {
     auto a = fetch({url(port_, "/name")});
@@ -233,13 +242,17 @@ TEST_F(ProxyHttp, BalancesAndRetriesOnAnotherBackend) {
 
 TEST_F(ProxyHttp, IpHashKeepsAClientOnOneBackend) {
   HttpBackend one("one"), two("two");
-  start("  - name: r\n    match: {ports: PORT, protocol: http}\n    action:\n      type: forward\n"
-        "      targets: [{host: 127.0.0.1, port: " + std::to_string(one.port()) + "}, {host: 127.0.0.1, port: " +
-        std::to_string(two.port()) + "}]\n"
-        "      loadBalancing: {algorithm: ip-hash}\n");
+  start(
+      "  - name: r\n    match: {ports: PORT, protocol: http}\n    action:\n      type: forward\n"
+      "      targets: [{host: 127.0.0.1, port: " +
+      std::to_string(one.port()) + "}, {host: 127.0.0.1, port: " + std::to_string(two.port()) +
+      "}]\n"
+      "      loadBalancing: {algorithm: ip-hash}\n");
   std::map<std::string, std::set<std::string>> by_client;
-  for (const std::string source : {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}) {
-    for (int i = 0; i < 4; ++i) by_client[source].insert(fetch({"--interface", source, url(port_, "/name")}).body);
+  for (const std::string source :
+       {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}) {
+    for (int i = 0; i < 4; ++i)
+      by_client[source].insert(fetch({"--interface", source, url(port_, "/name")}).body);
   }
   std::set<std::string> used;
   for (const auto& [source, backends] : by_client) {
@@ -253,11 +266,14 @@ TEST_F(ProxyHttp, HealthChecksMoveTrafficAway) {
   auto one = std::make_unique<HttpBackend>("one");
   HttpBackend two("two");
   const auto one_port = one->port();
-  start("  - name: r\n    match: {ports: PORT, protocol: http}\n    action:\n      type: forward\n"
-        "      targets: [{host: 127.0.0.1, port: " + std::to_string(one_port) + "}, {host: 127.0.0.1, port: " +
-        std::to_string(two.port()) + "}]\n"
-        "      loadBalancing:\n        healthCheck: {path: /name, interval: 100, timeout: 80, unhealthyThreshold: 2, "
-        "healthyThreshold: 2}\n        passiveHealthCheck: {consecutiveFailures: 0}\n");
+  start(
+      "  - name: r\n    match: {ports: PORT, protocol: http}\n    action:\n      type: forward\n"
+      "      targets: [{host: 127.0.0.1, port: " +
+      std::to_string(one_port) + "}, {host: 127.0.0.1, port: " + std::to_string(two.port()) +
+      "}]\n"
+      "      loadBalancing:\n        healthCheck: {path: /name, interval: 100, timeout: 80, "
+      "unhealthyThreshold: 2, "
+      "healthyThreshold: 2}\n        passiveHealthCheck: {consecutiveFailures: 0}\n");
   EXPECT_TRUE(eventually([&] { return one->requests() >= 2; })) << "active checks reach the backend";
   one->stop();
   // After two failed checks every request goes to "two"; none fails.
@@ -291,11 +307,12 @@ TEST_F(ProxyHttp, TerminatedTlsServesHttp2AndHttp11) {
   EXPECT_EQ(h1.version, "1.1");
   EXPECT_EQ(h1.status, 200);
   // No ALPN (as wrk): the request line says HTTP.
-  auto plain = testing::run({"sh", "-c",
-                             "printf 'GET /name HTTP/1.1\\r\\nHost: web.test\\r\\nConnection: close\\r\\n\\r\\n' | "
-                             "openssl s_client -quiet -connect 127.0.0.1:" + std::to_string(port_) +
-                                 " -servername web.test 2>/dev/null"},
-                            std::chrono::seconds(20));
+  auto plain =
+      testing::run({"sh", "-c",
+                    "printf 'GET /name HTTP/1.1\\r\\nHost: web.test\\r\\nConnection: close\\r\\n\\r\\n' | "
+                    "openssl s_client -quiet -connect 127.0.0.1:" +
+                        std::to_string(port_) + " -servername web.test 2>/dev/null"},
+                   std::chrono::seconds(20));
   EXPECT_THAT(plain.out, HasSubstr("backend b"));
 }
 
@@ -315,9 +332,11 @@ TEST_F(ProxyHttp, UpdateRoutesUnderLoadFailsNoRequest) {
   for (int i = 0; i < 4; ++i) {
     const auto port = (i % 2 == 0 ? two : one).port();
     boost::json::array routes;
-    routes.push_back(boost::json::parse("{\"name\":\"r\",\"match\":{\"ports\":" + std::to_string(port_) +
-                                        ",\"protocol\":\"http\"},\"action\":{\"type\":\"forward\",\"targets\":[{"
-                                        "\"host\":\"127.0.0.1\",\"port\":" + std::to_string(port) + "}]}}"));
+    routes.push_back(
+        boost::json::parse("{\"name\":\"r\",\"match\":{\"ports\":" + std::to_string(port_) +
+                           ",\"protocol\":\"http\"},\"action\":{\"type\":\"forward\",\"targets\":[{"
+                           "\"host\":\"127.0.0.1\",\"port\":" +
+                           std::to_string(port) + "}]}}"));
     proxy_->call("updateRoutes", {{"routes", routes}});
     const int before = done;
     EXPECT_TRUE(eventually([&] { return done >= before + 3; }));
