@@ -384,9 +384,12 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
         writer.refuse_keep_alive();
         co_return false;
       }
-      // More body in what was read already: parse on. No progress means the
-      // parser waits for the rest of a chunk-size line: read.
-      if (progress && reader_.buffered() > 0 && body.buffered() < body.capacity()) continue;
+      // More body in what was read already: parse on, once the handler has
+      // made room (the loop's top waits for that). Reading the socket
+      // instead would wait for bytes a client that already sent everything
+      // never sends. No progress with room means the parser waits for the
+      // rest of a chunk-size line: read.
+      if (reader_.buffered() > 0 && (progress || body.buffered() >= body.capacity())) continue;
       arm();
       error_code ec;
       if (!co_await read_more(ec)) {

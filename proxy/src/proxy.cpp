@@ -279,7 +279,19 @@ struct Proxy::Impl final : ProxyCore {
     std::vector<const WorkerMetrics*> recorders;
     for (const auto& w : workers) recorders.push_back(&w->metrics);
     MetricsReader reader(recorders, registry);
-    return reader.collect(query, std::chrono::system_clock::now());
+    auto m = reader.collect(query, std::chrono::system_clock::now());
+    for (const auto& b : health.snapshot()) {
+      m.backends.push_back({.route = b.route_id,
+                            .backend = (b.host.find(':') != std::string::npos ? "[" + b.host + "]" : b.host) +
+                                       ":" + std::to_string(b.port),
+                            .healthy = b.healthy,
+                            .ejected = b.ejected,
+                            .active = b.active,
+                            .requests = b.counters.requests,
+                            .failures = b.counters.failures,
+                            .ejections = b.counters.ejections});
+    }
+    return m;
   }
 };
 

@@ -26,6 +26,12 @@ http::Client& BackendClients::get(const BackendProfile& p) {
   return *slot;
 }
 
+std::uint64_t BackendClients::connections_opened() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& [key, client] : clients_) n += client->connections_opened();
+  return n;
+}
+
 void BackendClients::close() {
   for (auto& [key, client] : clients_) client->close();
 }

@@ -42,6 +42,8 @@ class BackendClients {
   http::Client& get(const BackendProfile& profile);
 
   void close();
+  // Connections every client opened so far.
+  std::uint64_t connections_opened() const noexcept;
 
  private:
   boost::asio::io_context& io_;

@@ -85,7 +85,8 @@ class Exchange {
   int status_ = 0;
   std::string backend_;
   std::string cause_;
-  http::Headers extra_;  // for answer()
+  http::Headers extra_;          // for answer()
+  Clock::time_point head_at_{};  // when the answer's head went out
 };
 
 asio::awaitable<void> Exchange::answer() {
@@ -98,6 +99,7 @@ asio::awaitable<void> Exchange::answer() {
   r.headers.set(routes_ ? routes_->http.request_id_header : "x-request-id", ctx_.request_id);
   r.body =
       fmt::format("{} {}: {}\nrequest id: {}\n", status, http::reason_phrase(status), cause, ctx_.request_id);
+  head_at_ = Clock::now();
   if (status >= 500) {
     spdlog::warn("http {} {}{} from {}: {} {} (request id {})", req_.method, req_.authority, req_.path,
                  c_.client.address.to_string(), status, cause, ctx_.request_id);
@@ -138,6 +140,7 @@ asio::awaitable<void> Exchange::socket_handler(const SocketHandler& h) {
     }
   }
   status_ = r.status;
+  head_at_ = Clock::now();
   error_code ec;
   co_await res_.respond(std::move(r), ec);
 }
@@ -185,6 +188,11 @@ http::ClientRequest Exchange::backend_request(const std::string& address_host, s
 }
 
 void Exchange::log_done() {
+  const auto to_head = (head_at_ == Clock::time_point{} ? Clock::now() : head_at_) - started_;
+  std::optional<RouteSlot> slot;
+  if (route_ && routes_ && route_->position < routes_->slots.size()) slot = routes_->slots[route_->position];
+  w_.metrics.request(slot, status_, std::chrono::duration_cast<std::chrono::microseconds>(to_head));
+  if (!backend_.empty()) w_.metrics.set_upstream_connections(w_.backends.connections_opened());
   if (!routes_ || !routes_->http.access_log) return;
   const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
   spdlog::info(
@@ -420,6 +428,7 @@ asio::awaitable<bool> Exchange::relay_response(http::ClientStream& s, bool tunne
     }
   }
   status_ = head.status;
+  head_at_ = Clock::now();
   error_code ec;
   if (!tunnel && req_.version == http::Version::http2 && s.body->done() && s.body->trailers().empty()) {
     // A head that ended the stream (gRPC's trailers-only answer): one

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "basalt/core/config.hpp"
 
 namespace basalt::proxy {
@@ -74,6 +76,35 @@ std::uint64_t Metrics::refused_total() const noexcept {
   return n;
 }
 
+namespace {
+
+constexpr std::array<std::string_view, 5> kClasses{"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+boost::json::object requests_json(const RequestMetrics& r) {
+  boost::json::object by_status, latency;
+  for (std::size_t i = 0; i < kClasses.size(); ++i) by_status[kClasses[i]] = r.by_class[i];
+  boost::json::array buckets;
+  for (const auto& [le, count] : r.latency_ms) {
+    boost::json::object b;
+    if (std::isinf(le)) {
+      b["le"] = "+Inf";
+    } else {
+      b["le"] = le;
+    }
+    b["count"] = count;
+    buckets.push_back(std::move(b));
+  }
+  latency["buckets"] = std::move(buckets);
+  latency["sum"] = r.latency_sum_ms;
+  boost::json::object out;
+  out["total"] = r.total;
+  out["byStatus"] = std::move(by_status);
+  out["latencyMs"] = std::move(latency);
+  return out;
+}
+
+}  // namespace
+
 boost::json::object Metrics::to_json() const {
   boost::json::object by_route, by_ip, route_rates, ip_rates;
   for (const auto& [id, r] : routes) {
@@ -114,6 +145,33 @@ boost::json::object Metrics::to_json() const {
   out["throughput"] = std::move(tp);
   out["refused"] = std::move(refused_obj);
   out["bytes"] = boost::json::object{{"in", bytes_in}, {"out", bytes_out}};
+
+  auto req = requests_json(requests);
+  req["perSecond"] = requests_per_second;
+  req["perMinute"] = requests_per_minute;
+  boost::json::object req_routes;
+  for (const auto& [id, r] : requests_by_route) req_routes[id] = requests_json(r);
+  req["byRoute"] = std::move(req_routes);
+  out["requests"] = std::move(req);
+  boost::json::object upstream;
+  upstream["connectionsOpened"] = upstream_connections_opened;
+  upstream["reused"] =
+      requests.total > upstream_connections_opened ? requests.total - upstream_connections_opened : 0;
+  out["upstream"] = std::move(upstream);
+  boost::json::array list;
+  for (const auto& b : backends) {
+    boost::json::object o;
+    o["route"] = b.route;
+    o["backend"] = b.backend;
+    o["healthy"] = b.healthy;
+    o["ejected"] = b.ejected;
+    o["active"] = b.active;
+    o["requests"] = b.requests;
+    o["failures"] = b.failures;
+    o["ejections"] = b.ejections;
+    list.push_back(std::move(o));
+  }
+  out["backends"] = std::move(list);
   return out;
 }
 
@@ -178,6 +236,44 @@ std::string Metrics::prometheus() const {
   single("basalt_proxy_route_ids_overflowed_total", "counter",
          "Route ids counted under the route \"(other)\" because the route metrics registry was full.",
          route_ids_overflowed);
+
+  header("basalt_proxy_http_requests_total", "counter",
+         "HTTP requests answered, by route id and status class.");
+  auto classes = [&](std::string_view route, const RequestMetrics& r) {
+    for (std::size_t i = 0; i < kClasses.size(); ++i) {
+      out += fmt::format("basalt_proxy_http_requests_total{{route=\"{}\",class=\"{}\"}} {}\n", route,
+                         kClasses[i], r.by_class[i]);
+    }
+  };
+  for (const auto& [id, r] : requests_by_route) classes(escape_label(id), r);
+  header("basalt_proxy_http_request_duration_seconds", "histogram",
+         "Time from an HTTP request's head to its answer's head, by route id.");
+  for (const auto& [id, r] : requests_by_route) {
+    auto label = escape_label(id);
+    for (const auto& [le, count] : r.latency_ms) {
+      const std::string bound = std::isinf(le) ? std::string("+Inf") : fmt::format("{}", le / 1000.0);
+      out += fmt::format("basalt_proxy_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+                         label, bound, count);
+    }
+    out += fmt::format("basalt_proxy_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", label,
+                       r.latency_sum_ms / 1000.0);
+    out +=
+        fmt::format("basalt_proxy_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", label, r.total);
+  }
+  single("basalt_proxy_http_requests_all_total", "counter",
+         "HTTP requests answered, those without a route included.", requests.total);
+  single("basalt_proxy_upstream_connections_opened_total", "counter",
+         "Connections the pooled HTTP clients opened to backends.", upstream_connections_opened);
+  header("basalt_proxy_backend_up", "gauge", "1 when a backend may take traffic (healthy and not ejected).");
+  for (const auto& b : backends) {
+    out += fmt::format("basalt_proxy_backend_up{{route=\"{}\",backend=\"{}\"}} {}\n", escape_label(b.route),
+                       escape_label(b.backend), b.healthy && !b.ejected ? 1 : 0);
+  }
+  header("basalt_proxy_backend_failures_total", "counter", "Connect failures and 5xx answers, by backend.");
+  for (const auto& b : backends) {
+    out += fmt::format("basalt_proxy_backend_failures_total{{route=\"{}\",backend=\"{}\"}} {}\n",
+                       escape_label(b.route), escape_label(b.backend), b.failures);
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "metrics/metrics_reader.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace basalt::proxy {
 namespace {
@@ -155,6 +156,43 @@ std::vector<IpConnectionCount> MetricsReader::top_ips(std::size_t limit) const {
   return top_ips(by_ip(IpEntry::kWindowSeconds, TimePoint{}), limit);
 }
 
+namespace {
+
+void add_requests(RequestMetrics& into, const RequestStats& s) {
+  into.total += s.requests.load();
+  for (std::size_t i = 0; i < into.by_class.size(); ++i) into.by_class[i] += s.by_class[i].load();
+  if (into.latency_ms.empty()) {
+    for (double le : RequestStats::kLatencyBounds) into.latency_ms.emplace_back(le, 0);
+    into.latency_ms.emplace_back(std::numeric_limits<double>::infinity(), 0);
+  }
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < s.latency.size(); ++i) {
+    cumulative += s.latency[i].load();
+    into.latency_ms[i].second += cumulative;
+  }
+  into.latency_sum_ms += static_cast<double>(s.latency_us.load()) / 1000.0;
+}
+
+}  // namespace
+
+void MetricsReader::collect_requests(Metrics& m, TimePoint now) const {
+  const auto end = epoch_second(now) - 1;
+  for (const auto* w : workers_) {
+    add_requests(m.requests, w->requests());
+    m.requests_per_second += static_cast<double>(w->request_window().sum(end, end).in);
+    m.requests_per_minute += w->request_window().sum(end - RouteStats::kWindowSeconds + 1, end).in;
+    m.upstream_connections_opened += w->upstream_connections();
+  }
+  const auto& entries = routes_.entries();
+  for (std::size_t slot = 0; slot < entries.size(); ++slot) {
+    RequestMetrics r;
+    for (const auto* w : workers_) {
+      if (const auto* stats = w->route(static_cast<RouteSlot>(slot))) add_requests(r, stats->requests);
+    }
+    if (r.total > 0) m.requests_by_route.emplace(entries[slot].id, std::move(r));
+  }
+}
+
 Metrics MetricsReader::collect(const MetricsQuery& query, TimePoint now) const {
   Metrics m;
   for (const auto* w : workers_) {
@@ -182,6 +220,7 @@ Metrics MetricsReader::collect(const MetricsQuery& query, TimePoint now) const {
   m.recent = throughput(kRecentSeconds, now);
   m.average = throughput(kAverageSeconds, now);
   m.history = history(query.history_seconds, now);
+  collect_requests(m, now);
   return m;
 }
 

@@ -60,6 +60,8 @@ class MetricsReader {
  private:
   std::vector<IpConnectionCount> top_ips(const std::map<std::string, TrafficMetrics>& ips,
                                          std::size_t limit) const;
+  // HTTP requests: totals, per second / minute, per route id (routes that answered any).
+  void collect_requests(Metrics& m, TimePoint now) const;
 
   std::span<const WorkerMetrics* const> workers_;
   const RouteRegistry& routes_;

@@ -32,11 +32,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "basalt/core/ip.hpp"
 #include "metrics/counter.hpp"
 #include "metrics/ip_table.hpp"
 #include "metrics/refuse_reason.hpp"
+#include "metrics/request_stats.hpp"
 #include "metrics/route_registry.hpp"
 #include "metrics/second_ring.hpp"
 
@@ -57,6 +59,7 @@ struct RouteStats {
   Counter bytes_in;
   Counter bytes_out;
   SecondRing<kWindowSeconds> window;
+  RequestStats requests;  // HTTP routes
 };
 
 // What a connection keeps to report its bytes and its end. Valid from
@@ -103,6 +106,19 @@ class WorkerMetrics {
     auto i = static_cast<std::size_t>(reason);
     if (i < refused_.size()) refused_[i].add(1);
   }
+  // One HTTP request answered with `status` after `took`; `slot`: its route
+  // (nullopt: no route matched).
+  void request(std::optional<RouteSlot> slot, int status, std::chrono::microseconds took) noexcept {
+    requests_.record(status, took);
+    request_window_.add(second_, 1, 0);
+    if (slot) route_stats(*slot).requests.record(status, took);
+  }
+  // Upstream connections the worker's HTTP clients opened (reuse = requests
+  // that did not need one).
+  void set_upstream_connections(std::uint64_t opened) noexcept {
+    upstream_connections_.reset();
+    upstream_connections_.add(opened);
+  }
 
   // ---- any thread ----------------------------------------------------------
 
@@ -120,6 +136,10 @@ class WorkerMetrics {
   const RouteStats* route(RouteSlot slot) const noexcept;
   const RouteStats& overflow_route() const noexcept { return overflow_route_; }
   const IpTable& ips() const noexcept { return ips_; }
+  const RequestStats& requests() const noexcept { return requests_; }
+  // Requests per second (in `in`) for the last minute.
+  const SecondRing<RouteStats::kWindowSeconds>& request_window() const noexcept { return request_window_; }
+  std::uint64_t upstream_connections() const noexcept { return upstream_connections_.load(); }
 
  private:
   struct RouteBlock {
@@ -138,6 +158,9 @@ class WorkerMetrics {
   std::unique_ptr<std::atomic<RouteBlock*>[]> blocks_;
   RouteStats overflow_route_;
   IpTable ips_;
+  RequestStats requests_;
+  SecondRing<RouteStats::kWindowSeconds> request_window_;
+  Counter upstream_connections_;
 };
 
 }  // namespace basalt::proxy

@@ -220,6 +220,37 @@ TEST_F(ProxyHttp, AnswersForBackendFailures) {
   EXPECT_EQ(fetch({url(port_, "/slow/10")}).body, "slow slow");
 }
 
+TEST_F(ProxyHttp, MetricsAndAccessLog) {
+  HttpBackend b("b");
+  start("  - {name: web, match: {ports: PORT, path: \"/*\"}, action: {type: forward, targets: " +
+            target(b.port()) + "}}\n",
+        "http: {accessLog: true}\n");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(fetch({url(port_, "/name")}).status, 200);
+  EXPECT_EQ(fetch({url(port_, "/status/503")}).status, 503);
+  auto m = proxy_->call("getMetrics").as_object();
+  const auto& requests = m.at("requests").as_object();
+  EXPECT_EQ(requests.at("total").to_number<std::uint64_t>(), 6u);
+  const auto& web = requests.at("byRoute").as_object().at("web").as_object();
+  EXPECT_EQ(web.at("byStatus").as_object().at("2xx").to_number<std::uint64_t>(), 5u);
+  EXPECT_EQ(web.at("byStatus").as_object().at("5xx").to_number<std::uint64_t>(), 1u);
+  const auto& buckets = web.at("latencyMs").as_object().at("buckets").as_array();
+  EXPECT_EQ(buckets.back().as_object().at("count").to_number<std::uint64_t>(),
+            6u);  // +Inf holds every request
+  // Six requests from six curl runs: at most one pooled backend connection per worker (two).
+  const auto opened = m.at("upstream").as_object().at("connectionsOpened").to_number<std::uint64_t>();
+  EXPECT_GE(opened, 1u);
+  EXPECT_LE(opened, 2u);
+  const auto& backends = m.at("backends").as_array();
+  ASSERT_EQ(backends.size(), 1u);
+  EXPECT_TRUE(backends[0].as_object().at("healthy").as_bool());
+  EXPECT_EQ(backends[0].as_object().at("failures").to_number<std::uint64_t>(), 1u);  // the 503
+  EXPECT_TRUE(eventually([&] {
+    auto log = proxy_->log();
+    return log.find(R"("type":"access")") != std::string::npos &&
+           log.find(R"("path":"/status/503","status":503)") != std::string::npos;
+  })) << proxy_->log();
+}
+
 TEST_F(ProxyHttp, BalancesAndRetriesOnAnotherBackend) {
   HttpBackend one("one"), two("two");
   const auto refused = testing::free_port();

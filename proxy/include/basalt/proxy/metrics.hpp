@@ -12,6 +12,9 @@
 // Per-route and per-IP throughput use the `recent` window (10 s).
 #pragma once
 
+#include <array>
+#include <utility>
+
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -55,6 +58,28 @@ struct IpConnectionCount {
   std::uint64_t count = 0;  // open connections
 };
 
+// HTTP requests answered (routed ones and the proxy's own answers).
+struct RequestMetrics {
+  std::uint64_t total = 0;
+  std::array<std::uint64_t, 5> by_class{};  // 1xx .. 5xx
+  // Time to the answer's head: cumulative counts per upper bound in
+  // milliseconds (the last bound is +Inf), as a Prometheus histogram.
+  std::vector<std::pair<double, std::uint64_t>> latency_ms;
+  double latency_sum_ms = 0;
+};
+
+// One backend of a forward route, as its health and load stand.
+struct BackendMetrics {
+  std::string route;
+  std::string backend;       // host:port (port 0: the client's port)
+  bool healthy = true;       // active checks (true when not checked)
+  bool ejected = false;      // passive ejection in force
+  std::uint64_t active = 0;  // requests / connections in flight
+  std::uint64_t requests = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t ejections = 0;
+};
+
 // The optional parameters of `getMetrics`: `{topIPs: N, historySeconds: S}`.
 struct MetricsQuery {
   static constexpr std::size_t kMaxTopIps = 1000;
@@ -90,6 +115,16 @@ struct Metrics {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::map<std::string, std::uint64_t> refused;  // every reason, zeros included
+  // HTTP: every request, per route id (routes that answered requests), the
+  // last whole second and the last minute.
+  RequestMetrics requests;
+  std::map<std::string, RequestMetrics> requests_by_route;
+  double requests_per_second = 0;
+  std::uint64_t requests_per_minute = 0;
+  // Connections the pooled HTTP clients opened to backends: requests minus
+  // this is how many reused one.
+  std::uint64_t upstream_connections_opened = 0;
+  std::vector<BackendMetrics> backends;
 
   // What the bounds cost.
   std::uint64_t ip_evictions = 0;          // idle addresses dropped for a new one
@@ -103,7 +138,12 @@ struct Metrics {
   //                  byIP: {ip: {active, total}}, topIPs: [{ip, count}]},
   //    throughput: {instant: {in, out}, recent, average,
   //                 history: [{timestamp, in, out}], byRoute: {id: {in, out}}, byIP},
-  //    refused: {total, byReason: {reason: n}}, bytes: {in, out}}
+  //    refused: {total, byReason: {reason: n}}, bytes: {in, out},
+  //    requests: {perSecond, perMinute, total, byStatus: {"2xx": n}, latencyMs: {buckets: [{le, count}],
+  //    sum},
+  //               byRoute: {id: {total, byStatus, latencyMs}}},
+  //    upstream: {connectionsOpened, reused},
+  //    backends: [{route, backend, healthy, ejected, active, requests, failures, ejections}]}
   // connections.byIP lists addresses with open connections; throughput.byIP
   // those with bytes in the window.
   boost::json::object to_json() const;
