@@ -58,7 +58,8 @@ struct Connection {
   std::optional<tcp::socket> backend_socket;
   std::unique_ptr<ByteStream> backend_stream;
 
-  http::Transport* http_transport = nullptr;  // while served as HTTP
+  http::Transport* http_transport = nullptr;        // while served as HTTP
+  std::optional<BackendPool::Lease> backend_lease;  // counts the connection on its backend
 
   Phase phase = Phase::kFirstBytes;
   Clock::time_point phase_deadline{};
@@ -202,37 +203,48 @@ asio::awaitable<bool> Session::read_first_bytes() {
 }
 
 asio::awaitable<bool> Session::connect_backend() {
-  const auto& action = route_->config.action;
-  std::string last_error = "no target";
-  for (const auto& target : action.targets) {
-    std::uint16_t port = target.preserve_port ? c_->port : target.port;
-    for (const auto& host : target.host) {
-      std::string reason;
-      auto addresses = co_await w_.resolver.resolve(host, reason);
-      if (addresses.empty()) {
-        last_error = host + ": " + reason;
-        continue;
-      }
-      for (const auto& address : addresses) {
-        tcp::endpoint at(core::to_asio(address), port);
-        c_->backend_socket.emplace(w_.io);
-        c_->set_phase(Phase::kConnect, Clock::now() + c_->routes->settings.connect_timeout);
-        auto [ec] = co_await c_->backend_socket->async_connect(at, asio::as_tuple(asio::use_awaitable));
-        if (!ec) {
-          boost::system::error_code ignored;
-          c_->backend_socket->set_option(tcp::no_delay(true), ignored);
-          co_return true;
-        }
-        if (c_->timed_out) {
-          last_error = core::Endpoint{address, port}.to_string() + ": timed out";
-          c_->timed_out = false;
-        } else {
-          last_error = core::Endpoint{address, port}.to_string() + ": " + ec.message();
-        }
-        c_->backend_socket.reset();
-        if (!c_->client_socket.is_open() && !c_->client_stream) co_return false;
-      }
+  // The route's pool picks a backend (its algorithm, health and limits); a
+  // connect failure is retried once on another backend, as for HTTP.
+  const BackendPool& pool = *c_->routes->route_http[route_->position].pool;
+  std::array<std::size_t, 2> tried{};
+  std::size_t attempts = 0;
+  std::string last_error = "no available backend";
+  while (attempts < tried.size()) {
+    auto pick = pool.pick(c_->client.address, std::span<const std::size_t>(tried.data(), attempts));
+    if (!pick) break;
+    tried[attempts++] = *pick;
+    auto lease = pool.acquire(*pick);
+    if (!lease) {
+      last_error = "every backend is at its pending-request limit";
+      continue;
     }
+    const auto& backend = pool.backend(*pick);
+    const std::uint16_t port = backend.port == 0 ? c_->port : backend.port;
+    std::string reason;
+    auto addresses = co_await w_.resolver.resolve(backend.host, reason);
+    if (addresses.empty()) last_error = backend.host + ": " + reason;
+    for (const auto& address : addresses) {
+      tcp::endpoint at(core::to_asio(address), port);
+      c_->backend_socket.emplace(w_.io);
+      c_->set_phase(Phase::kConnect, Clock::now() + c_->routes->settings.connect_timeout);
+      auto [ec] = co_await c_->backend_socket->async_connect(at, asio::as_tuple(asio::use_awaitable));
+      if (!ec) {
+        boost::system::error_code ignored;
+        c_->backend_socket->set_option(tcp::no_delay(true), ignored);
+        pool.report_success(*pick);
+        c_->backend_lease = std::move(lease);
+        co_return true;
+      }
+      if (c_->timed_out) {
+        last_error = core::Endpoint{address, port}.to_string() + ": timed out";
+        c_->timed_out = false;
+      } else {
+        last_error = core::Endpoint{address, port}.to_string() + ": " + ec.message();
+      }
+      c_->backend_socket.reset();
+      if (!c_->client_socket.is_open() && !c_->client_stream) co_return false;
+    }
+    pool.report_failure(*pick);
   }
   spdlog::warn("route {}: no backend reachable for {} ({})", route_->id, c_->client.to_string(), last_error);
   refuse(RefuseReason::kBackendConnectFailed, last_error);

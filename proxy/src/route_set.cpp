@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <limits>
 #include <string>
 
 #include "basalt/core/config.hpp"
@@ -52,8 +53,18 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
   for (const auto& route : set->table->routes()) {
     RouteHttp parts;
     const auto& action = route.config.action;
-    if (action.type == ActionType::kForward)
-      parts.pool = BackendPool::build(route.id, action, registries.health);
+    if (action.type == ActionType::kForward) {
+      if (route.http) {
+        parts.pool = BackendPool::build(route.id, action, registries.health);
+      } else {
+        // A TCP route's connections are counted (least-connections) but
+        // not capped: maxPendingRequests is about HTTP requests.
+        RouteAction tcp = action;
+        if (!tcp.load_balancing) tcp.load_balancing.emplace();
+        tcp.load_balancing->max_pending_requests = std::numeric_limits<std::uint32_t>::max();
+        parts.pool = BackendPool::build(route.id, tcp, registries.health);
+      }
+    }
     if (route.security.rate_limit) {
       parts.rate_limiter = registries.rate_limits.limiter_for(route.id, *route.security.rate_limit);
     }

@@ -325,7 +325,10 @@ asio::awaitable<void> Exchange::forward() {
     chosen = *pick;
     lease = pool.acquire(chosen);
     if (!lease) {
-      fail(503, "every backend of route " + route_->id + " is at its pending-request limit");
+      // Full since pick() saw it: another backend, if there is one.
+      tried[attempts++] = chosen;
+      if (attempts < tried.size()) continue;
+      fail(503, "the backends of route " + route_->id + " are at their pending-request limit");
       co_await answer();
       co_return;
     }
