@@ -146,7 +146,9 @@ namespace basalt::proxy_test {
 // Anything else: "backend <name> <path>". Counts requests.
 class HttpBackend {
  public:
-  explicit HttpBackend(std::string name, std::uint16_t port = 0);
+  // `idle_timeout`: how long the backend keeps an idle keep-alive connection.
+  explicit HttpBackend(std::string name, std::uint16_t port = 0,
+                       std::chrono::milliseconds idle_timeout = std::chrono::seconds(60));
   ~HttpBackend();
   HttpBackend(const HttpBackend&) = delete;
   HttpBackend& operator=(const HttpBackend&) = delete;

@@ -74,9 +74,11 @@ asio::awaitable<void> handle(std::string name, std::shared_ptr<std::atomic<int>>
 
 }  // namespace
 
-HttpBackend::HttpBackend(std::string name, std::uint16_t port) : impl_(std::make_unique<Impl>()) {
+HttpBackend::HttpBackend(std::string name, std::uint16_t port, std::chrono::milliseconds idle_timeout)
+    : impl_(std::make_unique<Impl>()) {
   http::Limits limits;
   limits.max_body_bytes = 0;
+  limits.idle_timeout = idle_timeout;
   auto requests = requests_;
   http::StreamHandler handler = [name, requests](http::ServerRequest req,
                                                  http::ResponseWriter& res) -> asio::awaitable<void> {

@@ -5,6 +5,7 @@
 // the answers the proxy writes itself, load balancing and health.
 #include <gmock/gmock.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -345,6 +346,57 @@ TEST_F(ProxyHttp, TerminatedTlsServesHttp2AndHttp11) {
                         std::to_string(port_) + " -servername web.test 2>/dev/null"},
                    std::chrono::seconds(20));
   EXPECT_THAT(plain.out, HasSubstr("backend b"));
+}
+
+// A backend that closes idle keep-alive connections just as the proxy
+// reuses them: the pooled client retries a safe request on a new
+// connection, so no 502 reaches the client.
+TEST_F(ProxyHttp, BackendClosingIdleConnectionsCausesNoErrors) {
+  HttpBackend b("b", 0, std::chrono::milliseconds(150));
+  start("  - {name: r, match: {ports: PORT, protocol: http}, action: {type: forward, targets: " +
+        target(b.port()) + "}}\n");
+  int failures = 0;
+  for (int i = 0; i < 24; ++i) {
+    // Around the backend's idle timeout, so some reuses race its close.
+    std::this_thread::sleep_for(std::chrono::milliseconds(130 + (i % 6) * 8));
+    if (fetch({url(port_, "/name")}).status != 200) ++failures;
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+// nghttpd speaks nothing but HTTP/2: h2c by prior knowledge to a plain
+// backend (backendProtocol: http2), and h2 chosen by ALPN towards a TLS one.
+TEST_F(ProxyHttp, Http2BackendsH2cAndH2OverTls) {
+  BASALT_REQUIRE_TOOL("nghttpd");
+  write_certificate(dir_, "back", {"backend.test"});
+  const std::string docroot = dir_.file("docroot");
+  std::filesystem::create_directories(docroot);
+  std::ofstream(docroot + "/hello.txt") << "hello from nghttpd\n";
+  const auto h2c_port = testing::free_port();
+  const auto h2_port = testing::free_port();
+  Process h2c({.argv = {"nghttpd", "--no-tls", "-d", docroot, std::to_string(h2c_port)}});
+  Process h2({.argv = {"nghttpd", "-d", docroot, std::to_string(h2_port), dir_.file("back.key"),
+                       dir_.file("back.pem")}});
+  ASSERT_TRUE(wait_listening(h2c_port) && wait_listening(h2_port));
+  write_certificate(dir_, "front", {"web.test"});
+  start(
+      "  - {name: h2c, match: {ports: PORT, path: \"/plain/*\"}, action: {type: forward, targets: " +
+      target(h2c_port) +
+      ", options: {backendProtocol: http2}, advanced: {urlRewrite: {pattern: \"^/plain\", target: \"\"}}}}\n"
+      "  - name: tls\n    match: {ports: PORT, domains: web.test}\n    action: {type: forward, targets: " +
+      target(h2_port) +
+      ",\n      tls: {mode: terminate-and-reencrypt, certificate: {cert: front.pem, key: front.key}, "
+      "backend: {ca: "
+      "back.pem, serverName: backend.test}}}\n"
+      "    headers: {response: {x-via-route: tls}}\n");
+  auto plain = fetch({"--http1.1", url(port_, "/plain/hello.txt")});
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.body, "hello from nghttpd\n");
+  auto tls = curl({"-i", "--cacert", dir_.file("front.pem"), "--resolve",
+                   "web.test:" + std::to_string(port_) + ":127.0.0.1",
+                   "https://web.test:" + std::to_string(port_) + "/hello.txt"});
+  EXPECT_THAT(tls.out, HasSubstr("hello from nghttpd"));
+  EXPECT_THAT(tls.out, HasSubstr("x-via-route: tls"));
 }
 
 TEST_F(ProxyHttp, UpdateRoutesUnderLoadFailsNoRequest) {
