@@ -39,8 +39,8 @@ class ExampleStack : public ::testing::Test {
     std::set<std::uint16_t> taken;
     for (const char* name :
          {"BASALT_DNS_PORT", "BASALT_DOH_PORT", "BASALT_DNS_METRICS_PORT", "BASALT_PROXY_TERMINATE_PORT",
-          "BASALT_PROXY_PASSTHROUGH_PORT", "BASALT_PROXY_TCP_PORT", "BASALT_PROXY_ECHO_PORT",
-          "BASALT_PROXY_METRICS_PORT"}) {
+          "BASALT_PROXY_PASSTHROUGH_PORT", "BASALT_PROXY_HTTP_PORT", "BASALT_PROXY_TCP_PORT",
+          "BASALT_PROXY_ECHO_PORT", "BASALT_PROXY_METRICS_PORT"}) {
       std::uint16_t p = 0;
       do p = testing::free_port();
       while (!taken.insert(p).second);
@@ -124,6 +124,13 @@ TEST_F(ExampleStack, EveryPrintedCommandWorksAsPrintedAndCtrlCStopsBoth) {
       {"https://doh.example.test:" + port("BASALT_PROXY_PASSTHROUGH_PORT") + "/dns-query",
        {"\"name\":\"backend.example.test.\"", "\"data\":\"127.0.0.1\""}},
       {"-servername doh.example.test", {"CN = doh.example.test", "Verification: OK"}},
+      // HTTP routed per request: by Host and path to basalt-dns's metrics,
+      // anything else answered by the proxy's redirect handler.
+      {"Host: metrics.example.test' http://127.0.0.1:" + port("BASALT_PROXY_HTTP_PORT"),
+       {"x-served-by: basalt-proxy metrics-http", "# TYPE basalt_dns_queries_total counter"}},
+      {"Host: www.example.test' http://127.0.0.1:" + port("BASALT_PROXY_HTTP_PORT"),
+       {"HTTP/1.1 308",
+        "location: https://www.example.test:" + port("BASALT_PROXY_TERMINATE_PORT") + "/index.html"}},
       // Plain TCP to basalt-dns.
       {"-p " + port("BASALT_PROXY_TCP_PORT") + " +tcp", {"status: NOERROR", "ANSWER: 1,", "127.0.0.1"}},
       {"/dev/tcp/127.0.0.1/" + port("BASALT_PROXY_ECHO_PORT"), {"hello\n"}},
