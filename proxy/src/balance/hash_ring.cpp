@@ -3,18 +3,10 @@
 #include <cstring>
 #include <numeric>
 
+#include "basalt/core/hash_mix.hpp"
+
 namespace basalt::proxy {
 namespace {
-
-std::uint64_t mix(std::uint64_t x) noexcept {
-  // splitmix64's finalizer.
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return x;
-}
 
 // FNV-1a, then mixed: FNV alone spreads short similar strings poorly.
 std::uint64_t hash_bytes(const void* data, std::size_t size,
@@ -30,7 +22,7 @@ std::uint64_t hash_bytes(const void* data, std::size_t size,
 std::uint32_t point_position(std::string_view name, std::uint32_t point) noexcept {
   std::uint64_t h = hash_bytes(name.data(), name.size());
   h = hash_bytes(&point, sizeof point, h);
-  return static_cast<std::uint32_t>(mix(h) >> 32);
+  return static_cast<std::uint32_t>(core::mix64(h) >> 32);
 }
 
 }  // namespace
@@ -62,7 +54,7 @@ std::uint32_t HashRing::hash(const core::IpAddress& client) noexcept {
   const core::IpAddress address = client.unmapped();
   const auto bytes = address.bytes();
   std::uint64_t h = hash_bytes(bytes.data(), bytes.size());
-  return static_cast<std::uint32_t>(mix(h) >> 32);
+  return static_cast<std::uint32_t>(core::mix64(h) >> 32);
 }
 
 }  // namespace basalt::proxy

@@ -7,21 +7,13 @@
 #include <unordered_map>
 #include <utility>
 
+#include "basalt/core/hash_mix.hpp"
+
 namespace basalt::proxy {
 namespace {
 
 using Minutes = std::chrono::minutes;
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
-
-std::uint64_t mix(std::uint64_t x) noexcept {
-  // splitmix64's finalizer.
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return x;
-}
 
 }  // namespace
 
@@ -76,9 +68,9 @@ std::size_t ConnectionLimits::KeyHash::operator()(const core::IpAddress& ip) con
   std::uint64_t b = 0;
   std::memcpy(&a, bytes, 8);
   std::memcpy(&b, bytes + 8, 8);
-  std::uint64_t h = mix(seed ^ a);
-  h = mix(h ^ b);
-  h = mix(h ^ (static_cast<std::uint64_t>(ip.scope_id()) << 1 | (ip.is_v6() ? 1u : 0u)));
+  std::uint64_t h = core::mix64(seed ^ a);
+  h = core::mix64(h ^ b);
+  h = core::mix64(h ^ (static_cast<std::uint64_t>(ip.scope_id()) << 1 | (ip.is_v6() ? 1u : 0u)));
   return static_cast<std::size_t>(h);
 }
 
