@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <array>
@@ -17,6 +18,7 @@
 #include "http/backend_clients.hpp"
 #include "http/forward_headers.hpp"
 #include "http/request_context.hpp"
+#include "http/websocket_keepalive.hpp"
 #include "worker.hpp"
 
 namespace basalt::proxy {
@@ -70,6 +72,8 @@ class Exchange {
   asio::awaitable<void> socket_handler(const SocketHandler& h);
   asio::awaitable<void> forward();
   asio::awaitable<bool> relay_response(http::ClientStream& s, bool tunnel, bool h2_websocket);
+  // A WebSocket tunnel with keep-alive pings, after its head went out.
+  asio::awaitable<void> relay_with_pings(http::ClientStream& s);
   http::ClientRequest backend_request(const std::string& address_host, std::uint16_t port, bool tls);
   void log_done();
 
@@ -85,7 +89,12 @@ class Exchange {
   int status_ = 0;
   std::string backend_;
   std::string cause_;
-  http::Headers extra_;          // for answer()
+  http::Headers extra_;                 // for answer()
+  std::shared_ptr<http::Body> upload_;  // the request body towards the backend
+  bool tunnel_dead_ = false;            // the keep-alive gave up on the tunnel
+  // Set once a WebSocket tunnel with pings starts; the upload pump reads it.
+  std::shared_ptr<std::shared_ptr<WebSocketKeepalive>> keepalive_ =
+      std::make_shared<std::shared_ptr<WebSocketKeepalive>>();
   Clock::time_point head_at_{};  // when the answer's head went out
 };
 
@@ -357,9 +366,10 @@ asio::awaitable<void> Exchange::forward() {
       if (has_body) {
         upload = std::make_shared<http::Body>(client.executor());
         request.body_stream = upload;
+        upload_ = upload;
         asio::co_spawn(
             client.executor(),
-            [from = req_.body, to = upload]() -> asio::awaitable<void> {
+            [from = req_.body, to = upload, keepalive = keepalive_]() -> asio::awaitable<void> {
               for (;;) {
                 error_code ec;
                 std::string chunk = co_await from->read(ec);
@@ -370,6 +380,15 @@ asio::awaitable<void> Exchange::forward() {
                 if (chunk.empty()) {
                   to->finish(from->trailers());
                   co_return;
+                }
+                if (*keepalive) {
+                  // A tunnel with pings: through the frame tracker.
+                  if (!co_await (*keepalive)->relay_up(chunk, ec)) {
+                    from->abort(ec);
+                    to->fail(ec);
+                    co_return;
+                  }
+                  continue;
                 }
                 co_await to->write(chunk, ec);
                 if (ec) {
@@ -442,10 +461,25 @@ asio::awaitable<bool> Exchange::relay_response(http::ClientStream& s, bool tunne
     co_await res_.respond(std::move(whole), ec);
     co_return !ec;
   }
+  const auto& websocket = route_->config.action.websocket;
+  const bool pings = tunnel && upload_ && websocket.ping_interval.count() > 0;
+  if (pings) {
+    auto executor = co_await asio::this_coro::executor;
+    *keepalive_ = std::make_shared<WebSocketKeepalive>(
+        executor, websocket, upload_, res_, [this](std::string_view why) {
+          cause_ = std::string(why);
+          tunnel_dead_ = true;
+          spdlog::info("route {}: WebSocket closed: {} (request id {})", route_->id, why, ctx_.request_id);
+        });
+  }
   co_await res_.write_head(std::move(head), ec);
   if (ec) {
     s.body->abort();
     co_return false;
+  }
+  if (pings) {
+    co_await relay_with_pings(s);
+    co_return true;
   }
   for (;;) {
     std::string chunk = co_await s.body->read(ec);
@@ -465,6 +499,33 @@ asio::awaitable<bool> Exchange::relay_response(http::ClientStream& s, bool tunne
   http::Headers trailers = s.body->trailers();
   co_await res_.finish(std::move(trailers), ec);
   co_return !ec;
+}
+
+asio::awaitable<void> Exchange::relay_with_pings(http::ClientStream& s) {
+  using namespace asio::experimental::awaitable_operators;
+  auto keepalive = *keepalive_;
+  auto body = s.body;
+  auto down = [keepalive, body]() -> asio::awaitable<void> {
+    for (;;) {
+      error_code ec;
+      std::string chunk = co_await body->read(ec);
+      if (ec || chunk.empty()) co_return;
+      if (!co_await keepalive->relay_down(chunk, ec)) co_return;
+    }
+  };
+  // Whichever ends first ends the other: the backend's bytes, or the pinger
+  // (a side that did not answer, or broken framing).
+  co_await (down() || keepalive->run());
+  keepalive->stop();
+  if (tunnel_dead_) {
+    body->abort();
+    upload_->fail(make_error_code(http::BodyError::kReset));
+    res_.reset();
+    co_return;
+  }
+  error_code ec;
+  http::Headers none;
+  co_await res_.finish(std::move(none), ec);
 }
 
 }  // namespace

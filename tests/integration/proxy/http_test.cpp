@@ -5,6 +5,11 @@
 // the answers the proxy writes itself, load balancing and health.
 #include <gmock/gmock.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -397,6 +402,102 @@ TEST_F(ProxyHttp, Http2BackendsH2cAndH2OverTls) {
                    "https://web.test:" + std::to_string(port_) + "/hello.txt"});
   EXPECT_THAT(tls.out, HasSubstr("hello from nghttpd"));
   EXPECT_THAT(tls.out, HasSubstr("x-via-route: tls"));
+}
+
+// websocket: {pingInterval, pingTimeout}: an idle tunnel gets the proxy's
+// own Ping on both sides; the client's Pong is swallowed (the backend never
+// sees it); a backend that never answers has the tunnel closed.
+// A WebSocket backend that answers the upgrade with 101, then only records
+// what it receives until the proxy closes (or 6 s pass).
+class SilentWebSocketBackend {
+ public:
+  SilentWebSocketBackend() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listener_, 4) != 0)
+      return;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string head;
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        auto more = read_some_until(fd, 1, std::chrono::seconds(3));
+        if (more.empty()) break;
+        head += more;
+      }
+      send_all(fd,
+               "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+      got_ = read_some_until(fd, 1 << 16, std::chrono::seconds(6));
+      ::close(fd);
+    });
+  }
+  ~SilentWebSocketBackend() {
+    ::shutdown(listener_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(listener_);
+  }
+  std::uint16_t port() const { return port_; }
+  // After the proxy closed: everything that arrived.
+  const std::string& received() {
+    if (thread_.joinable()) thread_.join();
+    return got_;
+  }
+
+ private:
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::string got_;
+};
+
+// websocket: {pingInterval, pingTimeout}: an idle tunnel gets the proxy's
+// own Ping on both sides; the client's Pong is swallowed (the backend never
+// sees it); a backend that never answers has the tunnel closed.
+TEST_F(ProxyHttp, WebSocketKeepalivePingsBothSidesAndClosesADeadTunnel) {
+  SilentWebSocketBackend backend;
+  ASSERT_NE(backend.port(), 0);
+  start("  - {name: ws, match: {ports: PORT, protocol: http}, action: {type: forward, targets: " +
+        target(backend.port()) + ", websocket: {pingInterval: 300, pingTimeout: 700}}}\n");
+  int client = connect_to(port_);
+  ASSERT_GE(client, 0);
+  send_all(client,
+           "GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  // The 101, then (after 300 ms of silence) the proxy's Ping: unmasked
+  // towards the client, an 8-byte token.
+  std::string got;
+  while (got.find("\r\n\r\n") == std::string::npos || got.size() < got.find("\r\n\r\n") + 4 + 10) {
+    auto more = read_some_until(client, 1, std::chrono::seconds(3));
+    if (more.empty()) break;
+    got += more;
+  }
+  ASSERT_THAT(got, HasSubstr("HTTP/1.1 101"));
+  const std::string frames = got.substr(got.find("\r\n\r\n") + 4);
+  ASSERT_GE(frames.size(), 10u);
+  EXPECT_EQ(static_cast<unsigned char>(frames[0]), 0x89);  // FIN + Ping
+  EXPECT_EQ(static_cast<unsigned char>(frames[1]), 0x08);  // not masked, 8 bytes
+  // Our Pong with the token, masked as a client must.
+  std::string pong{static_cast<char>(0x8a), static_cast<char>(0x88), 1, 2, 3, 4};
+  for (int i = 0; i < 8; ++i) pong.push_back(static_cast<char>(frames[2 + i] ^ (i % 4 + 1)));
+  send_all(client, pong);
+  // The backend never answers its own Ping: within the timeout the tunnel ends.
+  const auto since = std::chrono::steady_clock::now();
+  read_some_until(client, 1 << 20, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - since, std::chrono::seconds(4))
+      << "the dead tunnel stayed open";
+  ::close(client);
+  const std::string& at_backend = backend.received();
+  ASSERT_GE(at_backend.size(), 14u);
+  EXPECT_EQ(static_cast<unsigned char>(at_backend[0]), 0x89);  // the proxy's Ping to the backend
+  EXPECT_EQ(static_cast<unsigned char>(at_backend[1]), 0x88);  // masked, 8 bytes
+  EXPECT_EQ(at_backend.size(), 14u) << "more than the proxy's Ping reached the backend (the client's Pong?)";
+  EXPECT_TRUE(eventually([&] { return proxy_->log().find("did not answer a ping") != std::string::npos; }));
 }
 
 TEST_F(ProxyHttp, UpdateRoutesUnderLoadFailsNoRequest) {

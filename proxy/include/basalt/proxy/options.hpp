@@ -148,8 +148,9 @@ enum class BackendProtocol { kAuto, kHttp1, kHttp2 };
 // Ours: WebSocket upgrades on HTTP routes.
 struct WebSocketOptions {
   bool enabled = true;
-  // A ping frame to both sides after this much silence; 0: none. A tunnel
-  // whose peer does not answer within pingTimeout is closed.
+  // The proxy's own Ping to both sides after this much silence (between
+  // their frames; the answering Pongs are swallowed); 0: none. A side that
+  // does not answer within pingTimeout ends the tunnel.
   std::chrono::milliseconds ping_interval{0};
   std::chrono::milliseconds ping_timeout{10'000};
 };
