@@ -78,6 +78,9 @@ class H1Writer final : public ResponseWriter {
   bool failed_ = false;
   Framing framing_ = Framing::kNone;
   std::uint64_t remaining_ = 0;  // kLength: bytes still owed
+  // kLength with a body: the head waits for the first body bytes and goes
+  // out with them in one send (one TCP segment for a small response).
+  std::string pending_head_;
 };
 
 class H1Session final : public Connection, public std::enable_shared_from_this<H1Session> {
@@ -551,6 +554,10 @@ asio::awaitable<void> H1Writer::write_head(ResponseHead head, error_code& ec) {
   // The body pump switches to raw bytes (a tunnel), or ends the request
   // body of an Upgrade / CONNECT that was refused.
   if (tunnel() || upgrade_ || connect_) session_->notify();
+  if (framing_ == Framing::kLength && remaining_ > 0) {
+    pending_head_ = std::move(text);  // a body must follow: sent with its first bytes
+    co_return;
+  }
   asio::const_buffer b = asio::buffer(text);
   std::span<const asio::const_buffer> out(&b, 1);
   co_await send(out, ec);
@@ -571,8 +578,11 @@ asio::awaitable<void> H1Writer::write(std::string_view bytes, error_code& ec) {
     remaining_ -= bytes.size();
   }
   std::string size_line;
-  std::array<asio::const_buffer, 3> buffers;
+  std::array<asio::const_buffer, 4> buffers;
   std::size_t count = 0;
+  std::string head = std::move(pending_head_);
+  pending_head_.clear();
+  if (!head.empty()) buffers[count++] = asio::buffer(head);
   if (framing_ == Framing::kChunked) {
     append_hex(size_line, bytes.size());
     size_line.append("\r\n");
