@@ -2,7 +2,10 @@
 #include "http/http_session.hpp"
 
 #include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -203,11 +206,20 @@ void Exchange::log_done() {
   w_.metrics.request(slot, status_, std::chrono::duration_cast<std::chrono::microseconds>(to_head));
   if (!backend_.empty()) w_.metrics.set_upstream_connections(w_.backends.connections_opened());
   if (!routes_ || !routes_->http.access_log) return;
-  const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-  spdlog::info(
-      R"({{"type":"access","requestId":"{}","client":"{}","method":"{}","host":"{}","path":"{}","status":{},"route":"{}","backend":"{}","ms":{:.3f}{}}})",
-      ctx_.request_id, c_.client.address.to_string(), req_.method, req_.authority, req_.path, status_,
-      route_ ? route_->id : "", backend_, ms, cause_.empty() ? "" : fmt::format(R"(,"error":"{}")", cause_));
+  // Built as JSON (not formatted): paths and hosts are the client's bytes.
+  boost::json::object line;
+  line["type"] = "access";
+  line["requestId"] = ctx_.request_id;
+  line["client"] = ctx_.client_ip;
+  line["method"] = req_.method;
+  line["host"] = req_.authority;
+  line["path"] = req_.path;
+  line["status"] = status_;
+  line["route"] = route_ ? route_->id : std::string();
+  line["backend"] = backend_;
+  line["ms"] = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+  if (!cause_.empty()) line["error"] = cause_;
+  spdlog::info("{}", boost::json::serialize(line));
 }
 
 asio::awaitable<void> Exchange::run() {
@@ -223,9 +235,6 @@ asio::awaitable<void> Exchange::run() {
   ctx_.is_tls = c_.terminated;
   ctx_.tls_version = c_.tls_version;
   ctx_.connection_id = c_.id;
-  if (w_.core.draining()) {
-    // Let the session close the connection after this answer.
-  }
   route_ = routes_->table->for_request(c_.port, c_.client.address, req_, c_.terminated);
   if (!route_ && c_.terminated) {
     const Route* by_sni = routes_->table->find(c_.route_id);
