@@ -100,7 +100,7 @@ ulimit -n "$(ulimit -Hn)"
 fd_limit=$(ulimit -n)
 
 # --- Work directory, pinning, processes (stopped at exit).
-. "$(dirname "$0")/../lib/processes.sh"  # $work, pids, cleanup on exit, free_port, cpu_ticks, rss_kib
+. "$(dirname "$0")/../lib/processes.sh"  # $work, pids, cleanup, free_port, cpu_ticks, rss_kib, wait_ports, stop
 pin_proxy=()
 pin_client=()
 [ -n "$proxy_cpu" ] && pin_proxy=(taskset -c "$proxy_cpu")
@@ -117,35 +117,6 @@ if [ -n "$leftovers" ]; then
   exit 1
 fi
 
-wait_ports() {  # wait_ports PID NAME LOG PORT...: until every port accepts, or fail
-  local pid=$1 name=$2 log=$3
-  shift 3
-  python3 -c '
-import os, socket, sys, time
-pid, ports = int(sys.argv[1]), [int(p) for p in sys.argv[2:]]
-deadline = time.monotonic() + 20
-while ports and time.monotonic() < deadline:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit(1)
-    try:
-        socket.create_connection(("127.0.0.1", ports[0]), 1).close()
-        ports.pop(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1 if ports else 0)' "$pid" "$@" && return
-  echo "$me: $name does not listen on all of its ports; its log:" >&2
-  cat "$log" >&2 || true
-  exit 1
-}
-stop() {  # stop PID: SIGTERM, wait, drop from the cleanup list
-  local p=$1 keep=() q
-  kill "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-  pids=("${keep[@]}")
-}
 family_rss_kib() {  # VmRSS of a process and its children (nginx: master + worker)
   local t=0 p
   for p in $(family_pids "$1"); do t=$((t + $(rss_kib "$p"))); done

@@ -104,7 +104,7 @@ ulimit -n "$(ulimit -Hn)"
 fd_limit=$(ulimit -n)  # for nginx's worker_rlimit_nofile
 
 # --- Work directory, pinning, processes (stopped at exit).
-. "$(dirname "$0")/../lib/processes.sh"  # $work, pids, cleanup on exit, free_port
+. "$(dirname "$0")/../lib/processes.sh"  # $work, pids, cleanup, free_port, wait_ports, stop
 pin_proxy=()
 pin_client=()
 [ -n "$proxy_cpu" ] && pin_proxy=(taskset -c "$proxy_cpu")
@@ -132,28 +132,6 @@ for s in socks: print(s.getsockname()[1])' "$1"
 # cpu_ticks (bench/lib/processes.sh) counts a proxy with its children
 # (nginx's worker). The process that holds the connections: nginx's worker, else the pid.
 worker_of() { local w; w=$(pgrep -P "$1" | awk 'NR == 1' || true); echo "${w:-$1}"; }
-wait_ports() {  # wait_ports PID NAME LOG PORT...: until every port accepts, or fail
-  local pid=$1 name=$2 log=$3
-  shift 3
-  python3 -c '
-import os, socket, sys, time
-pid, ports = int(sys.argv[1]), [int(p) for p in sys.argv[2:]]
-deadline = time.monotonic() + 20
-while ports and time.monotonic() < deadline:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit(1)
-    try:
-        socket.create_connection(("127.0.0.1", ports[0]), 1).close()
-        ports.pop(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1 if ports else 0)' "$pid" "$@" && return
-  echo "run.sh: $name does not listen on all of its ports; its log:" >&2
-  cat "$log" >&2 || true
-  exit 1
-}
 alive() {  # alive PEER ROW: fail the run when the proxy died during ROW
   local pid=${proxy_pid[$1]} status=0
   kill -0 "$pid" 2>/dev/null && return
@@ -161,13 +139,6 @@ alive() {  # alive PEER ROW: fail the run when the proxy died during ROW
   echo "run.sh: $1 (pid $pid) died during $2, exit status $status; its log:" >&2
   tail -n 20 "$work/bench-proxy-$1/log" >&2 || true
   exit 1
-}
-stop() {  # stop PID: SIGTERM, wait, drop from the cleanup list
-  local p=$1 keep=() q
-  kill "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  for q in "${pids[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
-  pids=("${keep[@]}")
 }
 
 # --- Certificate (one for all proxies) and bodies.
