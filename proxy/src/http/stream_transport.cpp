@@ -39,6 +39,7 @@ class StreamTransport final : public http::Transport {
       joined_.resize(total);
       std::size_t at = 0;
       for (const auto& b : buffers) {
+        if (b.size() == 0) continue;  // an empty buffer may have no data pointer at all
         std::memcpy(joined_.data() + at, b.data(), b.size());
         at += b.size();
       }
@@ -47,6 +48,7 @@ class StreamTransport final : public http::Transport {
       co_return;
     }
     for (const auto& b : buffers) {
+      if (b.size() == 0) continue;
       std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(b.data()), b.size());
       co_await stream_->write_all(bytes, ec);
       if (ec) co_return;
