@@ -88,8 +88,8 @@ struct Entry final : AutoCertificate {
   bool stopped = false;
   bool looping = false;
   bool busy = false;
-  asio::steady_timer* sleep = nullptr;         // the loop's wait, cancelled to wake it
-  asio::steady_timer* driver_wait = nullptr;   // waiting for provideCertificate
+  asio::steady_timer* sleep = nullptr;        // the loop's wait, cancelled to wake it
+  asio::steady_timer* driver_wait = nullptr;  // waiting for provideCertificate
   std::vector<asio::steady_timer*> idle_waiters;
   struct Provided {
     std::shared_ptr<const core::TlsCertifiedKey> certificate;  // null: order from the CA
@@ -99,7 +99,8 @@ struct Entry final : AutoCertificate {
   bool ready() const noexcept override { return has_certificate.load(std::memory_order_acquire); }
   std::string why_not_ready() const override {
     std::lock_guard lock(mutex);
-    return error.empty() ? std::string("pending (its first certificate is being obtained)") : "error: " + error;
+    return error.empty() ? std::string("pending (its first certificate is being obtained)")
+                         : "error: " + error;
   }
   std::string route_name() const {
     std::lock_guard lock(mutex);
@@ -120,21 +121,25 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
     placeholder = {pem->certificate, pem->private_key};
   }
 
-  ~Impl() {
-    stop();
-    client.reset();
-    io.reset();  // destroys the loops' frames while everything they use is alive
-  }
-
   void stop() {
     std::thread t;
     {
       std::lock_guard lock(mutex);
+      stopped = true;
       if (!thread.joinable()) return;
       t = std::move(thread);
     }
     io->stop();
     t.join();
+  }
+
+  // Stops, then destroys what is queued on the thread's io_context (the
+  // loops' frames, posted work), which hold references to this object.
+  void shut_down() {
+    stop();
+    work.reset();
+    client.reset();
+    io.reset();
   }
 
   Options options;
@@ -148,6 +153,7 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
   std::map<std::string, std::shared_ptr<Entry>> entries;
   EventSink sink;
   bool started = false;
+  bool stopped = false;
   std::thread thread;
 
   std::unique_ptr<acme::Client> client;  // certificate thread only
@@ -184,8 +190,9 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
       // would order again and again into the CA's rate limits.
       e.renew_at = cert->not_before() + (cert->not_after() - cert->not_before()) / 2;
       if (e.renew_at <= SysClock::now()) e.renew_at = SysClock::now() + std::chrono::hours(1);
-      spdlog::warn("ACME: {}: renewThresholdDays ({}) is longer than the certificate's lifetime; renewing at {}",
-                   e.key, options.acme.renew_threshold_days, iso(e.renew_at));
+      spdlog::warn(
+          "ACME: {}: renewThresholdDays ({}) is longer than the certificate's lifetime; renewing at {}",
+          e.key, options.acme.renew_threshold_days, iso(e.renew_at));
     }
     e.has_certificate.store(true, std::memory_order_release);
   }
@@ -211,7 +218,8 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
       return false;
     }
     install(e, cert, "acme");
-    spdlog::info("ACME: serving the stored certificate for {} (valid until {})", e.key, iso(cert->not_after()));
+    spdlog::info("ACME: serving the stored certificate for {} (valid until {})", e.key,
+                 iso(cert->not_after()));
     return true;
   }
 
@@ -244,8 +252,8 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
     std::error_code ec;
     fs::create_directories(failure_path(e).parent_path(), ec);
     std::string why;
-    if (!core::write_file_atomic(failure_path(e), json::serialize(o), fs::perms::owner_read | fs::perms::owner_write,
-                                 &why)) {
+    if (!core::write_file_atomic(failure_path(e), json::serialize(o),
+                                 fs::perms::owner_read | fs::perms::owner_write, &why)) {
       spdlog::warn("ACME: {}", why);
     }
   }
@@ -296,8 +304,9 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
     co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
     e->driver_wait = nullptr;
     if (!e->provided) {
-      spdlog::warn("ACME: the driver did not answer the certificateRequest for {} within {} min; asking the CA",
-                   e->key, kDriverTimeout.count());
+      spdlog::warn(
+          "ACME: the driver did not answer the certificateRequest for {} within {} min; asking the CA",
+          e->key, kDriverTimeout.count());
       co_return false;
     }
     auto provided = std::move(*e->provided);
@@ -378,7 +387,8 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
       e->failures = 0;
       e->backoff_until = {};
       set_error(*e, {});
-      spdlog::info("ACME: installed a new certificate for {} (valid until {})", e->key, iso(cert->not_after()));
+      spdlog::info("ACME: installed a new certificate for {} (valid until {})", e->key,
+                   iso(cert->not_after()));
       emit("certificateIssued", issued_event(*e));
       co_return std::min(e->renew_at, SysClock::now() + interval);
     } catch (const std::exception& ex) {
@@ -511,7 +521,9 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
 
 AutoCertificates::AutoCertificates(Options options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 
-AutoCertificates::~AutoCertificates() = default;
+AutoCertificates::~AutoCertificates() {
+  impl_->shut_down();
+}
 
 std::shared_ptr<const AutoCertificate> AutoCertificates::bind(const std::vector<std::string>& domains,
                                                               const std::string& route_name,
@@ -582,7 +594,7 @@ void AutoCertificates::start() {
   std::vector<std::shared_ptr<Entry>> all;
   {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->started) return;
+    if (impl_->started || impl_->stopped) return;
     impl_->started = true;
     const auto& a = impl_->options.acme;
     acme::ClientOptions client;
@@ -592,7 +604,8 @@ void AutoCertificates::start() {
     client.account_key = acme::default_account_key_path(impl_->options.store, client.directory);
     impl_->client = std::make_unique<acme::Client>(*impl_->io, client);
     std::unique_ptr<acme::ChallengeSolver> dns01;
-    if (!a.dns01_management_socket.empty()) dns01 = std::make_unique<RemoteDns01Solver>(a.dns01_management_socket);
+    if (!a.dns01_management_socket.empty())
+      dns01 = std::make_unique<RemoteDns01Solver>(a.dns01_management_socket);
     impl_->solver = std::make_unique<ProxyChallengeSolver>(impl_->board, a.challenge_types, std::move(dns01));
     impl_->work.emplace(impl_->io->get_executor());
     impl_->thread = std::thread([io = impl_->io.get()] { io->run(); });
@@ -623,7 +636,7 @@ asio::awaitable<json::object> AutoCertificates::provision(std::string route_name
   if (!e) throw std::invalid_argument("route \"" + route_name + "\" has no certificate: auto");
   {
     std::lock_guard lock(impl_->mutex);
-    if (!impl_->started) throw std::runtime_error("the proxy is not started");
+    if (!impl_->started || impl_->stopped) throw std::runtime_error("the proxy is not running");
   }
   auto self = impl_;
   auto status = co_await asio::co_spawn(*self->io, self->provision_on_io(e, force), asio::use_awaitable);
@@ -648,7 +661,8 @@ void AutoCertificates::provide(const std::string& domain, const std::string& cer
       if (std::find(e->domains.begin(), e->domains.end(), domain) != e->domains.end()) matching.push_back(e);
     }
   }
-  if (matching.empty()) throw std::invalid_argument("domain \"" + domain + "\" is on no route with certificate: auto");
+  if (matching.empty())
+    throw std::invalid_argument("domain \"" + domain + "\" is on no route with certificate: auto");
   for (auto& e : matching) {
     asio::post(*impl_->io, [self = impl_, e, loaded] {
       if (e->driver_wait) {

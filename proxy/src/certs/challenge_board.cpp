@@ -60,8 +60,8 @@ ChallengeBoard::ChallengeBoard(fs::path store) : dir_(store.empty() ? fs::path()
 bool ChallengeBoard::valid_token(std::string_view token) {
   if (token.empty() || token.size() > 256) return false;
   for (char c : token) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_';
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -108,8 +108,8 @@ std::optional<std::string> ChallengeBoard::http01(std::string_view host, std::st
   return found->second;
 }
 
-std::optional<core::TlsServerContext> ChallengeBoard::make_tls_alpn(const std::string& domain,
-                                                                    const std::string& key_authorization) const {
+std::optional<core::TlsServerContext> ChallengeBoard::make_tls_alpn(
+    const std::string& domain, const std::string& key_authorization) const {
   std::string error;
   auto pem = acme::make_tls_alpn_certificate(domain, key_authorization, &error);
   if (!pem) {
@@ -128,7 +128,8 @@ std::optional<core::TlsServerContext> ChallengeBoard::make_tls_alpn(const std::s
 void ChallengeBoard::add_tls_alpn(const std::string& domain, const std::string& key_authorization) {
   auto context = make_tls_alpn(domain, key_authorization);
   if (!context) throw std::runtime_error("cannot make the tls-alpn-01 certificate for " + domain);
-  if (auto path = file("tls-alpn-01", domain); !path.empty()) write_challenge(path, domain, key_authorization);
+  if (auto path = file("tls-alpn-01", domain); !path.empty())
+    write_challenge(path, domain, key_authorization);
   std::lock_guard lock(mutex_);
   tls_alpn_.insert_or_assign(domain, TlsAlpn{key_authorization, std::move(*context)});
 }

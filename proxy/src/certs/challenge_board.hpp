@@ -57,7 +57,8 @@ class ChallengeBoard {
 
   std::filesystem::path dir_;  // <store>/challenges, or empty
   mutable std::mutex mutex_;
-  std::map<std::string, std::pair<std::string, std::string>, std::less<>> http01_;  // token -> (domain, key auth)
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>>
+      http01_;  // token -> (domain, key auth)
   // domain -> the validation context, ours or made from another proxy's file.
   mutable std::map<std::string, TlsAlpn, std::less<>> tls_alpn_;
 };

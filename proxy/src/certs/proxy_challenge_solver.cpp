@@ -20,7 +20,9 @@ std::string_view ProxyChallengeSolver::type() const {
 }
 
 std::string ProxyChallengeSolver::choose(const std::vector<std::string>& offered, bool wildcard) const {
-  auto has = [&](std::string_view t) { return std::find(offered.begin(), offered.end(), t) != offered.end(); };
+  auto has = [&](std::string_view t) {
+    return std::find(offered.begin(), offered.end(), t) != offered.end();
+  };
   if (wildcard) return dns01_ && has("dns-01") ? "dns-01" : "";
   for (const auto& t : preference_) {
     if (has(t)) return t;
