@@ -442,7 +442,6 @@ asio::awaitable<void> Session::serve_admitted() {
   const auto mode = action.tls ? std::optional<TlsMode>(action.tls->mode) : std::nullopt;
   const bool terminates = mode && *mode != TlsMode::kPassthrough;
   using Protocol = http::ConnectionServer::Protocol;
-  if (terminates && refuse_pending_certificate()) co_return;
 
   if (route_->http && !terminates) {
     // A plain port with HTTP routes: every request is matched on its own.
@@ -544,6 +543,7 @@ asio::awaitable<void> Session::run() {
     refuse(RefuseReason::kIpBlocked, route_->id);
     co_return;
   }
+  if (refuse_pending_certificate()) co_return;
   auto lease = w_.core.admit(w_.index, *c_->routes, *route_, c_->client, c_->port);
   if (!lease) co_return;
   c_->traffic.report = report_bytes;

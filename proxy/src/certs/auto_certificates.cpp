@@ -87,6 +87,9 @@ struct Entry final : AutoCertificate {
   unsigned failures = 0;
   bool stopped = false;
   bool looping = false;
+  // certProvision: driver: the driver was asked in this round and said "ACME"
+  // (or did not answer); not asked again until a certificate is installed.
+  bool driver_declined = false;
   bool busy = false;
   asio::steady_timer* sleep = nullptr;        // the loop's wait, cancelled to wake it
   asio::steady_timer* driver_wait = nullptr;  // waiting for provideCertificate
@@ -195,6 +198,7 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
           e.key, options.acme.renew_threshold_days, iso(e.renew_at));
     }
     e.has_certificate.store(true, std::memory_order_release);
+    e.driver_declined = false;
   }
 
   // Installs the store's certificate when it is newer than the one held.
@@ -331,8 +335,9 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
     if (!force && held && !options.acme.auto_renew && !command) co_return now + interval;
     if (!force && !command && now < e->backoff_until) co_return e->backoff_until;
 
-    if (options.acme.cert_provision == CertProvision::kDriver) {
+    if (options.acme.cert_provision == CertProvision::kDriver && !e->driver_declined) {
       const bool custom = co_await ask_driver(e);
+      e->driver_declined = !custom;
       if (custom) {
         set_error(*e, {});
         emit("certificateIssued", issued_event(*e));
