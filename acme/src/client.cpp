@@ -64,7 +64,7 @@ std::string problem_suffix(const std::optional<Problem>& p) {
 
 // An authorization whose challenge we answered, waiting to become valid.
 struct PendingChallenge {
-  std::string authorization_url, name, challenge_url;
+  std::string authorization_url, name, challenge_url, type;
 };
 
 }  // namespace
@@ -282,22 +282,24 @@ struct Client::Impl {
         if (authz->status != "pending") {
           throw Error("authorization of " + name, fmt::format("the authorization is {}", authz->status));
         }
+        std::vector<std::string> types;
+        for (const auto& c : authz->challenges) types.push_back(c.type);
+        const std::string chosen = solver.choose(types, authz->wildcard);
         auto it = std::find_if(authz->challenges.begin(), authz->challenges.end(),
-                               [&](const Challenge& c) { return c.type == solver.type(); });
+                               [&](const Challenge& c) { return !chosen.empty() && c.type == chosen; });
         if (it == authz->challenges.end()) {
-          std::vector<std::string> types;
-          for (const auto& c : authz->challenges) types.push_back(c.type);
           std::string offered = fmt::format("{}", fmt::join(types, ", "));
           throw Error("authorization of " + name,
-                      fmt::format("the CA offers no {} challenge (offered: {})", solver.type(), offered));
+                      fmt::format("the CA offers no challenge this solver answers ({}; offered: {})",
+                                  solver.type(), offered));
         }
         if (it->token.empty()) throw Error("authorization of " + name, "the challenge has no token");
-        ChallengeTask task{std::string(solver.type()), authz->identifier.value, authz->wildcard, it->token,
+        ChallengeTask task{chosen, authz->identifier.value, authz->wildcard, it->token,
                            key_authorization(*key, it->token)};
         co_await solver.present(task);
         presented.push_back(task);
         report(progress, "challenge", fmt::format("{} for {} presented", task.type, name));
-        pending.push_back({authz_url, name, it->url});
+        pending.push_back({authz_url, name, it->url, task.type});
       }
       auto deadline = std::chrono::steady_clock::now() + options.validation_timeout;
       for (const auto& p : pending) co_await post("challenge for " + p.name, p.challenge_url, "{}");
@@ -310,7 +312,7 @@ struct Client::Impl {
           std::string why = "the authorization is " + authz->status;
           std::optional<Problem> problem;
           for (const auto& c : authz->challenges) {
-            if (c.type == solver.type() && c.error) {
+            if (c.type == p.type && c.error) {
               problem = c.error;
               why = "the CA could not validate the " + c.type + " challenge (" + c.error->to_string() + ")";
             }

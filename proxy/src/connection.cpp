@@ -16,8 +16,11 @@
 #include <algorithm>
 #include <array>
 
+#include "basalt/acme/tls_alpn_certificate.hpp"
 #include "basalt/core/ip_asio.hpp"
 #include "basalt/core/tls.hpp"
+#include "certs/auto_certificates.hpp"
+#include "certs/challenge_board.hpp"
 #include "http/http_session.hpp"
 #include "http/stream_transport.hpp"
 #include "l4/byte_stream.hpp"
@@ -145,6 +148,11 @@ class Session {
   // first bytes are an HTTP/1.x request line (read into `initial`).
   asio::awaitable<std::optional<http::ConnectionServer::Protocol>> sniff_http(std::string& initial);
   asio::awaitable<void> serve_http(http::ConnectionServer::Protocol protocol, std::string initial);
+  // A hello offering acme-tls/1 for a name with a pending tls-alpn-01
+  // challenge: the validation handshake (RFC 8737), then close.
+  asio::awaitable<bool> answer_tls_alpn();
+  // certificate: auto before its first certificate: unrecognized_name.
+  bool refuse_pending_certificate();
   void refuse(RefuseReason reason, std::string_view detail = {}) {
     w_.core.refused(w_.index, reason, detail, c_->client.address);
     close_reason_ = to_string(reason);
@@ -372,7 +380,7 @@ asio::awaitable<void> Session::serve_http(http::ConnectionServer::Protocol proto
   auto local = socket.local_endpoint(ec);
   if (!ec) connection->local = core::Endpoint{core::from_asio(local.address()), local.port()};
   connection->id = ++w_.connections;
-  connection->route_id = route_->id;
+  if (route_) connection->route_id = route_->id;
   ssl_st* ssl = nullptr;
   if (c_->client_stream) {
     ssl = static_cast<TlsStream*>(c_->client_stream.get())->native();
@@ -393,12 +401,48 @@ asio::awaitable<void> Session::serve_http(http::ConnectionServer::Protocol proto
   if (c_->timed_out) close_reason_ = "lifetime";
 }
 
+asio::awaitable<bool> Session::answer_tls_alpn() {
+  if (!is_tls_ || !c_->routes->challenges || hello_.server_name.empty()) co_return false;
+  if (std::find(hello_.alpn.begin(), hello_.alpn.end(), acme::kAcmeTlsAlpn) == hello_.alpn.end())
+    co_return false;
+  auto ctx = c_->routes->challenges->tls_alpn(hello_.server_name);
+  if (!ctx) co_return false;  // not ours: a backend behind passthrough may be validating
+  auto stream = TlsStream::server(ctx->native_handle(), std::move(c_->client_socket), std::move(prefix_));
+  prefix_.clear();
+  auto* raw = stream.get();
+  c_->client_stream = std::move(stream);
+  c_->set_phase(Phase::kHandshake, Clock::now() + c_->routes->settings.initial_data_timeout);
+  boost::system::error_code ec;
+  co_await raw->handshake(ec);
+  spdlog::info("ACME: tls-alpn-01 validation handshake for {} from {}: {}", hello_.server_name,
+               c_->client.to_string(), ec ? raw->reason() : std::string("done"));
+  co_return true;
+}
+
+bool Session::refuse_pending_certificate() {
+  const auto& auto_cert = c_->routes->tls[route_->position].auto_certificate;
+  if (!auto_cert || auto_cert->ready()) return false;
+  send_alert(c_->client_socket, kAlertUnrecognizedName);
+  // One line per second per worker at most: a client retrying in a loop
+  // must not flood the log.
+  const auto now = Clock::now();
+  if (now - w_.last_certificate_warning >= std::chrono::seconds(1)) {
+    w_.last_certificate_warning = now;
+    spdlog::warn(
+        "route {}: no certificate for \"{}\" yet ({}): handshake from {} refused (unrecognized_name)",
+        route_->id, hello_.server_name, auto_cert->why_not_ready(), c_->client.to_string());
+  }
+  refuse(RefuseReason::kCertificatePending, hello_.server_name);
+  return true;
+}
+
 asio::awaitable<void> Session::serve_admitted() {
   boost::system::error_code ec;
   const auto& action = route_->config.action;
   const auto mode = action.tls ? std::optional<TlsMode>(action.tls->mode) : std::nullopt;
   const bool terminates = mode && *mode != TlsMode::kPassthrough;
   using Protocol = http::ConnectionServer::Protocol;
+  if (terminates && refuse_pending_certificate()) co_return;
 
   if (route_->http && !terminates) {
     // A plain port with HTTP routes: every request is matched on its own.
@@ -474,6 +518,11 @@ asio::awaitable<void> Session::run() {
   const auto& table = *c_->routes->table;
   auto decision = table.at_accept(c_->port, c_->client.address);
   route_ = decision.route;
+  if (!route_ && !decision.read_hello && c_->port == c_->routes->acme_port) {
+    // The ACME port without a route of its own: HTTP-01 answers only.
+    co_await serve_http(http::ConnectionServer::Protocol::kHttp1, {});
+    co_return;
+  }
   if (!route_ && !decision.read_hello) {
     bool has_routes = std::binary_search(table.ports().begin(), table.ports().end(), c_->port);
     refuse(has_routes ? RefuseReason::kNoRoute : RefuseReason::kPortWithoutRoute);
@@ -481,6 +530,7 @@ asio::awaitable<void> Session::run() {
   }
   if (decision.read_hello) {
     if (!co_await read_first_bytes()) co_return;
+    if (co_await answer_tls_alpn()) co_return;
     route_ = table.after_hello(c_->port, c_->client.address, is_tls_ ? &hello_ : nullptr);
     if (!route_) {
       if (is_tls_)

@@ -18,8 +18,10 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include "balance/health_checker.hpp"
 #include "balance/health_registry.hpp"
@@ -27,6 +29,7 @@
 #include "basalt/core/runtime.hpp"
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
+#include "certs/auto_certificates.hpp"
 #include "l4/ticket_keys.hpp"
 #include "listener_set.hpp"
 #include "metrics/metrics_reader.hpp"
@@ -57,6 +60,15 @@ ConnectionSettings settings_of(const ProxyOptions& o) {
           .max_connection_lifetime = o.max_connection_lifetime,
           .max_connections_per_ip = o.max_connections_per_ip,
           .connection_rate_limit_per_minute = o.connection_rate_limit_per_minute};
+}
+
+// The certificate store: acme.certificateStore, else <stateDir>/certs.
+std::unique_ptr<AutoCertificates> make_certificates(const ProxyOptions& o) {
+  if (!o.acme) return nullptr;
+  std::filesystem::path store = o.acme->certificate_store;
+  if (store.empty())
+    store = std::filesystem::path(o.state_dir.empty() ? "/var/lib/basalt-proxy" : o.state_dir) / "certs";
+  return std::make_unique<AutoCertificates>(AutoCertificates::Options{.acme = *o.acme, .store = store});
 }
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
@@ -125,7 +137,8 @@ struct Proxy::Impl final : ProxyCore {
         runtime({.workers = worker_count(options.workers)}),
         shutdown(runtime, options.graceful_shutdown_timeout),
         tickets(std::make_shared<TicketKeys>()),
-        routes(build_set(options, tickets, {limits, health, rate_limits}, registry)),
+        certificates(make_certificates(options)),
+        routes(build_set(options, tickets, registries(), registry)),
         listeners(runtime, options.bind_addresses,
                   [this](std::size_t w, asio::ip::tcp::socket s, std::uint16_t port) {
                     serve_connection(*workers[w], std::move(s), port);
@@ -141,9 +154,11 @@ struct Proxy::Impl final : ProxyCore {
                                                  http_limits(options)));
     for (auto& w : workers) asio::co_spawn(w->io, tick_metrics(w->metrics), asio::detached);
     checker.update(pools_of(*routes.load()));
+    if (certificates) certificates->commit(generation);
     shutdown.on_begin([this] {
       std::lock_guard lock(control);
       listeners.close_all();
+      if (certificates) certificates->stop();
       // HTTP connections finish their requests and close (HTTP/2: GOAWAY).
       for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->http_server.drain(); });
     });
@@ -227,8 +242,16 @@ struct Proxy::Impl final : ProxyCore {
 
   // ---- control ----
   // Builds, binds, publishes; throws and changes nothing on failure. Caller holds `control`.
+  RouteStateRegistries registries() {
+    return {.limits = limits,
+            .health = health,
+            .rate_limits = rate_limits,
+            .certificates = certificates.get(),
+            .generation = ++generation};
+  }
+
   void apply(ProxyOptions next) {
-    auto set = build_set(next, tickets, {limits, health, rate_limits}, registry);
+    auto set = build_set(next, tickets, registries(), registry);
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
@@ -238,6 +261,7 @@ struct Proxy::Impl final : ProxyCore {
       routes.publish(set);
     }
     checker.update(pools_of(*set));
+    if (certificates) certificates->commit(generation);
     std::set<std::string, std::less<>> keys;
     for (const auto& parts : set->route_http) {
       if (!parts.pool) continue;
@@ -252,6 +276,7 @@ struct Proxy::Impl final : ProxyCore {
   std::set<std::uint16_t> wanted_ports(const RouteSet& set) const {
     std::set<std::uint16_t> wanted(set.table->ports().begin(), set.table->ports().end());
     wanted.insert(manual_ports.begin(), manual_ports.end());
+    if (set.acme_port != 0) wanted.insert(set.acme_port);  // HTTP-01, with or without a route
     return wanted;
   }
 
@@ -264,7 +289,9 @@ struct Proxy::Impl final : ProxyCore {
   HealthRegistry health;
   HealthChecker checker;  // runs the routes' active health checks
   RateLimiterRegistry rate_limits;
-  RouteRegistry registry;  // under `control`
+  std::uint64_t generation = 0;                    // of the route set being built; under `control`
+  std::unique_ptr<AutoCertificates> certificates;  // with an `acme` section
+  RouteRegistry registry;                          // under `control`
   core::Snapshot<RouteSet> routes;
   std::vector<std::unique_ptr<Worker>> workers;
   ListenerSet listeners;
@@ -313,6 +340,7 @@ void Proxy::start() {
   impl_->listeners.commit(std::move(pending), wanted);
   impl_->started = true;
   impl_->checker.start();
+  if (impl_->certificates) impl_->certificates->start();
   // splice(2) has no MSG_NOSIGNAL: a write into a socket the peer has reset
   // raises SIGPIPE in the writing thread. The workers start with it blocked
   // (the syscall then fails with EPIPE), without touching the process's own
@@ -371,6 +399,7 @@ void Proxy::reload(ProxyOptions options) {
   keep("user", options.user, now.user);
   keep("dns.servers", options.dns.servers, now.dns.servers);
   keep("metrics.listen", options.metrics_listen, now.metrics_listen);
+  keep("acme", options.acme, now.acme);
   impl_->apply(std::move(options));
 }
 
@@ -434,6 +463,9 @@ std::string Proxy::prometheus() const {
 }
 
 json::object Proxy::certificate_status(std::string_view route_name) const {
+  if (impl_->certificates) {
+    if (auto status = impl_->certificates->status(route_name)) return *status;
+  }
   auto set = impl_->routes.load();
   const Route* route = set->table->find(route_name);
   if (!route) throw core::config::Error("routeName", "\"" + std::string(route_name) + "\" is not a route");
@@ -453,6 +485,29 @@ json::object Proxy::certificate_status(std::string_view route_name) const {
   out["issueDate"] = iso(cert->not_before());
   out["source"] = "static";
   return out;
+}
+
+asio::awaitable<json::object> Proxy::provision_certificate(std::string route_name, bool force) {
+  {
+    auto set = impl_->routes.load();
+    if (!set->table->find(route_name))
+      throw core::config::Error("routeName", "\"" + route_name + "\" is not a route");
+  }
+  if (!impl_->certificates)
+    throw core::config::Error("routeName", "route \"" + route_name + "\" has no certificate: auto");
+  co_return co_await impl_->certificates->provision(std::move(route_name), force);
+}
+
+void Proxy::provide_certificate(const std::string& domain, const std::string& cert, const std::string& key,
+                                bool use_acme) {
+  if (!impl_->certificates || impl_->certificates->acme().cert_provision != CertProvision::kDriver) {
+    throw std::invalid_argument("provideCertificate needs acme.certProvision: driver");
+  }
+  impl_->certificates->provide(domain, cert, key, use_acme);
+}
+
+void Proxy::set_certificate_events(EventSink sink) {
+  if (impl_->certificates) impl_->certificates->set_event_sink(std::move(sink));
 }
 
 void Proxy::set_connection_events(EventSink sink) {

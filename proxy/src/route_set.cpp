@@ -6,6 +6,7 @@
 #include <string>
 
 #include "basalt/core/config.hpp"
+#include "certs/auto_certificates.hpp"
 #include "l4/ticket_keys.hpp"
 #include "security/connection_limits.hpp"
 
@@ -38,6 +39,42 @@ void apply_versions(SSL_CTX* ctx, const std::vector<TlsProtocolVersion>& version
   for (auto v : versions) (v == TlsProtocolVersion::kTls12 ? v12 : v13) = true;
   SSL_CTX_set_min_proto_version(ctx, v12 ? TLS1_2_VERSION : TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+}
+
+// What certificate: auto needs beyond the route itself: the `acme` section,
+// dns-01 for wildcards, and an ACME port that carries HTTP.
+void check_auto_certificates(RouteSet& set, AutoCertificates* certificates) {
+  const auto& routes = set.table->routes();
+  bool any = false;
+  for (const auto& route : routes) {
+    const auto& tls = route.config.action.tls;
+    if (!tls || !tls->auto_certificate) continue;
+    const std::string path = "routes[" + std::to_string(route.position) + "].action.tls.certificate";
+    if (!certificates) {
+      throw core::config::Error(path,
+                                "auto (route " + route.id +
+                                    ") needs the acme section (acme: {email, ...}: the CA and its account)");
+    }
+    for (const auto& domain : route.config.match.domains) {
+      if (domain.starts_with("*.") && certificates->acme().dns01_management_socket.empty()) {
+        throw core::config::Error(path,
+                                  "auto for \"" + domain + "\" (route " + route.id +
+                                      "): a CA validates wildcard names only through dns-01, which needs "
+                                      "acme.dns01.managementSocket (a running basalt-dns)");
+      }
+    }
+    any = true;
+  }
+  if (!any) return;
+  set.acme_port = certificates->acme().port;
+  set.challenges = &certificates->board();
+  for (const auto& route : routes) {
+    if (!route.config.enabled || route.http || !route.config.match.ports.contains(set.acme_port)) continue;
+    throw core::config::Error("routes[" + std::to_string(route.position) + "].match.ports",
+                              "route " + route.id + " carries TCP on port " + std::to_string(set.acme_port) +
+                                  ", which is acme.port: the HTTP-01 port must carry HTTP routes or none "
+                                  "(set acme.port to another port)");
+  }
 }
 
 }  // namespace
@@ -74,6 +111,7 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
     }
     set->route_http.push_back(std::move(parts));
   }
+  check_auto_certificates(*set, registries.certificates);
   for (const auto& route : set->table->routes()) {
     const auto& tls = route.config.action.tls;
     if (!tls || tls->mode == TlsMode::kPassthrough) continue;
@@ -81,7 +119,10 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
     auto& out = set->tls[route.position];
     std::string error;
     core::TlsServerOptions server_options;
-    server_options.certificates.push_back(tls->certificate->source());
+    // An auto route's context starts with a placeholder that is never
+    // served: its handshakes wait for auto_certificate to be ready.
+    server_options.certificates.push_back(tls->auto_certificate ? registries.certificates->placeholder()
+                                                                : tls->certificate->source());
     // Terminating routes offer HTTP (h2 first); a re-encrypting route that
     // is not an HTTP route answers with what its backend chose instead.
     const bool http_alpn = tls->mode == TlsMode::kTerminate || route.http;
@@ -104,6 +145,10 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
       SSL_CTX_set_options(client->native_handle(), SSL_OP_IGNORE_UNEXPECTED_EOF);
       SSL_CTX_set_read_ahead(client->native_handle(), 1);
       out.backend = std::move(*client);
+    }
+    if (tls->auto_certificate) {
+      out.auto_certificate =
+          registries.certificates->bind(route.config.match.domains, route.id, registries.generation, *server);
     }
     out.server = std::move(*server);
   }

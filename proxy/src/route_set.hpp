@@ -27,11 +27,16 @@ namespace basalt::proxy {
 
 class TicketKeys;
 class ConnectionLimits;
+class AutoCertificate;
+class AutoCertificates;
+class ChallengeBoard;
 struct RouteCounter;
 
 struct RouteTlsContexts {
   std::optional<core::TlsServerContext> server;   // terminate modes: the route's certificate
   std::optional<core::TlsClientContext> backend;  // terminate-and-reencrypt
+  // certificate: auto: whether `server` holds the route's certificate yet.
+  std::shared_ptr<const AutoCertificate> auto_certificate;
 };
 
 // The options a connection reads, published with the routes so that a
@@ -59,6 +64,10 @@ struct RouteStateRegistries {
   ConnectionLimits& limits;
   HealthRegistry& health;
   RateLimiterRegistry& rate_limits;
+  // certificate: auto routes bind here (null: no `acme` section, and such a
+  // route is an error); `generation` identifies the set being built.
+  AutoCertificates* certificates = nullptr;
+  std::uint64_t generation = 0;
 };
 
 struct RouteSet {
@@ -72,6 +81,10 @@ struct RouteSet {
   std::vector<RouteHttp> route_http;  // by Route::position
   HttpOptions http;
   IpPatternList proxy_ips;  // peers whose X-Forwarded-* are trusted
+  // With certificate: auto routes: the HTTP-01 port (listened on even
+  // without a route) and the challenges being answered. 0 / null: none.
+  std::uint16_t acme_port = 0;
+  const ChallengeBoard* challenges = nullptr;
 
   // Compiles `routes`; throws core::config::Error naming routes[i] when a
   // TLS context cannot be made. `tickets` (may be null) encrypts session

@@ -86,6 +86,8 @@ struct Worker {
   std::mt19937_64 random;
   std::uint64_t requests = 0;
   std::uint64_t connections = 0;
+  // When a refused handshake for a pending certificate was last logged.
+  std::chrono::steady_clock::time_point last_certificate_warning{};
 
   // A request id unique in the process and hard to guess: 16 hex digits.
   std::string next_request_id() { return fmt::format("{:016x}", random() ^ (++requests << 8) ^ index); }

@@ -17,6 +17,7 @@
 #include "basalt/service/commands.hpp"
 #include "basalt/service/metrics_listener.hpp"
 #include "daemon/dns01_solver.hpp"
+#include "daemon/remote_challenges.hpp"
 
 namespace basalt::dns {
 namespace asio = boost::asio;
@@ -45,7 +46,8 @@ struct Daemon::Impl {
         certificates(server.certificates()
                          ? server.certificates()
                          : std::make_shared<service::CertificateSet>(service::CertificateSetOptions{})),
-        solver(server) {
+        solver(server),
+        remote_challenges(solver, server.runtime().control()) {
     if (const auto& ac = server.config().acme) {
       for (std::size_t i = 0; i < ac->domains.size(); ++i) {
         auto why = solver.obstacle(acme::normalize_domains({ac->domains[i]}).front());
@@ -69,6 +71,7 @@ struct Daemon::Impl {
   Server server;
   std::shared_ptr<service::CertificateSet> certificates;
   Dns01Solver solver;
+  RemoteChallenges remote_challenges;                 // other processes' dns-01 records (addAcmeChallenge)
   std::unique_ptr<service::MetricsListener> metrics;  // config `metrics`, once started
   mutable std::mutex mutex;                           // is_started, metrics
   bool is_started = false;
@@ -198,6 +201,7 @@ void Daemon::register_commands(core::management::Registry& registry, Emit emit,
     }
     return json::object{{"enabled", on}};
   });
+  impl_->remote_challenges.register_commands(registry);
 }
 
 }  // namespace basalt::dns

@@ -9,10 +9,7 @@
 namespace basalt::dns {
 
 std::string Dns01Solver::obstacle(std::string_view domain) const {
-  std::string_view base = domain;
-  if (base.starts_with("*.")) base.remove_prefix(2);
-  std::string challenge = "_acme-challenge.";
-  challenge += base;
+  const std::string challenge = record_name(domain);
   auto name = Name::from_text(challenge);
   auto zone = name ? server_.find_zone(*name) : nullptr;
   if (!zone) {
@@ -36,33 +33,53 @@ std::string Dns01Solver::obstacle(std::string_view domain) const {
   return {};
 }
 
-boost::asio::awaitable<void> Dns01Solver::present(const acme::ChallengeTask& task) {
-  auto name = task.dns_record_name();
+std::string Dns01Solver::record_name(std::string_view domain) {
+  if (domain.starts_with("*.")) domain.remove_prefix(2);
+  std::string name = "_acme-challenge.";
+  name += domain;
+  return name;
+}
+
+std::string Dns01Solver::present_value(std::string_view domain, std::string_view value) {
+  auto name = record_name(domain);
+  std::lock_guard lock(mutex_);
+  auto key = std::make_pair(name, std::string(value));
+  if (auto it = handlers_.find(key); it != handlers_.end()) {
+    ++it->second.references;
+    return name;
+  }
   auto owner = Name::from_text(name);
   if (!owner) throw std::invalid_argument("\"" + name + "\" is not a domain name");
-  rdata::TXT txt{{task.dns_record_value()}};
+  rdata::TXT txt{{std::string(value)}};
   Record record{*owner, RRType::kTXT, RRClass::kIN, kTtl, txt.encode()};
+  // Under the lock, so that a concurrent present of the same value cannot add a second handler.
   auto id =
       server_.handle(name, {RRType::kTXT}, [record](const Query&) { return std::vector<Record>{record}; });
-  {
-    std::lock_guard lock(mutex_);
-    handlers_[{name, task.dns_record_value()}] = id;
-  }
-  spdlog::info("ACME: serving {} TXT \"{}\"", name, task.dns_record_value());
+  handlers_.emplace(std::move(key), Presented{id, 1});
+  spdlog::info("ACME: serving {} TXT \"{}\"", name, value);
+  return name;
+}
+
+bool Dns01Solver::remove_value(std::string_view domain, std::string_view value) {
+  auto name = record_name(domain);
+  std::lock_guard lock(mutex_);
+  auto it = handlers_.find(std::make_pair(name, std::string(value)));
+  if (it == handlers_.end()) return false;
+  if (--it->second.references > 0) return true;
+  server_.remove_handler(it->second.handler);
+  handlers_.erase(it);
+  spdlog::info("ACME: removed {} TXT \"{}\"", name, value);
+  return true;
+}
+
+boost::asio::awaitable<void> Dns01Solver::present(const acme::ChallengeTask& task) {
+  present_value(task.domain, task.dns_record_value());
   co_return;
 }
 
 boost::asio::awaitable<void> Dns01Solver::cleanup(const acme::ChallengeTask& task) {
-  HandlerId id = 0;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = handlers_.find({task.dns_record_name(), task.dns_record_value()});
-    if (it == handlers_.end()) co_return;
-    id = it->second;
-    handlers_.erase(it);
-  }
-  server_.remove_handler(id);
-  spdlog::info("ACME: removed {} TXT \"{}\"", task.dns_record_name(), task.dns_record_value());
+  remove_value(task.domain, task.dns_record_value());
+  co_return;
 }
 
 }  // namespace basalt::dns

@@ -3,6 +3,11 @@
 // cleanup. Several challenges for one name (a name and its wildcard) are
 // several handlers, so the answer carries every value. obstacle() tells,
 // before a CA is asked, whether the server can answer a name's challenge.
+// present_value() / remove_value() are the same for a value computed
+// elsewhere (another process's order, through the management socket:
+// remote_challenges.hpp).
+//
+// Thread-safety: every member may be called from any thread.
 #pragma once
 
 #include <map>
@@ -31,14 +36,33 @@ class Dns01Solver : public acme::ChallengeSolver {
   // challenge record).
   std::string obstacle(std::string_view domain) const;
 
+  // Serves `value` as a TXT string at record_name(domain) until
+  // remove_value(); returns that name. Presenting the same (name, value)
+  // again serves one record and takes one more remove_value() to withdraw,
+  // so two users of one value (the daemon's own order and another process)
+  // do not withdraw it from each other. Check obstacle() first: a name
+  // outside the zones throws std::invalid_argument.
+  std::string present_value(std::string_view domain, std::string_view value);
+  // Withdraws one presentation of (record_name(domain), value); false when
+  // none is held.
+  bool remove_value(std::string_view domain, std::string_view value);
+
+  // "_acme-challenge.<domain>", "*." dropped (a wildcard is validated at its base name).
+  static std::string record_name(std::string_view domain);
+
   // TTL of the challenge records: short, so that a retried order is not
   // answered from a resolver's cache.
   static constexpr std::uint32_t kTtl = 60;
 
  private:
+  struct Presented {
+    HandlerId handler = 0;
+    std::size_t references = 0;
+  };
+
   Server& server_;
   std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, HandlerId> handlers_;  // (name, value) -> handler
+  std::map<std::pair<std::string, std::string>, Presented> handlers_;  // (name, value)
 };
 
 }  // namespace basalt::dns

@@ -18,6 +18,7 @@
 
 #include "basalt/core/encoding.hpp"
 #include "basalt/http/client.hpp"
+#include "certs/challenge_board.hpp"
 #include "http/backend_clients.hpp"
 #include "http/forward_headers.hpp"
 #include "http/request_context.hpp"
@@ -72,6 +73,8 @@ class Exchange {
     cause_ = std::move(cause);
   }
   asio::awaitable<void> answer();
+  // HTTP-01 on the ACME port, ahead of every route: true when answered.
+  asio::awaitable<bool> acme_challenge();
   asio::awaitable<void> socket_handler(const SocketHandler& h);
   asio::awaitable<void> forward();
   asio::awaitable<bool> relay_response(http::ClientStream& s, bool tunnel, bool h2_websocket);
@@ -121,6 +124,28 @@ asio::awaitable<void> Exchange::answer() {
   }
   error_code ec;
   co_await res_.respond(std::move(r), ec);
+}
+
+asio::awaitable<bool> Exchange::acme_challenge() {
+  constexpr std::string_view kPrefix = "/.well-known/acme-challenge/";
+  if (!routes_->challenges || c_.port != routes_->acme_port || c_.terminated ||
+      !req_.path.starts_with(kPrefix))
+    co_return false;
+  const std::string token = req_.path.substr(kPrefix.size());
+  auto key_authorization = routes_->challenges->http01(ctx_.domain, token);
+  if (!key_authorization) co_return false;  // not a challenge of ours: the routes decide
+  http::Response r;
+  r.status = 200;
+  r.headers.set("content-type", "text/plain");
+  r.body = std::move(*key_authorization);
+  status_ = 200;
+  head_at_ = Clock::now();
+  spdlog::info("ACME: answered the http-01 challenge for {} (token {}) to {}", ctx_.domain, token,
+               c_.client.address.to_string());
+  error_code ec;
+  co_await res_.respond(std::move(r), ec);
+  log_done();
+  co_return true;
 }
 
 asio::awaitable<void> Exchange::socket_handler(const SocketHandler& h) {
@@ -235,6 +260,7 @@ asio::awaitable<void> Exchange::run() {
   ctx_.is_tls = c_.terminated;
   ctx_.tls_version = c_.tls_version;
   ctx_.connection_id = c_.id;
+  if (co_await acme_challenge()) co_return;
   route_ = routes_->table->for_request(c_.port, c_.client.address, req_, c_.terminated);
   if (!route_ && c_.terminated) {
     const Route* by_sni = routes_->table->find(c_.route_id);

@@ -65,6 +65,20 @@ json::object enabled_json(bool on) {
   return out;
 }
 
+// Certificate events go to the driver always (certificateRequest waits for its answer).
+void apply_certificate_events(const std::shared_ptr<ProxyCommands::State>& state, Proxy& proxy) {
+  auto emit = state->options.emit;
+  proxy.set_certificate_events([emit](std::string_view event, json::value data) {
+    if (emit) emit(event, std::move(data));
+  });
+}
+
+std::string route_name_param(const json::object& params) {
+  const auto& name = param(params, "routeName");
+  if (name.is_null()) throw core::config::Error("routeName", "is required");
+  return core::config::decode<std::string>(name, "routeName");
+}
+
 void apply_events(const std::shared_ptr<ProxyCommands::State>& state, Proxy& proxy) {
   if (!state->events) {
     proxy.set_connection_events({});
@@ -89,6 +103,7 @@ ProxyCommands::~ProxyCommands() {
 void ProxyCommands::attach(Proxy* proxy) {
   std::lock_guard lock(state_->mutex);
   state_->proxy = proxy;
+  if (proxy) apply_certificate_events(state_, *proxy);
 }
 
 void ProxyCommands::shutdown() {
@@ -118,6 +133,7 @@ void ProxyCommands::register_commands(core::management::Registry& registry) {
       if (state->proxy) throw std::runtime_error("the proxy is already started (send stop first)");
     }
     auto proxy = std::make_unique<Proxy>(std::move(options));
+    apply_certificate_events(state, *proxy);
     proxy->start();
     apply_events(state, *proxy);
     {
@@ -183,9 +199,37 @@ void ProxyCommands::register_commands(core::management::Registry& registry) {
   registry.add_sync("getStatistics",
                     [state](const json::object&) -> json::value { return state->running().statistics(); });
   registry.add_sync("getCertificateStatus", [state](const json::object& params) -> json::value {
-    const auto& name = param(params, "routeName");
-    if (name.is_null()) throw core::config::Error("routeName", "is required");
-    return state->running().certificate_status(core::config::decode<std::string>(name, "routeName"));
+    return state->running().certificate_status(route_name_param(params));
+  });
+  for (const auto& [method, force] : {std::pair<const char*, bool>{"provisionCertificate", false},
+                                      std::pair<const char*, bool>{"renewCertificate", true}}) {
+    registry.add(method, [state, force](core::management::Call& call) -> asio::awaitable<json::value> {
+      std::string route = route_name_param(call.params());
+      auto& proxy = state->running();
+      auto status = co_await proxy.provision_certificate(std::move(route), force);
+      co_return json::value(std::move(status));
+    });
+  }
+  registry.add_sync("provideCertificate", [state](const json::object& params) -> json::value {
+    for (const auto& kv : params) {
+      if (kv.key() != "domain" && kv.key() != "cert" && kv.key() != "key" && kv.key() != "acme")
+        throw core::config::Error(std::string(kv.key()),
+                                  "is not a parameter of provideCertificate (domain, cert, key, acme)");
+    }
+    const auto& domain = param(params, "domain");
+    if (domain.is_null()) throw core::config::Error("domain", "is required");
+    const bool use_acme =
+        !param(params, "acme").is_null() && core::config::decode<bool>(param(params, "acme"), "acme");
+    std::string cert, key;
+    if (!use_acme) {
+      if (param(params, "cert").is_null()) throw core::config::Error("cert", "is required (or acme: true)");
+      if (param(params, "key").is_null()) throw core::config::Error("key", "is required (or acme: true)");
+      cert = core::config::decode<std::string>(param(params, "cert"), "cert");
+      key = core::config::decode<std::string>(param(params, "key"), "key");
+    }
+    state->running().provide_certificate(core::config::decode<std::string>(domain, "domain"), cert, key,
+                                         use_acme);
+    return json::object{};
   });
   registry.add_sync("setConnectionEvents", [state](const json::object& params) -> json::value {
     bool on = core::config::decode<bool>(param(params, "enabled"), "enabled");

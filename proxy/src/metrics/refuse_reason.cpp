@@ -19,6 +19,7 @@ constexpr std::array<std::string_view, kRefuseReasonCount> kNames = {
     "bad_client_hello",
     "backend_tls_failed",
     "shutting_down",
+    "certificate_pending",
 };
 
 }  // namespace

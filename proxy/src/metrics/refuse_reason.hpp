@@ -28,6 +28,7 @@ enum class RefuseReason : std::size_t {
   kBadClientHello,        // a malformed or oversized TLS ClientHello
   kBackendTlsFailed,      // TLS to the backend failed (terminate-and-reencrypt)
   kShuttingDown,          // accepted while the proxy drains
+  kCertificatePending,    // certificate: auto, and no certificate for the name yet
   kCount
 };
 

@@ -344,9 +344,6 @@ Target decode_target(const Node& n) {
 }
 
 service::TlsConfig decode_certificate(const Node& n, std::string_view base_dir) {
-  if (n.value().is_string() && n.value().get_string() == "auto") {
-    n.fail("is not supported yet (ACME certificates arrive with a later version)");
-  }
   if (!n.value().is_object()) n.fail("is not {cert, key} (PEM text or file paths) or \"auto\"");
   auto tls = decode_as<service::TlsConfig>(n);
   tls.cert = resolve_path(tls.cert, base_dir);
@@ -394,7 +391,11 @@ RouteTls decode_tls(const Node& n, std::string_view base_dir) {
   const bool passthrough = tls.mode == TlsMode::kPassthrough;
   if (auto c = f.get("certificate")) {
     if (passthrough) throw Error(c->path(), "a passthrough route takes no certificate (it does not end TLS)");
-    tls.certificate = decode_certificate(*c, base_dir);
+    if (c->value().is_string() && c->value().get_string() == "auto") {
+      tls.auto_certificate = true;
+    } else {
+      tls.certificate = decode_certificate(*c, base_dir);
+    }
   } else if (!passthrough) {
     n.fail_at("certificate",
               fmt::format("is required for mode {} ({{cert, key}}: PEM text or file paths)",
@@ -756,6 +757,27 @@ void check_http_use(const RouteConfig& r, const Node& n) {
   }
 }
 
+// `certificate: auto` orders one certificate for exactly the route's
+// domains: each must be a host name or "*." and a host name.
+void check_auto_certificate(const RouteConfig& r, const Node& n) {
+  if (!r.action.tls || !r.action.tls->auto_certificate) return;
+  const std::string path = n.path() + ".action.tls.certificate";
+  const std::string route = r.name.empty() ? n.path() : "route \"" + r.name + "\"";
+  if (r.match.domains.empty()) {
+    throw Error(path,
+                fmt::format("auto needs match.domains on {}: the names to order a certificate for", route));
+  }
+  for (const auto& d : r.match.domains) {
+    const std::string_view base = d.starts_with("*.") ? std::string_view(d).substr(2) : std::string_view(d);
+    if (base.find_first_of("*?[") != std::string_view::npos || core::IpAddress::parse(base) ||
+        !is_host(base) || base.find('.') == std::string_view::npos) {
+      throw Error(path, fmt::format("auto cannot order a certificate for \"{}\" on {}: a CA certifies host "
+                                    "names and \"*.\" wildcards, not other globs or addresses",
+                                    d, route));
+    }
+  }
+}
+
 RouteConfig decode_route(const Node& n, std::string_view base_dir) {
   Fields f(n,
            {"name", "description", "tags", "priority", "enabled", "match", "action", "security", "headers"});
@@ -778,6 +800,7 @@ RouteConfig decode_route(const Node& n, std::string_view base_dir) {
     if (auto q = h.get("response")) r.response_headers = decode_header_edits(*q);
   }
   check_http_use(r, n);
+  check_auto_certificate(r, n);
   return r;
 }
 
@@ -841,32 +864,112 @@ HttpOptions decode_http(const Node& n) {
   return h;
 }
 
+AcmeOptions decode_acme(const Node& n, std::string_view base_dir) {
+  Fields f(n, {"email", "accountEmail", "useProduction", "port", "renewThresholdDays", "autoRenew",
+               "certificateStore", "renewCheckIntervalHours", "directory", "directoryCa", "challengeTypes",
+               "dns01", "certProvision"});
+  AcmeOptions a;
+  for (std::string_view key : {"email", "accountEmail"}) {
+    if (auto v = f.get(key)) {
+      a.email = decode_as<std::string>(*v);
+      const auto at = a.email.find('@');
+      if (at == std::string::npos || at == 0 || at + 1 == a.email.size() ||
+          a.email.find_first_of(" \t\r\n,<>") != std::string::npos) {
+        v->fail("is not an email address");
+      }
+    }
+  }
+  if (auto v = f.get("useProduction")) a.use_production = decode_as<bool>(*v);
+  if (auto v = f.get("port")) a.port = port_of(*v);
+  std::int64_t s = 0;
+  std::uint64_t u = 0;
+  if (auto v = f.get("renewThresholdDays")) {
+    if (!core::config::detail::integer_in_range(v->value(), 1, 365, s, u))
+      v->fail("is not a number of days (1-365)");
+    a.renew_threshold_days = static_cast<std::uint32_t>(u);
+  }
+  if (auto v = f.get("autoRenew")) a.auto_renew = decode_as<bool>(*v);
+  if (auto v = f.get("certificateStore")) {
+    a.certificate_store = decode_as<std::string>(*v);
+    if (a.certificate_store.empty()) v->fail("is not a folder");
+    a.certificate_store = resolve_path(a.certificate_store, base_dir);
+  }
+  if (auto v = f.get("renewCheckIntervalHours")) {
+    if (!core::config::detail::integer_in_range(v->value(), 1, 8760, s, u))
+      v->fail("is not a number of hours (1-8760)");
+    a.renew_check_interval_hours = static_cast<std::uint32_t>(u);
+  }
+  if (auto v = f.get("directory")) {
+    a.directory = decode_as<std::string>(*v);
+    if (!a.directory.starts_with("https://") || a.directory.size() <= 8 ||
+        a.directory.find_first_of(" \t\r\n") != std::string::npos) {
+      v->fail("is not an https:// URL of an ACME directory");
+    }
+  }
+  if (auto v = f.get("directoryCa")) {
+    a.directory_ca = resolve_path(decode_as<std::string>(*v), base_dir);
+    std::string reason;
+    if (a.directory_ca.empty()) v->fail("is not a PEM file or PEM text");
+    if (!is_pem_text(a.directory_ca) && !core::read_regular_file(a.directory_ca, kMaxCaFileSize, &reason)) {
+      throw Error(v->path(), fmt::format("cannot read \"{}\": {}", a.directory_ca, reason));
+    }
+  }
+  if (auto v = f.get("challengeTypes")) {
+    const auto& arr = core::config::detail::expect_array(*v);
+    if (arr.empty()) throw Error(v->path(), "needs at least one of: http-01, tls-alpn-01");
+    a.challenge_types.clear();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const Node item = v->element(arr[i], i);
+      auto type = enum_of<std::string_view>(item, {{"http-01", "http-01"}, {"tls-alpn-01", "tls-alpn-01"}});
+      if (std::find(a.challenge_types.begin(), a.challenge_types.end(), type) != a.challenge_types.end())
+        item.fail("is listed twice");
+      a.challenge_types.emplace_back(type);
+    }
+  }
+  if (auto v = f.get("dns01")) {
+    Fields d(*v, {"managementSocket"});
+    const Node socket = d.require("managementSocket");
+    a.dns01_management_socket = resolve_path(decode_as<std::string>(socket), base_dir);
+    if (a.dns01_management_socket.empty()) socket.fail("is not the path of basalt-dns's management socket");
+  }
+  if (auto v = f.get("certProvision")) {
+    a.cert_provision =
+        enum_of<CertProvision>(*v, {{"acme", CertProvision::kAcme}, {"driver", CertProvision::kDriver}});
+  }
+  return a;
+}
+
 }  // namespace
+
+std::string AcmeOptions::directory_url() const {
+  if (!directory.empty()) return directory;
+  return use_production ? "https://acme-v02.api.letsencrypt.org/directory"
+                        : "https://acme-staging-v02.api.letsencrypt.org/directory";
+}
 
 ProxyOptions decode_options(const boost::json::value& value, std::string_view base_dir) {
   const Node root(value, "");
-  Fields f(root,
-           {"routes",
-            "defaults",
-            "connectTimeout",
-            "initialDataTimeout",
-            "inactivityTimeout",
-            "maxConnectionLifetime",
-            "gracefulShutdownTimeout",
-            "maxConnectionsPerIP",
-            "connectionRateLimitPerMinute",
-            "stateDir",
-            "workers",
-            "bindAddresses",
-            "user",
-            "dns",
-            "metrics",
-            "log",
-            "acceptProxyProtocol",
-            "proxyIPs",
-            "sendProxyProtocol",
-            "http"},
-           {{"acme", "issuing certificates with ACME"}});
+  Fields f(root, {"routes",
+                  "defaults",
+                  "connectTimeout",
+                  "initialDataTimeout",
+                  "inactivityTimeout",
+                  "maxConnectionLifetime",
+                  "gracefulShutdownTimeout",
+                  "maxConnectionsPerIP",
+                  "connectionRateLimitPerMinute",
+                  "stateDir",
+                  "workers",
+                  "bindAddresses",
+                  "user",
+                  "dns",
+                  "metrics",
+                  "log",
+                  "acceptProxyProtocol",
+                  "proxyIPs",
+                  "sendProxyProtocol",
+                  "http",
+                  "acme"});
   ProxyOptions o;
   if (auto v = f.get("acceptProxyProtocol")) refuse_true(*v);
   if (auto v = f.get("sendProxyProtocol")) refuse_true(*v);
@@ -894,6 +997,7 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
   if (auto v = f.get("dns")) o.dns = decode_dns(*v);
   if (auto v = f.get("metrics")) o.metrics_listen = decode_as<service::MetricsConfig>(*v).listen;
   if (auto v = f.get("log")) o.log_level = decode_as<service::LogConfig>(*v).level;
+  if (auto v = f.get("acme")) o.acme = decode_acme(*v, base_dir);
   if (auto v = f.get("routes")) o.routes = decode_route_list(*v, base_dir);
   return o;
 }

@@ -256,7 +256,6 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
        "routes[0].action.websocket.maxPayloadSize: "},
       {"acceptProxyProtocol: true\n", "acceptProxyProtocol: "},
       {"sendProxyProtocol: true\n", "sendProxyProtocol: "},
-      {"acme: {email: a@b.test}\n", "acme: "},
       {"defaults: {target: {host: a, port: 1}}\n", "defaults.target: "},
   };
   for (const auto& [yaml, path] : cases) {
@@ -360,13 +359,84 @@ TEST_F(OptionsDecodeTest, HttpRouteErrorsNameThePath) {
   EXPECT_EQ(error("proxyIPs: [not-an-ip]\n").substr(0, 12), "proxyIPs[0]:");
 }
 
+TEST_F(OptionsDecodeTest, AutoCertificates) {
+  auto o = decode(R"yaml(
+acme:
+  accountEmail: ops@example.test
+  directory: https://127.0.0.1:14000/dir
+  directoryCa: certs/web.pem
+  port: 8080
+  renewThresholdDays: 20
+  autoRenew: false
+  certificateStore: store
+  renewCheckIntervalHours: 6
+  challengeTypes: [tls-alpn-01]
+  dns01: {managementSocket: dns.sock}
+  certProvision: driver
+routes:
+  - match: {ports: 443, domains: [a.example.test, "*.b.example.test"]}
+    action: {type: socket-handler, socketHandler: {type: httpStatic, body: hi}, tls: {mode: terminate, certificate: auto}}
+)yaml");
+  ASSERT_TRUE(o.acme);
+  EXPECT_EQ(o.acme->email, "ops@example.test");
+  EXPECT_EQ(o.acme->directory_url(), "https://127.0.0.1:14000/dir");
+  EXPECT_EQ(o.acme->directory_ca, (dir_ / "certs/web.pem").string());
+  EXPECT_EQ(o.acme->port, 8080);
+  EXPECT_EQ(o.acme->renew_threshold_days, 20u);
+  EXPECT_FALSE(o.acme->auto_renew);
+  EXPECT_EQ(o.acme->certificate_store, (dir_ / "store").string());
+  EXPECT_EQ(o.acme->renew_check_interval_hours, 6u);
+  EXPECT_EQ(o.acme->challenge_types, std::vector<std::string>{"tls-alpn-01"});
+  EXPECT_EQ(o.acme->dns01_management_socket, (dir_ / "dns.sock").string());
+  EXPECT_EQ(o.acme->cert_provision, CertProvision::kDriver);
+  EXPECT_TRUE(o.routes[0].action.tls->auto_certificate);
+  EXPECT_FALSE(o.routes[0].action.tls->certificate);
+
+  // The package's defaults: Let's Encrypt staging unless useProduction.
+  EXPECT_EQ(decode("acme: {email: a@b.test}\n").acme->directory_url(),
+            "https://acme-staging-v02.api.letsencrypt.org/directory");
+  EXPECT_EQ(decode("acme: {useProduction: true}\n").acme->directory_url(),
+            "https://acme-v02.api.letsencrypt.org/directory");
+  EXPECT_EQ(decode("acme: {}\n").acme->challenge_types, (std::vector<std::string>{"http-01", "tls-alpn-01"}));
+}
+
+TEST_F(OptionsDecodeTest, AutoCertificateErrors) {
+  const std::string handler = "type: socket-handler, socketHandler: {type: httpStatic}, ";
+  auto route = [&](std::string_view domains) {
+    return "routes:\n  - {name: site, match: {ports: 443" + std::string(domains) + "}, action: {" + handler +
+           "tls: {mode: terminate, certificate: auto}}}\n";
+  };
+  EXPECT_EQ(
+      error(route("")),
+      "routes[0].action.tls.certificate: auto needs match.domains on route \"site\": the names to order a "
+      "certificate for");
+  EXPECT_THAT(
+      error(route(", domains: [\"a*.example.test\"]")),
+      HasSubstr("routes[0].action.tls.certificate: auto cannot order a certificate for \"a*.example.test\" "
+                "on route \"site\""));
+  EXPECT_THAT(error(route(", domains: [\"*.*.example.test\"]")), HasSubstr("on route \"site\""));
+  EXPECT_THAT(error(route(", domains: [192.0.2.1]")), HasSubstr("\"192.0.2.1\""));
+  EXPECT_THAT(error(route(", domains: [localhost]")), HasSubstr("\"localhost\""));
+  EXPECT_EQ(error(route(", domains: [a.example.test]")), "");
+
+  EXPECT_EQ(error("acme: {email: nobody}\n"), "acme.email: \"nobody\" is not an email address");
+  EXPECT_EQ(error("acme: {directory: http://ca.test/dir}\n"),
+            "acme.directory: \"http://ca.test/dir\" is not an https:// URL of an ACME directory");
+  EXPECT_THAT(error("acme: {directoryCa: missing.pem}\n"), HasSubstr("acme.directoryCa: cannot read"));
+  EXPECT_EQ(error("acme: {port: 0}\n"), "acme.port: 0 is not a port (1-65535)");
+  EXPECT_EQ(error("acme: {renewThresholdDays: 0}\n"),
+            "acme.renewThresholdDays: 0 is not a number of days (1-365)");
+  EXPECT_EQ(error("acme: {challengeTypes: [dns-01]}\n"),
+            "acme.challengeTypes[0]: \"dns-01\" is not one of: http-01, tls-alpn-01");
+  EXPECT_EQ(error("acme: {challengeTypes: []}\n"),
+            "acme.challengeTypes: needs at least one of: http-01, tls-alpn-01");
+  EXPECT_EQ(error("acme: {dns01: {}}\n"), "acme.dns01.managementSocket: is required");
+  EXPECT_EQ(error("acme: {certProvision: maybe}\n"),
+            "acme.certProvision: \"maybe\" is not one of: acme, driver");
+  EXPECT_THAT(error("acme: {mail: a@b.test}\n"), HasSubstr("acme"));
+}
+
 TEST_F(OptionsDecodeTest, CertificateErrors) {
-  EXPECT_EQ(error(one_route(
-                "{ports: 443}",
-                "{type: forward, targets: [{host: a, port: 1}], tls: {mode: terminate, certificate: auto}}")),
-            "routes[0].action.tls.certificate: \"auto\" is not supported yet (ACME certificates arrive with "
-            "a later "
-            "version)");
   EXPECT_THAT(error(one_route("{ports: 443}",
                               "{type: forward, targets: [{host: a, port: 1}], tls: {mode: terminate}}")),
               HasSubstr("routes[0].action.tls.certificate: is required for mode terminate"));

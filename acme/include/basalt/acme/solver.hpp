@@ -4,7 +4,8 @@
 //
 // dns-01 (RFC 8555 §8.4) is solved by the DNS server itself
 // (dns::Daemon's solver publishes the TXT record through the server's
-// handler table); http-01 will be solved by the proxy.
+// handler table); the proxy answers http-01, tls-alpn-01 (RFC 8737) and,
+// through a basalt-dns, dns-01, picking one per authorization (choose()).
 //
 // Thread-safety: present() and cleanup() are awaited on the client's
 // io_context, one at a time per order. present() reports failure by throwing
@@ -15,11 +16,12 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace basalt::acme {
 
 struct ChallengeTask {
-  std::string type;    // "dns-01"
+  std::string type;    // "dns-01", "http-01", "tls-alpn-01"
   std::string domain;  // the identifier, without "*." (a wildcard is validated at its base name)
   bool wildcard = false;
   std::string token;
@@ -35,6 +37,9 @@ class ChallengeSolver {
   virtual ~ChallengeSolver() = default;
   // The challenge type this solver answers ("dns-01").
   virtual std::string_view type() const = 0;
+  // The challenge type to answer for one authorization, among the types the
+  // CA offers for it ("" when none will do). The default: type() if offered.
+  virtual std::string choose(const std::vector<std::string>& offered, bool wildcard) const;
   virtual boost::asio::awaitable<void> present(const ChallengeTask& task) = 0;
   virtual boost::asio::awaitable<void> cleanup(const ChallengeTask& task) = 0;
 };

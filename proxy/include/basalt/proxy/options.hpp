@@ -119,9 +119,11 @@ struct BackendTls {
 struct RouteTls {
   TlsMode mode = TlsMode::kPassthrough;
   // `certificate: {cert, key}` (PEM text or file paths, resolved against the
-  // config file's folder). Required for terminate modes; `auto` is rejected
-  // until ACME arrives.
+  // config file's folder), or `certificate: auto` (auto_certificate: ACME,
+  // the options' `acme` section, for exactly the route's domains). One of
+  // them is required for terminate modes.
   std::optional<service::TlsConfig> certificate;
+  bool auto_certificate = false;
   std::vector<TlsProtocolVersion> versions;  // ours; empty: TLS 1.2 and 1.3
   std::string ciphers;  // ours; OpenSSL cipher list for TLS 1.2; empty: OpenSSL's default
   BackendTls backend;   // ours; terminate-and-reencrypt only
@@ -249,6 +251,35 @@ struct HttpOptions {
   std::uint64_t max_body_bytes = 0;  // request bodies; 0: no limit (413 over it)
 };
 
+// `acme`: how `certificate: auto` routes get their certificates
+// (docs/proxy.md, "Certificates"). Package names, plus basalt's own
+// (marked "ours").
+enum class CertProvision { kAcme, kDriver };
+struct AcmeOptions {
+  std::string email;            // `email` or `accountEmail`: the account's contact
+  bool use_production = false;  // without `directory`: Let's Encrypt production, else staging
+  std::string directory;        // ours: any RFC 8555 CA's directory URL (https); wins over useProduction
+  std::string directory_ca;     // ours: PEM file or text the CA's HTTPS is checked against
+  std::uint16_t port = 80;      // HTTP-01: the proxy listens here whenever a route uses `auto`
+  std::uint32_t renew_threshold_days = 30;
+  bool auto_renew = true;
+  std::string certificate_store;  // "" = <stateDir>/certs; shared by proxies given the same folder
+  std::uint32_t renew_check_interval_hours = 24;
+  // Ours: challenge types for names without "*.", in order of preference
+  // (the first the CA offers is answered): http-01, tls-alpn-01.
+  std::vector<std::string> challenge_types{"http-01", "tls-alpn-01"};
+  // Ours: `dns01: {managementSocket}`: wildcard names are validated through
+  // this running basalt-dns. Empty: no wildcard names.
+  std::string dns01_management_socket;
+  // Ours: `certProvision: driver`: the management driver is asked first
+  // (event certificateRequest), as the package's certProvisionFunction.
+  CertProvision cert_provision = CertProvision::kAcme;
+
+  // `directory`, else Let's Encrypt's production or staging directory.
+  std::string directory_url() const;
+  bool operator==(const AcmeOptions&) const = default;
+};
+
 struct DnsConfig {
   std::vector<std::string> servers;  // "ADDR[:PORT]"; empty: the system resolver
 };
@@ -274,6 +305,7 @@ struct ProxyOptions {
   std::vector<core::IpAddress> bind_addresses;  // empty: every IPv4 and IPv6 address
   std::string user;                             // drop privileges to this user after binding
   DnsConfig dns;
+  std::optional<AcmeOptions> acme;
   std::optional<core::Endpoint> metrics_listen;     // `metrics: {listen}`: Prometheus /metrics
   core::LogLevel log_level = core::LogLevel::info;  // `log: {level}`
 };

@@ -21,6 +21,7 @@
 // change nothing).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -89,9 +90,23 @@ class Proxy {
   boost::json::object statistics() const;
   // Prometheus text, names basalt_proxy_*.
   std::string prometheus() const;
-  // getCertificateStatus {routeName}: the route's certificate; throws
-  // core::config::Error when there is no such route or it has none.
+  // getCertificateStatus {routeName}: the route's certificate in the
+  // package's ICertStatus shape ({domain, domains, status, expiryDate,
+  // issueDate, source, error?}); throws core::config::Error when there is no
+  // such route or it has none.
   boost::json::object certificate_status(std::string_view route_name) const;
+  // provisionCertificate (force false: orders unless a good certificate is
+  // held) and renewCertificate (force true) for a certificate: auto route;
+  // resolves to the status once done. Throws with the CA's reason when the
+  // order fails (the old certificate keeps serving).
+  boost::asio::awaitable<boost::json::object> provision_certificate(std::string route_name, bool force);
+  // provideCertificate (acme.certProvision: driver): the driver's certificate
+  // for `domain`, or (`use_acme`) "ask the CA". Throws std::invalid_argument.
+  void provide_certificate(const std::string& domain, const std::string& cert, const std::string& key,
+                           bool use_acme);
+  // certificateIssued / certificateFailed / certificateRequest events, from
+  // the certificate thread.
+  void set_certificate_events(EventSink sink);
 
   // Connection events on (sink non-null) or off. The sink is called on worker
   // threads; it must be thread-safe.

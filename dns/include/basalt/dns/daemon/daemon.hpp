@@ -10,7 +10,9 @@
 //   daemon.wait();
 //
 // Commands: stop, getMetrics, getCertificates, updateCerts,
-// retrieveCertificate (service/commands.hpp), listZones, setQueryEvents.
+// retrieveCertificate (service/commands.hpp), listZones, setQueryEvents,
+// addAcmeChallenge and removeAcmeChallenge (dns-01 records published for
+// another process, e.g. the proxy's own orders; docs/dns.md).
 //
 // Thread-safety: as dns::Server. Failures: construction throws
 // core::config::Error (e.g. an `acme.domains` name the server cannot answer
