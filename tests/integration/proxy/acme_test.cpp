@@ -1,0 +1,478 @@
+// ACME certificates for basalt-proxy routes (`certificate: auto`) from a
+// real CA: pebble with validation on, resolving the test names through a
+// basalt-dns on loopback. Covered: HTTP-01 on the proxy's acme.port,
+// TLS-ALPN-01 on the route's own port, DNS-01 for a wildcard through
+// basalt-dns's management socket; the full chain is served and curl and
+// openssl verify it against pebble's root; a name whose first certificate
+// is not there yet gets an unrecognized_name alert; a restart serves the
+// stored certificate without contacting the CA; a renewal the CA refuses
+// reports the CA's reason and the old certificate keeps serving; two proxies
+// sharing one store place one order; configuration errors at load.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+
+#include "fixture.hpp"
+#include "pebble.hpp"
+
+namespace basalt::proxy_test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The test names: each has A 127.0.0.1 in the zone pebble resolves through.
+const std::vector<std::string> kNames = {"a", "t", "w", "two", "p", "r", "f"};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string field(const boost::json::object& o, const char* key) {
+  if (const auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->as_string());
+  return "";
+}
+
+// The acme: section, pointing at `pebble` (or a directory URL), with
+// `extra` lines (two-space indented) appended.
+struct AcmeConfig {
+  std::string directory;
+  std::string directory_ca;
+  std::uint16_t port = 0;  // HTTP-01
+  std::string store;
+  std::string challenge_types = "[http-01]";
+  std::string extra;
+};
+
+std::string acme_yaml(const AcmeConfig& a) {
+  return "acme:\n  email: ops@example.test\n  directory: " + a.directory +
+         "\n  directoryCa: " + a.directory_ca + "\n  port: " + std::to_string(a.port) +
+         "\n  certificateStore: " + a.store + "\n  challengeTypes: " + a.challenge_types + "\n" + a.extra;
+}
+
+// A terminating route with an ACME certificate that answers every request
+// itself with "hello <Host>".
+std::string auto_route(const std::string& name, std::uint16_t port, const std::string& domains) {
+  return "  - name: " + name + "\n    match: {ports: " + std::to_string(port) + ", domains: " + domains +
+         "}\n    action: {type: socket-handler, socketHandler: {type: httpStatic, body: \"hello "
+         "{domain}\"},\n"
+         "             tls: {mode: terminate, certificate: auto}}\n";
+}
+
+// getCertificateStatus {routeName}; a failed call comes back as {callError}.
+boost::json::object certificate_status(ProxyDaemon& proxy, const std::string& route) {
+  boost::json::object out;
+  try {
+    auto v = proxy.call("getCertificateStatus", {{"routeName", route}});
+    if (v.is_object()) return v.as_object();
+    out["callError"] = "not an object: " + boost::json::serialize(v);
+  } catch (const std::exception& e) {
+    out["callError"] = e.what();
+  }
+  return out;
+}
+
+// Polls the route's status until it is `valid` (the proxy orders in the
+// background); `last` is the last status seen.
+bool wait_valid(ProxyDaemon& proxy, const std::string& route, boost::json::object& last,
+                std::chrono::milliseconds timeout = 60s) {
+  return eventually(
+      [&] {
+        last = certificate_status(proxy, route);
+        return field(last, "status") == "valid";
+      },
+      timeout);
+}
+
+// GET https://<name>:<port>/ verified against `ca`.
+testing::RunResult https_get(const std::string& name, std::uint16_t port, const std::string& ca) {
+  return curl({"--cacert", ca, "--resolve", name + ":" + std::to_string(port) + ":127.0.0.1",
+               "https://" + name + ":" + std::to_string(port) + "/"});
+}
+
+// openssl s_client with SNI `name`, verifying chain and host name against `ca`; merged output.
+testing::RunResult s_client(std::uint16_t port, const std::string& name, const std::string& ca) {
+  return testing::run({"/bin/sh", "-c",
+                       "openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " -servername " +
+                           name + " -verify_hostname " + name + " -CAfile " + ca +
+                           " -showcerts </dev/null 2>&1"});
+}
+
+// The first certificate (the leaf) in s_client -showcerts output.
+std::string leaf_pem(const std::string& out) {
+  auto begin = out.find("-----BEGIN CERTIFICATE-----");
+  auto end = out.find("-----END CERTIFICATE-----", begin);
+  if (begin == std::string::npos || end == std::string::npos) return "";
+  return out.substr(begin, end - begin);
+}
+
+class ProxyAcme : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* tool : {"pebble", "curl", "openssl", "dig"}) BASALT_REQUIRE_TOOL(tool);
+    dns_.emplace(dir_, "dns", kNames);
+    ASSERT_TRUE(dns_->ready()) << dns_->log();
+    store_ = dir_.file("certs");
+  }
+
+  // pebble asking our basalt-dns; `http_port`/`tls_port` where it validates.
+  std::unique_ptr<Pebble> start_pebble(const std::string& name, std::uint16_t http_port,
+                                       std::uint16_t tls_port = 0, std::vector<std::string> env = {},
+                                       std::uint16_t listen_port = 0) {
+    auto p = std::make_unique<Pebble>(dir_, name,
+                                      PebbleOptions{.dns_port = dns_->port(),
+                                                    .http_port = http_port,
+                                                    .tls_port = tls_port,
+                                                    .listen_port = listen_port,
+                                                    .env = std::move(env)});
+    EXPECT_TRUE(p->ready()) << p->log();
+    return p;
+  }
+
+  AcmeConfig acme_for(const Pebble& pebble, std::uint16_t acme_port) {
+    return {.directory = pebble.directory(),
+            .directory_ca = pebble.https_ca(),
+            .port = acme_port,
+            .store = store_};
+  }
+
+  // Checks that `name` on `port` serves a certificate that verifies against
+  // `pebble`'s root, with the full chain (leaf + pebble's intermediate).
+  void expect_served(const std::string& name, std::uint16_t port, const Pebble& pebble) {
+    auto r = https_get(name, port, pebble.root());
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_EQ(r.out, "hello " + name);
+    auto s = s_client(port, name, pebble.root());
+    EXPECT_TRUE(contains(s.out, "Verify return code: 0 (ok)")) << s.out;
+    EXPECT_EQ(count(s.out, "-----BEGIN CERTIFICATE-----"), 2u) << "leaf and intermediate:\n" << s.out;
+    EXPECT_TRUE(contains(s.out, "Pebble Intermediate CA")) << s.out;
+  }
+
+  TempDir dir_;
+  std::optional<TestDns> dns_;
+  std::string store_;
+};
+
+TEST_F(ProxyAcme, Http01OnTheAcmePortGivesACertificateThatVerifiesWithItsChain) {
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  auto pebble = start_pebble("pebble", acme_port);
+  ASSERT_TRUE(pebble->ready());
+  auto acme = acme_for(*pebble, acme_port);
+  acme.extra =
+      "  renewThresholdDays: 30\n  autoRenew: true\n  renewCheckIntervalHours: 24\n  certProvision: acme\n";
+  ProxyDaemon proxy(dir_, acme_yaml(acme) + "routes:\n" + auto_route("site", port, "[a.example.test]"), port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+  // The challenge port is open although no route uses it.
+  EXPECT_TRUE(wait_listening(acme_port));
+
+  boost::json::object status;
+  ASSERT_TRUE(wait_valid(proxy, "site", status)) << status << "\n" << proxy.log() << pebble->log();
+  EXPECT_EQ(field(status, "domain"), "a.example.test") << status;
+  EXPECT_EQ(field(status, "source"), "acme") << status;
+  EXPECT_TRUE(status.contains("expiryDate")) << status;
+  EXPECT_TRUE(status.contains("issueDate")) << status;
+  EXPECT_TRUE(!status.contains("error") || status.at("error").is_null()) << status;
+  // pebble's tls-alpn-01 port goes nowhere and there is no dns01: HTTP-01 it was.
+  expect_served("a.example.test", port, *pebble);
+
+  // renewCertificate orders again although the certificate is valid: a new one serves.
+  auto before = leaf_pem(s_client(port, "a.example.test", pebble->root()).out);
+  ASSERT_FALSE(before.empty());
+  auto orders = pebble->orders();
+  boost::json::value renewed;
+  try {
+    renewed = proxy.call("renewCertificate", {{"routeName", "site"}});
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "renewCertificate: " << e.what() << "\n" << proxy.log() << pebble->log();
+  }
+  ASSERT_TRUE(renewed.is_object()) << renewed;
+  EXPECT_EQ(field(renewed.as_object(), "status"), "valid") << renewed;
+  EXPECT_GT(pebble->orders(), orders) << pebble->log();
+  auto after = leaf_pem(s_client(port, "a.example.test", pebble->root()).out);
+  EXPECT_NE(after, before);
+  EXPECT_TRUE(contains(s_client(port, "a.example.test", pebble->root()).out, "Verify return code: 0 (ok)"));
+}
+
+TEST_F(ProxyAcme, TlsAlpn01IsAnsweredOnTheRoutesPort) {
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  // pebble's http-01 port is one nobody listens on: only TLS-ALPN-01 can succeed.
+  auto pebble = start_pebble("pebble", 0, port);
+  ASSERT_TRUE(pebble->ready());
+  auto acme = acme_for(*pebble, acme_port);
+  acme.challenge_types = "[tls-alpn-01]";
+  auto yaml = acme_yaml(acme);
+  // The package's other name for the account address.
+  yaml.replace(yaml.find("  email:"), 8, "  accountEmail:");
+  ProxyDaemon proxy(dir_, yaml + "routes:\n" + auto_route("site", port, "[t.example.test]"), port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+
+  boost::json::object status;
+  ASSERT_TRUE(wait_valid(proxy, "site", status)) << status << "\n" << proxy.log() << pebble->log();
+  EXPECT_EQ(field(status, "domain"), "t.example.test") << status;
+  EXPECT_EQ(field(status, "source"), "acme") << status;
+  expect_served("t.example.test", port, *pebble);
+}
+
+TEST_F(ProxyAcme, Dns01ThroughBasaltDnsCoversAWildcard) {
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  auto pebble = start_pebble("pebble", acme_port);
+  ASSERT_TRUE(pebble->ready());
+  auto acme = acme_for(*pebble, acme_port);
+  acme.extra = "  dns01: {managementSocket: " + dns_->management_socket() + "}\n";
+  ProxyDaemon proxy(
+      dir_,
+      acme_yaml(acme) + "routes:\n" + auto_route("site", port, "[w.example.test, \"*.w.example.test\"]"),
+      port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+
+  boost::json::object status;
+  ASSERT_TRUE(wait_valid(proxy, "site", status)) << status << "\n"
+                                                 << proxy.log() << pebble->log() << dns_->log();
+  EXPECT_EQ(field(status, "source"), "acme") << status;
+  expect_served("x.w.example.test", port, *pebble);
+  expect_served("w.example.test", port, *pebble);
+  // The wildcard does not reach two labels down.
+  EXPECT_NE(https_get("y.x.w.example.test", port, pebble->root()).exit_code, 0);
+  // The challenge records are removed again.
+  testing::RunResult txt;
+  EXPECT_TRUE(eventually([&] {
+    txt = testing::run({"dig", "@127.0.0.1", "-p", std::to_string(dns_->port()), "+time=1", "+tries=1",
+                        "+short", "_acme-challenge.w.example.test", "TXT"});
+    return txt.exit_code == 0 && txt.out.empty();
+  })) << txt.out;
+}
+
+TEST_F(ProxyAcme, ANameWithoutItsFirstCertificateYetGetsUnrecognizedName) {
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  auto pebble_port = testing::free_port();
+  // The proxy starts while its CA is not there yet: the first certificate cannot be ordered.
+  AcmeConfig acme{.directory = Pebble::directory_at(pebble_port),
+                  .directory_ca = Pebble::write_https_certificate(dir_, "pebble"),
+                  .port = acme_port,
+                  .store = store_};
+  ProxyDaemon proxy(dir_, acme_yaml(acme) + "routes:\n" + auto_route("site", port, "[p.example.test]"), port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+
+  auto before = certificate_status(proxy, "site");
+  EXPECT_NE(field(before, "status"), "valid") << before;
+  auto refused = https_get("p.example.test", port, acme.directory_ca);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.err, "unrecognized name")) << refused.err;
+  auto alert = s_client(port, "p.example.test", acme.directory_ca);
+  EXPECT_TRUE(contains(alert.out, "unrecognized name")) << alert.out;
+
+  // The CA comes up: ordering now succeeds.
+  auto pebble = start_pebble("pebble", acme_port, 0, {}, pebble_port);
+  ASSERT_TRUE(pebble->ready());
+  boost::json::value provisioned;
+  try {
+    provisioned = proxy.call("provisionCertificate", {{"routeName", "site"}});
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "provisionCertificate: " << e.what() << "\n" << proxy.log() << pebble->log();
+  }
+  ASSERT_TRUE(provisioned.is_object()) << provisioned;
+  EXPECT_EQ(field(provisioned.as_object(), "status"), "valid") << provisioned;
+  EXPECT_EQ(field(certificate_status(proxy, "site"), "status"), "valid");
+  expect_served("p.example.test", port, *pebble);
+}
+
+TEST_F(ProxyAcme, ARestartServesTheStoredCertificateWithoutAskingTheCa) {
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  auto pebble = start_pebble("pebble", acme_port);
+  ASSERT_TRUE(pebble->ready());
+  auto yaml =
+      acme_yaml(acme_for(*pebble, acme_port)) + "routes:\n" + auto_route("site", port, "[r.example.test]");
+  std::string first_leaf;
+  {
+    ProxyDaemon proxy(dir_, yaml, port);
+    ASSERT_TRUE(proxy.ready()) << proxy.log();
+    boost::json::object status;
+    ASSERT_TRUE(wait_valid(proxy, "site", status)) << status << "\n" << proxy.log() << pebble->log();
+    first_leaf = leaf_pem(s_client(port, "r.example.test", pebble->root()).out);
+    ASSERT_FALSE(first_leaf.empty());
+    EXPECT_EQ(proxy.stop(), 0) << proxy.log();
+  }
+  auto requests = pebble->requests();
+  ASSERT_GT(requests, 0u);
+  std::filesystem::remove(dir_.file("proxy.sock"));
+
+  ProxyDaemon again(dir_, yaml, port);
+  ASSERT_TRUE(again.ready()) << again.log();
+  // At once: no waiting for an order.
+  auto r = https_get("r.example.test", port, pebble->root());
+  EXPECT_EQ(r.exit_code, 0) << r.err << "\n" << again.log();
+  EXPECT_EQ(leaf_pem(s_client(port, "r.example.test", pebble->root()).out), first_leaf);
+  auto status = certificate_status(again, "site");
+  EXPECT_EQ(field(status, "status"), "valid") << status;
+  EXPECT_EQ(field(status, "source"), "acme") << status;
+  // The daemon is up and answering: any contact with the CA at startup has happened by now.
+  EXPECT_EQ(pebble->requests(), requests) << "pebble was contacted:\n" << pebble->log();
+}
+
+TEST_F(ProxyAcme, ARenewalTheCaRefusesReportsItsReasonAndTheOldCertificateKeepsServing) {
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  auto pebble = start_pebble("pebble", acme_port);
+  ASSERT_TRUE(pebble->ready());
+  auto routes = "routes:\n" + auto_route("site", port, "[f.example.test]");
+  std::string first_leaf;
+  {
+    ProxyDaemon proxy(dir_, acme_yaml(acme_for(*pebble, acme_port)) + routes, port);
+    ASSERT_TRUE(proxy.ready()) << proxy.log();
+    boost::json::object status;
+    ASSERT_TRUE(wait_valid(proxy, "site", status)) << status << "\n" << proxy.log() << pebble->log();
+    first_leaf = leaf_pem(s_client(port, "f.example.test", pebble->root()).out);
+    ASSERT_FALSE(first_leaf.empty());
+    EXPECT_EQ(proxy.stop(), 0) << proxy.log();
+  }
+  std::filesystem::remove(dir_.file("proxy.sock"));
+
+  // A CA that cannot validate: its http-01 connections go to a port nobody listens on.
+  auto blind = start_pebble("blind", 0, 0, {"PEBBLE_AUTHZREUSE=0"});
+  ASSERT_TRUE(blind->ready());
+  ProxyDaemon proxy(dir_, acme_yaml(acme_for(*blind, acme_port)) + routes, port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+  EXPECT_EQ(field(certificate_status(proxy, "site"), "status"), "valid");
+
+  std::string reason;
+  try {
+    auto v = proxy.call("renewCertificate", {{"routeName", "site"}});
+    ASSERT_TRUE(v.is_object()) << v;
+    EXPECT_EQ(field(v.as_object(), "status"), "error") << v;
+    reason = field(v.as_object(), "error");
+  } catch (const std::exception& e) {
+    reason = e.what();  // the command failed: its error is the reason
+  }
+  EXPECT_TRUE(contains(lower(reason), "connection") || contains(lower(reason), "unauthorized"))
+      << "the CA's reason should be reported: " << reason << "\n"
+      << blind->log();
+  EXPECT_GT(blind->orders(), 0u) << "the renewal went to the blind CA:\n" << blind->log();
+
+  // The earlier certificate still serves.
+  auto still = https_get("f.example.test", port, pebble->root());
+  EXPECT_EQ(still.exit_code, 0) << still.err;
+  EXPECT_EQ(leaf_pem(s_client(port, "f.example.test", pebble->root()).out), first_leaf);
+  EXPECT_TRUE(proxy.process().running());
+}
+
+TEST_F(ProxyAcme, TwoProxiesSharingAStorePlaceOneOrder) {
+  auto acme_a = testing::free_port(), acme_b = testing::free_port();
+  auto port_a = testing::free_port(), port_b = testing::free_port();
+  // pebble validates only at A's challenge port; B's challenges, if B orders,
+  // are answered by A from the shared store. No refused nonces: a new-order
+  // sent again after one would count as a second order.
+  auto pebble = start_pebble("pebble", acme_a, 0, {"PEBBLE_WFE_NONCEREJECT=0"});
+  ASSERT_TRUE(pebble->ready());
+  TempDir dir_a, dir_b;
+  ProxyDaemon a(
+      dir_a,
+      acme_yaml(acme_for(*pebble, acme_a)) + "routes:\n" + auto_route("site", port_a, "[two.example.test]"),
+      port_a);
+  ProxyDaemon b(
+      dir_b,
+      acme_yaml(acme_for(*pebble, acme_b)) + "routes:\n" + auto_route("site", port_b, "[two.example.test]"),
+      port_b);
+  ASSERT_TRUE(a.ready()) << a.log();
+  ASSERT_TRUE(b.ready()) << b.log();
+
+  boost::json::object status;
+  ASSERT_TRUE(wait_valid(a, "site", status)) << status << "\n" << a.log() << b.log() << pebble->log();
+  ASSERT_TRUE(wait_valid(b, "site", status)) << status << "\n" << a.log() << b.log() << pebble->log();
+  expect_served("two.example.test", port_a, *pebble);
+  expect_served("two.example.test", port_b, *pebble);
+  EXPECT_EQ(leaf_pem(s_client(port_a, "two.example.test", pebble->root()).out),
+            leaf_pem(s_client(port_b, "two.example.test", pebble->root()).out));
+  EXPECT_EQ(pebble->orders(), 1u) << pebble->log();
+}
+
+// ---- configuration errors (no CA needed) -----------------------------------
+
+class ProxyAcmeConfig : public ::testing::Test {
+ protected:
+  void SetUp() override { write_certificate(dir_, "ca", {"localhost"}); }
+
+  std::string acme() {
+    return "acme: {email: ops@example.test, directory: \"https://127.0.0.1:1/dir\", directoryCa: " +
+           dir_.file("ca.pem") + ", port: " + std::to_string(testing::free_port()) +
+           ", certificateStore: " + dir_.file("certs") + "}\n";
+  }
+
+  testing::RunResult check(const std::string& yaml) {
+    std::ofstream(dir_.file("proxy.yaml")) << yaml;
+    return testing::run({testing::binary("basalt-proxy"), "check", "--config", dir_.file("proxy.yaml")});
+  }
+
+  // Both `check` (which "validates a file, like nginx -t") and `serve` must
+  // refuse `yaml`: exit 2 with every one of `parts` in the message.
+  void expect_refused(const std::string& yaml, const std::vector<std::string>& parts) {
+    std::ofstream(dir_.file("proxy.yaml")) << yaml;
+    for (std::string command : {"check", "serve"}) {
+      SCOPED_TRACE("basalt-proxy " + command);
+      std::vector<std::string> argv{testing::binary("basalt-proxy"), command, "--config",
+                                    dir_.file("proxy.yaml")};
+      if (command == "serve") argv.insert(argv.end(), {"--state-dir", dir_.path()});
+      testing::RunResult r;
+      try {
+        r = testing::run(argv, 10s);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "accepted the file and kept running: " << e.what();
+        continue;
+      }
+      EXPECT_EQ(r.exit_code, 2) << r.err;
+      for (const auto& part : parts)
+        EXPECT_TRUE(contains(r.err, part)) << "missing \"" << part << "\": " << r.err;
+    }
+  }
+
+  TempDir dir_;
+  std::uint16_t port_ = testing::free_port();
+};
+
+TEST_F(ProxyAcmeConfig, AGoodAcmeConfigPassesCheck) {
+  auto r = check(acme() + "routes:\n" + auto_route("site", port_, "[a.example.test, b.example.test]"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ProxyAcmeConfig, AutoWithoutDomainsNamesTheRoute) {
+  expect_refused(acme() + "routes:\n  - name: nameless\n    match: {ports: " + std::to_string(port_) +
+                     "}\n    action: {type: socket-handler, socketHandler: {type: httpStatic, body: x},\n"
+                     "             tls: {mode: terminate, certificate: auto}}\n",
+                 {"routes[0]", "nameless", "domains"});
+}
+
+TEST_F(ProxyAcmeConfig, AGlobThatIsNotAWildcardIsRefused) {
+  expect_refused(acme() + "routes:\n" + auto_route("site", port_, "[\"a*.example.test\"]"),
+                 {"routes[0]", "a*.example.test"});
+}
+
+TEST_F(ProxyAcmeConfig, AWildcardNeedsDns01) {
+  expect_refused(acme() + "routes:\n" + auto_route("site", port_, "[\"*.w.example.test\"]"),
+                 {"routes[0]", "*.w.example.test", "acme.dns01"});
+}
+
+TEST_F(ProxyAcmeConfig, AutoWithoutAnAcmeSectionNamesAcme) {
+  expect_refused("routes:\n" + auto_route("site", port_, "[a.example.test]"), {"routes[0]", "acme"});
+}
+
+TEST_F(ProxyAcmeConfig, UnknownChallengeTypesAndKeysAreRefused) {
+  expect_refused(
+      "acme: {email: ops@example.test, directory: \"https://127.0.0.1:1/dir\", challengeTypes: "
+      "[smtp-01]}\nroutes:\n" +
+          auto_route("site", port_, "[a.example.test]"),
+      {"acme.challengeTypes"});
+  expect_refused(
+      "acme: {email: ops@example.test, directory: \"https://127.0.0.1:1/dir\", colour: blue}\nroutes:\n" +
+          auto_route("site", port_, "[a.example.test]"),
+      {"acme.colour"});
+}
+
+}  // namespace
+}  // namespace basalt::proxy_test
