@@ -41,39 +41,16 @@ void apply_versions(SSL_CTX* ctx, const std::vector<TlsProtocolVersion>& version
   SSL_CTX_set_max_proto_version(ctx, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
 }
 
-// What certificate: auto needs beyond the route itself: the `acme` section,
-// dns-01 for wildcards, and an ACME port that carries HTTP.
-void check_auto_certificates(RouteSet& set, AutoCertificates* certificates) {
-  const auto& routes = set.table->routes();
-  bool any = false;
-  for (const auto& route : routes) {
+// certificate: auto routes answer ACME challenges: the HTTP-01 port and the
+// board. (check_acme_use() has checked them against the acme section.)
+void attach_challenges(RouteSet& set, AutoCertificates* certificates) {
+  if (!certificates) return;
+  for (const auto& route : set.table->routes()) {
     const auto& tls = route.config.action.tls;
     if (!tls || !tls->auto_certificate) continue;
-    const std::string path = "routes[" + std::to_string(route.position) + "].action.tls.certificate";
-    if (!certificates) {
-      throw core::config::Error(path,
-                                "auto (route " + route.id +
-                                    ") needs the acme section (acme: {email, ...}: the CA and its account)");
-    }
-    for (const auto& domain : route.config.match.domains) {
-      if (domain.starts_with("*.") && certificates->acme().dns01_management_socket.empty()) {
-        throw core::config::Error(path,
-                                  "auto for \"" + domain + "\" (route " + route.id +
-                                      "): a CA validates wildcard names only through dns-01, which needs "
-                                      "acme.dns01.managementSocket (a running basalt-dns)");
-      }
-    }
-    any = true;
-  }
-  if (!any) return;
-  set.acme_port = certificates->acme().port;
-  set.challenges = &certificates->board();
-  for (const auto& route : routes) {
-    if (!route.config.enabled || route.http || !route.config.match.ports.contains(set.acme_port)) continue;
-    throw core::config::Error("routes[" + std::to_string(route.position) + "].match.ports",
-                              "route " + route.id + " carries TCP on port " + std::to_string(set.acme_port) +
-                                  ", which is acme.port: the HTTP-01 port must carry HTTP routes or none "
-                                  "(set acme.port to another port)");
+    set.acme_port = certificates->acme().port;
+    set.challenges = &certificates->board();
+    return;
   }
 }
 
@@ -82,6 +59,11 @@ void check_auto_certificates(RouteSet& set, AutoCertificates* certificates) {
 std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const DefaultsConfig& defaults,
                                           std::shared_ptr<TicketKeys> tickets,
                                           RouteStateRegistries registries) {
+  {
+    std::optional<AcmeOptions> acme;
+    if (registries.certificates) acme = registries.certificates->acme();
+    check_acme_use(routes, acme);
+  }
   auto set = std::make_shared<RouteSet>();
   set->table = RouteTable::build(std::move(routes), defaults);
   set->tls.resize(set->table->routes().size());
@@ -111,7 +93,7 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
     }
     set->route_http.push_back(std::move(parts));
   }
-  check_auto_certificates(*set, registries.certificates);
+  attach_challenges(*set, registries.certificates);
   for (const auto& route : set->table->routes()) {
     const auto& tls = route.config.action.tls;
     if (!tls || tls->mode == TlsMode::kPassthrough) continue;

@@ -999,12 +999,46 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
   if (auto v = f.get("log")) o.log_level = decode_as<service::LogConfig>(*v).level;
   if (auto v = f.get("acme")) o.acme = decode_acme(*v, base_dir);
   if (auto v = f.get("routes")) o.routes = decode_route_list(*v, base_dir);
+  check_acme_use(o.routes, o.acme);
   return o;
 }
 
 std::vector<RouteConfig> decode_routes(const boost::json::value& value, std::string_view root,
                                        std::string_view base_dir) {
   return decode_route_list(Node(value, std::string(root)), base_dir);
+}
+
+void check_acme_use(const std::vector<RouteConfig>& routes, const std::optional<AcmeOptions>& acme,
+                    std::string_view root) {
+  bool any = false;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const auto& tls = routes[i].action.tls;
+    if (!tls || !tls->auto_certificate) continue;
+    const std::string path = fmt::format("{}[{}].action.tls.certificate", root, i);
+    const std::string id = route_id(routes[i], i);
+    if (!acme) {
+      throw Error(path, "auto (route " + id +
+                            ") needs the acme section (acme: {email, ...}: the CA and its account)");
+    }
+    for (const auto& domain : routes[i].match.domains) {
+      if (domain.starts_with("*.") && acme->dns01_management_socket.empty()) {
+        throw Error(path, "auto for \"" + domain + "\" (route " + id +
+                              "): a CA validates wildcard names only through dns-01, which needs "
+                              "acme.dns01.managementSocket (a running basalt-dns)");
+      }
+    }
+    any = true;
+  }
+  if (!any) return;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const auto& r = routes[i];
+    if (!r.enabled || is_http_route(r) || !r.match.ports.contains(acme->port)) continue;
+    throw Error(
+        fmt::format("{}[{}].match.ports", root, i),
+        fmt::format("route {} carries TCP on port {}, which is acme.port: the HTTP-01 port must carry HTTP "
+                    "routes or none (set acme.port to another port)",
+                    route_id(r, i), acme->port));
+  }
 }
 
 bool is_http_route(const RouteConfig& route) {

@@ -417,7 +417,25 @@ TEST_F(OptionsDecodeTest, AutoCertificateErrors) {
   EXPECT_THAT(error(route(", domains: [\"*.*.example.test\"]")), HasSubstr("on route \"site\""));
   EXPECT_THAT(error(route(", domains: [192.0.2.1]")), HasSubstr("\"192.0.2.1\""));
   EXPECT_THAT(error(route(", domains: [localhost]")), HasSubstr("\"localhost\""));
-  EXPECT_EQ(error(route(", domains: [a.example.test]")), "");
+  EXPECT_EQ(error("acme: {}\n" + route(", domains: [a.example.test]")), "");
+  // Across the acme section: it must exist, wildcards need dns-01, and the
+  // HTTP-01 port is read as HTTP.
+  EXPECT_EQ(error(route(", domains: [a.example.test]")),
+            "routes[0].action.tls.certificate: auto (route site) needs the acme section (acme: {email, ...}: "
+            "the CA "
+            "and its account)");
+  EXPECT_THAT(error("acme: {}\n" + route(", domains: [\"*.w.example.test\"]")),
+              HasSubstr("routes[0].action.tls.certificate: auto for \"*.w.example.test\" (route site): a CA "
+                        "validates wildcard names only through dns-01"));
+  EXPECT_EQ(error("acme: {dns01: {managementSocket: d.sock}}\n" + route(", domains: [\"*.w.example.test\"]")),
+            "");
+  const std::string tcp_on_80 =
+      "  - {name: raw, match: {ports: 80}, action: {type: forward, targets: [{host: a, port: 1}]}}\n";
+  EXPECT_EQ(error("acme: {}\n" + route(", domains: [a.example.test]") + tcp_on_80),
+            "routes[1].match.ports: route raw carries TCP on port 80, which is acme.port: the HTTP-01 port "
+            "must carry "
+            "HTTP routes or none (set acme.port to another port)");
+  EXPECT_EQ(error("acme: {port: 8080}\n" + route(", domains: [a.example.test]") + tcp_on_80), "");
 
   EXPECT_EQ(error("acme: {email: nobody}\n"), "acme.email: \"nobody\" is not an email address");
   EXPECT_EQ(error("acme: {directory: http://ca.test/dir}\n"),

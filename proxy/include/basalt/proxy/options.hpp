@@ -325,6 +325,13 @@ std::vector<RouteConfig> decode_routes(const boost::json::value& value, std::str
 // handler, rateLimit, basicAuth). docs/proxy.md, "TCP or HTTP".
 bool is_http_route(const RouteConfig& route);
 
+// What `certificate: auto` routes need of the `acme` section: that it
+// exists, acme.dns01 for "*." names, and no TCP route on acme.port (it is
+// read as HTTP). decode_options() runs it; updateRoutes runs it against the
+// running section. Throws core::config::Error naming routes[i] (under `root`).
+void check_acme_use(const std::vector<RouteConfig>& routes, const std::optional<AcmeOptions>& acme,
+                    std::string_view root = "routes");
+
 // The route's identity across updates: its name, else "#<position>".
 std::string route_id(const RouteConfig& route, std::size_t position);
 
