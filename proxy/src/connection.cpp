@@ -61,7 +61,12 @@ struct Connection {
   std::optional<tcp::socket> backend_socket;
   std::unique_ptr<ByteStream> backend_stream;
 
-  http::Transport* http_transport = nullptr;        // while served as HTTP
+  http::Transport* http_transport = nullptr;  // while served as HTTP
+  std::shared_ptr<HttpConnection> http;       // while served as HTTP: its in-flight requests
+  // The route the connection was matched to (L4: what it carries); its
+  // deadline once an update removed it (drainGrace).
+  const RouteRetirement* retirement = nullptr;
+  bool retiring = false;                            // the grace passed; closing cleanly
   std::optional<BackendPool::Lease> backend_lease;  // counts the connection on its backend
 
   Phase phase = Phase::kFirstBytes;
@@ -76,10 +81,27 @@ struct Connection {
     timer.cancel();  // the watchdog re-arms for the new deadline
   }
   Clock::time_point deadline() const {
-    if (phase == Phase::kHttp) return lifetime_end;
+    if (phase == Phase::kHttp) return std::min(lifetime_end, retired_at());
     auto end =
         phase == Phase::kRelay ? traffic.last_activity + routes->settings.inactivity_timeout : phase_deadline;
-    return std::min(end, lifetime_end);
+    return std::min({end, lifetime_end, retired_at()});
+  }
+  // When what this connection carries belongs to a removed route past its
+  // grace: HTTP by its in-flight requests and tunnels (new requests match
+  // the new table), everything else by the route it matched.
+  Clock::time_point retired_at() const {
+    if (phase == Phase::kHttp) return http ? http->retired_at() : Clock::time_point::max();
+    return retirement ? retirement->deadline() : Clock::time_point::max();
+  }
+  // FIN towards both peers, then close: the end of a drained connection.
+  void close_gracefully() noexcept {
+    boost::system::error_code ignored;
+    for (auto* s :
+         {client_stream ? &client_stream->socket() : &client_socket,
+          backend_stream ? &backend_stream->socket() : (backend_socket ? &*backend_socket : nullptr)}) {
+      if (s && s->is_open()) s->shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    close_all();
   }
   void close_all() noexcept {
     boost::system::error_code ignored;
@@ -91,17 +113,42 @@ struct Connection {
   }
 };
 
+// How long WebSockets the proxy pings get for their Close frames before a
+// drained connection is closed.
+constexpr auto kCloseFrameWait = std::chrono::seconds(1);
+
 asio::awaitable<void> watchdog(std::shared_ptr<Connection> c) {
+  auto& watchdogs = c->worker.watchdogs;
+  watchdogs.insert(&c->timer);
+  struct Unregister {
+    std::unordered_set<asio::steady_timer*>& set;
+    asio::steady_timer* timer;
+    ~Unregister() { set.erase(timer); }
+  } unregister{watchdogs, &c->timer};
   for (;;) {
     if (c->phase == Phase::kDone) co_return;
     c->timer.expires_at(c->deadline());
     co_await c->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (c->phase == Phase::kDone) co_return;
-    if (Clock::now() >= c->deadline()) {
-      c->timed_out = true;
-      c->close_all();
+    const auto now = Clock::now();
+    if (now < c->deadline()) continue;
+    if (now >= c->retired_at()) {
+      // drainGrace is over for a removed route.
+      if (c->phase == Phase::kHttp && !c->retiring && c->http && c->http->go_away()) {
+        c->retiring = true;  // WebSockets send their Close frames first
+        c->timer.expires_after(kCloseFrameWait);
+        co_await c->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (c->phase == Phase::kDone || now >= c->lifetime_end ||
+            c->http->retired_at() == Clock::time_point::max())
+          continue;
+      }
+      c->retiring = true;
+      c->close_gracefully();
       co_return;
     }
+    c->timed_out = true;
+    c->close_all();
+    co_return;
   }
 }
 
@@ -394,11 +441,16 @@ asio::awaitable<void> Session::serve_http(http::ConnectionServer::Protocol proto
   }
   auto transport = make_stream_transport(std::move(c_->client_stream), ssl, c_->traffic);
   c_->http_transport = transport.get();
+  c_->http = connection;
   c_->set_phase(Phase::kHttp, {});
   co_await w_.http_server.serve(std::move(transport), c_->client, make_http_handler(std::move(connection)),
                                 protocol, std::move(initial));
   c_->http_transport = nullptr;
-  if (c_->timed_out) close_reason_ = "lifetime";
+  if (c_->retiring) {
+    close_reason_ = "route_removed";
+  } else if (c_->timed_out) {
+    close_reason_ = "lifetime";
+  }
 }
 
 asio::awaitable<bool> Session::answer_tls_alpn() {
@@ -495,7 +547,11 @@ asio::awaitable<void> Session::serve_admitted() {
     c_->set_phase(Phase::kRelay, {});
     c_->traffic.last_activity = Clock::now();
     co_await relay(*c_->client_stream, *c_->backend_stream, w_.pipes, c_->traffic);
-    if (c_->timed_out) close_reason_ = Clock::now() >= c_->lifetime_end ? "lifetime" : "inactivity";
+    if (c_->retiring) {
+      close_reason_ = "route_removed";
+    } else if (c_->timed_out) {
+      close_reason_ = Clock::now() >= c_->lifetime_end ? "lifetime" : "inactivity";
+    }
   }
 }
 
@@ -544,6 +600,7 @@ asio::awaitable<void> Session::run() {
     co_return;
   }
   if (refuse_pending_certificate()) co_return;
+  c_->retirement = c_->routes->retirements[route_->position].get();
   auto lease = w_.core.admit(w_.index, *c_->routes, *route_, c_->client, c_->port);
   if (!lease) co_return;
   c_->traffic.report = report_bytes;

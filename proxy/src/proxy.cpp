@@ -246,6 +246,7 @@ struct Proxy::Impl final : ProxyCore {
     return {.limits = limits,
             .health = health,
             .rate_limits = rate_limits,
+            .retirements = retirements,
             .certificates = certificates.get(),
             .generation = ++generation};
   }
@@ -262,6 +263,7 @@ struct Proxy::Impl final : ProxyCore {
     }
     checker.update(pools_of(*set));
     if (certificates) certificates->commit(generation);
+    retire_removed_routes(*set, next.drain_grace);
     std::set<std::string, std::less<>> keys;
     for (const auto& parts : set->route_http) {
       if (!parts.pool) continue;
@@ -271,6 +273,18 @@ struct Proxy::Impl final : ProxyCore {
     options = std::move(next);
     spdlog::info("routes updated: {} routes, ports {}", set->table->routes().size(),
                  fmt::join(listeners.ports(), ","));
+  }
+
+  // Routes the new table lacks: what they carry gets drainGrace. Every
+  // worker's watchdogs look at their deadlines again.
+  void retire_removed_routes(const RouteSet& set, std::chrono::milliseconds grace) {
+    std::set<std::string, std::less<>> live;
+    for (const auto& route : set.table->routes()) live.insert(route.id);
+    const auto retired = retirements.retire_missing(live, grace);
+    if (retired == 0) return;
+    spdlog::info("{} route(s) removed: what they carry keeps running for up to {} ms (drainGrace)", retired,
+                 grace.count());
+    for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->wake_watchdogs(); });
   }
 
   std::set<std::uint16_t> wanted_ports(const RouteSet& set) const {
@@ -289,6 +303,7 @@ struct Proxy::Impl final : ProxyCore {
   HealthRegistry health;
   HealthChecker checker;  // runs the routes' active health checks
   RateLimiterRegistry rate_limits;
+  RetirementRegistry retirements;                  // under `control`
   std::uint64_t generation = 0;                    // of the route set being built; under `control`
   std::unique_ptr<AutoCertificates> certificates;  // with an `acme` section
   RouteRegistry registry;                          // under `control`

@@ -67,8 +67,10 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
   auto set = std::make_shared<RouteSet>();
   set->table = RouteTable::build(std::move(routes), defaults);
   set->tls.resize(set->table->routes().size());
-  for (const auto& route : set->table->routes())
+  for (const auto& route : set->table->routes()) {
     set->counters.push_back(registries.limits.counter_for(route.id));
+    set->retirements.push_back(registries.retirements.for_route(route.id));
+  }
   for (const auto& route : set->table->routes()) {
     RouteHttp parts;
     const auto& action = route.config.action;

@@ -19,6 +19,7 @@
 #include "basalt/core/tls.hpp"
 #include "basalt/proxy/options.hpp"
 #include "routes/ip_pattern.hpp"
+#include "routes/route_retirement.hpp"
 #include "routes/route_table.hpp"
 #include "security/basic_auth_check.hpp"
 #include "security/request_rate_limiter.hpp"
@@ -64,6 +65,7 @@ struct RouteStateRegistries {
   ConnectionLimits& limits;
   HealthRegistry& health;
   RateLimiterRegistry& rate_limits;
+  RetirementRegistry& retirements;
   // certificate: auto routes bind here (null: no `acme` section, and such a
   // route is an error); `generation` identifies the set being built.
   AutoCertificates* certificates = nullptr;
@@ -79,6 +81,8 @@ struct RouteSet {
   // Metrics slots by Route::position (metrics/route_registry.hpp).
   std::vector<std::uint32_t> slots;
   std::vector<RouteHttp> route_http;  // by Route::position
+  // Whether each route is still in the table (drainGrace), by Route::position.
+  std::vector<std::shared_ptr<RouteRetirement>> retirements;
   HttpOptions http;
   IpPatternList proxy_ips;  // peers whose X-Forwarded-* are trusted
   // With certificate: auto routes: the HTTP-01 port (listened on even

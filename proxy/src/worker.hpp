@@ -17,7 +17,10 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <fmt/format.h>
 
@@ -86,6 +89,12 @@ struct Worker {
   std::mt19937_64 random;
   std::uint64_t requests = 0;
   std::uint64_t connections = 0;
+  // Every connection's watchdog timer, so that a route removal (drainGrace)
+  // makes them look at their deadlines again.
+  std::unordered_set<boost::asio::steady_timer*> watchdogs;
+  void wake_watchdogs() {
+    for (auto* t : watchdogs) t->cancel();
+  }
   // When a refused handshake for a pending certificate was last logged.
   std::chrono::steady_clock::time_point last_certificate_warning{};
 

@@ -101,7 +101,14 @@ class Exchange {
   // Set once a WebSocket tunnel with pings starts; the upload pump reads it.
   std::shared_ptr<std::shared_ptr<WebSocketKeepalive>> keepalive_ =
       std::make_shared<std::shared_ptr<WebSocketKeepalive>>();
-  Clock::time_point head_at_{};  // when the answer's head went out
+  Clock::time_point head_at_{};                              // when the answer's head went out
+  std::list<HttpConnection::InFlight>::iterator in_flight_;  // valid once routed
+  struct Routed {
+    Exchange& e;
+    ~Routed() {
+      if (e.parts_) e.c_.in_flight.erase(e.in_flight_);
+    }
+  } routed_{*this};
 };
 
 asio::awaitable<void> Exchange::answer() {
@@ -274,6 +281,7 @@ asio::awaitable<void> Exchange::run() {
     co_return;
   }
   parts_ = &routes_->route_http[route_->position];
+  in_flight_ = c_.in_flight.insert(c_.in_flight.end(), {routes_->retirements[route_->position].get(), {}});
   ctx_.route_name = route_->config.name;
   ctx_.route_id = route_->id;
   if (!route_->allows_ip(c_.client.address)) {
@@ -506,6 +514,7 @@ asio::awaitable<bool> Exchange::relay_response(http::ClientStream& s, bool tunne
           tunnel_dead_ = true;
           spdlog::info("route {}: WebSocket closed: {} (request id {})", route_->id, why, ctx_.request_id);
         });
+    in_flight_->keepalive = *keepalive_;
   }
   co_await res_.write_head(std::move(head), ec);
   if (ec) {
@@ -564,6 +573,25 @@ asio::awaitable<void> Exchange::relay_with_pings(http::ClientStream& s) {
 }
 
 }  // namespace
+
+std::chrono::steady_clock::time_point HttpConnection::retired_at() const {
+  auto at = std::chrono::steady_clock::time_point::max();
+  for (const auto& f : in_flight) at = std::min(at, f.route->deadline());
+  return at;
+}
+
+bool HttpConnection::go_away() {
+  bool any = false;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& f : in_flight) {
+    if (f.route->deadline() > now) continue;
+    if (auto k = f.keepalive.lock()) {
+      k->go_away();
+      any = true;
+    }
+  }
+  return any;
+}
 
 std::shared_ptr<const http::StreamHandler> make_http_handler(std::shared_ptr<HttpConnection> connection) {
   return std::make_shared<const http::StreamHandler>(

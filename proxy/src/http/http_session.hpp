@@ -15,7 +15,9 @@
 // 503 no healthy backend, 504 backend timeout. docs/proxy.md lists them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -25,6 +27,8 @@
 namespace basalt::proxy {
 
 struct Worker;
+class RouteRetirement;
+class WebSocketKeepalive;
 
 // What the requests of one client connection share.
 struct HttpConnection {
@@ -40,6 +44,21 @@ struct HttpConnection {
   // domains (clients that send an address or another name as Host).
   std::string route_id;
   std::uint64_t id = 0;
+
+  // The requests in flight and their routes, for drainGrace: an update
+  // that removes a route cuts what it still carries when the grace ends.
+  struct InFlight {
+    const RouteRetirement* route;
+    // Set while the request is a WebSocket tunnel the proxy pings: it gets
+    // a Close frame (1001) instead of a cut.
+    std::weak_ptr<WebSocketKeepalive> keepalive;
+  };
+  std::list<InFlight> in_flight;  // the worker's thread only
+  // The earliest deadline of a removed route among them (max: none).
+  std::chrono::steady_clock::time_point retired_at() const;
+  // The grace is over: the pinged WebSockets of removed routes send Close
+  // frames and end. True when there was one (give them a moment).
+  bool go_away();
 };
 
 // The handler for the connection's requests.

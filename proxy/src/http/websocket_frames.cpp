@@ -142,23 +142,44 @@ void WebSocketFrameTracker::expect_pong(std::string token) {
   expecting_ = true;
 }
 
+namespace {
+
+std::string control_frame(std::uint8_t opcode, std::string_view payload, bool masked,
+                          std::array<std::uint8_t, 4> mask_key) {
+  std::string frame;
+  frame.reserve(2 + 4 + payload.size());
+  frame.push_back(static_cast<char>(kFin | opcode));
+  frame.push_back(static_cast<char>((masked ? kMaskBit : 0) | payload.size()));
+  if (masked) {
+    for (std::uint8_t k : mask_key) frame.push_back(static_cast<char>(k));
+  }
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    const auto b = static_cast<std::uint8_t>(payload[i]);
+    frame.push_back(static_cast<char>(masked ? b ^ mask_key[i % 4] : b));
+  }
+  return frame;
+}
+
+}  // namespace
+
+std::string WebSocketFrameTracker::close_frame(std::uint16_t code, std::string_view reason, bool masked,
+                                               std::array<std::uint8_t, 4> mask_key) {
+  if (reason.size() > kMaxControlPayload - 2) {
+    throw std::invalid_argument("WebSocket close reason longer than 123 bytes");
+  }
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8));
+  payload.push_back(static_cast<char>(code & 0xff));
+  payload += reason;
+  return control_frame(kOpClose, payload, masked, mask_key);
+}
+
 std::string WebSocketFrameTracker::ping_frame(std::string_view token, bool masked,
                                               std::array<std::uint8_t, 4> mask_key) {
   if (token.size() > kMaxControlPayload) {
     throw std::invalid_argument("WebSocket ping token longer than 125 bytes");
   }
-  std::string frame;
-  frame.reserve(2 + 4 + token.size());
-  frame.push_back(static_cast<char>(kFin | kOpPing));
-  frame.push_back(static_cast<char>((masked ? kMaskBit : 0) | token.size()));
-  if (masked) {
-    for (std::uint8_t k : mask_key) frame.push_back(static_cast<char>(k));
-  }
-  for (std::size_t i = 0; i < token.size(); ++i) {
-    const auto b = static_cast<std::uint8_t>(token[i]);
-    frame.push_back(static_cast<char>(masked ? b ^ mask_key[i % 4] : b));
-  }
-  return frame;
+  return control_frame(kOpPing, token, masked, mask_key);
 }
 
 std::string_view WebSocketFrameTracker::describe(Error error) noexcept {

@@ -100,6 +100,9 @@ class WebSocketFrameTracker {
   // client and masks with `mask_key` (use fresh random bytes, §5.3); towards
   // a client it must not mask.
   static std::string ping_frame(std::string_view token, bool masked, std::array<std::uint8_t, 4> mask_key);
+  // A Close frame with a status code and a reason (at most 123 bytes).
+  static std::string close_frame(std::uint16_t code, std::string_view reason, bool masked,
+                                 std::array<std::uint8_t, 4> mask_key);
 
   // A short English name for logs ("bad mask bit", ...).
   static std::string_view describe(Error error) noexcept;

@@ -118,6 +118,10 @@ asio::awaitable<void> WebSocketKeepalive::run() {
   while (!stopped_ && !closing_) {
     timer_.expires_after(tick);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (going_away_ && !stopped_) {
+      co_await send_close();
+      co_return;
+    }
     if (stopped_ || closing_) co_return;
     const auto now = Clock::now();
     const auto overdue = [&](Clock::time_point since) {
@@ -136,6 +140,37 @@ asio::awaitable<void> WebSocketKeepalive::run() {
     if (client_ping_ == Clock::time_point{} && !co_await ping_client()) co_return;
     last_traffic_ = now;  // the next round waits another interval
   }
+}
+
+void WebSocketKeepalive::go_away() {
+  if (going_away_ || stopped_) return;
+  going_away_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> WebSocketKeepalive::send_close() {
+  // Between frames on both sides (a frame being relayed finishes first);
+  // the caller closes the connection a moment later in any case.
+  const auto give_up = Clock::now() + std::chrono::milliseconds(500);
+  while ((!up_.at_frame_boundary() || !down_.at_frame_boundary() || up_gate_.busy || down_gate_.busy) &&
+         Clock::now() < give_up) {
+    timer_.expires_after(std::chrono::milliseconds(10));
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  const std::uint64_t key = random_();
+  std::array<std::uint8_t, 4> mask{};
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(&key), 4, mask.begin());
+  constexpr std::uint16_t kGoingAway = 1001;
+  scratch_ = WebSocketFrameTracker::close_frame(kGoingAway, "route removed", true, mask);
+  const std::string to_client = WebSocketFrameTracker::close_frame(kGoingAway, "route removed", false, {});
+  error_code ec;
+  co_await up_gate_.lock();
+  co_await to_backend_->write(scratch_, ec);
+  up_gate_.unlock();
+  co_await down_gate_.lock();
+  co_await to_client_.write(to_client, ec);
+  down_gate_.unlock();
+  dead("the route was removed and its drainGrace is over");
 }
 
 void WebSocketKeepalive::stop() {

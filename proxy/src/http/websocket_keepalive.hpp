@@ -53,6 +53,10 @@ class WebSocketKeepalive : public std::enable_shared_from_this<WebSocketKeepaliv
   // The pinger; returns once the tunnel ended (stop()) or a side is dead.
   boost::asio::awaitable<void> run();
   void stop();
+  // The route was removed and its drainGrace is over: send Close (1001,
+  // "route removed") to both sides between their frames, then end the
+  // tunnel (on_dead). Idempotent.
+  void go_away();
 
  private:
   // One writer at a time towards one side.
@@ -82,6 +86,8 @@ class WebSocketKeepalive : public std::enable_shared_from_this<WebSocketKeepaliv
   Clock::time_point backend_ping_{};  // outstanding since; {} = none
   Clock::time_point client_ping_{};
   bool closing_ = false;  // a Close frame passed: no more pings
+  bool going_away_ = false;
+  boost::asio::awaitable<void> send_close();
   bool stopped_ = false;
   std::mt19937_64 random_{std::random_device{}()};
   std::string scratch_;

@@ -956,6 +956,7 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
                   "inactivityTimeout",
                   "maxConnectionLifetime",
                   "gracefulShutdownTimeout",
+                  "drainGrace",
                   "maxConnectionsPerIP",
                   "connectionRateLimitPerMinute",
                   "stateDir",
@@ -981,6 +982,7 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
   if (auto v = f.get("inactivityTimeout")) o.inactivity_timeout = timeout_of(*v);
   if (auto v = f.get("maxConnectionLifetime")) o.max_connection_lifetime = timeout_of(*v);
   if (auto v = f.get("gracefulShutdownTimeout")) o.graceful_shutdown_timeout = timeout_of(*v);
+  if (auto v = f.get("drainGrace")) o.drain_grace = timeout_of(*v);
   if (auto v = f.get("maxConnectionsPerIP")) o.max_connections_per_ip = positive_count(*v);
   if (auto v = f.get("connectionRateLimitPerMinute")) o.connection_rate_limit_per_minute = positive_count(*v);
   if (auto v = f.get("stateDir")) o.state_dir = decode_as<std::string>(*v);

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "fixture.hpp"
+#include "node_peers.hpp"
 
 namespace basalt::proxy_test {
 namespace {
@@ -16,71 +17,12 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-// The peers installed once for the whole file.
-class Peers {
- public:
-  static Peers& get() {
-    static Peers p;
-    return p;
-  }
-  const std::optional<std::string>& skip_reason() const { return skip_; }
-  const std::string& error() const { return error_; }
-  std::string script(const std::string& name) const { return dir_.file(name); }
-
- private:
-  Peers() {
-    const fs::path from = fs::path(testing::source_dir()) / "tests/integration/proxy/node";
-    for (const auto& entry : fs::directory_iterator(from)) {
-      fs::copy_file(entry.path(), fs::path(dir_.path()) / entry.path().filename());
-    }
-    auto r = testing::run({"npm", "install", "--prefix", dir_.path(), "--no-audit", "--no-fund",
-                           "--ignore-scripts", "--loglevel=error"},
-                          600s);
-    if (r.exit_code == 0) return;
-    if (testing::run({"npm", "ping", "--loglevel=error"}, 60s).exit_code != 0) {
-      skip_ = "the npm registry cannot be reached";
-    } else {
-      error_ = "npm install of the test peers failed: " + r.err;
-    }
-  }
-  TempDir dir_;
-  std::optional<std::string> skip_;
-  std::string error_;
-};
-
-// A Node server from `script`, with the port it printed.
-struct NodeServer {
-  NodeServer(const std::string& script, std::vector<std::string> args) {
-    std::vector<std::string> argv{"node", Peers::get().script(script)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process.emplace(Process::Options{.argv = argv});
-    auto line = process->read_line(20s);
-    if (line && line->starts_with("listening "))
-      port = static_cast<std::uint16_t>(std::stoi(line->substr(10)));
-  }
-  std::optional<Process> process;
-  std::uint16_t port = 0;
-};
-
-// A Node client's JSON line.
-boost::json::object run_client(const std::string& script, std::vector<std::string> args) {
-  std::vector<std::string> argv{"node", Peers::get().script(script)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = testing::run(argv, 60s);
-  auto nl = r.out.find('\n');
-  try {
-    return boost::json::parse(r.out.substr(0, nl)).as_object();
-  } catch (const std::exception&) {
-    return {{"ok", false}, {"error", "no JSON from " + script + ": " + r.out + r.err}};
-  }
-}
-
 class ProxyNodePeers : public ::testing::Test {
  protected:
   void SetUp() override {
     BASALT_REQUIRE_TOOL("node");
     BASALT_REQUIRE_TOOL("npm");
-    auto& peers = Peers::get();
+    auto& peers = NodePeers::get();
     if (peers.skip_reason()) {
       if (testing::in_ci()) FAIL() << *peers.skip_reason();
       GTEST_SKIP() << *peers.skip_reason();

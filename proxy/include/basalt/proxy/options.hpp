@@ -293,6 +293,9 @@ struct ProxyOptions {
   std::chrono::milliseconds inactivity_timeout{14'400'000};
   std::chrono::milliseconds max_connection_lifetime{86'400'000};
   std::chrono::milliseconds graceful_shutdown_timeout{30'000};
+  // Ours: what a route removed by an update still carries (connections,
+  // in-flight requests, tunnels) keeps running this long, then is closed.
+  std::chrono::milliseconds drain_grace{600'000};
   std::optional<std::uint32_t> max_connections_per_ip;
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
   // Peers whose X-Forwarded-* / Forwarded fields are trusted and extended

@@ -1,7 +1,7 @@
 // WebSocket client (ws): echoes of N messages (text and binary alternately), then close 1000.
 // Copy this directory's files into <prefix>, `npm install --prefix <prefix> --no-audit
 // --no-fund --ignore-scripts`, then: node <prefix>/ws_client.mjs --url ws[s]://host:port/path
-// [--messages N] [--size BYTES] [--hold-ms MS] [--ca file] [--header 'Name: value']...
+// [--messages N] [--size BYTES] [--hold-ms MS] [--interval-ms MS (200): one echo per interval while holding] [--ca file] [--header 'Name: value']...
 // [--connect IP] [--timeout-ms MS]. --connect: dial IP instead of resolving the URL host
 // (which still gives Host, SNI and the certificate name). Prints one JSON line; exit 0/1.
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ const args = parseOptions({
   messages: { type: 'string', default: '10' },
   size: { type: 'string', default: '64' },
   'hold-ms': { type: 'string', default: '0' },
+  'interval-ms': { type: 'string', default: '200' },
   ca: { type: 'string' },
   header: { type: 'string', multiple: true, default: [] },
   connect: { type: 'string' },
@@ -78,7 +79,7 @@ async function main() {
   let held = 0;
   const holdUntil = Date.now() + Number(args['hold-ms']);
   while (Date.now() < holdUntil) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, Number(args['interval-ms'])));
     await exchange(n + held++);
   }
 
