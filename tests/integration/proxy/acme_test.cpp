@@ -7,13 +7,18 @@
 // is not there yet gets an unrecognized_name alert; a restart serves the
 // stored certificate without contacting the CA; a renewal the CA refuses
 // reports the CA's reason and the old certificate keeps serving; two proxies
-// sharing one store place one order; configuration errors at load.
+// sharing one store place one order; with `certProvision: driver` the proxy
+// asks the driver on its management socket (certificateRequest) and serves
+// the certificate it provides, or orders from the CA when it answers
+// `acme: true`; provideCertificate refuses bad input, naming it, and is
+// refused without `certProvision: driver`; configuration errors at load.
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "fixture.hpp"
 #include "pebble.hpp"
@@ -24,7 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // The test names: each has A 127.0.0.1 in the zone pebble resolves through.
-const std::vector<std::string> kNames = {"a", "t", "w", "two", "p", "r", "f"};
+const std::vector<std::string> kNames = {"a", "b", "t", "w", "two", "p", "r", "f"};
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -107,6 +112,131 @@ std::string leaf_pem(const std::string& out) {
   auto end = out.find("-----END CERTIFICATE-----", begin);
   if (begin == std::string::npos || end == std::string::npos) return "";
   return out.substr(begin, end - begin);
+}
+
+// ---- certProvision: driver ---------------------------------------------------
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// openssl with `args`; adds a failure with its output when it fails.
+bool openssl(std::vector<std::string> args) {
+  args.insert(args.begin(), "openssl");
+  auto r = testing::run(args);
+  if (r.exit_code != 0) ADD_FAILURE() << "openssl " << args[1] << ": " << r.err;
+  return r.exit_code == 0;
+}
+
+// A CA of the test's own, as a driver's certificates might come from:
+// <dir>/driver-ca.{pem,key}; the certificate's path ("" if openssl failed).
+std::string make_driver_ca(const TempDir& dir) {
+  bool ok =
+      openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+               dir.file("driver-ca.key"), "-out", dir.file("driver-ca.pem"), "-subj",
+               "/CN=basalt test driver CA", "-days", "60", "-addext", "basicConstraints=critical,CA:TRUE",
+               "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
+  return ok ? dir.file("driver-ca.pem") : "";
+}
+
+struct Pem {
+  std::string cert;
+  std::string key;
+};
+
+// A server certificate for `name` (30 days) signed by make_driver_ca's CA,
+// as PEM text; empty when openssl failed.
+Pem issue_from_driver_ca(const TempDir& dir, const std::string& name) {
+  const std::string stem = dir.file("driver-" + name);
+  std::ofstream(stem + ".ext") << "subjectAltName=DNS:" << name << "\nextendedKeyUsage=serverAuth\n";
+  if (!openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                stem + ".key", "-out", stem + ".csr", "-subj", "/CN=" + name}) ||
+      !openssl({"x509", "-req", "-in", stem + ".csr", "-CA", dir.file("driver-ca.pem"), "-CAkey",
+                dir.file("driver-ca.key"), "-CAcreateserial", "-days", "30", "-out", stem + ".pem",
+                "-extfile", stem + ".ext"})) {
+    return {};
+  }
+  return {read_text(stem + ".pem"), read_text(stem + ".key")};
+}
+
+// The certificate's notBefore and notAfter as the proxy reports them
+// (ISO 8601 UTC, "2026-01-02T03:04:05Z").
+std::pair<std::string, std::string> validity(const std::string& pem_file) {
+  auto r = testing::run(
+      {"openssl", "x509", "-in", pem_file, "-noout", "-startdate", "-enddate", "-dateopt", "iso_8601"});
+  auto value = [&](const std::string& key) {
+    auto at = r.out.find(key + "=");
+    if (at == std::string::npos) return std::string();
+    auto v = r.out.substr(at + key.size() + 1, 20);
+    std::replace(v.begin(), v.end(), ' ', 'T');
+    return v;
+  };
+  return {value("notBefore"), value("notAfter")};
+}
+
+// A route (as updateRoutes takes it, and as YAML flow style in a config)
+// answering "hello <Host>" on TLS terminated with `certificate`.
+boost::json::object route_json(const std::string& name, std::uint16_t port, const std::string& domain,
+                               boost::json::value certificate) {
+  boost::json::object match;
+  match["ports"] = port;
+  match["domains"] = boost::json::array{boost::json::value(domain)};
+  boost::json::object handler;
+  handler["type"] = "httpStatic";
+  handler["body"] = "hello {domain}";
+  boost::json::object tls;
+  tls["mode"] = "terminate";
+  tls["certificate"] = std::move(certificate);
+  boost::json::object action;
+  action["type"] = "socket-handler";
+  action["socketHandler"] = std::move(handler);
+  action["tls"] = std::move(tls);
+  boost::json::object route;
+  route["name"] = name;
+  route["match"] = std::move(match);
+  route["action"] = std::move(action);
+  return route;
+}
+
+boost::json::object auto_route_json(const std::string& name, std::uint16_t port, const std::string& domain) {
+  return route_json(name, port, domain, "auto");
+}
+
+// With the certificate <dir>/<stem>.{pem,key} (write_certificate).
+boost::json::object static_route_json(const std::string& name, std::uint16_t port, const std::string& domain,
+                                      const TempDir& dir, const std::string& stem) {
+  boost::json::object files;
+  files["cert"] = dir.file(stem + ".pem");
+  files["key"] = dir.file(stem + ".key");
+  return route_json(name, port, domain, std::move(files));
+}
+
+// Matches an event whose data has this domain.
+std::function<bool(const boost::json::object&)> for_domain(const std::string& domain) {
+  return [domain](const boost::json::object& data) { return field(data, "domain") == domain; };
+}
+
+boost::json::object provide_params(const std::string& domain, const Pem& pem) {
+  boost::json::object p;
+  p["domain"] = domain;
+  p["cert"] = pem.cert;
+  p["key"] = pem.key;
+  return p;
+}
+
+bool succeeded(const boost::json::object& answer) {
+  const auto* ok = answer.if_contains("success");
+  return ok && ok->is_bool() && ok->as_bool();
+}
+
+std::size_t count_events(const std::vector<boost::json::object>& events, const std::string& name,
+                         const std::string& domain) {
+  return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const auto& e) {
+    const auto* data = e.if_contains("data");
+    return e.at("event") == name.c_str() && data && data->is_object() &&
+           field(data->as_object(), "domain") == domain;
+  }));
 }
 
 class ProxyAcme : public ::testing::Test {
@@ -391,6 +521,235 @@ TEST_F(ProxyAcme, TwoProxiesSharingAStorePlaceOneOrder) {
   EXPECT_EQ(leaf_pem(s_client(port_a, "two.example.test", pebble->root()).out),
             leaf_pem(s_client(port_b, "two.example.test", pebble->root()).out));
   EXPECT_EQ(pebble->orders(), 1u) << pebble->log();
+}
+
+// ---- certProvision: driver ---------------------------------------------------
+
+// A proxy with `certProvision: driver`, a route with a static certificate
+// (s.example.test) and a driver connected to its management socket. The
+// `auto` routes are added with updateRoutes once the driver is connected:
+// events go only to clients connected when they are emitted.
+class ProxyAcmeDriver : public ProxyAcme {
+ protected:
+  void SetUp() override {
+    ProxyAcme::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    pebble_ = start_pebble("pebble", acme_port_);
+    ASSERT_TRUE(pebble_->ready());
+    driver_ca_ = make_driver_ca(dir_);
+    ASSERT_FALSE(driver_ca_.empty());
+    write_certificate(dir_, "static", {"s.example.test"});
+    routes_.push_back(static_route_json("static", port_, "s.example.test", dir_, "static"));
+    auto acme = acme_for(*pebble_, acme_port_);
+    acme.extra = "  certProvision: driver\n";
+    // JSON is YAML: the config's routes are the ones updateRoutes sends.
+    proxy_.emplace(dir_, acme_yaml(acme) + "routes: " + boost::json::serialize(routes_) + "\n", port_);
+    ASSERT_TRUE(proxy_->ready()) << proxy_->log();
+    driver_.emplace(proxy_->socket());
+    ASSERT_TRUE(driver_->connected()) << driver_->error();
+  }
+
+  // Adds an `auto` route for `domain` (updateRoutes); the certificateRequest
+  // the driver then gets for it.
+  std::optional<boost::json::object> add_auto_route(const std::string& name, const std::string& domain) {
+    routes_.push_back(auto_route_json(name, port_, domain));
+    auto answer = driver_->request("updateRoutes", {{"routes", routes_}});
+    EXPECT_TRUE(succeeded(answer)) << answer << "\n" << proxy_->log();
+    return driver_->wait_event("certificateRequest", for_domain(domain));
+  }
+
+  // The leaf `name` serves on the routes' port ("" when the handshake fails).
+  std::string served_leaf(const std::string& name) { return leaf_pem(s_client(port_, name, driver_ca_).out); }
+
+  std::uint16_t acme_port_ = testing::free_port();
+  std::uint16_t port_ = testing::free_port();
+  std::unique_ptr<Pebble> pebble_;
+  std::string driver_ca_;
+  boost::json::array routes_;
+  std::optional<ProxyDaemon> proxy_;
+  std::optional<ManagementConnection> driver_;
+};
+
+TEST_F(ProxyAcmeDriver, TheDriverIsAskedAndItsCertificateOrAnAcmeOrderServes) {
+  // (a) The driver answers with a certificate from its own CA.
+  auto request = add_auto_route("a", "a.example.test");
+  ASSERT_TRUE(request) << driver_->error() << "\n" << proxy_->log();
+  EXPECT_EQ(request->at("domains"), boost::json::array{"a.example.test"}) << *request;
+  EXPECT_EQ(field(*request, "routeName"), "a") << *request;
+  EXPECT_EQ(field(certificate_status(*proxy_, "a"), "status"), "pending");
+
+  auto pem = issue_from_driver_ca(dir_, "a.example.test");
+  ASSERT_FALSE(pem.cert.empty());
+  auto answer = driver_->request("provideCertificate", provide_params("a.example.test", pem));
+  ASSERT_TRUE(succeeded(answer)) << answer;
+  auto issued = driver_->wait_event("certificateIssued", for_domain("a.example.test"));
+  ASSERT_TRUE(issued) << driver_->error() << "\n" << proxy_->log();
+  auto [not_before, not_after] = validity(dir_.file("driver-a.example.test.pem"));
+  ASSERT_FALSE(not_before.empty() || not_after.empty());
+  EXPECT_EQ(field(*issued, "routeName"), "a") << *issued;
+  EXPECT_EQ(issued->at("domains"), boost::json::array{"a.example.test"}) << *issued;
+  EXPECT_EQ(field(*issued, "source"), "custom") << *issued;
+  EXPECT_EQ(field(*issued, "issueDate"), not_before) << *issued;
+  EXPECT_EQ(field(*issued, "expiryDate"), not_after) << *issued;
+
+  auto status = certificate_status(*proxy_, "a");
+  EXPECT_EQ(field(status, "status"), "valid") << status;
+  EXPECT_EQ(field(status, "source"), "custom") << status;
+  EXPECT_EQ(field(status, "expiryDate"), not_after) << status;
+  auto r = https_get("a.example.test", port_, driver_ca_);
+  EXPECT_EQ(r.exit_code, 0) << r.err << "\n" << proxy_->log();
+  EXPECT_EQ(r.out, "hello a.example.test");
+  // The CA was never asked for this name.
+  EXPECT_EQ(pebble_->orders(), 0u) << pebble_->log();
+  EXPECT_FALSE(contains(proxy_->log(), "ordering a certificate for a.example.test")) << proxy_->log();
+
+  // (b) For the next name the driver says "order it": the CA's certificate serves.
+  request = add_auto_route("b", "b.example.test");
+  ASSERT_TRUE(request) << driver_->error() << "\n" << proxy_->log();
+  EXPECT_EQ(field(*request, "routeName"), "b") << *request;
+  boost::json::object use_acme;
+  use_acme["domain"] = "b.example.test";
+  use_acme["acme"] = true;
+  answer = driver_->request("provideCertificate", use_acme);
+  ASSERT_TRUE(succeeded(answer)) << answer;
+  issued = driver_->wait_event("certificateIssued", for_domain("b.example.test"), 60s);
+  ASSERT_TRUE(issued) << driver_->error() << "\n" << proxy_->log() << pebble_->log();
+  EXPECT_EQ(field(*issued, "routeName"), "b") << *issued;
+  EXPECT_EQ(field(*issued, "source"), "acme") << *issued;
+  EXPECT_EQ(issued->at("domains"), boost::json::array{"b.example.test"}) << *issued;
+  EXPECT_FALSE(field(*issued, "expiryDate").empty()) << *issued;
+  EXPECT_FALSE(field(*issued, "issueDate").empty()) << *issued;
+  status = certificate_status(*proxy_, "b");
+  EXPECT_EQ(field(status, "status"), "valid") << status;
+  EXPECT_EQ(field(status, "source"), "acme") << status;
+  EXPECT_EQ(field(status, "expiryDate"), field(*issued, "expiryDate")) << status;
+  expect_served("b.example.test", port_, *pebble_);
+  EXPECT_EQ(pebble_->orders(), 1u) << pebble_->log();
+
+  // The update that added b asked nothing about a, whose certificate is held.
+  EXPECT_EQ(count_events(driver_->events(), "certificateRequest", "a.example.test"), 0u);
+  EXPECT_EQ(https_get("a.example.test", port_, driver_ca_).exit_code, 0);
+  // A static certificate next to them still reports itself as such.
+  status = certificate_status(*proxy_, "static");
+  EXPECT_EQ(field(status, "source"), "static") << status;
+  EXPECT_EQ(field(status, "status"), "valid") << status;
+  EXPECT_EQ(field(status, "domain"), "s.example.test") << status;
+}
+
+TEST_F(ProxyAcmeDriver, ABadProvideCertificateIsRefusedNamingTheProblemAndChangesNothing) {
+  auto request = add_auto_route("a", "a.example.test");
+  ASSERT_TRUE(request) << driver_->error() << "\n" << proxy_->log();
+  auto good = issue_from_driver_ca(dir_, "a.example.test");
+  auto other = issue_from_driver_ca(dir_, "b.example.test");
+  ASSERT_FALSE(good.cert.empty() || other.cert.empty());
+
+  struct Bad {
+    const char* what;
+    boost::json::object params;
+    std::vector<std::string> parts;  // each in the error
+  };
+  std::vector<Bad> bad;
+  bad.push_back({"a key that does not match the certificate",
+                 provide_params("a.example.test", {good.cert, other.key}),
+                 {"private key does not match the certificate"}});
+  bad.push_back({"a domain on no route",
+                 provide_params("nowhere.example.test", good),
+                 {"nowhere.example.test", "certificate: auto"}});
+  bad.push_back({"the domain of a route with a static certificate",
+                 provide_params("s.example.test", good),
+                 {"s.example.test", "certificate: auto"}});
+  auto no_key = provide_params("a.example.test", good);
+  no_key.erase("key");
+  bad.push_back({"no key", no_key, {"key:", "required"}});
+  auto no_cert = provide_params("a.example.test", good);
+  no_cert.erase("cert");
+  bad.push_back({"no cert", no_cert, {"cert:", "required"}});
+  auto no_domain = provide_params("a.example.test", good);
+  no_domain.erase("domain");
+  bad.push_back({"no domain", no_domain, {"domain:", "required"}});
+
+  auto check_refused = [&] {
+    for (const auto& b : bad) {
+      SCOPED_TRACE(b.what);
+      auto answer = driver_->request("provideCertificate", b.params);
+      ASSERT_FALSE(answer.empty()) << "no answer: " << driver_->error();
+      EXPECT_FALSE(succeeded(answer)) << answer;
+      auto error = field(answer, "error");
+      for (const auto& part : b.parts)
+        EXPECT_TRUE(contains(error, part)) << "missing \"" << part << "\": " << error;
+    }
+  };
+
+  // While the proxy waits for the driver: refused, and it keeps waiting.
+  check_refused();
+  auto status = certificate_status(*proxy_, "a");
+  EXPECT_EQ(field(status, "status"), "pending") << status;
+  EXPECT_TRUE(contains(https_get("a.example.test", port_, driver_ca_).err, "unrecognized name"));
+  // The good answer is still taken: nothing before it ended the wait (the
+  // proxy did not go to the CA, nor install anything).
+  auto answer = driver_->request("provideCertificate", provide_params("a.example.test", good));
+  ASSERT_TRUE(succeeded(answer)) << answer;
+  auto issued = driver_->wait_event("certificateIssued", for_domain("a.example.test"));
+  ASSERT_TRUE(issued) << driver_->error() << "\n" << proxy_->log();
+  EXPECT_EQ(field(*issued, "source"), "custom") << *issued;
+  EXPECT_EQ(count_events(driver_->events(), "certificateIssued", "a.example.test"), 0u);
+  EXPECT_EQ(pebble_->orders(), 0u) << pebble_->log();
+  const auto leaf = served_leaf("a.example.test");
+  ASSERT_FALSE(leaf.empty());
+  ASSERT_TRUE(contains(good.cert, leaf));
+
+  // With the certificate installed: refused, and it keeps serving.
+  check_refused();
+  EXPECT_EQ(served_leaf("a.example.test"), leaf);
+  status = certificate_status(*proxy_, "a");
+  EXPECT_EQ(field(status, "status"), "valid") << status;
+  EXPECT_EQ(field(status, "source"), "custom") << status;
+  EXPECT_EQ(field(certificate_status(*proxy_, "static"), "source"), "static");
+  EXPECT_EQ(count_events(driver_->events(), "certificateIssued", "a.example.test"), 0u);
+}
+
+TEST_F(ProxyAcme, ProvideCertificateIsRefusedWithoutDriverProvision) {
+  auto driver_ca = make_driver_ca(dir_);
+  ASSERT_FALSE(driver_ca.empty());
+  auto pem = issue_from_driver_ca(dir_, "a.example.test");
+  ASSERT_FALSE(pem.cert.empty());
+
+  // certProvision: acme (the default): the CA's certificate stays.
+  auto acme_port = testing::free_port();
+  auto port = testing::free_port();
+  auto pebble = start_pebble("pebble", acme_port);
+  ASSERT_TRUE(pebble->ready());
+  ProxyDaemon proxy(
+      dir_,
+      acme_yaml(acme_for(*pebble, acme_port)) + "routes:\n" + auto_route("site", port, "[a.example.test]"),
+      port);
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+  boost::json::object status;
+  ASSERT_TRUE(wait_valid(proxy, "site", status)) << status << "\n" << proxy.log() << pebble->log();
+  const auto leaf = leaf_pem(s_client(port, "a.example.test", pebble->root()).out);
+  auto error = proxy.call_error("provideCertificate", provide_params("a.example.test", pem));
+  EXPECT_TRUE(contains(error, "certProvision: driver")) << error;
+  status = certificate_status(proxy, "site");
+  EXPECT_EQ(field(status, "source"), "acme") << status;
+  EXPECT_EQ(leaf_pem(s_client(port, "a.example.test", pebble->root()).out), leaf);
+  EXPECT_NE(https_get("a.example.test", port, driver_ca).exit_code, 0);
+
+  // No acme section at all.
+  TempDir plain;
+  write_certificate(plain, "static", {"a.example.test"});
+  auto plain_port = testing::free_port();
+  ProxyDaemon without(plain,
+                      "routes: " +
+                          boost::json::serialize(boost::json::array{
+                              static_route_json("static", plain_port, "a.example.test", plain, "static")}) +
+                          "\n",
+                      plain_port);
+  ASSERT_TRUE(without.ready()) << without.log();
+  error = without.call_error("provideCertificate", provide_params("a.example.test", pem));
+  EXPECT_TRUE(contains(error, "certProvision: driver")) << error;
+  EXPECT_EQ(field(certificate_status(without, "static"), "source"), "static");
+  EXPECT_NE(https_get("a.example.test", plain_port, driver_ca).exit_code, 0);
+  EXPECT_EQ(https_get("a.example.test", plain_port, plain.file("static.pem")).exit_code, 0);
 }
 
 // ---- configuration errors (no CA needed) -----------------------------------

@@ -5,9 +5,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -74,6 +77,107 @@ std::optional<int> ProxyDaemon::stop() {
 std::string ProxyDaemon::log() {
   std::ifstream f(log_file_);
   return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// ---- ManagementConnection ------------------------------------------------
+
+ManagementConnection::ManagementConnection(const std::string& socket_path,
+                                           std::chrono::milliseconds timeout) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof address.sun_path) {
+    error_ = "socket path too long: " + socket_path;
+    return;
+  }
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0 || ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    error_ = "cannot connect to " + socket_path + ": " + std::strerror(errno);
+    return;
+  }
+  ready_ = wait_event("ready", {}, timeout).has_value();
+  if (!ready_ && error_.empty()) error_ = "no ready event from " + socket_path;
+}
+
+ManagementConnection::~ManagementConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool ManagementConnection::read_line(std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      boost::system::error_code ec;
+      auto v = boost::json::parse(line, ec);
+      if (ec || !v.is_object()) {
+        ADD_FAILURE() << "not a JSON object from the daemon: " << line;
+        continue;
+      }
+      (v.as_object().contains("event") ? events_ : answers_).push_back(std::move(v.as_object()));
+      return true;
+    }
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    char chunk[4096];
+    auto n = ::read(fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = n == 0 ? "the daemon closed the connection" : std::string("read: ") + std::strerror(errno);
+      return false;
+    }
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+boost::json::object ManagementConnection::request(const std::string& method,
+                                                  const boost::json::object& params,
+                                                  std::chrono::milliseconds timeout) {
+  std::string id = "test_" + std::to_string(next_id_++);
+  boost::json::object request;
+  request["id"] = id;
+  request["method"] = method;
+  request["params"] = params;
+  if (fd_ < 0 || !send_all(fd_, boost::json::serialize(request) + "\n")) return {};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    for (auto it = answers_.begin(); it != answers_.end(); ++it) {
+      if (const auto* got = it->if_contains("id"); got && *got == id.c_str()) {
+        auto answer = std::move(*it);
+        answers_.erase(it);
+        return answer;
+      }
+    }
+    if (!read_line(deadline)) return {};
+  }
+}
+
+std::optional<boost::json::object> ManagementConnection::wait_event(
+    const std::string& name, const std::function<bool(const boost::json::object&)>& match,
+    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (std::size_t seen = 0;;) {
+    for (; seen < events_.size(); ++seen) {
+      const auto& e = events_[seen];
+      if (e.at("event") != name.c_str()) continue;
+      boost::json::object data;
+      if (const auto* d = e.if_contains("data"); d && d->is_object()) data = d->as_object();
+      if (match && !match(data)) continue;
+      events_.erase(events_.begin() + static_cast<std::ptrdiff_t>(seen));
+      return data;
+    }
+    if (fd_ < 0 || !read_line(deadline)) return std::nullopt;
+  }
+}
+
+std::vector<boost::json::object> ManagementConnection::events() {
+  while (fd_ >= 0 && read_line(std::chrono::steady_clock::now())) {
+  }
+  return events_;
 }
 
 // ---- NginxBackend ---------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,50 @@ class ProxyDaemon {
   std::string log_file_;
   std::optional<Process> process_;
   bool ready_ = false;
+};
+
+// One connection to a daemon's management socket that stays open, as a
+// driver's does: it sees the events the daemon sends to every client
+// (core::management::Client skips them) and can send requests meanwhile.
+// Events are kept in arrival order until a wait takes them. Not thread-safe.
+class ManagementConnection {
+ public:
+  // Connects and waits up to `timeout` for the `ready` event; see connected().
+  explicit ManagementConnection(const std::string& socket_path,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~ManagementConnection();
+  ManagementConnection(const ManagementConnection&) = delete;
+  ManagementConnection& operator=(const ManagementConnection&) = delete;
+
+  // True once `ready` arrived (else why not: error()).
+  bool connected() const { return ready_; }
+  const std::string& error() const { return error_; }
+  // Sends {"id", "method", "params"} and returns the answer line with that
+  // id ({"id", "success": true, "result"} or {..., "success": false,
+  // "error"}); {} when none comes within `timeout` or the daemon closes.
+  boost::json::object request(const std::string& method, const boost::json::object& params = {},
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Takes the first event called `name` whose data satisfies `match` (any,
+  // when empty), waiting up to `timeout` for it to arrive; its data.
+  std::optional<boost::json::object> wait_event(
+      const std::string& name, const std::function<bool(const boost::json::object&)>& match = {},
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The events not taken yet, {"event", "data"} objects, including those
+  // that have arrived by now.
+  std::vector<boost::json::object> events();
+
+ private:
+  // Reads lines until one arrives (kept as an event or an answer) or
+  // `deadline` passes; false on timeout or when the daemon closed.
+  bool read_line(std::chrono::steady_clock::time_point deadline);
+
+  int fd_ = -1;
+  bool ready_ = false;
+  std::string error_;
+  std::string buffer_;
+  std::vector<boost::json::object> events_;
+  std::vector<boost::json::object> answers_;
+  unsigned next_id_ = 1;
 };
 
 // nginx with one plain HTTP server and, when `tls_stem` is set, one HTTPS
