@@ -46,6 +46,8 @@ namespace {
 constexpr std::chrono::seconds kLockPoll{2};
 // How long the driver has to answer a certificateRequest before the CA is asked.
 constexpr std::chrono::minutes kDriverTimeout{5};
+// How often the question is repeated meanwhile.
+constexpr std::chrono::seconds kDriverRepeat{10};
 // How long a management command waits for another proxy's order.
 constexpr std::chrono::minutes kCommandLockWait{10};
 
@@ -57,6 +59,19 @@ std::string iso(SysClock::time_point t) {
 std::string key_of(std::vector<std::string> domains) {
   std::sort(domains.begin(), domains.end());
   return fmt::format("{}", fmt::join(domains, ","));
+}
+
+// True when a certificate naming `names` serves `host` ("*.x" names cover
+// one label; a "*.x" host needs that wildcard itself).
+bool covers(const std::vector<std::string>& names, const std::string& host) {
+  for (const auto& n : names) {
+    if (n == host) return true;
+    if (n.starts_with("*.") && !host.starts_with("*.")) {
+      auto dot = host.find('.');
+      if (dot != std::string::npos && host.substr(dot) == n.substr(1)) return true;
+    }
+  }
+  return false;
 }
 
 asio::steady_timer::time_point steady_at(SysClock::time_point t) {
@@ -300,12 +315,18 @@ struct AutoCertificates::Impl : std::enable_shared_from_this<AutoCertificates::I
   // certificate (installed), false when the CA is to be asked.
   asio::awaitable<bool> ask_driver(std::shared_ptr<Entry> e) {
     e->provided.reset();
-    emit("certificateRequest", request_event(*e));
-    spdlog::info("ACME: asked the driver for a certificate for {} (certificateRequest)", e->key);
+    spdlog::info("ACME: asking the driver for a certificate for {} (certificateRequest)", e->key);
+    // Asked again every kDriverRepeat: a driver that connects late (or
+    // reconnects) still hears the question.
     asio::steady_timer wait(*io);
-    wait.expires_after(kDriverTimeout);
     e->driver_wait = &wait;
-    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    const auto give_up = std::chrono::steady_clock::now() + kDriverTimeout;
+    while (!e->provided && !e->stopped && std::chrono::steady_clock::now() < give_up) {
+      emit("certificateRequest", request_event(*e));
+      const auto left = give_up - std::chrono::steady_clock::now();
+      wait.expires_after(std::min<std::chrono::steady_clock::duration>(kDriverRepeat, left));
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
     e->driver_wait = nullptr;
     if (!e->provided) {
       spdlog::warn(
@@ -651,14 +672,6 @@ asio::awaitable<json::object> AutoCertificates::provision(std::string route_name
 
 void AutoCertificates::provide(const std::string& domain, const std::string& cert, const std::string& key,
                                bool use_acme) {
-  std::shared_ptr<const core::TlsCertifiedKey> loaded;
-  if (!use_acme) {
-    if (cert.empty() || key.empty())
-      throw std::invalid_argument("provideCertificate needs cert and key (PEM), or acme: true");
-    std::string error;
-    loaded = core::TlsCertifiedKey::load({cert, key}, &error);
-    if (!loaded) throw std::invalid_argument("cert: " + error);
-  }
   std::vector<std::shared_ptr<Entry>> matching;
   {
     std::lock_guard lock(impl_->mutex);
@@ -667,7 +680,31 @@ void AutoCertificates::provide(const std::string& domain, const std::string& cer
     }
   }
   if (matching.empty())
-    throw std::invalid_argument("domain \"" + domain + "\" is on no route with certificate: auto");
+    throw std::invalid_argument("domain: \"" + domain + "\" is on no route with certificate: auto");
+  std::shared_ptr<const core::TlsCertifiedKey> loaded;
+  if (!use_acme) {
+    if (cert.empty()) throw std::invalid_argument("cert: is required (PEM text), or acme: true");
+    if (key.empty()) throw std::invalid_argument("key: is required (PEM text), or acme: true");
+    // PEM text only: a path would make the proxy read its own files for the caller.
+    if (cert.find("-----BEGIN") == std::string::npos) throw std::invalid_argument("cert: is not PEM text");
+    if (key.find("-----BEGIN") == std::string::npos) throw std::invalid_argument("key: is not PEM text");
+    std::string error;
+    loaded = core::TlsCertifiedKey::load({cert, key}, &error);
+    if (!loaded) {
+      const bool key_fault = error.starts_with("private key");
+      throw std::invalid_argument((key_fault ? "key: " : "cert: ") + error);
+    }
+    if (loaded->not_after() <= SysClock::now())
+      throw std::invalid_argument("cert: expired on " + iso(loaded->not_after()));
+    // It must serve every name of the routes it is for.
+    for (const auto& e : matching) {
+      for (const auto& name : e->domains) {
+        if (!covers(loaded->dns_names(), name))
+          throw std::invalid_argument("cert: does not cover \"" + name + "\" (it names " +
+                                      fmt::format("{}", fmt::join(loaded->dns_names(), ", ")) + ")");
+      }
+    }
+  }
   for (auto& e : matching) {
     asio::post(*impl_->io, [self = impl_, e, loaded] {
       if (e->driver_wait) {
@@ -678,6 +715,7 @@ void AutoCertificates::provide(const std::string& domain, const std::string& cer
         self->install(*e, loaded, "custom");
         self->set_error(*e, {});
         self->emit("certificateIssued", self->issued_event(*e));
+        if (e->sleep) e->sleep->cancel();  // renewal planned from this certificate
       }
     });
   }

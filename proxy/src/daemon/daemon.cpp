@@ -96,15 +96,17 @@ int Daemon::run() {
   commands.attach(&proxy);
   commands.register_commands(registry);
 
+  // The management socket first: the proxy's events (a certificateRequest
+  // at start) must find it in place.
+  if (!impl_->flags.management_socket.empty()) {
+    management.emplace(proxy.runtime().control(), registry);
+    management->listen_unix(impl_->flags.management_socket);
+  }
   proxy.start();
   std::optional<service::MetricsListener> metrics;
   if (options.metrics_listen) {
     metrics.emplace(proxy.runtime(), proxy.shutdown(), *options.metrics_listen,
                     [&proxy] { return proxy.prometheus(); });
-  }
-  if (!impl_->flags.management_socket.empty()) {
-    management.emplace(proxy.runtime().control(), registry);
-    management->listen_unix(impl_->flags.management_socket);
   }
   drop_privileges(options.user);
 

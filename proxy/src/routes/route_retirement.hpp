@@ -44,7 +44,8 @@ class RetirementRegistry {
   // Retires every known id not in `live`: its deadline becomes now + grace.
   // Returns how many were retired by this call. Ids whose grace has passed
   // are forgotten.
-  std::size_t retire_missing(const std::set<std::string, std::less<>>& live, RouteRetirement::Clock::duration grace);
+  std::size_t retire_missing(const std::set<std::string, std::less<>>& live,
+                             RouteRetirement::Clock::duration grace);
 
  private:
   std::map<std::string, std::shared_ptr<RouteRetirement>, std::less<>> routes_;

@@ -19,7 +19,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
+#include "basalt/core/tls.hpp"
 #include "fixture.hpp"
 #include "pebble.hpp"
 
@@ -651,7 +653,21 @@ TEST_F(ProxyAcmeDriver, ABadProvideCertificateIsRefusedNamingTheProblemAndChange
   std::vector<Bad> bad;
   bad.push_back({"a key that does not match the certificate",
                  provide_params("a.example.test", {good.cert, other.key}),
-                 {"private key does not match the certificate"}});
+                 {"key: private key does not match the certificate"}});
+  bad.push_back({"a certificate for another name",
+                 provide_params("a.example.test", other),
+                 {"cert: does not cover \"a.example.test\"", "b.example.test"}});
+  auto path_instead = provide_params("a.example.test", good);
+  path_instead["cert"] = dir_.file("driver-ca.pem");
+  bad.push_back({"a file path instead of PEM text", path_instead, {"cert: is not PEM text"}});
+  // Valid for one second from now: expired once that second has passed.
+  auto expired =
+      core::generate_self_signed({.dns_names = {"a.example.test"}, .validity = std::chrono::seconds(1)});
+  ASSERT_TRUE(expired);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  bad.push_back({"a certificate that has expired",
+                 provide_params("a.example.test", Pem{expired->certificate, expired->private_key}),
+                 {"cert: expired on"}});
   bad.push_back({"a domain on no route",
                  provide_params("nowhere.example.test", good),
                  {"nowhere.example.test", "certificate: auto"}});

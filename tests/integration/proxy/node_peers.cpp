@@ -17,8 +17,8 @@ NodePeers::NodePeers() {
   for (const auto& entry : fs::directory_iterator(from)) {
     fs::copy_file(entry.path(), fs::path(dir_.path()) / entry.path().filename());
   }
-  auto r = testing::run({"npm", "install", "--prefix", dir_.path(), "--no-audit", "--no-fund", "--ignore-scripts",
-                         "--loglevel=error"},
+  auto r = testing::run({"npm", "install", "--prefix", dir_.path(), "--no-audit", "--no-fund",
+                         "--ignore-scripts", "--loglevel=error"},
                         600s);
   if (r.exit_code == 0) return;
   if (testing::run({"npm", "ping", "--loglevel=error"}, 60s).exit_code != 0) {

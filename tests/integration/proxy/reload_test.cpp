@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <iostream>
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <thread>
 
@@ -65,11 +65,13 @@ class ProxyReload : public ::testing::Test {
            "}]}}\n"
            "  - {name: ws, priority: 10, match: {ports: " +
            std::to_string(http_port_) +
-           ", path: /ws}, action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(ws_->port) +
+           ", path: /ws}, action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+           std::to_string(ws_->port) +
            "}], websocket: {pingInterval: 1000, pingTimeout: 5000}}}\n"
            "  - {name: tcp, match: {ports: " +
-           std::to_string(tcp_port_) + "}, action: {type: forward, targets: [{host: 127.0.0.1, port: " +
-           std::to_string(echo_->port()) + "}]}}\n" + extra;
+           std::to_string(tcp_port_) +
+           "}, action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(echo_->port()) +
+           "}]}}\n" + extra;
   }
 
   void start(const std::string& extra = "", std::size_t big_bytes = 1 << 20) {
@@ -108,8 +110,7 @@ TEST_F(ProxyReload, TwentyReloadsUnderLoadLoseNothing) {
 
   testing::RunResult wrk, h2;
   std::thread wrk_thread([&] { wrk = testing::run({"wrk", "-t1", "-c16", "-d12s", url}, 60s); });
-  std::thread h2_thread(
-      [&] { h2 = testing::run({"h2load", "-D", "12", "-c4", "-m4", "-t1", url}, 60s); });
+  std::thread h2_thread([&] { h2 = testing::run({"h2load", "-D", "12", "-c4", "-m4", "-t1", url}, 60s); });
 
   // A TCP stream: 1 KiB out, the same back, every 20 ms.
   std::atomic<int> tcp_rounds{0}, tcp_errors{0};
@@ -136,8 +137,9 @@ TEST_F(ProxyReload, TwentyReloadsUnderLoadLoseNothing) {
   std::vector<std::thread> ws_threads;
   for (auto& result : ws_results) {
     ws_threads.emplace_back([&result, this] {
-      result = run_client("ws_client.mjs", {"--url", "ws://127.0.0.1:" + std::to_string(http_port_) + "/ws",
-                                            "--messages", "1", "--hold-ms", "11000", "--interval-ms", "100"},
+      result = run_client("ws_client.mjs",
+                          {"--url", "ws://127.0.0.1:" + std::to_string(http_port_) + "/ws", "--messages", "1",
+                           "--hold-ms", "11000", "--interval-ms", "100"},
                           60s);
     });
   }
@@ -147,10 +149,11 @@ TEST_F(ProxyReload, TwentyReloadsUnderLoadLoseNothing) {
   // removes a route of its own.
   std::this_thread::sleep_for(500ms);
   for (int i = 1; i <= 20; ++i) {
-    const std::string extra = i % 2 ? "  - {name: churn" + std::to_string(i) + ", match: {ports: " +
-                                          std::to_string(http_port_) + ", path: /churn" + std::to_string(i) +
-                                          "}, action: {type: socket-handler, socketHandler: {type: httpStatic}}}\n"
-                                    : "";
+    const std::string extra =
+        i % 2 ? "  - {name: churn" + std::to_string(i) + ", match: {ports: " + std::to_string(http_port_) +
+                    ", path: /churn" + std::to_string(i) +
+                    "}, action: {type: socket-handler, socketHandler: {type: httpStatic}}}\n"
+              : "";
     if (i % 2 == 0) {
       EXPECT_NO_THROW(proxy_->call("updateRoutes", routes_param(extra, i))) << "reload " << i;
     } else {
@@ -213,14 +216,16 @@ TEST_F(ProxyReload, ARemovedRoutesDownloadCompletesWithinTheGraceOrIsCutAtIt) {
   testing::RunResult slow;
   Clock::time_point slow_end;
   std::thread slow_thread([&] {
-    slow = testing::run({"curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "--limit-rate", "2M", url}, 30s);
+    slow = testing::run(
+        {"curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "--limit-rate", "2M", url}, 30s);
     slow_end = Clock::now();
   });
   // Short: 24 MiB at 48 MiB/s, started just before the removal, ends well inside the grace.
   std::this_thread::sleep_for(1s);
   testing::RunResult fast;
   std::thread fast_thread([&] {
-    fast = testing::run({"curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "--limit-rate", "48M", url}, 30s);
+    fast = testing::run(
+        {"curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "--limit-rate", "48M", url}, 30s);
   });
   std::this_thread::sleep_for(100ms);
   const auto removed = Clock::now();
@@ -244,11 +249,13 @@ TEST_F(ProxyReload, AtTheGraceAWebSocketGetsACloseFrameAndTcpAFin) {
   auto extra = [&] {
     std::string e =
         "  - {name: ws2, priority: 11, match: {ports: " + std::to_string(http_port_) +
-        ", path: /ws2}, action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(ws_->port) +
+        ", path: /ws2}, action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(ws_->port) +
         "}], websocket: {pingInterval: 60000}}}\n"
         "  - {name: tcp2, match: {ports: " +
-        std::to_string(tcp2_port) + "}, action: {type: forward, targets: [{host: 127.0.0.1, port: " +
-        std::to_string(echo_->port()) + "}]}}\n";
+        std::to_string(tcp2_port) +
+        "}, action: {type: forward, targets: [{host: 127.0.0.1, port: " + std::to_string(echo_->port()) +
+        "}]}}\n";
     return e;
   };
   proxy_->call("updateRoutes", routes_param(extra(), 0));
@@ -260,8 +267,9 @@ TEST_F(ProxyReload, AtTheGraceAWebSocketGetsACloseFrameAndTcpAFin) {
   ASSERT_EQ(read_some_until(tcp, 6), "before");
   boost::json::object ws;
   std::thread ws_thread([&] {
-    ws = run_client("ws_client.mjs", {"--url", "ws://127.0.0.1:" + std::to_string(http_port_) + "/ws2",
-                                      "--messages", "1", "--hold-ms", "20000", "--interval-ms", "100"},
+    ws = run_client("ws_client.mjs",
+                    {"--url", "ws://127.0.0.1:" + std::to_string(http_port_) + "/ws2", "--messages", "1",
+                     "--hold-ms", "20000", "--interval-ms", "100"},
                     60s);
   });
   std::this_thread::sleep_for(1s);
