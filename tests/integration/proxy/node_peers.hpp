@@ -15,6 +15,20 @@
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 
+// In a test's SetUp: node and npm present and the peers installed; skips
+// only when the npm registry cannot be reached, and not even then under CI.
+#define BASALT_REQUIRE_NODE_PEERS()                                    \
+  do {                                                                 \
+    BASALT_REQUIRE_TOOL("node");                                       \
+    BASALT_REQUIRE_TOOL("npm");                                        \
+    auto& peers_ = ::basalt::proxy_test::NodePeers::get();             \
+    if (peers_.skip_reason()) {                                        \
+      if (::basalt::testing::in_ci()) FAIL() << *peers_.skip_reason(); \
+      GTEST_SKIP() << *peers_.skip_reason();                           \
+    }                                                                  \
+    ASSERT_EQ(peers_.error(), "");                                     \
+  } while (false)
+
 namespace basalt::proxy_test {
 
 class NodePeers {

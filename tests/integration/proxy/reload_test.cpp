@@ -40,14 +40,7 @@ class ProxyReload : public ::testing::Test {
   void SetUp() override {
     BASALT_REQUIRE_TOOL("nginx");
     BASALT_REQUIRE_TOOL("curl");
-    BASALT_REQUIRE_TOOL("node");
-    BASALT_REQUIRE_TOOL("npm");
-    auto& peers = NodePeers::get();
-    if (peers.skip_reason()) {
-      if (testing::in_ci()) FAIL() << *peers.skip_reason();
-      GTEST_SKIP() << *peers.skip_reason();
-    }
-    ASSERT_EQ(peers.error(), "");
+    BASALT_REQUIRE_NODE_PEERS();
     http_port_ = testing::free_port();
     tcp_port_ = testing::free_port();
   }

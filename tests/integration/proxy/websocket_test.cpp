@@ -20,14 +20,7 @@ using ::testing::HasSubstr;
 class ProxyNodePeers : public ::testing::Test {
  protected:
   void SetUp() override {
-    BASALT_REQUIRE_TOOL("node");
-    BASALT_REQUIRE_TOOL("npm");
-    auto& peers = NodePeers::get();
-    if (peers.skip_reason()) {
-      if (testing::in_ci()) FAIL() << *peers.skip_reason();
-      GTEST_SKIP() << *peers.skip_reason();
-    }
-    ASSERT_EQ(peers.error(), "");
+    BASALT_REQUIRE_NODE_PEERS();
     write_certificate(dir_, "front", {"web.test"});
     port_ = testing::free_port();
   }
