@@ -353,6 +353,9 @@ Proxy::~Proxy() {
     impl_->shutdown.begin("proxy destroyed", std::chrono::milliseconds(0));
     impl_->runtime.join();
   }
+  // Connections a drain timeout cut are still pending coroutines; they must
+  // go while the workers (their metrics, pipes, sessions) still exist.
+  impl_->runtime.shutdown();
 }
 
 void Proxy::start() {

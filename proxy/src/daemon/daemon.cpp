@@ -258,6 +258,8 @@ int Daemon::run() {
   proxy.wait();
   takeover.reset();  // a successor sees this process go
   if (management) management->close();
+  // What a drain timeout cut goes before the listeners above it refers to.
+  proxy.runtime().shutdown();
   spdlog::info("stopped");
   return 0;
 }
