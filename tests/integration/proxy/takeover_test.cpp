@@ -317,7 +317,9 @@ class ProxyTakeover : public ::testing::Test {
 };
 
 // The load runs while generation 1 is replaced three times with the same
-// binary: no refused connection, no failed request. Before each restart a
+// binary, each with another number of workers (2, 1, 3, 2: every inherited
+// socket must keep accepting): no refused connection, no failed request
+// (a socket left without an accept loop would time requests out). Before each restart a
 // relayed TCP connection and an HTTP request (head and half its body sent)
 // are opened on the old process; after the takeover the request completes
 // and the relay keeps echoing until the old process's drainTimeout (3 s)
@@ -351,7 +353,8 @@ TEST_F(ProxyTakeover, ThreeRestartsUnderLoadRefuseNothingAndDrainOpenConnections
     ASSERT_TRUE(first && first->status == 200);
     ASSERT_TRUE(send_all(upload, "POST /echo HTTP/1.1\r\nHost: web.test\r\nContent-Length: 10\r\n\r\nhello"));
 
-    auto& next = start(restart + 1, true);
+    const int workers[] = {1, 3, 2};
+    auto& next = start(restart + 1, true, workers[restart - 1]);
     EXPECT_THAT(next.log(), HasSubstr("took over from pid " + std::to_string(old.pid())));
     ASSERT_TRUE(advanced(20)) << counts.describe();
 
@@ -426,6 +429,38 @@ TEST_F(ProxyTakeover, AThirdGenerationMakesTheFirstCloseAtOnce) {
   ::close(on_second);
   EXPECT_EQ(second.wait(10s), 0) << second.log();
   EXPECT_THAT(second.log(), HasSubstr("drained; stopped"));
+}
+
+// A successor with another config: the ports it keeps are inherited, a new
+// one is bound, a dropped one is closed (once the old process has closed
+// its copies); the metrics address moves over too.
+TEST_F(ProxyTakeover, ASuccessorWithAnotherConfigBindsNewPortsAndClosesDroppedOnes) {
+  BASALT_REQUIRE_TOOL("curl");
+  HttpBackend backend("a");
+  ScriptedBackend echo(ScriptedBackend::Mode::kEcho);
+  const auto metrics = testing::free_port();
+  const std::string metrics_yaml = "metrics: {listen: \"127.0.0.1:" + std::to_string(metrics) + "\"}\n";
+  write_config(metrics_yaml, backend.port(), echo.port());
+  auto& first = start(1, false);
+  const auto dropped = web_port_;
+  web_port_ = testing::free_port();  // the web route moves to a new port
+  write_config(metrics_yaml, backend.port(), echo.port());
+  auto& second = start(2, true);
+  int fd = connect_to(relay_port_);
+  EXPECT_TRUE(echoes(fd, "kept"));
+  ::close(fd);
+  auto fresh = connect_to(web_port_);
+  std::string buffer;
+  ASSERT_TRUE(send_all(fresh, kRequest));
+  auto r = read_response(fresh, buffer);
+  EXPECT_TRUE(r && r->body == "backend a");
+  ::close(fresh);
+  EXPECT_EQ(first.wait(10s), 0) << first.log();
+  EXPECT_LT(connect_to(dropped), 0) << "the dropped port is closed";
+  EXPECT_THAT(second.log(), HasSubstr(":" + std::to_string(dropped) + " is not in this config; closing it"));
+  auto text = curl({"http://127.0.0.1:" + std::to_string(metrics) + "/metrics"});
+  EXPECT_EQ(text.exit_code, 0) << text.err << second.log();
+  EXPECT_THAT(text.out, HasSubstr("basalt_proxy_connections_total"));
 }
 
 // `drain {graceMs}` by hand: the process stops accepting (nobody takes
