@@ -42,6 +42,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::
   asio::steady_timer timer(acceptor->get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (!ec) {
+      // Served even when the acceptor closed meanwhile (a drain, a port
+      // removed): the client's connection is established, and dropping it
+      // here would reset it.
+      pause.after_success();
+      (*on_accept)(worker, std::move(socket), port);
+    }
     if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       auto delay = pause.after_error(ec);
@@ -50,10 +57,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (!acceptor->is_open()) co_return;
       }
-      continue;
     }
-    pause.after_success();
-    (*on_accept)(worker, std::move(socket), port);
   }
 }
 

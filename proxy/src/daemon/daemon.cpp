@@ -179,7 +179,12 @@ int Daemon::run() {
                                                            fmt::format("taken over by pid {}", successor));
                                              },
                                          .open_connections = [&proxy] { return proxy.open_connections(); },
-                                         .close_now = [&proxy] { proxy.runtime().stop(); }});
+                                         .close_now =
+                                             [&proxy] {
+                                               spdlog::warn("closing {} connections now",
+                                                            proxy.open_connections());
+                                               proxy.runtime().stop();
+                                             }});
   drop_privileges(options.user);
 
   asio::signal_set hangup(proxy.runtime().control(), SIGHUP);

@@ -268,12 +268,13 @@ void ProxyCommands::register_commands(core::management::Registry& registry) {
   });
   for (const auto& [method, force] : {std::pair<const char*, bool>{"provisionCertificate", false},
                                       std::pair<const char*, bool>{"renewCertificate", true}}) {
-    registry.add(method, [state, force](core::management::Call& call) -> asio::awaitable<json::value> {
-      std::string route = route_name_param(call.params());
-      auto& proxy = state->running();
-      auto status = co_await proxy.provision_certificate(std::move(route), force);
-      co_return json::value(std::move(status));
-    });
+    registry.add(method,
+                 [state, force = force](core::management::Call& call) -> asio::awaitable<json::value> {
+                   std::string route = route_name_param(call.params());
+                   auto& proxy = state->running();
+                   auto status = co_await proxy.provision_certificate(std::move(route), force);
+                   co_return json::value(std::move(status));
+                 });
   }
   registry.add_sync("provideCertificate", [state](const json::object& params) -> json::value {
     for (const auto& kv : params) {
