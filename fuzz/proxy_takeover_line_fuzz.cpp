@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     for (std::size_t at = 0; at < input.size(); at += piece) {
       auto chunk = input.substr(at, piece);
-      if (::send(writer.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(chunk.size()))
+      if (::send(writer.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(chunk.size()))
         std::abort();
       if (!reader.read_available()) std::abort();  // the writer is still open
       while (auto message = reader.next()) {
