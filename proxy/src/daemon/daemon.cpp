@@ -77,21 +77,44 @@ std::string takeover_path(const ProxyOptions& options) {
 
 // A successor binds the metrics address after its predecessor has let it go,
 // which that one does on its own threads as its drain begins: wait (at most
-// `limit`) until the address is free.
-void wait_until_free(const core::Endpoint& at, std::chrono::milliseconds limit) {
+// `limit`) until the address is free. False when it is still taken.
+bool wait_until_free(const core::Endpoint& at, std::chrono::milliseconds limit) {
   asio::io_context io;
   auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
     try {
       core::open_tcp(io, core::to_asio<asio::ip::tcp>(at), {.reuse_port = false});
-      return;
+      return true;
     } catch (const core::AddressInUse&) {
-      if (std::chrono::steady_clock::now() >= deadline) return;  // the real bind says why
+      if (std::chrono::steady_clock::now() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     } catch (const std::system_error&) {
-      return;
+      return true;  // the real bind reports it
     }
   }
+}
+
+// The takeover socket of a serving proxy: a successor receives its
+// listening sockets there, then this process stops accepting and drains.
+void start_takeover_server(std::optional<TakeoverServer>& takeover, const std::string& path, Proxy& proxy,
+                           const std::unique_ptr<Predecessor>& predecessor,
+                           std::optional<core::management::Server>& management) {
+  TakeoverServer::Hooks hooks{.sockets = [&proxy] { return proxy.listening_sockets(); },
+                              .handover =
+                                  [&proxy, &predecessor, &management](pid_t successor) {
+                                    // At most one generation drains: the one before this goes now.
+                                    if (predecessor) predecessor->close_now(std::chrono::seconds(5));
+                                    if (management) management->stop_listening();
+                                    proxy.drain(proxy.options().drain_timeout,
+                                                fmt::format("taken over by pid {}", successor));
+                                  },
+                              .open_connections = [&proxy] { return proxy.open_connections(); },
+                              .close_now =
+                                  [&proxy] {
+                                    spdlog::warn("closing {} connections now", proxy.open_connections());
+                                    proxy.runtime().stop();
+                                  }};
+  takeover.emplace(path, std::move(hooks));
 }
 
 }  // namespace
@@ -157,34 +180,35 @@ int Daemon::run() {
   } else {
     proxy.start();
   }
+  // After a takeover this process serves and its predecessor no longer
+  // accepts: what cannot be set up from here on is logged, not fatal.
   std::optional<service::MetricsListener> metrics;
   if (options.metrics_listen) {
-    if (predecessor) wait_until_free(*options.metrics_listen, std::chrono::seconds(5));
-    metrics.emplace(proxy.runtime(), proxy.shutdown(), *options.metrics_listen,
-                    [&proxy] { return proxy.prometheus(); });
+    if (!predecessor || wait_until_free(*options.metrics_listen, std::chrono::seconds(5))) {
+      metrics.emplace(proxy.runtime(), proxy.shutdown(), *options.metrics_listen,
+                      [&proxy] { return proxy.prometheus(); });
+    } else {
+      spdlog::error("metrics: {} is still in use; serving without /metrics",
+                    options.metrics_listen->to_string());
+    }
   }
   if (!impl_->flags.management_socket.empty()) {
     management.emplace(proxy.runtime().control(), registry);
-    management->listen_unix(impl_->flags.management_socket);
+    try {
+      management->listen_unix(impl_->flags.management_socket);
+    } catch (const std::system_error& e) {
+      if (!predecessor) throw;
+      spdlog::error("{}; serving without it", e.what());
+    }
   }
-  takeover.emplace(takeover_socket,
-                   TakeoverServer::Hooks{.sockets = [&proxy] { return proxy.listening_sockets(); },
-                                         .handover =
-                                             [&](pid_t successor) {
-                                               // At most one generation drains: the one before this goes now.
-                                               if (predecessor)
-                                                 predecessor->close_now(std::chrono::seconds(5));
-                                               if (management) management->stop_listening();
-                                               proxy.drain(proxy.options().drain_timeout,
-                                                           fmt::format("taken over by pid {}", successor));
-                                             },
-                                         .open_connections = [&proxy] { return proxy.open_connections(); },
-                                         .close_now =
-                                             [&proxy] {
-                                               spdlog::warn("closing {} connections now",
-                                                            proxy.open_connections());
-                                               proxy.runtime().stop();
-                                             }});
+  // Without a takeover socket (its folder not writable, say) the proxy
+  // serves as before; only another live proxy on it stops the start.
+  try {
+    start_takeover_server(takeover, takeover_socket, proxy, predecessor, management);
+  } catch (const std::system_error& e) {
+    if (e.code().value() == EADDRINUSE && !predecessor) throw;
+    spdlog::warn("{}: `serve --takeover` cannot replace this process", e.what());
+  }
   drop_privileges(options.user);
 
   asio::signal_set hangup(proxy.runtime().control(), SIGHUP);
@@ -251,7 +275,7 @@ int Daemon::run() {
     hangup.cancel(ignored);
     // A draining process has nothing to hand over (after a handover the
     // path already belongs to the successor).
-    takeover->stop_listening();
+    if (takeover) takeover->stop_listening();
     log_drain();
   });
 

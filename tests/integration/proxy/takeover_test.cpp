@@ -463,6 +463,19 @@ TEST_F(ProxyTakeover, ASuccessorWithAnotherConfigBindsNewPortsAndClosesDroppedOn
   EXPECT_THAT(text.out, HasSubstr("basalt_proxy_connections_total"));
 }
 
+// A takeover socket that cannot be made (no such folder, and none can be
+// created) costs only the takeover: the proxy serves, and says so.
+TEST_F(ProxyTakeover, WithoutATakeoverSocketTheProxyStillServes) {
+  HttpBackend backend("a");
+  ScriptedBackend echo(ScriptedBackend::Mode::kEcho);
+  write_config("takeoverSocket: /proc/basalt-no-such-folder/takeover.sock\n", backend.port(), echo.port());
+  auto& g = start(1, false);
+  int fd = connect_to(relay_port_);
+  EXPECT_TRUE(echoes(fd, "served"));
+  ::close(fd);
+  EXPECT_THAT(g.log(), HasSubstr("`serve --takeover` cannot replace this process"));
+}
+
 // `drain {graceMs}` by hand: the process stops accepting (nobody takes
 // over, so new connections are refused), reports itself draining, serves its
 // open connection, and exits as soon as that ends. --takeover with nothing
