@@ -522,6 +522,40 @@ TEST_F(ProxyTakeover, DrainByHandStopsAcceptingAndExitsWhenTheLastConnectionEnds
   EXPECT_EQ(g.wait(10s), 0) << g.log();
 }
 
+// Engine mode (`--management` on stdio): `drain {graceMs}` stops the proxy
+// as `stop` does, with that grace, and answers once it has stopped.
+TEST_F(ProxyTakeover, EngineModeDrainStopsTheProxyWithItsGrace) {
+  ScriptedBackend echo(ScriptedBackend::Mode::kEcho);
+  Process engine({.argv = {testing::binary("basalt-proxy"), "--management"}, .capture_stderr = true});
+  ASSERT_TRUE(engine.read_line());  // ready
+  boost::json::object target{{"host", "127.0.0.1"}, {"port", echo.port()}};
+  boost::json::object action{{"type", "forward"}, {"targets", boost::json::array{target}}};
+  boost::json::object route{{"name", "relay"}, {"match", {{"ports", relay_port_}}}, {"action", action}};
+  boost::json::object config{{"routes", boost::json::array{route}}};
+  boost::json::object start_request{{"id", "1"}, {"method", "start"}, {"params", {{"config", config}}}};
+  engine.write(boost::json::serialize(start_request) + "\n");
+  std::string lines;
+  for (int i = 0; i < 3 && lines.find(R"("id":"1")") == std::string::npos; ++i)
+    lines += engine.read_line().value_or("");
+  ASSERT_THAT(lines, HasSubstr(R"("id":"1","success":true)"));
+  int open = connect_to(relay_port_);
+  ASSERT_TRUE(echoes(open, "engine"));
+  engine.write(R"({"id":"2","method":"drain","params":{"graceMs":300}})"
+               "\n");
+  lines.clear();
+  for (int i = 0; i < 5 && (lines.find(R"("id":"2")") == std::string::npos ||
+                            lines.find(R"("event":"stopped")") == std::string::npos);
+       ++i)
+    lines += engine.read_line(10s).value_or("");
+  EXPECT_THAT(lines, HasSubstr(R"("event":"stopped")"));
+  EXPECT_THAT(lines, HasSubstr(R"("id":"2","success":true,"result":{"draining":true,"graceMs":300})"));
+  EXPECT_TRUE(closed_by_peer(open, 5s)) << "the grace has passed";
+  ::close(open);
+  EXPECT_LT(connect_to(relay_port_), 0);
+  engine.close_stdin();
+  EXPECT_EQ(engine.wait(), 0);
+}
+
 // SIGUSR2: the running process starts its successor (its own command line
 // with --takeover), which takes over and tells the service manager it is
 // the main process now; the old one, idle, exits at once.
