@@ -2,7 +2,7 @@
 // parsing lives here; every subcommand is a thin layer over basalt::proxy.
 //
 //   basalt-proxy serve --config FILE [--workers N] [--management-socket PATH]
-//                      [--state-dir DIR] [--log-level LEVEL]
+//                      [--state-dir DIR] [--log-level LEVEL] [--takeover]
 //   basalt-proxy check --config FILE     validate a config file (exit 0, or 2 with the errors)
 //   basalt-proxy --management            engine mode on stdio: idle until `start {config}`
 #include <spdlog/spdlog.h>
@@ -12,7 +12,10 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "basalt/core/config.hpp"
 #include "basalt/core/log.hpp"
@@ -50,6 +53,21 @@ int run_engine() {
   return 0;
 }
 
+// What SIGUSR2 starts: this executable (its path now, so that an upgraded
+// binary installed there runs) with the same arguments and --takeover.
+std::vector<std::string> successor_command(int argc, char** argv) {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::vector<std::string> command{ec ? std::string(argv[0]) : exe.string()};
+  bool takeover = false;
+  for (int i = 1; i < argc; ++i) {
+    command.emplace_back(argv[i]);
+    takeover = takeover || command.back() == "--takeover";
+  }
+  if (!takeover) command.emplace_back("--takeover");
+  return command;
+}
+
 int check(const std::string& file) {
   auto options = proxy::load_options_file(file);
   std::cout << file << ": ok (" << options.routes.size() << " routes)\n";
@@ -76,6 +94,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--state-dir", serve.state_dir,
                         "where state is kept (default " + std::string(proxy::kDefaultStateDir) + ")");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  serve_cmd->add_flag("--takeover", serve.takeover,
+                      "take the listening sockets of the proxy running on this config's takeoverSocket, "
+                      "then let it drain (starts fresh when none runs)");
+  serve.successor_command = successor_command(argc, argv);
   serve_cmd->callback([&] {
     action = [&] {
       if (*workers_opt) serve.workers = workers;

@@ -46,11 +46,16 @@ Runtime::Runtime(Options options) {
 }
 
 Runtime::~Runtime() {
+  shutdown();
+}
+
+void Runtime::shutdown() {
   stop();
   join();
   // Pending handlers of one worker may own sockets of another. Shutting every
   // context down first destroys those handlers while all contexts still
-  // exist; destroying the contexts one by one would not.
+  // exist; destroying the contexts one by one would not. (Asio's shutdown
+  // may run again: the queues are empty then.)
   for (auto& w : workers_) w->io.shutdown();
   control_->io.shutdown();
 }

@@ -32,6 +32,11 @@ namespace {
 // Request body bytes that may wait for the handler before we stop reading.
 constexpr std::size_t kBodyWindow = 64 * 1024;
 constexpr auto kLinger = std::chrono::seconds(2);
+// A draining connection between requests still answers a request that is
+// on its way (with Connection: close) and closes after this much silence:
+// closing it at once would cut a request the client sent as the drain
+// began, which a client cannot tell from a failure (the keep-alive race).
+constexpr auto kDrainIdle = std::chrono::seconds(1);
 constexpr std::size_t kMaxLingerBytes = 256 * 1024;
 
 class H1Session;
@@ -131,7 +136,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
 
   void drain() override {
     draining_ = true;
-    if (idle_) transport_->cancel();  // waiting for a request that has not begun
+    if (idle_) read_watch_.expires_after(drain_idle());  // waiting for a request that has not begun
   }
 
   // Writes with the write timeout; false when the connection is gone.
@@ -145,6 +150,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
 
   void close() { transport_->close(); }
   void notify() { wake(); }
+  Clock::duration drain_idle() const { return std::min<Clock::duration>(limits_.idle_timeout, kDrainIdle); }
 
  private:
   // The body of a request without one. Reused while no handler holds on to
@@ -200,7 +206,7 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
     for (std::size_t served = 0;; ++served) {
       idle_ = !reader_.started();
       read_watch_.expires_after(idle_ ? limits_.idle_timeout : limits_.request_timeout);
-      if (draining_ && idle_) co_return;
+      if (draining_ && idle_) read_watch_.expires_after(drain_idle());
       RequestReader::Status status;
       while ((status = reader_.parse_head()) == RequestReader::Status::kNeedMore) {
         error_code ec;
@@ -297,7 +303,9 @@ class H1Session final : public Connection, public std::enable_shared_from_this<H
       co_await transport_->shutdown();
       co_return false;
     }
-    if (!writer.keep_alive() || draining_) {
+    // Draining: a response that promised keep-alive still lets the client's
+    // next request in (serve() answers it with Connection: close).
+    if (!writer.keep_alive()) {
       read_watch_.expires_after(kLinger);
       if (body_complete) {
         co_await transport_->shutdown();

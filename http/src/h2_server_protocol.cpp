@@ -835,6 +835,11 @@ void H2ServerProtocol::shutdown_notice() {
                         NGHTTP2_NO_ERROR, nullptr, 0);
 }
 
+void H2ServerProtocol::announce_shutdown() {
+  if (failed_ || closed_) return;
+  nghttp2_submit_shutdown_notice(session_->s);
+}
+
 void H2ServerProtocol::terminate(std::uint32_t error_code) {
   if (closed_) return;
   nghttp2_session_terminate_session(session_->s, error_code);

@@ -103,6 +103,11 @@ class H2ServerProtocol {
   // Graceful: GOAWAY(NO_ERROR) with the last stream we process; streams
   // already open finish.
   void shutdown_notice();
+  // The first half of a graceful shutdown (RFC 9113 6.8): GOAWAY(NO_ERROR)
+  // naming stream 2^31-1, so the client starts no new stream while those it
+  // sent meanwhile are still served; shutdown_notice() about a round trip
+  // later names the last one.
+  void announce_shutdown();
   // GOAWAY with `error_code`; the connection ends after it is sent.
   void terminate(std::uint32_t error_code);
   // The connection is gone: every request body fails with

@@ -29,6 +29,10 @@ namespace {
 constexpr std::size_t kWriteBatch = 64 * 1024;
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+// Between a drain's two GOAWAYs (RFC 9113 6.8): longer than a round trip,
+// so that a request the client sent before it saw the first is served, not
+// refused.
+constexpr auto kGoawayGrace = std::chrono::seconds(1);
 // Response bytes a handler may have written ahead of the peer's flow
 // control window, per stream.
 constexpr std::size_t kResponseBuffer = 64 * 1024;
@@ -66,7 +70,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
         asio::detached);
     asio::co_spawn(
         ex, [self]() -> asio::awaitable<void> { co_await self->write_loop(); }, asio::detached);
-    if (ctx_.worker->draining) protocol_.shutdown_notice();
+    if (ctx_.worker->draining) begin_drain();
     try {
       if (!initial.empty()) received(std::as_bytes(std::span(initial.data(), initial.size())));
       std::array<std::uint8_t, 16 * 1024> buffer;
@@ -92,8 +96,17 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
 
   void drain() override {
     if (finished_) return;
-    protocol_.shutdown_notice();
+    begin_drain();
     wake();
+  }
+
+  // GOAWAY(2^31-1) now, the final GOAWAY (the last stream served) after
+  // kGoawayGrace.
+  void begin_drain() {
+    if (goaway_at_ != Clock::time_point::max()) return;
+    protocol_.announce_shutdown();
+    goaway_at_ = Clock::now() + kGoawayGrace;
+    rearm();
   }
 
  private:
@@ -160,6 +173,7 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
     auto next = protocol_.next_deadline();
     if (writing_) next = std::min(next, write_deadline_);
     if (idle()) next = std::min(next, last_activity_ + limits_.idle_timeout);
+    if (!goaway_sent_) next = std::min(next, goaway_at_);
     watchdog_.expires_at(next);
   }
 
@@ -183,6 +197,10 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
       return;
     }
     protocol_.expire(now);
+    if (!goaway_sent_ && now >= goaway_at_) {
+      goaway_sent_ = true;
+      protocol_.shutdown_notice();
+    }
     if (idle() && now >= last_activity_ + limits_.idle_timeout) {
       stats_.add(Stats::kIdleTimeouts);
       idle_closed_ = true;
@@ -206,6 +224,8 @@ class H2Session final : public Connection, public std::enable_shared_from_this<H
   bool peer_gone_ = false;
   bool finished_ = false;
   bool idle_closed_ = false;
+  Clock::time_point goaway_at_ = Clock::time_point::max();  // a drain's final GOAWAY
+  bool goaway_sent_ = false;
 };
 
 // The ResponseWriter of one stream. Heads and whole responses go straight

@@ -1,5 +1,9 @@
 #include "listener_set.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -38,6 +42,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::
   asio::steady_timer timer(acceptor->get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (!ec) {
+      // Served even when the acceptor closed meanwhile (a drain, a port
+      // removed): the client's connection is established, and dropping it
+      // here would reset it.
+      pause.after_success();
+      (*on_accept)(worker, std::move(socket), port);
+    }
     if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       auto delay = pause.after_error(ec);
@@ -46,10 +57,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (!acceptor->is_open()) co_return;
       }
-      continue;
     }
-    pause.after_success();
-    (*on_accept)(worker, std::move(socket), port);
   }
 }
 
@@ -68,7 +76,64 @@ ListenerSet::ListenerSet(core::Runtime& runtime, std::vector<core::IpAddress> bi
 
 ListenerSet::~ListenerSet() = default;
 
-std::unique_ptr<ListenerSet::Pending> ListenerSet::prepare(const std::set<std::uint16_t>& wanted) {
+std::optional<ListenerSet::Inherited> ListenerSet::Inherited::inspect(core::UniqueFd fd) {
+  int type = 0, listening = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+    return std::nullopt;
+  len = sizeof listening;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+    return std::nullopt;
+  sockaddr_storage local{};
+  len = sizeof local;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return std::nullopt;
+  if (local.ss_family != AF_INET && local.ss_family != AF_INET6) return std::nullopt;
+  auto at = core::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&local), len);
+  if (!at || at->port == 0) return std::nullopt;
+  return Inherited{.fd = std::move(fd), .address = at->address, .port = at->port};
+}
+
+// Adopts every inherited socket of `number` on `address` into `port`,
+// spread over the workers. A worker left without one gets a socket of its
+// own in the same SO_REUSEPORT group when the kernel allows it (same user);
+// else the others serve its share. False when nothing was inherited.
+bool ListenerSet::adopt(Port& port, const core::IpAddress& address, std::vector<Inherited>& inherited) {
+  std::vector<core::UniqueFd> mine;
+  for (auto it = inherited.begin(); it != inherited.end();) {
+    if (it->port == port.number && it->address == address) {
+      mine.push_back(std::move(it->fd));
+      it = inherited.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (mine.empty()) return false;
+  tcp::endpoint at(core::to_asio(address), port.number);
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    std::size_t w = i % runtime_.workers();
+    auto acceptor = std::make_shared<tcp::acceptor>(runtime_.worker(w));
+    boost::system::error_code ec;
+    acceptor->assign(at.protocol(), mine[i].get(), ec);
+    if (ec)
+      throw std::system_error(ec.value(), std::system_category(), "adopting " + at.address().to_string());
+    mine[i].release();
+    port.acceptors[w].push_back(std::move(acceptor));
+  }
+  for (std::size_t w = mine.size(); w < runtime_.workers(); ++w) {
+    try {
+      port.acceptors[w].push_back(
+          std::make_shared<tcp::acceptor>(core::open_tcp(runtime_.worker(w), at, {.reuse_port = true})));
+    } catch (const std::system_error& e) {
+      spdlog::debug("port {}: {} inherited sockets serve {} workers ({})", port.number, mine.size(),
+                    runtime_.workers(), e.what());
+      break;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<ListenerSet::Pending> ListenerSet::prepare(const std::set<std::uint16_t>& wanted,
+                                                           std::vector<Inherited>* inherited) {
   auto pending = std::make_unique<Pending>();
   const bool defaults = bind_addresses_.empty();
   for (auto number : wanted) {
@@ -77,6 +142,7 @@ std::unique_ptr<ListenerSet::Pending> ListenerSet::prepare(const std::set<std::u
     port->number = number;
     port->acceptors.resize(runtime_.workers());
     for (const auto& address : effective(bind_addresses_)) {
+      if (inherited && adopt(*port, address, *inherited)) continue;
       tcp::endpoint at(core::to_asio(address), number);
       std::vector<tcp::acceptor> per_worker;
       try {
@@ -115,8 +181,14 @@ void ListenerSet::commit(std::unique_ptr<Pending> pending, const std::set<std::u
         auto done = std::make_shared<std::promise<void>>();
         closed.push_back(done->get_future());
         asio::post(runtime_.worker(w), [acceptor, done] {
+          // release() takes the socket out of epoll before the close: a
+          // successor may hold a copy of it, and then close() alone would
+          // leave it registered here.
           boost::system::error_code ignored;
-          acceptor->close(ignored);
+          if (acceptor->is_open()) {
+            int fd = acceptor->release(ignored);
+            if (fd >= 0) ::close(fd);
+          }
           done->set_value();
         });
       }
@@ -139,6 +211,20 @@ void ListenerSet::start(Port& port) {
       asio::co_spawn(runtime_.worker(w), accept_loop(acceptor, w, port.number, &on_accept_), asio::detached);
     }
   }
+}
+
+std::vector<core::UniqueFd> ListenerSet::duplicate() const {
+  std::vector<core::UniqueFd> out;
+  for (const auto& [number, port] : open_) {
+    for (const auto& per_worker : port->acceptors) {
+      for (const auto& acceptor : per_worker) {
+        core::UniqueFd copy(::fcntl(acceptor->native_handle(), F_DUPFD_CLOEXEC, 3));
+        if (!copy) throw std::system_error(errno, std::system_category(), "duplicating a listening socket");
+        out.push_back(std::move(copy));
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<std::uint16_t> ListenerSet::ports() const {

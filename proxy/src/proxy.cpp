@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -126,6 +127,29 @@ asio::awaitable<void> tick_metrics(WorkerMetrics& metrics) {
     timer.expires_after(std::chrono::milliseconds(250));
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
+  }
+}
+
+// Socket takeover: what each handed-over descriptor is (anything but a
+// listening TCP socket is closed at once).
+std::vector<ListenerSet::Inherited> inspect_inherited(std::vector<core::UniqueFd> fds) {
+  std::vector<ListenerSet::Inherited> out;
+  for (auto& fd : fds) {
+    if (auto socket = ListenerSet::Inherited::inspect(std::move(fd))) {
+      out.push_back(std::move(*socket));
+    } else {
+      spdlog::warn("takeover: a handed-over descriptor is not a listening TCP socket; closed");
+    }
+  }
+  return out;
+}
+
+// Inherited sockets the routes do not need: this process's copies close now;
+// the sockets themselves close when the old process has closed its own.
+void close_unneeded(std::vector<ListenerSet::Inherited> left) {
+  for (const auto& socket : left) {
+    spdlog::info("takeover: {} is not in this config; closing it",
+                 core::Endpoint{socket.address, socket.port}.to_string());
   }
 }
 
@@ -344,15 +368,24 @@ Proxy::~Proxy() {
     impl_->shutdown.begin("proxy destroyed", std::chrono::milliseconds(0));
     impl_->runtime.join();
   }
+  // Connections a drain timeout cut are still pending coroutines; they must
+  // go while the workers (their metrics, pipes, sessions) still exist.
+  impl_->runtime.shutdown();
 }
 
 void Proxy::start() {
+  start(std::vector<core::UniqueFd>{});
+}
+
+void Proxy::start(std::vector<core::UniqueFd> inherited_fds) {
   std::lock_guard lock(impl_->control);
   if (impl_->started) return;
   auto set = impl_->routes.load();
   auto wanted = impl_->wanted_ports(*set);
-  auto pending = impl_->listeners.prepare(wanted);
+  auto inherited = inspect_inherited(std::move(inherited_fds));
+  auto pending = impl_->listeners.prepare(wanted, &inherited);
   impl_->listeners.commit(std::move(pending), wanted);
+  close_unneeded(std::move(inherited));
   impl_->started = true;
   impl_->checker.start();
   if (impl_->certificates) impl_->certificates->start();
@@ -372,6 +405,35 @@ void Proxy::start() {
 
 void Proxy::stop() {
   stop(impl_->options.graceful_shutdown_timeout);
+}
+
+std::vector<core::UniqueFd> Proxy::listening_sockets() const {
+  std::lock_guard lock(impl_->control);
+  if (!impl_->started || impl_->shutdown.draining()) return {};
+  return impl_->listeners.duplicate();
+}
+
+void Proxy::drain(std::chrono::milliseconds limit, std::string reason) {
+  {
+    std::lock_guard lock(impl_->control);
+    if (!impl_->started) return;
+    impl_->listeners.close_all();
+    // A connection accepted just before its acceptor closed may still wait
+    // to start on its worker, and once the shutdown has begun it would be
+    // refused: one round trip through every worker lets it in first.
+    std::vector<std::future<void>> passed;
+    for (std::size_t i = 0; i < impl_->runtime.workers() && !impl_->runtime.stopped(); ++i) {
+      auto done = std::make_shared<std::promise<void>>();
+      passed.push_back(done->get_future());
+      asio::post(impl_->runtime.worker(i), [done] { done->set_value(); });
+    }
+    for (auto& f : passed) f.wait_for(std::chrono::seconds(5));
+  }
+  impl_->shutdown.begin(std::move(reason), limit);
+}
+
+std::size_t Proxy::open_connections() const {
+  return impl_->shutdown.in_flight();
 }
 
 void Proxy::stop(std::chrono::milliseconds drain) {
@@ -415,6 +477,7 @@ void Proxy::reload(ProxyOptions options) {
   keep("dns.servers", options.dns.servers, now.dns.servers);
   keep("metrics.listen", options.metrics_listen, now.metrics_listen);
   keep("acme", options.acme, now.acme);
+  keep("takeoverSocket", options.takeover_socket, now.takeover_socket);
   impl_->apply(std::move(options));
 }
 
@@ -451,7 +514,15 @@ void Proxy::remove_listening_port(std::uint16_t port) {
 json::object Proxy::metrics(const json::object& params) const {
   auto query = MetricsQuery::decode(params);
   std::lock_guard lock(impl_->control);
-  return impl_->collect(query).to_json();
+  auto out = impl_->collect(query).to_json();
+  add_drain_state(out);
+  return out;
+}
+
+void Proxy::add_drain_state(json::object& out) const {
+  const bool draining = impl_->started && impl_->shutdown.draining();
+  out["draining"] = draining;
+  out["drainingConnections"] = draining ? open_connections() : 0;
 }
 
 json::object Proxy::statistics() const {
@@ -469,6 +540,7 @@ json::object Proxy::statistics() const {
   out["listeningPorts"] = std::move(ports);
   out["routes"] = impl_->routes.load()->table->routes().size();
   out["trackedIps"] = impl_->limits.tracked_ips();
+  add_drain_state(out);
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <csignal>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -569,6 +570,24 @@ Server::Stats Server::stats() const {
 
 void Server::close() {
   asio::post(impl_->io, [impl = impl_] { impl->close(); });
+}
+
+void Server::stop_listening() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  asio::post(impl_->io, [impl = impl_, done] {
+    if (impl->acceptor) {
+      boost::system::error_code ignored;
+      impl->acceptor->close(ignored);
+      impl->acceptor.reset();
+    }
+    if (!impl->socket_path.empty()) {
+      ::unlink(impl->socket_path.c_str());
+      impl->socket_path.clear();
+    }
+    done->set_value();
+  });
+  finished.wait_for(std::chrono::seconds(5));
 }
 
 }  // namespace basalt::core::management

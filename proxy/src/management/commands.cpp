@@ -90,6 +90,67 @@ void apply_events(const std::shared_ptr<ProxyCommands::State>& state, Proxy& pro
   });
 }
 
+// drain {graceMs?}: graceMs a timeout (1 ms to 365 days); absent: drainTimeout.
+std::optional<std::chrono::milliseconds> grace_param(const json::object& params) {
+  for (const auto& kv : params) {
+    if (kv.key() != "graceMs")
+      throw core::config::Error(std::string(kv.key()), "is not a parameter of drain (graceMs)");
+  }
+  const auto& v = param(params, "graceMs");
+  if (v.is_null()) return std::nullopt;
+  constexpr std::uint64_t kMaxMs = std::uint64_t{365} * 24 * 3600 * 1000;
+  std::uint64_t ms = 0;
+  if (v.is_uint64()) ms = v.get_uint64();
+  if (v.is_int64() && v.get_int64() > 0) ms = static_cast<std::uint64_t>(v.get_int64());
+  if (ms == 0 || ms > kMaxMs) {
+    throw core::config::Error("graceMs", json::serialize(v) + " is not a time in milliseconds (1 to " +
+                                             std::to_string(kMaxMs) + ")");
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+json::object draining_json(std::optional<std::chrono::milliseconds> grace,
+                           std::chrono::milliseconds fallback) {
+  json::object out;
+  out["draining"] = true;
+  out["graceMs"] = grace.value_or(fallback).count();
+  return out;
+}
+
+// Daemon: stop accepting, drain, exit when done (answers at once). Engine:
+// like stop, with the grace given (answers once stopped, event stopped).
+void register_drain(core::management::Registry& registry, const std::shared_ptr<ProxyCommands::State>& state,
+                    bool engine) {
+  registry.add("drain", [state, engine](core::management::Call& call) -> asio::awaitable<json::value> {
+    auto grace = grace_param(call.params());
+    if (!engine) {
+      auto& proxy = state->running();
+      auto fallback = proxy.options().drain_timeout;
+      if (!state->options.drain_daemon) throw std::runtime_error("drain is not available here");
+      state->options.drain_daemon(grace);
+      co_return json::value(draining_json(grace, fallback));
+    }
+    std::unique_ptr<Proxy> owned;
+    {
+      std::lock_guard lock(state->mutex);
+      owned = std::move(state->owned);
+      state->proxy = nullptr;
+    }
+    if (!owned) throw std::runtime_error("the proxy is not started (send start first)");
+    auto limit = grace.value_or(owned->options().drain_timeout);
+    owned->drain(limit);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (owned->running()) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    owned->wait();
+    owned.reset();
+    if (state->options.emit) state->options.emit("stopped", json::object{});
+    co_return json::value(draining_json(grace, limit));
+  });
+}
+
 }  // namespace
 
 ProxyCommands::ProxyCommands(Options options) : state_(std::make_shared<State>()) {
@@ -196,19 +257,24 @@ void ProxyCommands::register_commands(core::management::Registry& registry) {
   registry.add_sync("getMetrics", [state](const json::object& params) -> json::value {
     return state->running().metrics(params);
   });
-  registry.add_sync("getStatistics",
-                    [state](const json::object&) -> json::value { return state->running().statistics(); });
+  registry.add_sync("getStatistics", [state](const json::object&) -> json::value {
+    auto out = state->running().statistics();
+    if (state->options.add_statistics) state->options.add_statistics(out);
+    return out;
+  });
+  register_drain(registry, state, engine);
   registry.add_sync("getCertificateStatus", [state](const json::object& params) -> json::value {
     return state->running().certificate_status(route_name_param(params));
   });
   for (const auto& [method, force] : {std::pair<const char*, bool>{"provisionCertificate", false},
                                       std::pair<const char*, bool>{"renewCertificate", true}}) {
-    registry.add(method, [state, force](core::management::Call& call) -> asio::awaitable<json::value> {
-      std::string route = route_name_param(call.params());
-      auto& proxy = state->running();
-      auto status = co_await proxy.provision_certificate(std::move(route), force);
-      co_return json::value(std::move(status));
-    });
+    registry.add(method,
+                 [state, force = force](core::management::Call& call) -> asio::awaitable<json::value> {
+                   std::string route = route_name_param(call.params());
+                   auto& proxy = state->running();
+                   auto status = co_await proxy.provision_certificate(std::move(route), force);
+                   co_return json::value(std::move(status));
+                 });
   }
   registry.add_sync("provideCertificate", [state](const json::object& params) -> json::value {
     for (const auto& kv : params) {

@@ -42,6 +42,8 @@ constexpr std::size_t kMaxWorkers = 1024;
 constexpr std::int64_t kMaxTimeoutMs = std::int64_t{365} * 24 * 3600 * 1000;
 // A CA bundle larger than this is a mistake (the system bundle is ~200 KiB).
 constexpr std::size_t kMaxCaFileSize = std::size_t{4} << 20;
+// sockaddr_un::sun_path, terminator included.
+constexpr std::size_t kMaxUnixSocketPath = 108;
 
 // A key of the package that basalt knows but does not implement yet, and how
 // the error names the feature: "<path>: <what> is not supported yet".
@@ -957,6 +959,8 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
                   "maxConnectionLifetime",
                   "gracefulShutdownTimeout",
                   "drainGrace",
+                  "drainTimeout",
+                  "takeoverSocket",
                   "maxConnectionsPerIP",
                   "connectionRateLimitPerMinute",
                   "stateDir",
@@ -983,6 +987,13 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
   if (auto v = f.get("maxConnectionLifetime")) o.max_connection_lifetime = timeout_of(*v);
   if (auto v = f.get("gracefulShutdownTimeout")) o.graceful_shutdown_timeout = timeout_of(*v);
   if (auto v = f.get("drainGrace")) o.drain_grace = timeout_of(*v);
+  if (auto v = f.get("drainTimeout")) o.drain_timeout = timeout_of(*v);
+  if (auto v = f.get("takeoverSocket")) {
+    o.takeover_socket = resolve_path(decode_as<std::string>(*v), base_dir);
+    if (o.takeover_socket.empty()) v->fail("is empty (leave it out for <stateDir>/takeover.sock)");
+    if (o.takeover_socket.size() >= kMaxUnixSocketPath)
+      v->fail(fmt::format("is longer than a Unix socket path may be ({} bytes)", kMaxUnixSocketPath - 1));
+  }
   if (auto v = f.get("maxConnectionsPerIP")) o.max_connections_per_ip = positive_count(*v);
   if (auto v = f.get("connectionRateLimitPerMinute")) o.connection_rate_limit_per_minute = positive_count(*v);
   if (auto v = f.get("stateDir")) o.state_dir = decode_as<std::string>(*v);

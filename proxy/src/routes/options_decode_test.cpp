@@ -172,6 +172,23 @@ proxyIPs: []
   EXPECT_EQ(o.log_level, core::LogLevel::debug);
 }
 
+TEST_F(OptionsDecodeTest, TakeoverSocketAndDrainTimeout) {
+  auto defaults = decode("routes: []\n");
+  EXPECT_EQ(defaults.drain_timeout, std::chrono::minutes(15));
+  EXPECT_EQ(defaults.takeover_socket, "") << "the daemon fills in <stateDir>/takeover.sock";
+  auto o = decode("drainTimeout: 3000\ntakeoverSocket: run/takeover.sock\nroutes: []\n");
+  EXPECT_EQ(o.drain_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(o.takeover_socket, (dir_ / "run/takeover.sock").string()) << "relative to the file's folder";
+  EXPECT_EQ(decode("drainTimeout: 2m\ntakeoverSocket: /run/b.sock\n").takeover_socket, "/run/b.sock");
+  EXPECT_EQ(decode("drainTimeout: 2m\n").drain_timeout, std::chrono::minutes(2));
+  EXPECT_THAT(error("drainTimeout: 0\n"), HasSubstr("drainTimeout: 0 is not a timeout"));
+  EXPECT_THAT(error("drainTimeout: 31536000001\n"), HasSubstr("drainTimeout"));
+  EXPECT_THAT(error("takeoverSocket: \"\"\n"), HasSubstr("takeoverSocket"));
+  EXPECT_THAT(error("takeoverSocket: [a]\n"), HasSubstr("takeoverSocket"));
+  EXPECT_THAT(error("takeoverSocket: /" + std::string(120, 'x') + "\n"),
+              HasSubstr("longer than a Unix socket path"));
+}
+
 TEST_F(OptionsDecodeTest, InlinePemCertificates) {
   boost::json::value v = core::config::parse_yaml(R"(
 routes:

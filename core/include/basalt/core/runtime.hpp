@@ -49,6 +49,13 @@ class Runtime {
   // Waits for the threads started by start().
   void join();
   bool stopped() const;
+  // Stops, joins, then destroys every handler and coroutine still pending on
+  // the contexts (what a stop left unfinished, such as connections cut by a
+  // drain timeout), so that what they hold is released while the objects
+  // they refer to still exist. Call it before destroying what handlers use
+  // (the destructor does it too, last). The contexts cannot run again.
+  // Idempotent; not from a runtime thread.
+  void shutdown();
 
  private:
   struct Context;

@@ -13,16 +13,21 @@
 //   getStatistics {}
 //   getCertificateStatus {routeName}
 //   setConnectionEvents {enabled}  events connectionOpened / connectionClosed
+//   drain {graceMs?}               stop accepting, drain (default drainTimeout);
+//                                  daemon: exit when done; engine: as stop
 //
 // Events: started, stopped (engine mode), connectionOpened, connectionClosed.
 // Bad parameters fail with the parameter's name; a failed command changes
 // nothing. Thread-safety: handlers run on the management io_context.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +48,11 @@ class ProxyCommands {
     // engine mode, where `start` and `stop` manage the proxy.
     std::function<void()> stop_daemon;
     std::string base_dir;  // relative certificate paths in `start` / `updateRoutes`
+    // Daemon mode: what `drain {graceMs}` does (stop accepting, drain for
+    // graceMs or drainTimeout, exit when done).
+    std::function<void(std::optional<std::chrono::milliseconds> grace)> drain_daemon;
+    // Daemon mode: adds the daemon's own fields to getStatistics.
+    std::function<void(boost::json::object& statistics)> add_statistics;
   };
   explicit ProxyCommands(Options options);
   ~ProxyCommands();

@@ -4,6 +4,14 @@
 // (gracefulShutdownTimeout) and exit, and, started as root with `user`,
 // dropping privileges after the ports are bound.
 //
+// Restarts without a refused connection (docs/proxy.md, "Reloads, takeover
+// and drain"): the daemon listens on its takeover socket; a daemon started
+// with `takeover` receives the running one's listening sockets there,
+// accepts on them, then makes the old one stop accepting and drain
+// (drainTimeout). SIGUSR2 starts such a successor from the running daemon
+// (`successor_command`). Both tell a service manager when they serve
+// ($NOTIFY_SOCKET: READY=1, and MAINPID= from a successor).
+//
 //   proxy::Daemon daemon({.config_file = "proxy.yaml"});   // loads and validates
 //   return daemon.run();                                    // until SIGTERM or `stop`
 //
@@ -16,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "basalt/core/log.hpp"
 #include "basalt/proxy/options.hpp"
@@ -38,6 +47,10 @@ class Daemon {
     std::string state_dir;                 // --state-dir
     std::optional<core::LogLevel> log_level;
     std::string management_socket;  // --management-socket
+    bool takeover = false;          // --takeover: take the sockets of the running daemon, if any
+    // What SIGUSR2 starts: this program's command line with --takeover
+    // (argv[0] an absolute path). Empty: SIGUSR2 is refused with a warning.
+    std::vector<std::string> successor_command;
   };
   explicit Daemon(Options options);
   ~Daemon();

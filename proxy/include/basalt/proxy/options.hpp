@@ -296,6 +296,9 @@ struct ProxyOptions {
   // Ours: what a route removed by an update still carries (connections,
   // in-flight requests, tunnels) keeps running this long, then is closed.
   std::chrono::milliseconds drain_grace{600'000};
+  // Ours: the hard stop of a process draining after a takeover or `drain`
+  // (Envoy's parent-shutdown-time): connections still open then are closed.
+  std::chrono::milliseconds drain_timeout{900'000};
   std::optional<std::uint32_t> max_connections_per_ip;
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
   // Peers whose X-Forwarded-* / Forwarded fields are trusted and extended
@@ -303,7 +306,10 @@ struct ProxyOptions {
   std::vector<std::string> proxy_ips;
   HttpOptions http;
   // Ours: process and host settings.
-  std::string state_dir;                        // "" = the default (/var/lib/basalt-proxy)
+  std::string state_dir;  // "" = the default (/var/lib/basalt-proxy)
+  // Ours: where a running proxy hands its listening sockets to a successor
+  // (`serve --takeover`). "" = <stateDir>/takeover.sock.
+  std::string takeover_socket;
   std::uint32_t workers = 0;                    // 0: the CPUs this process may run on
   std::vector<core::IpAddress> bind_addresses;  // empty: every IPv4 and IPv6 address
   std::string user;                             // drop privileges to this user after binding

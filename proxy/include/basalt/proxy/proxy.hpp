@@ -28,9 +28,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "basalt/core/unique_fd.hpp"
 #include "basalt/proxy/options.hpp"
 
 namespace basalt::core {
@@ -53,6 +55,22 @@ class Proxy {
   // Binds every port of the enabled routes on bindAddresses, then starts the
   // worker threads. Throws (and binds nothing) when a port is taken.
   void start();
+  // Socket takeover: starts on the listening sockets a running proxy handed
+  // over (listening_sockets() of the old one). Every one whose port and
+  // address the routes need is adopted and accepts beside the old process
+  // until that one stops; the others are closed; only what none covers is
+  // bound. Throws as start() does (the sockets are then closed here only).
+  void start(std::vector<core::UniqueFd> inherited);
+  // A duplicate (O_CLOEXEC) of every listening socket, for a successor;
+  // empty once the proxy drains.
+  std::vector<core::UniqueFd> listening_sockets() const;
+  // The process-level drain (a takeover, `drain {graceMs}`): stops accepting
+  // (returns once no worker accepts any more and what was accepted before
+  // has been let in, so nothing queued is refused), then lets open
+  // connections finish for up to `limit` as stop() does. Not from a worker.
+  void drain(std::chrono::milliseconds limit, std::string reason = "drain requested");
+  // Connections open now: what a drain waits for.
+  std::size_t open_connections() const;
   // Stops accepting at once, lets open connections finish for up to
   // `drain` (default gracefulShutdownTimeout), then stops the workers.
   void stop();
@@ -117,6 +135,7 @@ class Proxy {
   core::Shutdown& shutdown() noexcept;
 
  private:
+  void add_drain_state(boost::json::object& out) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

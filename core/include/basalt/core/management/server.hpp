@@ -90,6 +90,12 @@ class Server {
   // it, for at most 2 s), removes the socket file.
   void close();
 
+  // Stops accepting new clients and removes the socket file, so that another
+  // process may listen on the path (a successor taking over); connected
+  // clients stay. Call from any thread but the io_context's own while it
+  // runs: returns once the file is gone (waits at most 5 s).
+  void stop_listening();
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
