@@ -73,7 +73,8 @@ struct Download {
     char buf[65536];
     while (body_bytes < length && Clock::now() < deadline) {
       // Not ahead of the rate.
-      const auto due = begin + std::chrono::microseconds((body_bytes - start_bytes) * 1'000'000 / bytes_per_second);
+      const auto due =
+          begin + std::chrono::microseconds((body_bytes - start_bytes) * 1'000'000 / bytes_per_second);
       std::this_thread::sleep_until(due);
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 1000) < 0) break;
