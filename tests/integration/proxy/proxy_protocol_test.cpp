@@ -176,14 +176,19 @@ TEST(ProxyProtocol, HaproxyInFrontNginxBehind) {
   const auto tcp = testing::free_port();
   const auto web = testing::free_port();
   const auto tls = testing::free_port();
-  ProxyDaemon proxy(dir,
-                    "acceptProxyProtocol: true\nproxyIPs: [127.0.0.1]\nroutes:\n" +
-                        route("tcp", tcp, nginx.pp_port, "", ", sendProxyProtocol: true",
-                              "    security: {ipBlockList: [127.0.0.3]}\n") +
-                        route("web", web, nginx.plain_port, ", protocol: http", "") +
-                        route("pass", tls, nginx.tls_port, ", domains: a.test",
-                              ", tls: {mode: passthrough}, sendProxyProtocol: true, proxyProtocolVersion: 2"),
-                    tcp);
+  const auto term = testing::free_port();
+  const std::string certificate = "{cert: " + dir.file("tls.pem") + ", key: " + dir.file("tls.key") + "}";
+  ProxyDaemon proxy(
+      dir,
+      "acceptProxyProtocol: true\nproxyIPs: [127.0.0.1]\nroutes:\n" +
+          route("tcp", tcp, nginx.pp_port, "", ", sendProxyProtocol: true",
+                "    security: {ipBlockList: [127.0.0.3]}\n") +
+          route("web", web, nginx.plain_port, ", protocol: http", "") +
+          route("pass", tls, nginx.tls_port, ", domains: a.test",
+                ", tls: {mode: passthrough}, sendProxyProtocol: true, proxyProtocolVersion: 2") +
+          route("term", term, nginx.pp_port, ", domains: a.test",
+                ", tls: {mode: terminate, certificate: " + certificate + "}, sendProxyProtocol: true"),
+      tcp);
   ASSERT_TRUE(proxy.ready()) << proxy.log();
   HaproxyFront haproxy(dir, {{tcp, "send-proxy"},
                              {tcp, "send-proxy-v2"},
@@ -233,6 +238,16 @@ TEST(ProxyProtocol, HaproxyInFrontNginxBehind) {
   auto tls_lines = nginx.lines("tls", 1);
   ASSERT_EQ(tls_lines.size(), 1u);
   EXPECT_EQ(tls_lines[0], "127.0.0.2 " + std::to_string(haproxy.port(4)) + " -");
+  // A terminated connection (the client straight to basalt-proxy, not in
+  // proxyIPs) is relayed as bytes behind basalt-proxy's header.
+  auto t = curl({"-s", "-k", "--max-time", "10", "--interface", "127.0.0.2", "--resolve",
+                 "a.test:" + std::to_string(term) + ":127.0.0.1",
+                 "https://a.test:" + std::to_string(term) + "/hello.txt"});
+  EXPECT_EQ(t.out, "hello\n") << t.err << proxy.log();
+  auto pp_after = nginx.lines("pp", 3);
+  ASSERT_EQ(pp_after.size(), 3u);
+  EXPECT_EQ(pp_after[2], "127.0.0.2 " + std::to_string(term) + " -");
+
   auto other = curl({"-s", "-k", "--max-time", "10", "--resolve",
                      "b.test:" + std::to_string(haproxy.port(4)) + ":127.0.0.1",
                      "https://b.test:" + std::to_string(haproxy.port(4)) + "/hello.txt"});
