@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <array>
@@ -25,6 +26,7 @@
 #include "http/stream_transport.hpp"
 #include "l4/byte_stream.hpp"
 #include "l4/client_hello.hpp"
+#include "l4/proxy_header.hpp"
 #include "l4/relay.hpp"
 #include "l4/tls_stream.hpp"
 #include "worker.hpp"
@@ -56,6 +58,7 @@ struct Connection {
   Clock::time_point opened;
   std::shared_ptr<const RouteSet> routes;
   core::Endpoint client;
+  core::Endpoint local;  // the address the client connected to
 
   std::unique_ptr<ByteStream> client_stream;
   std::optional<tcp::socket> backend_socket;
@@ -185,6 +188,14 @@ class Session {
   asio::awaitable<void> run();
 
  private:
+  // acceptProxyProtocol, from a proxyIPs peer: the header, which sets the
+  // client (bytes after it stay in prefix_).
+  asio::awaitable<bool> read_proxy_header();
+  // acceptProxyProtocol, from any other peer, where its first bytes are
+  // read anyway: refuses a PROXY header.
+  asio::awaitable<bool> refuse_untrusted_header();
+  // The PROXY header to the backend, when the route sends one.
+  asio::awaitable<bool> send_proxy_header();
   asio::awaitable<bool> read_first_bytes();
   asio::awaitable<bool> connect_backend();
   asio::awaitable<bool> start_backend_tls();
@@ -213,28 +224,130 @@ class Session {
   bool is_tls_ = false;
   std::string backend_alpn_;
   std::string close_reason_ = "closed";
+  ProxyHeader received_;                 // what the proxy in front said (acceptProxyProtocol)
+  bool untrusted_header_check_ = false;  // a peer not in proxyIPs, while its first bytes are unread
 };
 
-asio::awaitable<bool> Session::read_first_bytes() {
-  auto& s = c_->routes->settings;
-  c_->set_phase(Phase::kFirstBytes, Clock::now() + s.initial_data_timeout);
-  ClientHelloReader reader;
+asio::awaitable<bool> Session::read_proxy_header() {
+  // Within initialDataTimeout of the accept.
+  c_->set_phase(Phase::kFirstBytes, c_->opened + c_->routes->settings.initial_data_timeout);
   prefix_.reserve(4096);
   for (;;) {
-    std::size_t old = prefix_.size();
-    if (old >= kMaxPrefix) {
-      refuse(RefuseReason::kBadClientHello, "ClientHello too large");
+    auto parsed = parse_proxy_header(prefix_);
+    if (parsed.status == ProxyHeaderStatus::kInvalid) {
+      refuse(RefuseReason::kBadProxyHeader, parsed.error);
       co_return false;
     }
-    prefix_.resize(std::min(kMaxPrefix, std::max<std::size_t>(old + 4096, prefix_.capacity())));
-    auto buf = asio::buffer(prefix_.data() + old, prefix_.size() - old);
+    if (parsed.status == ProxyHeaderStatus::kDone) {
+      prefix_.erase(prefix_.begin(), prefix_.begin() + static_cast<std::ptrdiff_t>(parsed.size));
+      received_ = std::move(parsed.header);
+      if (received_.source) {
+        spdlog::debug("PROXY v{} from {}: client {}", received_.version, c_->client.to_string(),
+                      received_.source->to_string());
+        c_->client = *received_.source;
+        c_->local = *received_.destination;
+      }
+      co_return true;
+    }
+    const std::size_t old = prefix_.size();
+    prefix_.resize(old + 4096);
+    auto buf = asio::buffer(prefix_.data() + old, 4096);
+    auto [ec, n] = co_await c_->client_socket.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
+    prefix_.resize(old + n);
+    if (ec) {
+      if (c_->timed_out) refuse(RefuseReason::kInitialDataTimeout, "no PROXY header");
+      co_return false;
+    }
+  }
+}
+
+asio::awaitable<bool> Session::refuse_untrusted_header() {
+  if (!untrusted_header_check_) co_return true;
+  c_->set_phase(Phase::kFirstBytes, Clock::now() + c_->routes->settings.initial_data_timeout);
+  prefix_.reserve(4096);
+  for (;;) {
+    switch (detect_proxy_header(prefix_)) {
+      case ProxyHeaderStatus::kDone:
+        refuse(RefuseReason::kUntrustedProxyHeader);
+        co_return false;
+      case ProxyHeaderStatus::kInvalid:
+        untrusted_header_check_ = false;
+        co_return true;
+      case ProxyHeaderStatus::kNeedMore:
+        break;
+    }
+    const std::size_t old = prefix_.size();
+    prefix_.resize(old + 4096);
+    auto buf = asio::buffer(prefix_.data() + old, 4096);
     auto [ec, n] = co_await c_->client_socket.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
     prefix_.resize(old + n);
     if (ec) {
       if (c_->timed_out) refuse(RefuseReason::kInitialDataTimeout);
       co_return false;
     }
-    std::span<const std::uint8_t> fresh(prefix_.data() + old, n);
+  }
+}
+
+asio::awaitable<bool> Session::send_proxy_header() {
+  const auto& action = route_->config.action;
+  if (!action.send_proxy_protocol.value_or(false)) co_return true;
+  ProxyHeader header;
+  header.source = c_->client;
+  header.destination = c_->local;
+  // What this proxy knows of the client's TLS, else what the proxy in front said.
+  header.authority = hello_.server_name.empty() ? received_.authority : hello_.server_name;
+  if (c_->client_stream) {  // terminated
+    auto* ssl = static_cast<TlsStream*>(c_->client_stream.get())->native();
+    header.alpn = core::tls_alpn_protocol(ssl);
+    // verify is 0 only for a verified client certificate; none is asked for.
+    header.ssl = ProxySsl{.client = ProxySsl::kClientSsl,
+                          .verify = 1,
+                          .sub = {{ProxySsl::kSubtypeVersion, SSL_get_version(ssl)},
+                                  {ProxySsl::kSubtypeCipher, SSL_get_cipher_name(ssl)}}};
+  } else if (action.tls && action.tls->mode == TlsMode::kTerminateAndReencrypt) {
+    // The client's handshake follows the backend's (ALPN): TLS, details unknown yet.
+    header.ssl = ProxySsl{.client = ProxySsl::kClientSsl, .verify = 1, .sub = {}};
+  } else {
+    header.alpn = received_.alpn;
+    header.ssl = received_.ssl;
+  }
+  const std::string bytes = write_proxy_header(action.proxy_protocol_version.value_or(2), header);
+  auto [ec, n] = co_await asio::async_write(*c_->backend_socket, asio::buffer(bytes),
+                                            asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    refuse(RefuseReason::kBackendConnectFailed, "PROXY header: " + ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Session::read_first_bytes() {
+  if (!co_await refuse_untrusted_header()) co_return false;
+  auto& s = c_->routes->settings;
+  c_->set_phase(Phase::kFirstBytes, Clock::now() + s.initial_data_timeout);
+  ClientHelloReader reader;
+  prefix_.reserve(4096);
+  // Bytes already read (after a PROXY header, or by the check above) first.
+  bool pending = !prefix_.empty();
+  for (;;) {
+    std::size_t old = pending ? 0 : prefix_.size();
+    if (pending) {
+      pending = false;
+    } else {
+      if (old >= kMaxPrefix) {
+        refuse(RefuseReason::kBadClientHello, "ClientHello too large");
+        co_return false;
+      }
+      prefix_.resize(std::min(kMaxPrefix, std::max<std::size_t>(old + 4096, prefix_.capacity())));
+      auto buf = asio::buffer(prefix_.data() + old, prefix_.size() - old);
+      auto [ec, n] = co_await c_->client_socket.async_read_some(buf, asio::as_tuple(asio::use_awaitable));
+      prefix_.resize(old + n);
+      if (ec) {
+        if (c_->timed_out) refuse(RefuseReason::kInitialDataTimeout);
+        co_return false;
+      }
+    }
+    std::span<const std::uint8_t> fresh(prefix_.data() + old, prefix_.size() - old);
     switch (reader.feed(fresh)) {
       case ClientHelloReader::Result::kNeedMore:
         continue;
@@ -422,10 +535,7 @@ asio::awaitable<std::optional<http::ConnectionServer::Protocol>> Session::sniff_
 asio::awaitable<void> Session::serve_http(http::ConnectionServer::Protocol protocol, std::string initial) {
   auto connection =
       std::make_shared<HttpConnection>(HttpConnection{.worker = w_, .port = c_->port, .client = c_->client});
-  boost::system::error_code ec;
-  auto& socket = c_->client_stream ? c_->client_stream->socket() : c_->client_socket;
-  auto local = socket.local_endpoint(ec);
-  if (!ec) connection->local = core::Endpoint{core::from_asio(local.address()), local.port()};
+  connection->local = c_->local;
   connection->id = ++w_.connections;
   if (route_) connection->route_id = route_->id;
   ssl_st* ssl = nullptr;
@@ -495,12 +605,15 @@ asio::awaitable<void> Session::serve_admitted() {
   const bool terminates = mode && *mode != TlsMode::kPassthrough;
   using Protocol = http::ConnectionServer::Protocol;
 
+  // A terminating route that sends a PROXY header relays bytes (not HTTP).
+  const bool sends_header = action.send_proxy_protocol.value_or(false);
   if (route_->http && !terminates) {
     // A plain port with HTTP routes: every request is matched on its own.
+    if (!co_await refuse_untrusted_header()) co_return;
     co_await serve_http(Protocol::kDetect, {});
     co_return;
   }
-  if (terminates && (mode == TlsMode::kTerminate || route_->http)) {
+  if (terminates && ((mode == TlsMode::kTerminate && !sends_header) || route_->http)) {
     if (!co_await terminate_client_tls(nullptr)) co_return;
     std::string initial;
     if (auto protocol = co_await sniff_http(initial)) {
@@ -528,6 +641,7 @@ asio::awaitable<void> Session::serve_admitted() {
       if (!co_await terminate_client_tls(nullptr)) co_return;
     }
     if (!co_await connect_backend()) co_return;
+    if (!co_await send_proxy_header()) co_return;
     if (mode == TlsMode::kTerminateAndReencrypt) {
       if (!co_await start_backend_tls()) co_return;
       if (!co_await terminate_client_tls(&backend_alpn_)) co_return;
@@ -564,11 +678,20 @@ asio::awaitable<void> Session::run() {
   auto remote = c_->client_socket.remote_endpoint(ec);
   if (ec) co_return;
   c_->client = core::Endpoint{core::from_asio(remote.address()), remote.port()};
+  auto local = c_->client_socket.local_endpoint(ec);
+  if (!ec) c_->local = core::Endpoint{core::from_asio(local.address()), local.port()};
   c_->client_socket.set_option(tcp::no_delay(true), ec);
   c_->routes = w_.routes.current();
   c_->lifetime_end = c_->opened + c_->routes->settings.max_connection_lifetime;
   c_->phase_deadline = c_->opened + c_->routes->settings.initial_data_timeout;
   asio::co_spawn(w_.io, watchdog(c_), asio::detached);
+  if (c_->routes->settings.accept_proxy_protocol) {
+    if (c_->routes->proxy_ips.matches(c_->client.address)) {
+      if (!co_await read_proxy_header()) co_return;
+    } else {
+      untrusted_header_check_ = true;
+    }
+  }
 
   const auto& table = *c_->routes->table;
   auto decision = table.at_accept(c_->port, c_->client.address);

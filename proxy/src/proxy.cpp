@@ -60,7 +60,8 @@ ConnectionSettings settings_of(const ProxyOptions& o) {
           .inactivity_timeout = o.inactivity_timeout,
           .max_connection_lifetime = o.max_connection_lifetime,
           .max_connections_per_ip = o.max_connections_per_ip,
-          .connection_rate_limit_per_minute = o.connection_rate_limit_per_minute};
+          .connection_rate_limit_per_minute = o.connection_rate_limit_per_minute,
+          .accept_proxy_protocol = o.accept_proxy_protocol};
 }
 
 // The certificate store: acme.certificateStore, else <stateDir>/certs.
@@ -74,7 +75,7 @@ std::unique_ptr<AutoCertificates> make_certificates(const ProxyOptions& o) {
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
                                           RouteStateRegistries registries, RouteRegistry& registry) {
-  auto set = RouteSet::build(o.routes, o.defaults, std::move(tickets), registries);
+  auto set = RouteSet::build(resolve_proxy_protocol(o.routes, o), o.defaults, std::move(tickets), registries);
   set->settings = settings_of(o);
   set->http = o.http;
   if (auto trusted = IpPatternList::compile(o.proxy_ips)) set->proxy_ips = std::move(*trusted);

@@ -109,7 +109,9 @@ std::shared_ptr<RouteSet> RouteSet::build(std::vector<RouteConfig> routes, const
                                                                 : tls->certificate->source());
     // Terminating routes offer HTTP (h2 first); a re-encrypting route that
     // is not an HTTP route answers with what its backend chose instead.
-    const bool http_alpn = tls->mode == TlsMode::kTerminate || route.http;
+    // A terminating route that sends a PROXY header is a byte relay: no ALPN.
+    const bool relays_with_header = route.config.action.send_proxy_protocol.value_or(false) && !route.http;
+    const bool http_alpn = (tls->mode == TlsMode::kTerminate && !relays_with_header) || route.http;
     if (http_alpn) server_options.alpn = {"h2", "http/1.1"};
     auto server = core::TlsServerContext::create(server_options, &error);
     if (!server) throw core::config::Error(path + ".certificate", error);

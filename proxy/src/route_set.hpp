@@ -50,6 +50,9 @@ struct ConnectionSettings {
   // Options-level per-IP limits; a route's own security settings win.
   std::optional<std::uint32_t> max_connections_per_ip;
   std::optional<std::uint32_t> connection_rate_limit_per_minute;
+  // acceptProxyProtocol: connections from RouteSet::proxy_ips start with a
+  // PROXY header.
+  bool accept_proxy_protocol = false;
 };
 
 // A route's compiled request-level parts.

@@ -20,6 +20,8 @@ constexpr std::array<std::string_view, kRefuseReasonCount> kNames = {
     "backend_tls_failed",
     "shutting_down",
     "certificate_pending",
+    "bad_proxy_header",
+    "untrusted_proxy_header",
 };
 
 }  // namespace

@@ -29,6 +29,8 @@ enum class RefuseReason : std::size_t {
   kBackendTlsFailed,      // TLS to the backend failed (terminate-and-reencrypt)
   kShuttingDown,          // accepted while the proxy drains
   kCertificatePending,    // certificate: auto, and no certificate for the name yet
+  kBadProxyHeader,        // acceptProxyProtocol: a proxyIPs peer sent no valid PROXY header
+  kUntrustedProxyHeader,  // acceptProxyProtocol: a PROXY header from a peer not in proxyIPs
   kCount
 };
 

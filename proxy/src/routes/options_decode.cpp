@@ -129,9 +129,13 @@ void refuse_values(const Node& n, std::initializer_list<std::string_view> values
   if (std::find(values.begin(), values.end(), s) != values.end()) n.fail("is not supported yet");
 }
 
-// A boolean the package has and basalt implements only as `false`.
-void refuse_true(const Node& n) {
-  if (decode_as<bool>(n)) n.fail("is not supported yet");
+// proxyProtocolVersion (ours): 1 (text) or 2 (binary).
+int proxy_protocol_version_of(const Node& n) {
+  std::int64_t v = 0;
+  std::uint64_t u = 0;
+  if (!core::config::detail::integer_in_range(n.value(), 1, 2, v, u))
+    n.fail("is not a PROXY protocol version (1: text, 2: binary)");
+  return static_cast<int>(v);
 }
 
 std::uint16_t port_of(const Node& n) {
@@ -585,7 +589,7 @@ UrlRewrite decode_url_rewrite(const Node& n) {
 RouteAction decode_action(const Node& n, std::string_view base_dir) {
   Fields f(n,
            {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol",
-            "loadBalancing", "websocket", "options", "advanced"},
+            "proxyProtocolVersion", "loadBalancing", "websocket", "options", "advanced"},
            {{"nftables", "kernel forwarding (nftables)"}, {"udp", "UDP forwarding"}});
   RouteAction a;
   a.type = enum_of<ActionType>(
@@ -594,7 +598,8 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
     refuse_values(*e, {"nftables"});
     enum_of<int>(*e, {{"node", 0}, {"nftables", 1}});  // node: basalt's own relay, what it does anyway
   }
-  if (auto s = f.get("sendProxyProtocol")) refuse_true(*s);
+  if (auto s = f.get("sendProxyProtocol")) a.send_proxy_protocol = decode_as<bool>(*s);
+  if (auto v = f.get("proxyProtocolVersion")) a.proxy_protocol_version = proxy_protocol_version_of(*v);
   const auto targets = f.get("targets");
   if (targets) {
     const auto& arr = core::config::detail::expect_array(*targets);
@@ -780,6 +785,27 @@ void check_auto_certificate(const RouteConfig& r, const Node& n) {
   }
 }
 
+// Why `sendProxyProtocol: true` cannot apply to the route ("" if it can):
+// a socket handler has no backend, and an HTTP route's requests go over
+// pooled backend connections that carry many clients' requests.
+std::string proxy_protocol_refusal(const RouteConfig& r) {
+  if (r.action.type != ActionType::kForward)
+    return "applies only to forward routes (a socket handler has no backend)";
+  const std::string feature = first_http_feature(r);
+  if (feature.empty()) return {};
+  return fmt::format(
+      "cannot apply to an HTTP route ({} makes it one): its requests go to the backend over pooled "
+      "connections shared by every client, which one PROXY header cannot describe; use it on routes that "
+      "relay connections (TCP, TLS passthrough, terminate without HTTP features)",
+      feature);
+}
+
+void check_send_proxy_protocol(const RouteConfig& r, const Node& n) {
+  if (!r.action.send_proxy_protocol.value_or(false)) return;
+  if (auto why = proxy_protocol_refusal(r); !why.empty())
+    throw Error(n.path() + ".action.sendProxyProtocol", why);
+}
+
 RouteConfig decode_route(const Node& n, std::string_view base_dir) {
   Fields f(n,
            {"name", "description", "tags", "priority", "enabled", "match", "action", "security", "headers"});
@@ -803,6 +829,7 @@ RouteConfig decode_route(const Node& n, std::string_view base_dir) {
   }
   check_http_use(r, n);
   check_auto_certificate(r, n);
+  check_send_proxy_protocol(r, n);
   return r;
 }
 
@@ -973,12 +1000,19 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
                   "acceptProxyProtocol",
                   "proxyIPs",
                   "sendProxyProtocol",
+                  "proxyProtocolVersion",
                   "http",
                   "acme"});
   ProxyOptions o;
-  if (auto v = f.get("acceptProxyProtocol")) refuse_true(*v);
-  if (auto v = f.get("sendProxyProtocol")) refuse_true(*v);
+  if (auto v = f.get("acceptProxyProtocol")) o.accept_proxy_protocol = decode_as<bool>(*v);
+  if (auto v = f.get("sendProxyProtocol")) o.send_proxy_protocol = decode_as<bool>(*v);
+  if (auto v = f.get("proxyProtocolVersion")) o.proxy_protocol_version = proxy_protocol_version_of(*v);
   if (auto v = f.get("proxyIPs")) o.proxy_ips = decode_ip_patterns(*v);
+  if (o.accept_proxy_protocol && o.proxy_ips.empty()) {
+    root.fail_at("acceptProxyProtocol",
+                 "needs proxyIPs: the addresses of the proxies in front, the only peers whose PROXY headers "
+                 "are accepted");
+  }
   if (auto v = f.get("http")) o.http = decode_http(*v);
   if (auto v = f.get("defaults")) o.defaults = decode_defaults(*v);
   if (auto v = f.get("connectTimeout")) o.connect_timeout = timeout_of(*v);
@@ -1013,6 +1047,7 @@ ProxyOptions decode_options(const boost::json::value& value, std::string_view ba
   if (auto v = f.get("acme")) o.acme = decode_acme(*v, base_dir);
   if (auto v = f.get("routes")) o.routes = decode_route_list(*v, base_dir);
   check_acme_use(o.routes, o.acme);
+  resolve_proxy_protocol(o.routes, o);  // the options' sendProxyProtocol against HTTP routes
   return o;
 }
 
@@ -1052,6 +1087,28 @@ void check_acme_use(const std::vector<RouteConfig>& routes, const std::optional<
                     "routes or none (set acme.port to another port)",
                     route_id(r, i), acme->port));
   }
+}
+
+std::vector<RouteConfig> resolve_proxy_protocol(std::vector<RouteConfig> routes, const ProxyOptions& options,
+                                                std::string_view root) {
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    auto& action = routes[i].action;
+    if (!action.send_proxy_protocol) {
+      // The options' value reaches the routes it can apply to; an HTTP
+      // route must say false itself, so that it is never silently ignored.
+      const std::string why = proxy_protocol_refusal(routes[i]);
+      if (options.send_proxy_protocol && !why.empty() && action.type == ActionType::kForward) {
+        throw Error(
+            fmt::format("{}[{}].action", root, i),
+            fmt::format("sendProxyProtocol: true (options) {} (set action.sendProxyProtocol: false on "
+                        "route {})",
+                        why, route_id(routes[i], i)));
+      }
+      action.send_proxy_protocol = options.send_proxy_protocol && why.empty();
+    }
+    if (!action.proxy_protocol_version) action.proxy_protocol_version = options.proxy_protocol_version;
+  }
+  return routes;
 }
 
 bool is_http_route(const RouteConfig& route) {

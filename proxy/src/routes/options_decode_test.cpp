@@ -259,8 +259,6 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
        "routes[0].action.forwardingEngine: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], nftables: {}}"),
        "routes[0].action.nftables: "},
-      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], sendProxyProtocol: true}"),
-       "routes[0].action.sendProxyProtocol: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], udp: {}}"),
        "routes[0].action.udp: "},
       {one_route("{ports: 80}",
@@ -271,8 +269,6 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
       {one_route("{ports: 80}",
                  "{type: forward, targets: [{host: a, port: 1}], websocket: {maxPayloadSize: 9}}"),
        "routes[0].action.websocket.maxPayloadSize: "},
-      {"acceptProxyProtocol: true\n", "acceptProxyProtocol: "},
-      {"sendProxyProtocol: true\n", "sendProxyProtocol: "},
       {"defaults: {target: {host: a, port: 1}}\n", "defaults.target: "},
   };
   for (const auto& [yaml, path] : cases) {
@@ -280,6 +276,77 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
     EXPECT_TRUE(e.starts_with(path)) << yaml << " -> " << e;
     EXPECT_TRUE(e.ends_with("is not supported yet")) << yaml << " -> " << e;
   }
+}
+
+TEST_F(OptionsDecodeTest, ProxyProtocolKeys) {
+  auto o = decode(R"yaml(
+acceptProxyProtocol: true
+proxyIPs: [10.0.0.0/8, "::1"]
+sendProxyProtocol: true
+proxyProtocolVersion: 1
+routes:
+  - name: tcp
+    match: {ports: 5432}
+    action: {type: forward, targets: [{host: a, port: 1}]}
+  - name: pass
+    match: {ports: 443, domains: a.test}
+    action: {type: forward, targets: [{host: a, port: 1}], tls: {mode: passthrough}, proxyProtocolVersion: 2}
+  - name: web
+    match: {ports: 80, domains: a.test}
+    action: {type: forward, targets: [{host: a, port: 1}], sendProxyProtocol: false}
+  - name: echo
+    match: {ports: 7}
+    action: {type: socket-handler, socketHandler: {type: echo}}
+)yaml");
+  EXPECT_TRUE(o.accept_proxy_protocol);
+  EXPECT_TRUE(o.send_proxy_protocol);
+  EXPECT_EQ(o.proxy_protocol_version, 1);
+  EXPECT_FALSE(o.routes[0].action.send_proxy_protocol);  // as written: unset
+  EXPECT_EQ(o.routes[1].action.proxy_protocol_version, 2);
+  // What connections use: the options fill what a route leaves out, for
+  // the routes it can apply to.
+  auto routes = resolve_proxy_protocol(o.routes, o);
+  EXPECT_EQ(routes[0].action.send_proxy_protocol, true);
+  EXPECT_EQ(routes[0].action.proxy_protocol_version, 1);
+  EXPECT_EQ(routes[1].action.send_proxy_protocol, true);
+  EXPECT_EQ(routes[1].action.proxy_protocol_version, 2);
+  EXPECT_EQ(routes[2].action.send_proxy_protocol, false);
+  EXPECT_EQ(routes[3].action.send_proxy_protocol, false);  // a socket handler has no backend
+
+  // Defaults: off, version 2.
+  auto plain = decode(one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}]}"));
+  EXPECT_FALSE(plain.accept_proxy_protocol);
+  EXPECT_FALSE(plain.send_proxy_protocol);
+  EXPECT_EQ(plain.proxy_protocol_version, 2);
+  EXPECT_EQ(resolve_proxy_protocol(plain.routes, plain)[0].action.proxy_protocol_version, 2);
+
+  const std::string fwd = "{type: forward, targets: [{host: a, port: 1}]";
+  EXPECT_EQ(
+      error("acceptProxyProtocol: true\n"),
+      "acceptProxyProtocol: needs proxyIPs: the addresses of the proxies in front, the only peers whose "
+      "PROXY headers are accepted");
+  EXPECT_EQ(error("acceptProxyProtocol: yes\n"),
+            "acceptProxyProtocol: \"yes\" is not a boolean (true or false)");
+  EXPECT_EQ(error("proxyProtocolVersion: 3\n"),
+            "proxyProtocolVersion: 3 is not a PROXY protocol version (1: text, 2: binary)");
+  EXPECT_EQ(
+      error(one_route("{ports: 80}", fwd + ", proxyProtocolVersion: \"2\"}")),
+      "routes[0].action.proxyProtocolVersion: \"2\" is not a PROXY protocol version (1: text, 2: binary)");
+  EXPECT_EQ(error(one_route("{ports: 80}",
+                            "{type: socket-handler, socketHandler: {type: echo}, "
+                            "sendProxyProtocol: true}")),
+            "routes[0].action.sendProxyProtocol: applies only to forward routes (a socket handler has no "
+            "backend)");
+  EXPECT_THAT(
+      error(one_route("{ports: 80, path: /api/*}", fwd + ", sendProxyProtocol: true}")),
+      HasSubstr("routes[0].action.sendProxyProtocol: cannot apply to an HTTP route (match.path makes it "
+                "one): its requests go to the backend over pooled connections"));
+  // The options' value meets an HTTP route that does not say false.
+  EXPECT_THAT(error("sendProxyProtocol: true\n" + one_route("{ports: 80, domains: a.test}", fwd + "}")),
+              HasSubstr("routes[0].action: sendProxyProtocol: true (options) cannot apply to an HTTP route "
+                        "(match.domains makes it one)"));
+  EXPECT_THAT(error("sendProxyProtocol: true\n" + one_route("{ports: 80, domains: a.test}", fwd + "}")),
+              HasSubstr("(set action.sendProxyProtocol: false on route r)"));
 }
 
 TEST_F(OptionsDecodeTest, HttpRouteFields) {

@@ -175,6 +175,11 @@ struct RouteAction {
   WebSocketOptions websocket;
   BackendProtocol backend_protocol = BackendProtocol::kAuto;  // `options.backendProtocol`
   std::optional<UrlRewrite> url_rewrite;
+  // A PROXY protocol header as the first bytes to the backend (TCP, TLS
+  // passthrough, terminated connections; not HTTP routes). Unset: the
+  // options' sendProxyProtocol / proxyProtocolVersion (ours, 1 or 2).
+  std::optional<bool> send_proxy_protocol;
+  std::optional<int> proxy_protocol_version;
 };
 
 // ---- security ----------------------------------------------------------------
@@ -304,6 +309,12 @@ struct ProxyOptions {
   // Peers whose X-Forwarded-* / Forwarded fields are trusted and extended
   // (addresses, CIDRs, globs); from anyone else they are replaced.
   std::vector<std::string> proxy_ips;
+  // Connections from proxy_ips must start with a PROXY protocol header (v1
+  // or v2): its client address is the one the proxy uses. A header from
+  // any other peer is refused.
+  bool accept_proxy_protocol = false;
+  bool send_proxy_protocol = false;  // routes that leave it out
+  int proxy_protocol_version = 2;    // ours: what sendProxyProtocol writes
   HttpOptions http;
   // Ours: process and host settings.
   std::string state_dir;  // "" = the default (/var/lib/basalt-proxy)
@@ -340,6 +351,14 @@ bool is_http_route(const RouteConfig& route);
 // running section. Throws core::config::Error naming routes[i] (under `root`).
 void check_acme_use(const std::vector<RouteConfig>& routes, const std::optional<AcmeOptions>& acme,
                     std::string_view root = "routes");
+
+// `routes` as connections use them: action.sendProxyProtocol and
+// proxyProtocolVersion filled from `options` where a route leaves them out
+// (the options' sendProxyProtocol reaches only routes it can apply to).
+// Throws core::config::Error (under `root`) when the options'
+// sendProxyProtocol: true meets an HTTP route that does not say false.
+std::vector<RouteConfig> resolve_proxy_protocol(std::vector<RouteConfig> routes, const ProxyOptions& options,
+                                                std::string_view root = "routes");
 
 // The route's identity across updates: its name, else "#<position>".
 std::string route_id(const RouteConfig& route, std::size_t position);
