@@ -166,6 +166,14 @@ struct UrlRewrite {
   bool only_rewrite_path = true;
 };
 
+// `action.udp` (seed article) for routes with match.transport udp or all:
+// one session per client address and port (docs/proxy.md, "UDP routes").
+struct UdpOptions {
+  std::chrono::milliseconds session_timeout{60'000};  // idle time (either direction) before a session ends
+  std::uint32_t max_sessions_per_ip = 1'000;          // per route, over every worker
+  std::uint32_t max_datagram_size = 65'535;           // larger datagrams are dropped and counted
+};
+
 struct RouteAction {
   ActionType type = ActionType::kForward;
   std::vector<Target> targets;  // forward: at least one
@@ -175,6 +183,7 @@ struct RouteAction {
   WebSocketOptions websocket;
   BackendProtocol backend_protocol = BackendProtocol::kAuto;  // `options.backendProtocol`
   std::optional<UrlRewrite> url_rewrite;
+  UdpOptions udp;  // transport udp / all
 };
 
 // ---- security ----------------------------------------------------------------
