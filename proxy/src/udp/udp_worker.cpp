@@ -57,9 +57,7 @@ void UdpWorker::start_listener(std::shared_ptr<UdpListenerSocket> listener) {
 }
 
 void UdpWorker::stop_reading(const std::shared_ptr<UdpListenerSocket>& listener) {
-  listener->reading = false;
-  boost::system::error_code ignored;
-  listener->socket().cancel(ignored);
+  listener->stop_reading();
 }
 
 void UdpWorker::close_listener(const std::shared_ptr<UdpListenerSocket>& listener) {
@@ -68,8 +66,7 @@ void UdpWorker::close_listener(const std::shared_ptr<UdpListenerSocket>& listene
   for (auto& s : table_.sweep([id](const UdpSession& s) { return s.key.listener == id; }))
     close_session(s, false);
   track_sessions();
-  boost::system::error_code ignored;
-  listener->socket().close(ignored);
+  listener->close();
 }
 
 asio::awaitable<void> UdpWorker::read_loop(std::shared_ptr<UdpListenerSocket> listener) {
@@ -77,7 +74,7 @@ asio::awaitable<void> UdpWorker::read_loop(std::shared_ptr<UdpListenerSocket> li
   for (;;) {
     auto [ec] =
         co_await listener->socket().async_wait(udp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-    if (ec || !listener->reading || !listener->socket().is_open()) co_return;
+    if (ec || !listener->reading()) co_return;
     for (int round = 0; round < kRounds; ++round) {
       const std::size_t n = batch_.receive(fd, true);
       if (n == 0) break;
@@ -143,14 +140,15 @@ void UdpWorker::on_datagram(UdpListenerSocket& listener, const std::shared_ptr<U
     counters_.drop(UdpDrop::kDraining);
     return;
   }
-  open_session(shared, i, key, client, now);
+  open_session(shared, route, i, key, client, now);
 }
 
-void UdpWorker::open_session(const std::shared_ptr<UdpListenerSocket>& listener, std::size_t i,
-                             const UdpSessionKey& key, const core::Endpoint& client, Clock::time_point now) {
+void UdpWorker::open_session(const std::shared_ptr<UdpListenerSocket>& listener, const Route* route,
+                             std::size_t i, const UdpSessionKey& key, const core::Endpoint& client,
+                             Clock::time_point now) {
+  // `route` belongs to this snapshot: nothing was awaited since the match.
   const auto& current = worker_.routes.current();
   const RouteSet& set = *current;
-  const Route* route = set.udp->match(listener->port(), client.address);
   auto limits = set.udp->shared_limits(*route);
   auto admission =
       limits->limits.admit(client.address, set.udp->admission(*route), limits->sessions.get(), now);

@@ -35,6 +35,7 @@
 namespace basalt::proxy {
 
 struct Worker;
+struct Route;
 class UdpListenerSocket;
 
 class UdpWorker {
@@ -63,7 +64,7 @@ class UdpWorker {
 
   void on_datagram(UdpListenerSocket& listener, const std::shared_ptr<UdpListenerSocket>& shared,
                    std::size_t i, Clock::time_point now);
-  void open_session(const std::shared_ptr<UdpListenerSocket>& listener, std::size_t i,
+  void open_session(const std::shared_ptr<UdpListenerSocket>& listener, const Route* route, std::size_t i,
                     const UdpSessionKey& key, const core::Endpoint& client, Clock::time_point now);
   void forward(UdpSession& session, std::span<const std::byte> data, Clock::time_point now);
   bool connect_backend(UdpSession& session, const core::IpAddress& address, std::uint16_t port);
