@@ -151,13 +151,23 @@ class UdpRoutesTest : public ::testing::Test {
  protected:
   // A proxy on `yaml`'s routes plus a TCP route on ready_port_ (what the
   // fixture waits for).
-  void start(const std::string& routes, int workers = 2) {
+  void start(const std::string& routes, int workers = 2, const std::string& options = "") {
     ready_port_ = testing::free_port();
-    const std::string yaml = "routes:\n" + routes +
+    const std::string yaml = options + "routes:\n" + routes +
                              "  - name: ready\n    match: {ports: " + std::to_string(ready_port_) +
                              "}\n    action: {type: socket-handler, socketHandler: {type: block}}\n";
     proxy_.emplace(dir_, yaml, ready_port_, workers);
     ASSERT_TRUE(proxy_->ready()) << proxy_->log();
+  }
+  // updateRoutes with `routes` (JSON objects) plus the ready route.
+  void update(std::vector<std::string> routes) {
+    boost::json::array list;
+    for (const auto& r : routes) list.push_back(boost::json::parse(r));
+    list.push_back(
+        boost::json::parse("{\"name\": \"ready\", \"match\": {\"ports\": " + std::to_string(ready_port_) +
+                           "}, \"action\": {\"type\": \"socket-handler\", \"socketHandler\": "
+                           "{\"type\": \"block\"}}}"));
+    proxy_->call("updateRoutes", {{"routes", list}});
   }
   boost::json::object udp_stats() { return proxy_->call("getStatistics").as_object().at("udp").as_object(); }
   std::uint64_t udp_stat(const std::string& key) { return udp_stats().at(key).to_number<std::uint64_t>(); }
@@ -373,6 +383,40 @@ TEST_F(UdpRoutesTest, UpdateRoutesKeepsOpenSessionsOnTheirBackend) {
   UdpClient late(port);
   EXPECT_EQ(late.exchange("b"), "two:b") << "new sessions use the new route";
   EXPECT_EQ(early.exchange("c"), "one:c") << "an open session keeps its backend";
+}
+
+TEST_F(UdpRoutesTest, SessionsOfARemovedRouteEndAtDrainGrace) {
+  UdpBackend backend("b", UdpBackend::Mode::kEcho);
+  const auto port = testing::free_port();
+  const std::string other = "{\"name\": \"other\", \"match\": {\"ports\": " + std::to_string(port) +
+                            ", \"transport\": \"udp\", \"clientIp\": [\"127.0.0.9\"]}, \"action\": "
+                            "{\"type\": \"socket-handler\", \"socketHandler\": {\"type\": \"echo\"}}}";
+  start("  - name: gone\n    match: {ports: " + std::to_string(port) +
+            ", transport: udp}\n    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+            std::to_string(backend.port()) + "}]}\n",
+        2, "drainGrace: 1500\n");
+  UdpClient client(port);
+  EXPECT_EQ(client.exchange("before"), "b:before");
+  update({other});  // the port stays (another route uses it); "gone" is removed
+  EXPECT_EQ(client.exchange("within the grace"), "b:within the grace");
+  ASSERT_TRUE(eventually([&] { return udp_stat("activeSessions") == 0; }, 10s)) << "ended at the grace";
+  EXPECT_EQ(client.exchange("after", 500ms), std::nullopt) << "no route for 127.0.0.1 any more";
+  EXPECT_GE(dropped("no_route"), 1u);
+}
+
+TEST_F(UdpRoutesTest, APortWithoutUdpRoutesClosesWithItsSessions) {
+  UdpBackend backend("b", UdpBackend::Mode::kEcho);
+  const auto port = testing::free_port();
+  start("  - name: r\n    match: {ports: " + std::to_string(port) +
+        ", transport: udp}\n    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+        std::to_string(backend.port()) + "}]}\n");
+  UdpClient client(port);
+  EXPECT_EQ(client.exchange("hi"), "b:hi");
+  EXPECT_EQ(udp_stat("activeSessions"), 1u);
+  update({});
+  EXPECT_EQ(udp_stat("activeSessions"), 0u) << "the port's sessions end with it";
+  EXPECT_TRUE(udp_stats().at("listeningPorts").as_array().empty());
+  EXPECT_EQ(client.exchange("anyone?", 500ms), std::nullopt);
 }
 
 TEST_F(UdpRoutesTest, ARouteWithDomainsIsRefusedForUdp) {
