@@ -42,6 +42,7 @@
 #include "security/connection_limits.hpp"
 #include "udp/udp_listener_set.hpp"
 #include "udp/udp_listener_socket.hpp"
+#include "udp/udp_prometheus.hpp"
 #include "udp/udp_routes.hpp"
 #include "udp/udp_worker.hpp"
 #include "worker.hpp"
@@ -657,7 +658,7 @@ json::object Proxy::statistics() const {
 
 std::string Proxy::prometheus() const {
   std::lock_guard lock(impl_->control);
-  return impl_->collect(MetricsQuery{}).prometheus();
+  return impl_->collect(MetricsQuery{}).prometheus() + udp_prometheus(impl_->udp_statistics());
 }
 
 json::object Proxy::certificate_status(std::string_view route_name) const {

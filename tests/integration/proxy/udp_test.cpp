@@ -194,9 +194,11 @@ class DnsThroughProxy : public UdpRoutesTest {
                                            "127.0.0.1:" + std::to_string(dns_port_), "--zone-file",
                                            dir_.file("example.test.zone"), "--log-level", "warn"}});
     port_ = testing::free_port();
+    metrics_port_ = testing::free_port();
     start("  - name: dns\n    match: {ports: " + std::to_string(port_) +
-          ", transport: udp}\n    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
-          std::to_string(dns_port_) + "}]}\n");
+              ", transport: udp}\n    action: {type: forward, targets: [{host: 127.0.0.1, port: " +
+              std::to_string(dns_port_) + "}]}\n",
+          2, "metrics: {listen: \"127.0.0.1:" + std::to_string(metrics_port_) + "\"}\n");
   }
   void TearDown() override {
     if (dns_ && dns_->running()) {
@@ -210,6 +212,7 @@ class DnsThroughProxy : public UdpRoutesTest {
   }
   std::uint16_t dns_port_ = 0;
   std::uint16_t port_ = 0;
+  std::uint16_t metrics_port_ = 0;
   std::optional<Process> dns_;
 };
 
@@ -231,6 +234,15 @@ TEST_F(DnsThroughProxy, DigGetsTheAnswerAndTheDatagramsAreCounted) {
   // The same counters under getMetrics.
   auto metrics = proxy_->call("getMetrics").as_object();
   EXPECT_GE(metrics.at("udp").as_object().at("datagramsIn").to_number<std::uint64_t>(), 2u);
+  // And in Prometheus.
+  BASALT_REQUIRE_TOOL("curl");
+  auto text = curl({"-s", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_THAT(text.out,
+              ::testing::ContainsRegex(
+                  "basalt_proxy_udp_route_datagrams_total\\{route=\"dns\",direction=\"out\"\\} [1-9]"));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex("basalt_proxy_udp_sessions_total [1-9]"))
+      << "each dig is a client socket of its own, so a session";
 }
 
 TEST_F(DnsThroughProxy, DnsperfWithManyClientsLosesNothing) {
