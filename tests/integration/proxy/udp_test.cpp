@@ -245,6 +245,16 @@ TEST_F(DnsThroughProxy, DigGetsTheAnswerAndTheDatagramsAreCounted) {
       << "each dig is a client socket of its own, so a session";
 }
 
+TEST_F(DnsThroughProxy, DigOverIpv6GetsItsAnswer) {
+  // The proxy listens on every IPv4 and IPv6 address (bindAddresses unset);
+  // the IPv6 socket answers from ::1 (IPV6_PKTINFO).
+  if (::access("/proc/net/if_inet6", R_OK) != 0) GTEST_SKIP() << "no IPv6 on this host";
+  ASSERT_TRUE(eventually([&] { return dig("www.example.test").out == "192.0.2.80\n"; })) << proxy_->log();
+  auto r = testing::run(
+      {"dig", "@::1", "-p", std::to_string(port_), "+time=2", "+tries=1", "+short", "www.example.test", "A"});
+  EXPECT_EQ(r.out, "192.0.2.80\n") << r.err;
+}
+
 TEST_F(DnsThroughProxy, DnsperfWithManyClientsLosesNothing) {
   ASSERT_TRUE(eventually([&] { return dig("www.example.test").out == "192.0.2.80\n"; })) << proxy_->log();
   std::ofstream(dir_.file("queries.txt")) << "www.example.test A\nns1.example.test A\nexample.test SOA\n"
