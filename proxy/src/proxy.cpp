@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <fmt/chrono.h>
 #include <fmt/ranges.h>
@@ -17,9 +18,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -37,6 +40,11 @@
 #include "metrics/route_registry.hpp"
 #include "route_set.hpp"
 #include "security/connection_limits.hpp"
+#include "udp/udp_listener_set.hpp"
+#include "udp/udp_listener_socket.hpp"
+#include "udp/udp_prometheus.hpp"
+#include "udp/udp_routes.hpp"
+#include "udp/udp_worker.hpp"
 #include "worker.hpp"
 
 namespace basalt::proxy {
@@ -74,9 +82,11 @@ std::unique_ptr<AutoCertificates> make_certificates(const ProxyOptions& o) {
 }
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
-                                          RouteStateRegistries registries, RouteRegistry& registry) {
+                                          RouteStateRegistries registries, RouteRegistry& registry,
+                                          UdpLimitsRegistry& udp) {
   auto set = RouteSet::build(resolve_proxy_protocol(o.routes, o), o.defaults, std::move(tickets), registries);
   set->settings = settings_of(o);
+  set->udp = UdpRoutes::build(*set->table, set->settings, udp);
   set->http = o.http;
   if (auto trusted = IpPatternList::compile(o.proxy_ips)) set->proxy_ips = std::move(*trusted);
   std::vector<std::string> ids;
@@ -132,10 +142,18 @@ asio::awaitable<void> tick_metrics(WorkerMetrics& metrics) {
 }
 
 // Socket takeover: what each handed-over descriptor is (anything but a
-// listening TCP socket is closed at once).
-std::vector<ListenerSet::Inherited> inspect_inherited(std::vector<core::UniqueFd> fds) {
+// listening TCP socket or a bound UDP socket is closed at once). UDP
+// sockets go to `udp`.
+std::vector<ListenerSet::Inherited> inspect_inherited(std::vector<core::UniqueFd> fds,
+                                                      std::vector<UdpListenerSet::Inherited>& udp) {
   std::vector<ListenerSet::Inherited> out;
   for (auto& fd : fds) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM) {
+      if (auto socket = UdpListenerSet::Inherited::inspect(std::move(fd))) udp.push_back(std::move(*socket));
+      continue;
+    }
     if (auto socket = ListenerSet::Inherited::inspect(std::move(fd))) {
       out.push_back(std::move(*socket));
     } else {
@@ -163,11 +181,21 @@ struct Proxy::Impl final : ProxyCore {
         shutdown(runtime, options.graceful_shutdown_timeout),
         tickets(std::make_shared<TicketKeys>()),
         certificates(make_certificates(options)),
-        routes(build_set(options, tickets, registries(), registry)),
+        routes(build_set(options, tickets, registries(), registry, udp_registry)),
         listeners(runtime, options.bind_addresses,
                   [this](std::size_t w, asio::ip::tcp::socket s, std::uint16_t port) {
                     serve_connection(*workers[w], std::move(s), port);
-                  }) {
+                  }),
+        udp_listeners(
+            runtime, options.bind_addresses,
+            {.start = [this](std::size_t w,
+                             std::shared_ptr<UdpListenerSocket> s) { udp_workers[w]->start_listener(s); },
+             .close = [this](std::size_t w,
+                             std::shared_ptr<UdpListenerSocket> s) { udp_workers[w]->close_listener(s); },
+             .stop_reading =
+                 [this](std::size_t w, std::shared_ptr<UdpListenerSocket> s) {
+                   udp_workers[w]->stop_reading(s);
+                 }}) {
     TargetResolver::Options resolver;
     for (const auto& server : options.dns.servers) {
       auto ep = core::Endpoint::parse(server, nullptr, {.default_port = 53});
@@ -178,11 +206,13 @@ struct Proxy::Impl final : ProxyCore {
                                                  WorkerMetricsOptions{.max_routes = registry.capacity()},
                                                  http_limits(options)));
     for (auto& w : workers) asio::co_spawn(w->io, tick_metrics(w->metrics), asio::detached);
+    for (auto& w : workers) udp_workers.push_back(std::make_unique<UdpWorker>(*w, registry.capacity()));
     checker.update(pools_of(*routes.load()));
     if (certificates) certificates->commit(generation);
     shutdown.on_begin([this] {
       std::lock_guard lock(control);
       listeners.close_all();
+      udp_listeners.stop_reading();
       if (certificates) certificates->stop();
       // HTTP connections finish their requests and close (HTTP/2: GOAWAY).
       for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->http_server.drain(); });
@@ -277,15 +307,19 @@ struct Proxy::Impl final : ProxyCore {
   }
 
   void apply(ProxyOptions next) {
-    auto set = build_set(next, tickets, registries(), registry);
+    auto set = build_set(next, tickets, registries(), registry, udp_registry);
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
+      auto udp_wanted = wanted_udp_ports(*set);
+      auto udp_pending = udp_listeners.prepare(udp_wanted);
       routes.publish(set);
       listeners.commit(std::move(pending), wanted);
+      udp_listeners.commit(std::move(udp_pending), udp_wanted);
     } else {
       routes.publish(set);
     }
+    udp_registry.retain(set->udp->route_ids());
     checker.update(pools_of(*set));
     if (certificates) certificates->commit(generation);
     retire_removed_routes(*set, next.drain_grace);
@@ -296,8 +330,8 @@ struct Proxy::Impl final : ProxyCore {
     }
     health.retain(keys);
     options = std::move(next);
-    spdlog::info("routes updated: {} routes, ports {}", set->table->routes().size(),
-                 fmt::join(listeners.ports(), ","));
+    spdlog::info("routes updated: {} routes, ports {}{}", set->table->routes().size(),
+                 fmt::join(listeners.ports(), ","), udp_ports_text());
   }
 
   // Routes the new table lacks: what they carry gets drainGrace. Every
@@ -310,6 +344,68 @@ struct Proxy::Impl final : ProxyCore {
     spdlog::info("{} route(s) removed: what they carry keeps running for up to {} ms (drainGrace)", retired,
                  grace.count());
     for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->wake_watchdogs(); });
+  }
+
+  std::set<std::uint16_t> wanted_udp_ports(const RouteSet& set) const {
+    return {set.udp->ports().begin(), set.udp->ports().end()};
+  }
+  std::string udp_ports_text() const {
+    auto ports = udp_listeners.ports();
+    if (ports.empty()) return {};
+    return fmt::format(", UDP ports {}", fmt::join(ports, ","));
+  }
+
+  // Every worker's UDP counters summed: getStatistics' `udp`.
+  json::object udp_statistics() const {
+    std::uint64_t in = 0, out = 0, bytes_in = 0, bytes_out = 0, active = 0, total = 0, expired = 0;
+    std::array<std::uint64_t, kUdpDropCount> drops{};
+    std::map<std::string, std::array<std::uint64_t, 4>> by_route;
+    const auto& entries = registry.entries();
+    for (const auto& w : udp_workers) {
+      const auto& c = w->counters();
+      in += c.datagrams_in.load();
+      out += c.datagrams_out.load();
+      bytes_in += c.bytes_in.load();
+      bytes_out += c.bytes_out.load();
+      active += c.sessions_active.load();
+      total += c.sessions_total.load();
+      expired += c.sessions_expired.load();
+      for (std::size_t i = 0; i < kUdpDropCount; ++i) drops[i] += c.drops(static_cast<UdpDrop>(i));
+      for (std::size_t slot = 0; slot < c.slots(); ++slot) {
+        const auto& r = c.route(slot);
+        if (r.in.load() == 0 && r.out.load() == 0) continue;
+        const std::string id =
+            slot < entries.size() ? entries[slot].id : std::string(RouteRegistry::kOverflowId);
+        auto& sum = by_route[id];
+        sum[0] += r.in.load();
+        sum[1] += r.out.load();
+        sum[2] += r.bytes_in.load();
+        sum[3] += r.bytes_out.load();
+      }
+    }
+    json::object dropped, routes_out;
+    std::uint64_t dropped_total = 0;
+    for (std::size_t i = 0; i < kUdpDropCount; ++i) {
+      dropped_total += drops[i];
+      if (drops[i]) dropped[to_string(static_cast<UdpDrop>(i))] = drops[i];
+    }
+    for (const auto& [id, v] : by_route) {
+      routes_out[id] = {{"datagramsIn", v[0]}, {"datagramsOut", v[1]}, {"bytesIn", v[2]}, {"bytesOut", v[3]}};
+    }
+    json::object o;
+    o["datagramsIn"] = in;
+    o["datagramsOut"] = out;
+    o["bytesIn"] = bytes_in;
+    o["bytesOut"] = bytes_out;
+    o["activeSessions"] = active;
+    o["totalSessions"] = total;
+    o["expiredSessions"] = expired;
+    o["dropped"] = json::object{{"total", dropped_total}, {"byReason", std::move(dropped)}};
+    o["byRoute"] = std::move(routes_out);
+    json::array ports;
+    for (auto p : udp_listeners.ports()) ports.push_back(p);
+    o["listeningPorts"] = std::move(ports);
+    return o;
   }
 
   std::set<std::uint16_t> wanted_ports(const RouteSet& set) const {
@@ -332,9 +428,12 @@ struct Proxy::Impl final : ProxyCore {
   std::uint64_t generation = 0;                    // of the route set being built; under `control`
   std::unique_ptr<AutoCertificates> certificates;  // with an `acme` section
   RouteRegistry registry;                          // under `control`
+  UdpLimitsRegistry udp_registry;                  // under `control`
   core::Snapshot<RouteSet> routes;
   std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<UdpWorker>> udp_workers;  // by worker index
   ListenerSet listeners;
+  UdpListenerSet udp_listeners;
   std::set<std::uint16_t> manual_ports;
   bool started = false;
 
@@ -383,10 +482,18 @@ void Proxy::start(std::vector<core::UniqueFd> inherited_fds) {
   if (impl_->started) return;
   auto set = impl_->routes.load();
   auto wanted = impl_->wanted_ports(*set);
-  auto inherited = inspect_inherited(std::move(inherited_fds));
+  std::vector<UdpListenerSet::Inherited> udp_inherited;
+  auto inherited = inspect_inherited(std::move(inherited_fds), udp_inherited);
   auto pending = impl_->listeners.prepare(wanted, &inherited);
+  auto udp_wanted = impl_->wanted_udp_ports(*set);
+  auto udp_pending = impl_->udp_listeners.prepare(udp_wanted, &udp_inherited);
   impl_->listeners.commit(std::move(pending), wanted);
+  impl_->udp_listeners.commit(std::move(udp_pending), udp_wanted);
   close_unneeded(std::move(inherited));
+  for (const auto& socket : udp_inherited) {
+    spdlog::info("takeover: {}/udp is not in this config; closing it",
+                 core::Endpoint{socket.address, socket.port}.to_string());
+  }
   impl_->started = true;
   impl_->checker.start();
   if (impl_->certificates) impl_->certificates->start();
@@ -400,8 +507,8 @@ void Proxy::start(std::vector<core::UniqueFd> inherited_fds) {
   pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
   impl_->runtime.start();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  spdlog::info("basalt-proxy: {} routes, {} workers, ports {}", set->table->routes().size(),
-               impl_->runtime.workers(), fmt::join(impl_->listeners.ports(), ","));
+  spdlog::info("basalt-proxy: {} routes, {} workers, ports {}{}", set->table->routes().size(),
+               impl_->runtime.workers(), fmt::join(impl_->listeners.ports(), ","), impl_->udp_ports_text());
 }
 
 void Proxy::stop() {
@@ -411,7 +518,9 @@ void Proxy::stop() {
 std::vector<core::UniqueFd> Proxy::listening_sockets() const {
   std::lock_guard lock(impl_->control);
   if (!impl_->started || impl_->shutdown.draining()) return {};
-  return impl_->listeners.duplicate();
+  auto fds = impl_->listeners.duplicate();
+  for (auto& fd : impl_->udp_listeners.duplicate()) fds.push_back(std::move(fd));
+  return fds;
 }
 
 void Proxy::drain(std::chrono::milliseconds limit, std::string reason) {
@@ -419,6 +528,7 @@ void Proxy::drain(std::chrono::milliseconds limit, std::string reason) {
     std::lock_guard lock(impl_->control);
     if (!impl_->started) return;
     impl_->listeners.close_all();
+    impl_->udp_listeners.stop_reading();
     // A connection accepted just before its acceptor closed may still wait
     // to start on its worker, and once the shutdown has begun it would be
     // refused: one round trip through every worker lets it in first.
@@ -516,6 +626,7 @@ json::object Proxy::metrics(const json::object& params) const {
   auto query = MetricsQuery::decode(params);
   std::lock_guard lock(impl_->control);
   auto out = impl_->collect(query).to_json();
+  out["udp"] = impl_->udp_statistics();
   add_drain_state(out);
   return out;
 }
@@ -541,13 +652,14 @@ json::object Proxy::statistics() const {
   out["listeningPorts"] = std::move(ports);
   out["routes"] = impl_->routes.load()->table->routes().size();
   out["trackedIps"] = impl_->limits.tracked_ips();
+  out["udp"] = impl_->udp_statistics();
   add_drain_state(out);
   return out;
 }
 
 std::string Proxy::prometheus() const {
   std::lock_guard lock(impl_->control);
-  return impl_->collect(MetricsQuery{}).prometheus();
+  return impl_->collect(MetricsQuery{}).prometheus() + udp_prometheus(impl_->udp_statistics());
 }
 
 json::object Proxy::certificate_status(std::string_view route_name) const {

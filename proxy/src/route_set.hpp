@@ -32,6 +32,7 @@ class AutoCertificate;
 class AutoCertificates;
 class ChallengeBoard;
 struct RouteCounter;
+class UdpRoutes;
 
 struct RouteTlsContexts {
   std::optional<core::TlsServerContext> server;   // terminate modes: the route's certificate
@@ -92,6 +93,9 @@ struct RouteSet {
   // without a route) and the challenges being answered. 0 / null: none.
   std::uint16_t acme_port = 0;
   const ChallengeBoard* challenges = nullptr;
+  // Routes with match.transport udp or all: ports, matching, session limits
+  // (udp/udp_routes.hpp). Set by the proxy after build().
+  std::shared_ptr<const UdpRoutes> udp;
 
   // Compiles `routes`; throws core::config::Error naming routes[i] when a
   // TLS context cannot be made. `tickets` (may be null) encrypts session

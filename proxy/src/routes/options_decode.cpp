@@ -297,7 +297,6 @@ RouteMatch decode_match(const Node& n) {
   RouteMatch m;
   m.ports = decode_ports(f.require("ports"));
   if (auto t = f.get("transport")) {
-    refuse_values(*t, {"udp", "all"});
     m.transport = enum_of<Transport>(
         *t, {{"tcp", Transport::kTcp}, {"udp", Transport::kUdp}, {"all", Transport::kAll}});
   }
@@ -586,11 +585,26 @@ UrlRewrite decode_url_rewrite(const Node& n) {
   return r;
 }
 
+UdpOptions decode_udp(const Node& n) {
+  Fields f(n, {"sessionTimeout", "maxSessionsPerIP", "maxDatagramSize"});
+  UdpOptions u;
+  if (auto v = f.get("sessionTimeout")) u.session_timeout = timeout_of(*v);
+  if (auto v = f.get("maxSessionsPerIP")) u.max_sessions_per_ip = positive_count(*v);
+  if (auto v = f.get("maxDatagramSize")) {
+    std::int64_t s = 0;
+    std::uint64_t size = 0;
+    if (!core::config::detail::integer_in_range(v->value(), 1, 65535, s, size))
+      v->fail("is not a datagram size in bytes (1-65535)");
+    u.max_datagram_size = static_cast<std::uint32_t>(size);
+  }
+  return u;
+}
+
 RouteAction decode_action(const Node& n, std::string_view base_dir) {
   Fields f(n,
            {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol",
-            "proxyProtocolVersion", "loadBalancing", "websocket", "options", "advanced"},
-           {{"nftables", "kernel forwarding (nftables)"}, {"udp", "UDP forwarding"}});
+            "proxyProtocolVersion", "loadBalancing", "websocket", "options", "advanced", "udp"},
+           {{"nftables", "kernel forwarding (nftables)"}});
   RouteAction a;
   a.type = enum_of<ActionType>(
       f.require("type"), {{"forward", ActionType::kForward}, {"socket-handler", ActionType::kSocketHandler}});
@@ -614,6 +628,7 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
     a.load_balancing = decode_load_balancing(*v);
   }
   if (auto v = f.get("websocket")) a.websocket = decode_websocket(*v);
+  if (auto v = f.get("udp")) a.udp = decode_udp(*v);
   if (auto v = f.get("options")) {
     Fields o(*v, {"backendProtocol"});
     if (auto b = o.get("backendProtocol")) {
@@ -764,6 +779,41 @@ void check_http_use(const RouteConfig& r, const Node& n) {
   }
 }
 
+// `key` is in the mapping `n` with a value other than null.
+bool has_key(const Node& n, std::string_view key) {
+  if (!n.value().is_object()) return false;
+  const auto* v = n.value().get_object().if_contains(key);
+  return v && !v->is_null();
+}
+
+// A UDP route (transport udp or all) is matched on ports and clientIp per
+// datagram: nothing carries a domain, a TLS hello or an HTTP request.
+// action.udp belongs to such routes only.
+void check_udp_use(const RouteConfig& r, const Node& n, bool udp_options) {
+  const auto& m = r.match;
+  if (m.transport == Transport::kTcp) {
+    if (udp_options)
+      throw Error(n.path() + ".action.udp", "applies only to routes with match.transport udp or all");
+    return;
+  }
+  const std::string_view transport = m.transport == Transport::kUdp ? "udp" : "all";
+  auto refuse = [&](std::string_view key, std::string_view why) {
+    throw Error(n.path() + "." + std::string(key),
+                fmt::format("does not apply to UDP (match.transport is {}): {}", transport, why));
+  };
+  if (!m.domains.empty())
+    refuse("match.domains", "a datagram carries no domain; match on ports and clientIp");
+  if (!m.tls_version.empty()) refuse("match.tlsVersion", "datagrams carry no TLS");
+  if (m.path) refuse("match.path", "datagrams carry no HTTP request");
+  if (!m.headers.empty()) refuse("match.headers", "datagrams carry no HTTP request");
+  if (m.protocol == AppProtocol::kHttp) refuse("match.protocol", "HTTP runs over TCP");
+  if (r.action.tls) refuse("action.tls", "basalt relays datagrams as they are (no DTLS)");
+  const std::string feature = first_http_feature(r);
+  if (!feature.empty()) refuse(feature, "it is an HTTP feature");
+  if (m.transport == Transport::kUdp && r.action.load_balancing && r.action.load_balancing->health_check)
+    refuse("action.loadBalancing.healthCheck", "active checks are HTTP requests");
+}
+
 // `certificate: auto` orders one certificate for exactly the route's
 // domains: each must be a host name or "*." and a host name.
 void check_auto_certificate(const RouteConfig& r, const Node& n) {
@@ -827,6 +877,7 @@ RouteConfig decode_route(const Node& n, std::string_view base_dir) {
     if (auto q = h.get("request")) r.request_headers = decode_header_edits(*q);
     if (auto q = h.get("response")) r.response_headers = decode_header_edits(*q);
   }
+  check_udp_use(r, n, has_key(f.require("action"), "udp"));
   check_http_use(r, n);
   check_auto_certificate(r, n);
   check_send_proxy_protocol(r, n);

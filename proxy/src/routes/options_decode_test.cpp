@@ -247,20 +247,15 @@ routes:
 
 TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
   const std::string fwd = "{type: forward, targets: [{host: 127.0.0.1, port: 80}]}";
-  EXPECT_EQ(error(one_route("{ports: 80, transport: udp}", fwd)),
-            "routes[0].match.transport: \"udp\" is not supported yet");
   EXPECT_EQ(error(one_route("{ports: 80, transport: sctp}", fwd)),
             "routes[0].match.transport: \"sctp\" is not one of: tcp, udp, all");
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {one_route("{ports: 80, protocol: quic}", fwd), "routes[0].match.protocol: "},
-      {one_route("{ports: 80, transport: all}", fwd), "routes[0].match.transport: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], forwardingEngine: nftables}"),
        "routes[0].action.forwardingEngine: "},
       {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], nftables: {}}"),
        "routes[0].action.nftables: "},
-      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], udp: {}}"),
-       "routes[0].action.udp: "},
       {one_route("{ports: 80}",
                  "{type: forward, targets: [{host: a, port: 1}], options: {backendProtocol: http3}}"),
        "routes[0].action.options.backendProtocol: "},
@@ -347,6 +342,59 @@ routes:
                         "(match.domains makes it one)"));
   EXPECT_THAT(error("sendProxyProtocol: true\n" + one_route("{ports: 80, domains: a.test}", fwd + "}")),
               HasSubstr("(set action.sendProxyProtocol: false on route r)"));
+TEST_F(OptionsDecodeTest, UdpRoutes) {
+  auto o = decode(R"yaml(
+routes:
+  - name: dns
+    match: {ports: 5353, transport: udp, clientIp: [127.0.0.0/8]}
+    action:
+      type: forward
+      targets: [{host: 127.0.0.1, port: 53}]
+      udp: {sessionTimeout: 5000, maxSessionsPerIP: 10, maxDatagramSize: 1232}
+  - name: both
+    match: {ports: 7000, transport: all}
+    action: {type: socket-handler, socketHandler: {type: echo}}
+)yaml");
+  ASSERT_EQ(o.routes.size(), 2u);
+  EXPECT_EQ(o.routes[0].match.transport, Transport::kUdp);
+  EXPECT_EQ(o.routes[0].action.udp.session_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(o.routes[0].action.udp.max_sessions_per_ip, 10u);
+  EXPECT_EQ(o.routes[0].action.udp.max_datagram_size, 1232u);
+  EXPECT_EQ(o.routes[1].match.transport, Transport::kAll);
+  EXPECT_EQ(o.routes[1].action.udp.session_timeout, std::chrono::milliseconds(60'000));
+  EXPECT_EQ(o.routes[1].action.udp.max_sessions_per_ip, 1000u);
+  EXPECT_EQ(o.routes[1].action.udp.max_datagram_size, 65535u);
+
+  const std::string fwd = "{type: forward, targets: [{host: 127.0.0.1, port: 53}]}";
+  EXPECT_EQ(error(one_route("{ports: 53, transport: udp, domains: a.test}", fwd)),
+            "routes[0].match.domains: does not apply to UDP (match.transport is udp): a datagram carries no "
+            "domain; match on ports and clientIp");
+  EXPECT_EQ(error(one_route("{ports: 53, transport: all, path: /x}", fwd)),
+            "routes[0].match.path: does not apply to UDP (match.transport is all): datagrams carry no HTTP "
+            "request");
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp, tlsVersion: [TLSv1.3]}", fwd)),
+              HasSubstr("routes[0].match.tlsVersion: does not apply to UDP"));
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp}",
+                              "{type: forward, targets: [{host: a, port: 1}], tls: {mode: passthrough}}")),
+              HasSubstr("routes[0].action.tls: does not apply to UDP"));
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp}",
+                              "{type: socket-handler, socketHandler: {type: httpBlock}}")),
+              HasSubstr("routes[0].action.socketHandler: does not apply to UDP"));
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp}",
+                              "{type: forward, targets: [{host: a, port: 1}], loadBalancing: {healthCheck: "
+                              "{path: /}}}")),
+              HasSubstr("routes[0].action.loadBalancing.healthCheck: does not apply to UDP"));
+  EXPECT_EQ(error(one_route("{ports: 53}", "{type: forward, targets: [{host: a, port: 1}], udp: {}}")),
+            "routes[0].action.udp: applies only to routes with match.transport udp or all");
+  EXPECT_EQ(error(one_route("{ports: 53, transport: udp}",
+                            "{type: forward, targets: [{host: a, port: 1}], udp: {maxDatagramSize: 70000}}")),
+            "routes[0].action.udp.maxDatagramSize: 70000 is not a datagram size in bytes (1-65535)");
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp}",
+                              "{type: forward, targets: [{host: a, port: 1}], udp: {sessionTimeout: 0}}")),
+              HasSubstr("routes[0].action.udp.sessionTimeout: 0 is not a timeout"));
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp}",
+                              "{type: forward, targets: [{host: a, port: 1}], udp: {idle: 1}}")),
+              HasSubstr("routes[0].action.udp.idle: unknown key"));
 }
 
 TEST_F(OptionsDecodeTest, HttpRouteFields) {

@@ -172,11 +172,11 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteConfig> rou
     }
   }
 
-  // Every enabled TCP route, best first.
+  // Every enabled TCP route (transport tcp or all), best first.
   std::vector<std::uint32_t> order;
   for (std::uint32_t i = 0; i < table->routes_.size(); ++i) {
     const auto& r = table->routes_[i];
-    if (r.config.enabled && r.config.match.transport == Transport::kTcp) order.push_back(i);
+    if (r.config.enabled && r.config.match.transport != Transport::kUdp) order.push_back(i);
   }
   const auto& all = table->routes_;
   std::stable_sort(order.begin(), order.end(), [&all](std::uint32_t a, std::uint32_t b) {

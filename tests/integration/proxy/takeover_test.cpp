@@ -10,6 +10,7 @@
 // ($NOTIFY_SOCKET, played by the test). No process is left after a test.
 #include <gmock/gmock.h>
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -711,6 +712,45 @@ TEST_F(ProxyTakeover, WebSocketOpenedBeforeARestartWorksUntilTheDrainLimit) {
   ASSERT_TRUE(fresh.open(web_port_));
   EXPECT_TRUE(fresh.exchange("after the restart"));
   std::cout << "WebSocket messages echoed by the draining process: " << after << "\n";
+}
+
+// UDP ports are handed over too: a client keeps its answers across a
+// restart (through a forward UDP route to an echo route of the same
+// proxy), the old process stops reading them, lets its sessions idle out
+// and exits, and the successor serves the very same sockets.
+TEST_F(ProxyTakeover, UdpPortsAreHandedOverAndTheOldSessionsIdleOut) {
+  HttpBackend backend("a");
+  ScriptedBackend echo(ScriptedBackend::Mode::kEcho);
+  const auto front = testing::free_port();
+  const auto back = testing::free_port();
+  write_config("", backend.port(), echo.port());
+  std::ofstream(dir_.file("proxy.yaml"), std::ios::app)
+      << "  - {name: udp-front, match: {ports: " << front
+      << ", transport: udp}, action: {type: forward, targets: [{host: 127.0.0.1, port: " << back << "}]}}\n"
+      << "  - {name: udp-echo, match: {ports: " << back
+      << ", transport: udp}, action: {type: socket-handler, socketHandler: {type: echo}}}\n";
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(front);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  auto exchange = [fd](const std::string& text) -> std::string {
+    ::send(fd, text.data(), text.size(), 0);
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) return "(no answer)";
+    char buf[512];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    return n < 0 ? "(error)" : std::string(buf, static_cast<std::size_t>(n));
+  };
+  auto& first = start(1, false);
+  EXPECT_EQ(exchange("one"), "one");
+  auto& second = start(2, true);
+  EXPECT_EQ(exchange("two"), "two");
+  EXPECT_EQ(first.wait(20s), 0) << first.log();
+  EXPECT_EQ(exchange("three"), "three") << second.log();
+  EXPECT_THAT(second.log(), ::testing::Not(HasSubstr("in use")));
+  ::close(fd);
 }
 
 }  // namespace

@@ -166,6 +166,14 @@ struct UrlRewrite {
   bool only_rewrite_path = true;
 };
 
+// `action.udp` (seed article) for routes with match.transport udp or all:
+// one session per client address and port (docs/proxy.md, "UDP routes").
+struct UdpOptions {
+  std::chrono::milliseconds session_timeout{60'000};  // idle time (either direction) before a session ends
+  std::uint32_t max_sessions_per_ip = 1'000;          // per route, over every worker
+  std::uint32_t max_datagram_size = 65'535;           // larger datagrams are dropped and counted
+};
+
 struct RouteAction {
   ActionType type = ActionType::kForward;
   std::vector<Target> targets;  // forward: at least one
@@ -180,6 +188,7 @@ struct RouteAction {
   // options' sendProxyProtocol / proxyProtocolVersion (ours, 1 or 2).
   std::optional<bool> send_proxy_protocol;
   std::optional<int> proxy_protocol_version;
+  UdpOptions udp;  // transport udp / all
 };
 
 // ---- security ----------------------------------------------------------------
