@@ -35,6 +35,8 @@
 #include "listener_set.hpp"
 #include "metrics/metrics_reader.hpp"
 #include "metrics/route_registry.hpp"
+#include "nftables/kernel_forwarder.hpp"
+#include "nftables/rule_plan.hpp"
 #include "route_set.hpp"
 #include "security/connection_limits.hpp"
 #include "worker.hpp"
@@ -70,6 +72,10 @@ std::unique_ptr<AutoCertificates> make_certificates(const ProxyOptions& o) {
   if (store.empty())
     store = std::filesystem::path(o.state_dir.empty() ? "/var/lib/basalt-proxy" : o.state_dir) / "certs";
   return std::make_unique<AutoCertificates>(AutoCertificates::Options{.acme = *o.acme, .store = store});
+}
+
+std::filesystem::path state_dir_of(const ProxyOptions& o) {
+  return o.state_dir.empty() ? "/var/lib/basalt-proxy" : o.state_dir;
 }
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
@@ -163,6 +169,8 @@ struct Proxy::Impl final : ProxyCore {
         tickets(std::make_shared<TicketKeys>()),
         certificates(make_certificates(options)),
         routes(build_set(options, tickets, registries(), registry)),
+        kernel_plan(RulePlan::build(routes.load()->table->routes())),
+        kernel(state_dir_of(options)),
         listeners(runtime, options.bind_addresses,
                   [this](std::size_t w, asio::ip::tcp::socket s, std::uint16_t port) {
                     serve_connection(*workers[w], std::move(s), port);
@@ -182,6 +190,7 @@ struct Proxy::Impl final : ProxyCore {
     shutdown.on_begin([this] {
       std::lock_guard lock(control);
       listeners.close_all();
+      kernel.remove_all();
       if (certificates) certificates->stop();
       // HTTP connections finish their requests and close (HTTP/2: GOAWAY).
       for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->http_server.drain(); });
@@ -277,14 +286,17 @@ struct Proxy::Impl final : ProxyCore {
 
   void apply(ProxyOptions next) {
     auto set = build_set(next, tickets, registries(), registry);
+    auto plan = RulePlan::build(set->table->routes());
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
+      kernel.apply(plan);  // one transaction; on failure nothing changed
       routes.publish(set);
       listeners.commit(std::move(pending), wanted);
     } else {
       routes.publish(set);
     }
+    kernel_plan = std::move(plan);
     checker.update(pools_of(*set));
     if (certificates) certificates->commit(generation);
     retire_removed_routes(*set, next.drain_grace);
@@ -332,6 +344,8 @@ struct Proxy::Impl final : ProxyCore {
   std::unique_ptr<AutoCertificates> certificates;  // with an `acme` section
   RouteRegistry registry;                          // under `control`
   core::Snapshot<RouteSet> routes;
+  RulePlan kernel_plan;    // forwardingEngine: nftables routes; under `control`
+  KernelForwarder kernel;  // installs kernel_plan once started; under `control`
   std::vector<std::unique_ptr<Worker>> workers;
   ListenerSet listeners;
   std::set<std::uint16_t> manual_ports;
@@ -368,6 +382,10 @@ Proxy::~Proxy() {
     impl_->shutdown.begin("proxy destroyed", std::chrono::milliseconds(0));
     impl_->runtime.join();
   }
+  {
+    std::lock_guard lock(impl_->control);
+    impl_->kernel.remove_all();
+  }
   // Connections a drain timeout cut are still pending coroutines; they must
   // go while the workers (their metrics, pipes, sessions) still exist.
   impl_->runtime.shutdown();
@@ -384,6 +402,7 @@ void Proxy::start(std::vector<core::UniqueFd> inherited_fds) {
   auto wanted = impl_->wanted_ports(*set);
   auto inherited = inspect_inherited(std::move(inherited_fds));
   auto pending = impl_->listeners.prepare(wanted, &inherited);
+  impl_->kernel.apply(impl_->kernel_plan);  // also removes what a crashed run left
   impl_->listeners.commit(std::move(pending), wanted);
   close_unneeded(std::move(inherited));
   impl_->started = true;
@@ -540,6 +559,7 @@ json::object Proxy::statistics() const {
   out["listeningPorts"] = std::move(ports);
   out["routes"] = impl_->routes.load()->table->routes().size();
   out["trackedIps"] = impl_->limits.tracked_ips();
+  if (impl_->kernel.active()) out["nftables"] = impl_->kernel.status();
   add_drain_state(out);
   return out;
 }

@@ -166,6 +166,21 @@ struct UrlRewrite {
   bool only_rewrite_path = true;
 };
 
+// `forwardingEngine: nftables` with `action.nftables` (the package's
+// NfTableProxyOptions): the kernel forwards the route's ports by DNAT; the
+// proxy never sees its connections (docs/proxy.md, "Kernel forwarding").
+struct NftablesOptions {
+  std::string to_host;                   // `toHost`; empty: the route's one target host (an IP address)
+  std::vector<PortRange> to_port;        // `toPort`; empty: the target's port (or the same port: `preserve`)
+  Transport protocol = Transport::kTcp;  // tcp | udp | all
+  bool preserve_source_ip = false;       // no masquerade: the backend must route back through this host
+  bool enable_logging = false;           // a kernel log line per new connection
+  bool ipv6_support = false;
+  std::optional<std::vector<std::string>> ip_allow_list;  // absent: the route's security lists
+  std::optional<std::vector<std::string>> ip_block_list;
+  std::string table_name = "basalt_proxy";  // in family inet
+};
+
 struct RouteAction {
   ActionType type = ActionType::kForward;
   std::vector<Target> targets;  // forward: at least one
@@ -175,6 +190,7 @@ struct RouteAction {
   WebSocketOptions websocket;
   BackendProtocol backend_protocol = BackendProtocol::kAuto;  // `options.backendProtocol`
   std::optional<UrlRewrite> url_rewrite;
+  std::optional<NftablesOptions> nftables;  // forwardingEngine: nftables
 };
 
 // ---- security ----------------------------------------------------------------
