@@ -453,6 +453,39 @@ TEST_F(KernelForwarding, AfterKill9TheNextStartRemovesTheTable) {
   EXPECT_THAT(tables(), HasSubstr("table inet foreign"));
 }
 
+TEST_F(KernelForwarding, AddressListsAndPortMaps) {
+  backend_server_.emplace(backend_, std::vector<std::uint16_t>{80, 81});
+  ASSERT_TRUE(backend_server_->ready());
+  auto route = [](const std::string& name, const std::string& ports, const std::string& nftables) {
+    return R"({"name": ")" + name + R"(", "match": {"ports": )" + ports +
+           R"(}, "action": {"type": "forward", "forwardingEngine": "nftables", "nftables": )" + nftables +
+           "}}";
+  };
+  auto& proxy = start({
+      // 8090 -> 81 (served), 8091 -> 82 (nothing there): mapped in order.
+      route("mapped", "[8090, 8091]",
+            R"({"toHost": "198.51.100.2", "toPort": [81, 82], "protocol": "all", "enableLogging": true,
+                "ipAllowList": ["192.0.2.0/24", "2001:db8::/32"], "ipBlockList": ["203.0.113.0/24"]})"),
+      route("blocked", "8095", R"({"toHost": "198.51.100.2", "toPort": 80, "ipBlockList": ["192.0.2.2"]})"),
+      route("not-allowed", "8096",
+            R"({"toHost": "198.51.100.2", "toPort": 80, "ipAllowList": ["198.51.100.0/24"]})"),
+  });
+  ASSERT_TRUE(proxy.ready()) << proxy.log();
+  EXPECT_THAT(talk(client_, kProxyClientSide, 8090, "a\n"), HasSubstr("a\n"));
+  EXPECT_EQ(talk(client_, kProxyClientSide, 8091, "b\n"), "refused");
+  EXPECT_EQ(talk(client_, kProxyClientSide, 8095, "c\n"), "refused");
+  EXPECT_EQ(talk(client_, kProxyClientSide, 8096, "d\n"), "refused");
+  EXPECT_EQ(backend_server_->connections(), 1);
+  const std::string table = nft({"list", "table", "inet", "basalt_proxy"});
+  EXPECT_THAT(table, HasSubstr("set r1_block"));
+  EXPECT_THAT(table, HasSubstr("elements = { 192.0.2.2 }"));
+  auto s = stats();
+  for (const char* id : {"mapped", "blocked", "not-allowed"})
+    EXPECT_TRUE(s["nftables"].as_object().at(id).as_object().at("active").as_bool()) << id << " " << s;
+  EXPECT_EQ(s["totalConnections"].to_number<std::int64_t>(), 0);
+  EXPECT_EQ(proxy.stop(), 0);
+}
+
 TEST_F(KernelForwarding, ForwardingOffIsAStartError) {
   sh({"ip", "netns", "exec", proxy_, "sysctl", "-qw", "net.ipv4.ip_forward=0"});
   auto& proxy = start({kernel_route(8080), kEchoRoute});
