@@ -901,6 +901,9 @@ void check_kernel_route(const RouteConfig& r, const Node& n) {
   constexpr std::string_view kWhy =
       "does not apply with forwardingEngine: nftables (the kernel matches on ports and addresses only)";
   if (match_field) throw Error(n.path() + ".match." + match_field, std::string(kWhy));
+  if (m.transport != Transport::kTcp)
+    throw Error(n.path() + ".match.transport",
+                "give a kernel-forwarded route's transport as action.nftables.protocol");
   if (!r.request_headers.empty() || !r.response_headers.empty())
     throw Error(n.path() + ".headers", std::string(kWhy));
   if (!r.security) return;
