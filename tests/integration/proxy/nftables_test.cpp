@@ -10,6 +10,7 @@
 //   - updateRoutes moves a route's port in one step, and an update that
 //     fails (a table the proxy does not own) changes nothing;
 //   - after kill -9 the table stays, and the next start removes it;
+//   - a successor taking over keeps the rules, the old process leaves them;
 //   - a table the proxy did not make is never touched;
 //   - forwarding switched off on the host is a clear start error.
 // Needs root (network namespaces, nftables): without it the tests skip with
@@ -174,16 +175,18 @@ class NsBackend {
 // basalt-proxy serve inside a network namespace.
 class NsProxy {
  public:
-  NsProxy(const std::string& ns, const TempDir& dir, const std::string& config)
+  // With `takeover`: `serve --takeover`, replacing the proxy serving on
+  // the same state dir.
+  NsProxy(const std::string& ns, const TempDir& dir, const std::string& config, bool takeover = false)
       : socket_(dir.file("proxy.sock")), log_(dir.file("proxy.log")) {
     const auto config_path = dir.file("proxy.yaml");
     std::ofstream(config_path) << config;
-    ::unlink(socket_.c_str());
+    if (!takeover) ::unlink(socket_.c_str());
     process_.emplace(Process::Options{
         .argv = {"/bin/sh", "-c",
                  "exec ip netns exec " + ns + " " + testing::binary("basalt-proxy") + " serve --config " +
                      config_path + " --workers 1 --state-dir " + dir.file("state") + " --management-socket " +
-                     socket_ + " --log-level debug 2>>" + log_}});
+                     socket_ + " --log-level debug" + (takeover ? " --takeover" : "") + " 2>>" + log_}});
     ready_ = eventually([this] {
       if (!process_->running()) return true;
       try {
@@ -484,6 +487,23 @@ TEST_F(KernelForwarding, AddressListsAndPortMaps) {
     EXPECT_TRUE(s["nftables"].as_object().at(id).as_object().at("active").as_bool()) << id << " " << s;
   EXPECT_EQ(s["totalConnections"].to_number<std::int64_t>(), 0);
   EXPECT_EQ(proxy.stop(), 0);
+}
+
+// A successor taking over (serve --takeover) replaces the tables under its
+// own pid before the old process drains, and the old one leaves them.
+TEST_F(KernelForwarding, TakeoverKeepsTheRules) {
+  auto& old = start({kernel_route(8080), kEchoRoute});
+  ASSERT_TRUE(old.ready()) << old.log();
+  NsProxy successor(proxy_, dir_, config_of({kernel_route(8080), kEchoRoute}), true);
+  ASSERT_TRUE(eventually([&] { return !old.process().running(); }, 20s)) << old.log();
+  EXPECT_EQ(old.process().wait(1s), 0) << old.log();
+  ASSERT_TRUE(successor.process().running()) << successor.log();
+  EXPECT_THAT(nft({"list", "table", "inet", "basalt_proxy"}),
+              HasSubstr("basalt-proxy pid=" + std::to_string(successor.process().pid())))
+      << successor.log();
+  EXPECT_THAT(talk(client_, kProxyClientSide, 8080, "a\n"), HasSubstr("a\n"));
+  EXPECT_EQ(successor.stop(), 0) << successor.log();
+  EXPECT_THAT(tables(), Not(HasSubstr("basalt_proxy")));
 }
 
 TEST_F(KernelForwarding, ForwardingOffIsAStartError) {
