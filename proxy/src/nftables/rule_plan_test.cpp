@@ -65,6 +65,33 @@ routes:
   EXPECT_THAT(script, Not(HasSubstr("9000")));
 }
 
+// The example of docs/proxy.md, "Kernel forwarding (nftables)".
+TEST(RulePlan, TheDocumentedExample) {
+  const auto plan = plan_of(R"(
+routes:
+  - name: game
+    match: {ports: [7000, {from: 7100, to: 7199}]}
+    action:
+      type: forward
+      forwardingEngine: nftables
+      targets: [{host: 198.51.100.2, port: 7000}]
+      nftables: {protocol: all, ipAllowList: [192.0.2.0/24]}
+  - name: mapped
+    match: {ports: {from: 8000, to: 8002}}
+    action: {type: forward, forwardingEngine: nftables,
+             nftables: {toHost: 198.51.100.3, toPort: {from: 9000, to: 9002}, preserveSourceIP: true}}
+)");
+  ASSERT_EQ(plan.routes().size(), 2u);
+  EXPECT_EQ(plan.routes()[0].rules, 5u);
+  EXPECT_EQ(plan.routes()[1].rules, 2u);
+  const auto script = plan.script("o", {});
+  EXPECT_THAT(script,
+              HasSubstr("th dport { 7000, 7100-7199 } fib daddr type local dnat ip to 198.51.100.2:7000"));
+  EXPECT_THAT(script,
+              HasSubstr("dnat ip to th dport map { 8000 : 198.51.100.3 . 9000, 8001 : 198.51.100.3 . 9001, "
+                        "8002 : 198.51.100.3 . 9002 }"));
+}
+
 TEST(RulePlan, NoKernelRoutesNoTables) {
   const auto plan = plan_of(R"(
 routes:
