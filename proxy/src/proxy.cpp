@@ -38,6 +38,8 @@
 #include "listener_set.hpp"
 #include "metrics/metrics_reader.hpp"
 #include "metrics/route_registry.hpp"
+#include "nftables/kernel_forwarder.hpp"
+#include "nftables/rule_plan.hpp"
 #include "route_set.hpp"
 #include "security/connection_limits.hpp"
 #include "udp/udp_listener_set.hpp"
@@ -79,6 +81,10 @@ std::unique_ptr<AutoCertificates> make_certificates(const ProxyOptions& o) {
   if (store.empty())
     store = std::filesystem::path(o.state_dir.empty() ? "/var/lib/basalt-proxy" : o.state_dir) / "certs";
   return std::make_unique<AutoCertificates>(AutoCertificates::Options{.acme = *o.acme, .store = store});
+}
+
+std::filesystem::path state_dir_of(const ProxyOptions& o) {
+  return o.state_dir.empty() ? "/var/lib/basalt-proxy" : o.state_dir;
 }
 
 std::shared_ptr<const RouteSet> build_set(const ProxyOptions& o, std::shared_ptr<TicketKeys> tickets,
@@ -182,6 +188,8 @@ struct Proxy::Impl final : ProxyCore {
         tickets(std::make_shared<TicketKeys>()),
         certificates(make_certificates(options)),
         routes(build_set(options, tickets, registries(), registry, udp_registry)),
+        kernel_plan(RulePlan::build(routes.load()->table->routes())),
+        kernel(state_dir_of(options)),
         listeners(runtime, options.bind_addresses,
                   [this](std::size_t w, asio::ip::tcp::socket s, std::uint16_t port) {
                     serve_connection(*workers[w], std::move(s), port);
@@ -213,6 +221,7 @@ struct Proxy::Impl final : ProxyCore {
       std::lock_guard lock(control);
       listeners.close_all();
       udp_listeners.stop_reading();
+      kernel.remove_all();
       if (certificates) certificates->stop();
       // HTTP connections finish their requests and close (HTTP/2: GOAWAY).
       for (auto& w : workers) asio::post(w->io, [worker = w.get()] { worker->http_server.drain(); });
@@ -308,11 +317,13 @@ struct Proxy::Impl final : ProxyCore {
 
   void apply(ProxyOptions next) {
     auto set = build_set(next, tickets, registries(), registry, udp_registry);
+    auto plan = RulePlan::build(set->table->routes());
     if (started) {
       auto wanted = wanted_ports(*set);
       auto pending = listeners.prepare(wanted);
       auto udp_wanted = wanted_udp_ports(*set);
       auto udp_pending = udp_listeners.prepare(udp_wanted);
+      kernel.apply(plan);  // one transaction; on failure nothing changed
       routes.publish(set);
       listeners.commit(std::move(pending), wanted);
       udp_listeners.commit(std::move(udp_pending), udp_wanted);
@@ -320,6 +331,7 @@ struct Proxy::Impl final : ProxyCore {
       routes.publish(set);
     }
     udp_registry.retain(set->udp->route_ids());
+    kernel_plan = std::move(plan);
     checker.update(pools_of(*set));
     if (certificates) certificates->commit(generation);
     retire_removed_routes(*set, next.drain_grace);
@@ -430,6 +442,8 @@ struct Proxy::Impl final : ProxyCore {
   RouteRegistry registry;                          // under `control`
   UdpLimitsRegistry udp_registry;                  // under `control`
   core::Snapshot<RouteSet> routes;
+  RulePlan kernel_plan;    // forwardingEngine: nftables routes; under `control`
+  KernelForwarder kernel;  // installs kernel_plan once started; under `control`
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<UdpWorker>> udp_workers;  // by worker index
   ListenerSet listeners;
@@ -468,6 +482,10 @@ Proxy::~Proxy() {
     impl_->shutdown.begin("proxy destroyed", std::chrono::milliseconds(0));
     impl_->runtime.join();
   }
+  {
+    std::lock_guard lock(impl_->control);
+    impl_->kernel.remove_all();
+  }
   // Connections a drain timeout cut are still pending coroutines; they must
   // go while the workers (their metrics, pipes, sessions) still exist.
   impl_->runtime.shutdown();
@@ -487,6 +505,7 @@ void Proxy::start(std::vector<core::UniqueFd> inherited_fds) {
   auto pending = impl_->listeners.prepare(wanted, &inherited);
   auto udp_wanted = impl_->wanted_udp_ports(*set);
   auto udp_pending = impl_->udp_listeners.prepare(udp_wanted, &udp_inherited);
+  impl_->kernel.apply(impl_->kernel_plan);  // also removes what a crashed run left
   impl_->listeners.commit(std::move(pending), wanted);
   impl_->udp_listeners.commit(std::move(udp_pending), udp_wanted);
   close_unneeded(std::move(inherited));
@@ -653,6 +672,7 @@ json::object Proxy::statistics() const {
   out["routes"] = impl_->routes.load()->table->routes().size();
   out["trackedIps"] = impl_->limits.tracked_ips();
   out["udp"] = impl_->udp_statistics();
+  if (impl_->kernel.active()) out["nftables"] = impl_->kernel.status();
   add_drain_state(out);
   return out;
 }

@@ -600,17 +600,118 @@ UdpOptions decode_udp(const Node& n) {
   return u;
 }
 
+// An nftables set element: an address or a CIDR (no globs).
+std::vector<std::string> decode_kernel_ip_list(const Node& n) {
+  auto list = decode_as<std::vector<std::string>>(n);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (!core::Cidr::parse(list[i])) {
+      n.element(n.value().get_array()[i], i)
+          .fail("is not an IP address or a CIDR (kernel forwarding takes no globs or ranges)");
+    }
+  }
+  return list;
+}
+
+// `action.nftables`: the package's NfTableProxyOptions (docs/proxy.md,
+// "Kernel forwarding (nftables)").
+NftablesOptions decode_nftables(const Node& n) {
+  Fields f(
+      n,
+      {"fromPort", "toPort", "toHost", "protocol", "preserveSourceIP", "deleteOnExit", "enableLogging",
+       "ipv6Support", "logFormat", "ipAllowList", "ipBlockList", "useIPSets", "forceCleanSlate", "tableName",
+       "useAdvancedNAT", "qos"},
+      {{"maxRetries", "retrying a rule update (an update is one transaction, applied whole or refused)"},
+       {"retryDelayMs", "retrying a rule update (an update is one transaction, applied whole or refused)"}});
+  NftablesOptions o;
+  if (auto v = f.get("fromPort"))
+    v->fail("is not taken here: the route's match.ports are the ports it forwards");
+  if (auto v = f.get("toHost")) {
+    o.to_host = decode_as<std::string>(*v);
+    if (!core::IpAddress::parse(o.to_host))
+      v->fail("is not an IP address (the kernel does not resolve names)");
+  }
+  if (auto v = f.get("toPort")) o.to_port = decode_ports(*v).ranges;
+  if (auto v = f.get("protocol")) {
+    o.protocol = enum_of<Transport>(
+        *v, {{"tcp", Transport::kTcp}, {"udp", Transport::kUdp}, {"all", Transport::kAll}});
+  }
+  if (auto v = f.get("preserveSourceIP")) o.preserve_source_ip = decode_as<bool>(*v);
+  if (auto v = f.get("deleteOnExit")) {
+    if (!decode_as<bool>(*v))
+      v->fail("is not supported: basalt-proxy always removes its tables when it stops");
+  }
+  if (auto v = f.get("enableLogging")) o.enable_logging = decode_as<bool>(*v);
+  if (auto v = f.get("ipv6Support")) o.ipv6_support = decode_as<bool>(*v);
+  if (auto v = f.get("logFormat")) {
+    refuse_values(*v, {"json"});
+    enum_of<int>(*v, {{"plain", 0}, {"json", 1}});
+  }
+  if (auto v = f.get("ipAllowList")) o.ip_allow_list = decode_kernel_ip_list(*v);
+  if (auto v = f.get("ipBlockList")) o.ip_block_list = decode_kernel_ip_list(*v);
+  // Always true here: the lists are named sets, NAT is conntrack's, and the
+  // proxy's own tables are replaced whole at start. Checked, no effect.
+  for (std::string_view key : {"useIPSets", "forceCleanSlate", "useAdvancedNAT"}) {
+    if (auto v = f.get(key)) decode_as<bool>(*v);
+  }
+  if (auto v = f.get("tableName")) {
+    o.table_name = decode_as<std::string>(*v);
+    const bool ok = !o.table_name.empty() && o.table_name.size() <= 64 &&
+                    std::isalpha(static_cast<unsigned char>(o.table_name[0])) &&
+                    std::all_of(o.table_name.begin(), o.table_name.end(),
+                                [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+    if (!ok) v->fail("is not a table name: a letter, then letters, digits or '_' (at most 64)");
+  }
+  if (auto v = f.get("qos")) {
+    Fields q(*v, {"enabled", "maxRate", "priority", "markConnections"});
+    if (auto e = q.get("enabled"); e && decode_as<bool>(*e)) e->fail("is not supported yet");
+  }
+  return o;
+}
+
+// A kernel-forwarded action: one destination address, no part of the proxy's
+// own connection handling.
+void check_kernel_action(RouteAction& a, const Fields& f, const Node& n) {
+  for (std::string_view key : {"tls", "socketHandler", "loadBalancing", "websocket", "options", "advanced"}) {
+    if (auto v = f.get(key)) {
+      throw Error(v->path(),
+                  "does not apply with forwardingEngine: nftables (the kernel forwards the packets; the "
+                  "proxy never sees the connection)");
+    }
+  }
+  if (a.type != ActionType::kForward) n.fail_at("type", "must be forward with forwardingEngine: nftables");
+  auto& k = *a.nftables;
+  if (!k.to_host.empty()) {
+    if (!a.targets.empty()) n.fail_at("targets", "give nftables.toHost or targets, not both");
+    return;
+  }
+  if (a.targets.size() != 1 || a.targets[0].host.size() != 1) {
+    n.fail_at("targets",
+              "a kernel-forwarded route has one destination: one target with one host (or nftables.toHost)");
+  }
+  const auto& t = a.targets[0];
+  if (!core::IpAddress::parse(t.host[0])) {
+    n.fail_at("targets",
+              fmt::format("\"{}\" is not an IP address (the kernel does not resolve names)", t.host[0]));
+  }
+  k.to_host = t.host[0];
+  if (k.to_port.empty() && !t.preserve_port) k.to_port.push_back({t.port, t.port});
+  a.targets.clear();
+}
+
 RouteAction decode_action(const Node& n, std::string_view base_dir) {
   Fields f(n,
            {"type", "targets", "tls", "socketHandler", "forwardingEngine", "sendProxyProtocol",
-            "proxyProtocolVersion", "loadBalancing", "websocket", "options", "advanced", "udp"},
-           {{"nftables", "kernel forwarding (nftables)"}});
+            "proxyProtocolVersion", "loadBalancing", "websocket", "options", "advanced", "udp", "nftables"});
   RouteAction a;
   a.type = enum_of<ActionType>(
       f.require("type"), {{"forward", ActionType::kForward}, {"socket-handler", ActionType::kSocketHandler}});
   if (auto e = f.get("forwardingEngine")) {
-    refuse_values(*e, {"nftables"});
-    enum_of<int>(*e, {{"node", 0}, {"nftables", 1}});  // node: basalt's own relay, what it does anyway
+    // node: basalt's own relay, what it does anyway
+    if (enum_of<int>(*e, {{"node", 0}, {"nftables", 1}}) == 1) a.nftables.emplace();
+  }
+  if (auto v = f.get("nftables")) {
+    if (!a.nftables) throw Error(v->path(), "applies only with forwardingEngine: nftables");
+    a.nftables = decode_nftables(*v);
   }
   if (auto s = f.get("sendProxyProtocol")) a.send_proxy_protocol = decode_as<bool>(*s);
   if (auto v = f.get("proxyProtocolVersion")) a.proxy_protocol_version = proxy_protocol_version_of(*v);
@@ -648,6 +749,10 @@ RouteAction decode_action(const Node& n, std::string_view base_dir) {
     if (auto r = adv.get("urlRewrite")) a.url_rewrite = decode_url_rewrite(*r);
   }
 
+  if (a.nftables) {
+    check_kernel_action(a, f, n);
+    return a;
+  }
   if (a.type == ActionType::kForward) {
     if (a.targets.empty()) n.fail_at("targets", "a forward route needs at least one target");
     if (handler) throw Error(handler->path(), "only a socket-handler route takes a socketHandler");
@@ -856,6 +961,46 @@ void check_send_proxy_protocol(const RouteConfig& r, const Node& n) {
     throw Error(n.path() + ".action.sendProxyProtocol", why);
 }
 
+// A kernel-forwarded route matches on ports only, and of its security only
+// the address lists apply (as nftables sets, so addresses and CIDRs).
+void check_kernel_route(const RouteConfig& r, const Node& n) {
+  if (!r.action.nftables) return;
+  const auto& m = r.match;
+  const char* match_field = !m.domains.empty()                ? "domains"
+                            : !m.client_ip.empty()            ? "clientIp"
+                            : !m.tls_version.empty()          ? "tlsVersion"
+                            : m.path                          ? "path"
+                            : !m.headers.empty()              ? "headers"
+                            : m.protocol != AppProtocol::kAny ? "protocol"
+                                                              : nullptr;
+  constexpr std::string_view kWhy =
+      "does not apply with forwardingEngine: nftables (the kernel matches on ports and addresses only)";
+  if (match_field) throw Error(n.path() + ".match." + match_field, std::string(kWhy));
+  if (m.transport != Transport::kTcp)
+    throw Error(n.path() + ".match.transport",
+                "give a kernel-forwarded route's transport as action.nftables.protocol");
+  if (!r.request_headers.empty() || !r.response_headers.empty())
+    throw Error(n.path() + ".headers", std::string(kWhy));
+  if (!r.security) return;
+  const auto& s = *r.security;
+  const char* security_field = s.max_connections                    ? "maxConnections"
+                               : s.max_connections_per_ip           ? "maxConnectionsPerIP"
+                               : s.connection_rate_limit_per_minute ? "connectionRateLimitPerMinute"
+                               : s.rate_limit                       ? "rateLimit"
+                               : s.basic_auth                       ? "basicAuth"
+                                                                    : nullptr;
+  if (security_field) throw Error(n.path() + ".security." + security_field, std::string(kWhy));
+  for (const auto* list : {&s.ip_allow_list, &s.ip_block_list}) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      if (core::Cidr::parse((*list)[i])) continue;
+      throw Error(fmt::format("{}.security.{}[{}]", n.path(),
+                              list == &s.ip_allow_list ? "ipAllowList" : "ipBlockList", i),
+                  fmt::format("\"{}\" is not an IP address or a CIDR (kernel forwarding takes no globs)",
+                              (*list)[i]));
+    }
+  }
+}
+
 RouteConfig decode_route(const Node& n, std::string_view base_dir) {
   Fields f(n,
            {"name", "description", "tags", "priority", "enabled", "match", "action", "security", "headers"});
@@ -878,6 +1023,7 @@ RouteConfig decode_route(const Node& n, std::string_view base_dir) {
     if (auto q = h.get("response")) r.response_headers = decode_header_edits(*q);
   }
   check_udp_use(r, n, has_key(f.require("action"), "udp"));
+  check_kernel_route(r, n);
   check_http_use(r, n);
   check_auto_certificate(r, n);
   check_send_proxy_protocol(r, n);

@@ -252,10 +252,18 @@ TEST_F(OptionsDecodeTest, UnsupportedFieldsAreNamed) {
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {one_route("{ports: 80, protocol: quic}", fwd), "routes[0].match.protocol: "},
-      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], forwardingEngine: nftables}"),
-       "routes[0].action.forwardingEngine: "},
-      {one_route("{ports: 80}", "{type: forward, targets: [{host: a, port: 1}], nftables: {}}"),
-       "routes[0].action.nftables: "},
+      {one_route("{ports: 80}",
+                 "{type: forward, targets: [{host: 192.0.2.1, port: 1}], forwardingEngine: nftables, "
+                 "nftables: {maxRetries: 3}}"),
+       "routes[0].action.nftables.maxRetries: "},
+      {one_route("{ports: 80}",
+                 "{type: forward, targets: [{host: 192.0.2.1, port: 1}], forwardingEngine: nftables, "
+                 "nftables: {qos: {enabled: true, maxRate: 10mbps}}}"),
+       "routes[0].action.nftables.qos.enabled: "},
+      {one_route("{ports: 80}",
+                 "{type: forward, targets: [{host: 192.0.2.1, port: 1}], forwardingEngine: nftables, "
+                 "nftables: {logFormat: json}}"),
+       "routes[0].action.nftables.logFormat: "},
       {one_route("{ports: 80}",
                  "{type: forward, targets: [{host: a, port: 1}], options: {backendProtocol: http3}}"),
        "routes[0].action.options.backendProtocol: "},
@@ -342,6 +350,8 @@ routes:
                         "(match.domains makes it one)"));
   EXPECT_THAT(error("sendProxyProtocol: true\n" + one_route("{ports: 80, domains: a.test}", fwd + "}")),
               HasSubstr("(set action.sendProxyProtocol: false on route r)"));
+}
+
 TEST_F(OptionsDecodeTest, UdpRoutes) {
   auto o = decode(R"yaml(
 routes:
@@ -395,6 +405,98 @@ routes:
   EXPECT_THAT(error(one_route("{ports: 53, transport: udp}",
                               "{type: forward, targets: [{host: a, port: 1}], udp: {idle: 1}}")),
               HasSubstr("routes[0].action.udp.idle: unknown key"));
+}
+
+TEST_F(OptionsDecodeTest, KernelForwardedRoutes) {
+  auto o = decode(R"yaml(
+routes:
+  - name: kernel
+    match: {ports: [8080, {from: 9000, to: 9001}]}
+    action:
+      type: forward
+      forwardingEngine: nftables
+      targets: [{host: 198.51.100.2, port: 80}]
+      nftables: {protocol: all, preserveSourceIP: true, enableLogging: true, tableName: edge_1,
+                 ipAllowList: [192.0.2.0/24, "2001:db8::1"], useIPSets: false, forceCleanSlate: true,
+                 useAdvancedNAT: true, deleteOnExit: true, logFormat: plain, qos: {enabled: false}}
+  - name: mapped
+    match: {ports: {from: 7000, to: 7002}}
+    action: {type: forward, forwardingEngine: nftables, nftables: {toHost: "2001:db8::2", toPort: {from: 80, to: 82}, ipv6Support: true}}
+  - name: same-port
+    match: {ports: 6000}
+    action: {type: forward, forwardingEngine: nftables, targets: [{host: 198.51.100.3, port: preserve}]}
+)yaml");
+  ASSERT_EQ(o.routes.size(), 3u);
+  const auto& k = *o.routes[0].action.nftables;
+  EXPECT_EQ(k.to_host, "198.51.100.2");
+  ASSERT_EQ(k.to_port.size(), 1u);
+  EXPECT_EQ(k.to_port[0].from, 80);
+  EXPECT_EQ(k.protocol, Transport::kAll);
+  EXPECT_TRUE(k.preserve_source_ip);
+  EXPECT_TRUE(k.enable_logging);
+  EXPECT_EQ(k.table_name, "edge_1");
+  EXPECT_EQ(k.ip_allow_list->size(), 2u);
+  EXPECT_FALSE(k.ip_block_list);
+  EXPECT_TRUE(o.routes[0].action.targets.empty());  // moved into toHost / toPort
+  const auto& m = *o.routes[1].action.nftables;
+  EXPECT_EQ(m.to_host, "2001:db8::2");
+  EXPECT_EQ(m.to_port[0].to, 82);
+  EXPECT_EQ(m.table_name, "basalt_proxy");
+  EXPECT_TRUE(o.routes[2].action.nftables->to_port.empty());  // preserve: the same port
+  EXPECT_FALSE(o.routes[2].action.nftables->preserve_source_ip);
+
+  const std::string ok =
+      "{type: forward, forwardingEngine: nftables, targets: [{host: 198.51.100.2, port: 80}]";
+  const std::string why = "does not apply with forwardingEngine: nftables";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {one_route("{ports: 80}", "{type: forward, targets: [{host: 192.0.2.1, port: 1}], nftables: {}}"),
+       "routes[0].action.nftables: applies only with forwardingEngine: nftables"},
+      {one_route("{ports: 80}",
+                 "{type: forward, forwardingEngine: nftables, targets: [{host: backend.test, port: 1}]}"),
+       "routes[0].action.targets: \"backend.test\" is not an IP address (the kernel does not resolve names)"},
+      {one_route(
+           "{ports: 80}",
+           "{type: forward, forwardingEngine: nftables, targets: [{host: [192.0.2.1, 192.0.2.2], port: 1}]}"),
+       "routes[0].action.targets: a kernel-forwarded route has one destination: one target with one host (or "
+       "nftables.toHost)"},
+      {one_route("{ports: 80}",
+                 "{type: forward, forwardingEngine: nftables, targets: [{host: 192.0.2.1, port: 1}], "
+                 "nftables: {toHost: 192.0.2.2}}"),
+       "routes[0].action.targets: give nftables.toHost or targets, not both"},
+      {one_route("{ports: 80}", "{type: forward, forwardingEngine: nftables, nftables: {toHost: localhost}}"),
+       "routes[0].action.nftables.toHost: \"localhost\" is not an IP address (the kernel does not resolve "
+       "names)"},
+      {one_route("{ports: 80}", ok + ", nftables: {fromPort: 80}}"),
+       "routes[0].action.nftables.fromPort: 80 is not taken here: the route's match.ports are the ports it "
+       "forwards"},
+      {one_route("{ports: 80}", ok + ", nftables: {deleteOnExit: false}}"),
+       "routes[0].action.nftables.deleteOnExit: false is not supported: basalt-proxy always removes its "
+       "tables when it stops"},
+      {one_route("{ports: 80}", ok + ", nftables: {tableName: \"my table\"}}"),
+       "routes[0].action.nftables.tableName: \"my table\" is not a table name: a letter, then letters, "
+       "digits "
+       "or '_' (at most 64)"},
+      {one_route("{ports: 80}", ok + ", nftables: {ipBlockList: [\"10.*\"]}}"),
+       "routes[0].action.nftables.ipBlockList[0]: \"10.*\" is not an IP address or a CIDR (kernel forwarding "
+       "takes no globs or ranges)"},
+      {one_route("{ports: 80}", ok + ", tls: {mode: passthrough}}"), "routes[0].action.tls: " + why},
+      {one_route("{ports: 80}", ok + ", loadBalancing: {algorithm: round-robin}}"),
+       "routes[0].action.loadBalancing: " + why},
+      {one_route("{ports: 80, domains: a.test}", ok + "}"), "routes[0].match.domains: " + why},
+      {one_route("{ports: 80}",
+                 "{type: socket-handler, forwardingEngine: nftables, socketHandler: {type: echo}}"),
+       "routes[0].action.socketHandler: " + why},
+  };
+  for (const auto& [yaml, expected] : refused) {
+    const std::string e = error(yaml);
+    EXPECT_TRUE(e.starts_with(expected)) << yaml << " -> " << e;
+  }
+  EXPECT_THAT(
+      error("routes:\n  - {match: {ports: 80}, action: " + ok + "}, security: {maxConnections: 5}}\n"),
+      HasSubstr("routes[0].security.maxConnections: " + why));
+  EXPECT_THAT(error("routes:\n  - {match: {ports: 80}, action: " + ok +
+                    "}, security: {ipAllowList: [\"192.168.*\"]}}\n"),
+              HasSubstr("routes[0].security.ipAllowList[0]: \"192.168.*\" is not an IP address or a CIDR"));
 }
 
 TEST_F(OptionsDecodeTest, HttpRouteFields) {

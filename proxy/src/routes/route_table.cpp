@@ -172,10 +172,12 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteConfig> rou
     }
   }
 
-  // Every enabled TCP route (transport tcp or all), best first.
+  // Every enabled TCP route (transport tcp or all), best first. Kernel-forwarded
+  // routes (forwardingEngine: nftables) are never matched nor listened for here.
   std::vector<std::uint32_t> order;
   for (std::uint32_t i = 0; i < table->routes_.size(); ++i) {
     const auto& r = table->routes_[i];
+    if (r.config.action.nftables) continue;
     if (r.config.enabled && r.config.match.transport != Transport::kUdp) order.push_back(i);
   }
   const auto& all = table->routes_;

@@ -118,7 +118,9 @@ class RouteTable {
   static std::shared_ptr<const RouteTable> build(std::vector<RouteConfig> routes,
                                                  const DefaultsConfig& defaults = {});
 
-  // Every port an enabled TCP route (transport tcp or all) listens on, sorted, unique.
+  // Every port an enabled TCP route (transport tcp or all) listens on, sorted,
+  // unique (not the ports of kernel-forwarded routes: the kernel takes their
+  // connections).
   const std::vector<std::uint16_t>& ports() const noexcept;
   const std::vector<Route>& routes() const noexcept;
   const Route* find(std::string_view id) const noexcept;

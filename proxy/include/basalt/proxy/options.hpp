@@ -174,6 +174,21 @@ struct UdpOptions {
   std::uint32_t max_datagram_size = 65'535;           // larger datagrams are dropped and counted
 };
 
+// `forwardingEngine: nftables` with `action.nftables` (the package's
+// NfTableProxyOptions): the kernel forwards the route's ports by DNAT; the
+// proxy never sees its connections (docs/proxy.md, "Kernel forwarding").
+struct NftablesOptions {
+  std::string to_host;                   // `toHost`; empty: the route's one target host (an IP address)
+  std::vector<PortRange> to_port;        // `toPort`; empty: the target's port (or the same port: `preserve`)
+  Transport protocol = Transport::kTcp;  // tcp | udp | all
+  bool preserve_source_ip = false;       // no masquerade: the backend must route back through this host
+  bool enable_logging = false;           // a kernel log line per new connection
+  bool ipv6_support = false;
+  std::optional<std::vector<std::string>> ip_allow_list;  // absent: the route's security lists
+  std::optional<std::vector<std::string>> ip_block_list;
+  std::string table_name = "basalt_proxy";  // in family inet
+};
+
 struct RouteAction {
   ActionType type = ActionType::kForward;
   std::vector<Target> targets;  // forward: at least one
@@ -188,7 +203,8 @@ struct RouteAction {
   // options' sendProxyProtocol / proxyProtocolVersion (ours, 1 or 2).
   std::optional<bool> send_proxy_protocol;
   std::optional<int> proxy_protocol_version;
-  UdpOptions udp;  // transport udp / all
+  UdpOptions udp;                           // transport udp / all
+  std::optional<NftablesOptions> nftables;  // forwardingEngine: nftables
 };
 
 // ---- security ----------------------------------------------------------------
