@@ -202,7 +202,17 @@ TEST_F(TakeoverTest, GarbageGetsAnErrorAndChangesNothing) {
               HasSubstr(R"("op":"sockets")"));
   EXPECT_EQ(handed_to_.load(), 0);
   EXPECT_TRUE(fs::exists(path_));
-  auto predecessor = Predecessor::connect(path_);
+  // The server sees that client go when its EOF is read: until then a new
+  // one is told another takeover is in progress.
+  std::unique_ptr<Predecessor> predecessor;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!predecessor && std::chrono::steady_clock::now() < deadline) {
+    try {
+      predecessor = Predecessor::connect(path_);
+    } catch (const TakeoverError&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   ASSERT_TRUE(predecessor);
   EXPECT_EQ(predecessor->take_sockets().size(), 2u);
 }
