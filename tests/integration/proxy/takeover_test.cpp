@@ -25,6 +25,7 @@
 
 #include "basalt/core/management/client.hpp"
 #include "fixture.hpp"
+#include "node_peers.hpp"
 
 namespace basalt::proxy_test {
 namespace {
@@ -598,38 +599,6 @@ TEST_F(ProxyTakeover, Sigusr2StartsASuccessorThatBecomesTheMainProcess) {
 
 // ---- WebSocket (npm ws) ----------------------------------------------------------
 
-// The npm peers of tests/integration/proxy/node, installed once.
-class Peers {
- public:
-  static Peers& get() {
-    static Peers p;
-    return p;
-  }
-  const std::optional<std::string>& skip_reason() const { return skip_; }
-  const std::string& error() const { return error_; }
-  std::string script(const std::string& name) const { return dir_.file(name); }
-
- private:
-  Peers() {
-    const fs::path from = fs::path(testing::source_dir()) / "tests/integration/proxy/node";
-    for (const auto& entry : fs::directory_iterator(from)) {
-      fs::copy_file(entry.path(), fs::path(dir_.path()) / entry.path().filename());
-    }
-    auto r = testing::run({"npm", "install", "--prefix", dir_.path(), "--no-audit", "--no-fund",
-                           "--ignore-scripts", "--loglevel=error"},
-                          600s);
-    if (r.exit_code == 0) return;
-    if (testing::run({"npm", "ping", "--loglevel=error"}, 60s).exit_code != 0) {
-      skip_ = "the npm registry cannot be reached";
-    } else {
-      error_ = "npm install of the test peers failed: " + r.err;
-    }
-  }
-  TempDir dir_;
-  std::optional<std::string> skip_;
-  std::string error_;
-};
-
 // A WebSocket client on a raw socket: the upgrade, then masked text frames
 // echoed back by the server.
 class WebSocket {
@@ -678,15 +647,8 @@ class WebSocket {
 // A WebSocket opened before a restart exchanges a message every 100 ms with
 // the ws echo server through the old process until the drain limit.
 TEST_F(ProxyTakeover, WebSocketOpenedBeforeARestartWorksUntilTheDrainLimit) {
-  BASALT_REQUIRE_TOOL("node");
-  BASALT_REQUIRE_TOOL("npm");
-  auto& peers = Peers::get();
-  if (peers.skip_reason()) {
-    if (testing::in_ci()) FAIL() << *peers.skip_reason();
-    GTEST_SKIP() << *peers.skip_reason();
-  }
-  ASSERT_EQ(peers.error(), "");
-  Process ws({.argv = {"node", peers.script("ws_echo_server.mjs"), "--port", "0"}});
+  BASALT_REQUIRE_NODE_PEERS();
+  Process ws({.argv = {"node", NodePeers::get().script("ws_echo_server.mjs"), "--port", "0"}});
   auto line = ws.read_line(20s);
   ASSERT_TRUE(line && line->starts_with("listening ")) << line.value_or("(nothing)");
   auto ws_port = static_cast<std::uint16_t>(std::stoi(line->substr(10)));
