@@ -48,6 +48,10 @@ struct QueryState {
   Opcode opcode = Opcode::kQuery;
   bool rd = false, cd = false;
   bool edns = false;
+  // The query carried a server cookie this server made and still accepts
+  // (RFC 7873 §5.2.4): its source address cannot be spoofed, so response
+  // rate limiting leaves it alone.
+  bool valid_server_cookie = false;
   std::size_t limit = 512;  // the largest answer the client takes
 
   // --- The answer, set when it is written.
