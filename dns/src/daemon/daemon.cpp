@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -76,6 +77,20 @@ struct Daemon::Impl {
   mutable std::mutex mutex;                           // is_started, metrics
   bool is_started = false;
   std::function<ManagementCounters()> management_counters;  // set before start()
+  std::optional<asio::signal_set> hangup;                   // SIGHUP, once stop_on_signals() ran
+
+  void watch_hangup() {
+    hangup->async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: re-reading the zone files");
+      try {
+        server.reload_zones();
+      } catch (const std::exception& e) {
+        spdlog::error("zone reload failed, nothing changed: {}", e.what());
+      }
+      watch_hangup();
+    });
+  }
 };
 
 Daemon::Daemon(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -124,6 +139,10 @@ void Daemon::wait() {
 
 void Daemon::stop_on_signals() {
   impl_->server.stop_on_signals();
+  if (impl_->hangup) return;
+  impl_->hangup.emplace(impl_->server.runtime().control(), SIGHUP);
+  impl_->watch_hangup();
+  impl_->server.shutdown().on_begin([this] { impl_->hangup->cancel(); });
 }
 
 Server& Daemon::server() noexcept {

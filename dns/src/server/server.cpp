@@ -447,6 +447,35 @@ void Server::put_zone(Zone zone) {
   impl_->send_notifies(apex);
 }
 
+std::vector<Server::ReloadedZone> Server::reload_zones() {
+  // Parse everything first: a broken file leaves the served data untouched.
+  std::vector<std::shared_ptr<const Zone>> zones;
+  for (auto& z : load_zones(impl_->config)) zones.push_back(std::make_shared<const Zone>(std::move(z)));
+  std::vector<ReloadedZone> out;
+  impl_->data.update([&](ServerData& d) {
+    out.clear();
+    for (const auto& z : zones) {
+      const auto* old = d.zones.get(z->apex()).get();
+      out.push_back({z->apex(), old ? std::optional(old->serial()) : std::nullopt, z->serial()});
+      d.zones.put(z);
+    }
+  });
+  for (const auto& r : out) {
+    if (r.old_serial == r.serial) {
+      spdlog::info("zone {} reloaded, serial {} unchanged (secondaries are not told)", r.apex.to_string(),
+                   r.serial);
+      continue;
+    }
+    if (r.old_serial) {
+      spdlog::info("zone {} reloaded, serial {} -> {}", r.apex.to_string(), *r.old_serial, r.serial);
+    } else {
+      spdlog::info("zone {} loaded, serial {}", r.apex.to_string(), r.serial);
+    }
+    impl_->send_notifies(r.apex);
+  }
+  return out;
+}
+
 bool Server::remove_zone(const Name& apex) {
   bool removed = false;
   impl_->data.update([&](ServerData& d) { removed = d.zones.remove(apex); });

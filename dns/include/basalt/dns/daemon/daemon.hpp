@@ -52,6 +52,8 @@ class Daemon {
   void start();
   void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
   void wait();
+  // SIGINT and SIGTERM stop the daemon gracefully; SIGHUP re-reads the zone
+  // files (Server::reload_zones: all or nothing, the error logged).
   void stop_on_signals();
 
   Server& server() noexcept;

@@ -103,6 +103,21 @@ class Server {
   bool remove_zone(const Name& apex);
   std::vector<Name> zone_apexes() const;
 
+  // One zone of a reload: its apex and SOA serial before and after (before
+  // is absent for a zone that was not served).
+  struct ReloadedZone {
+    Name apex;
+    std::optional<std::uint32_t> old_serial;
+    std::uint32_t serial = 0;
+  };
+  // Re-reads every zone the configuration names (`zones[].file`; SIGHUP in
+  // the daemon) and replaces them in one step: either every file loads and
+  // all are swapped in together, or nothing changes and the ZoneError
+  // (file:line) or core::config::Error of the first bad file is thrown.
+  // Zones added with put_zone() under other apexes stay. Secondaries are
+  // sent NOTIFY for zones whose serial changed. Thread-safe.
+  std::vector<ReloadedZone> reload_zones();
+
   // Manual mode: answers one raw DNS message (the bytes of a query) as the
   // UDP listener would, but without a size limit beyond 65535. Runs
   // coroutine handlers to completion on the calling thread.
