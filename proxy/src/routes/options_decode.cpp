@@ -946,6 +946,14 @@ void check_auto_certificate(const RouteConfig& r, const Node& n) {
 std::string proxy_protocol_refusal(const RouteConfig& r) {
   if (r.action.type != ActionType::kForward)
     return "applies only to forward routes (a socket handler has no backend)";
+  if (r.match.transport != Transport::kTcp) {
+    // HAProxy and nginx send the header on TCP connections only; a UDP
+    // backend would read it as the first datagram's payload.
+    return fmt::format(
+        "applies only to TCP routes (match.transport is {}): the header opens a TCP connection, and a UDP "
+        "backend would take it for payload; split the route into a tcp and a udp one",
+        r.match.transport == Transport::kUdp ? "udp" : "all");
+  }
   const std::string feature = first_http_feature(r);
   if (feature.empty()) return {};
   return fmt::format(

@@ -344,6 +344,11 @@ routes:
       error(one_route("{ports: 80, path: /api/*}", fwd + ", sendProxyProtocol: true}")),
       HasSubstr("routes[0].action.sendProxyProtocol: cannot apply to an HTTP route (match.path makes it "
                 "one): its requests go to the backend over pooled connections"));
+  EXPECT_THAT(error(one_route("{ports: 53, transport: udp}", fwd + ", sendProxyProtocol: true}")),
+              HasSubstr("routes[0].action.sendProxyProtocol: applies only to TCP routes (match.transport is "
+                        "udp)"));
+  EXPECT_THAT(error(one_route("{ports: 53, transport: all}", fwd + ", sendProxyProtocol: true}")),
+              HasSubstr("(match.transport is all)"));
   // The options' value meets an HTTP route that does not say false.
   EXPECT_THAT(error("sendProxyProtocol: true\n" + one_route("{ports: 80, domains: a.test}", fwd + "}")),
               HasSubstr("routes[0].action: sendProxyProtocol: true (options) cannot apply to an HTTP route "
