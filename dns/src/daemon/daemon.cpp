@@ -14,6 +14,7 @@
 #include "basalt/acme/problem.hpp"
 #include "basalt/core/management/registry.hpp"
 #include "basalt/core/runtime.hpp"
+#include "basalt/core/shutdown.hpp"
 #include "basalt/service/certificate_set.hpp"
 #include "basalt/service/commands.hpp"
 #include "basalt/service/metrics_listener.hpp"
