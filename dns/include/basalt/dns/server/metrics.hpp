@@ -22,8 +22,8 @@
 namespace basalt::dns {
 
 struct alignas(64) Counters {
-  static constexpr std::size_t kTypes = 17;  // see type_slot()
-  static constexpr std::size_t kRcodes = 24;
+  static constexpr std::size_t kTypes = 17;   // see type_slot()
+  static constexpr std::size_t kRcodes = 25;  // 0-23 (BADCOOKIE) by name, then OTHER
   std::array<std::atomic<std::uint64_t>, 4> by_transport{};
   std::array<std::atomic<std::uint64_t>, kTypes> by_type{};
   std::array<std::atomic<std::uint64_t>, kRcodes> by_rcode{};
