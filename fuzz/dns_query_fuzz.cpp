@@ -4,10 +4,18 @@
 // DNSSEC paths (RRSIGs, NSEC white lies for zone data and handlers). Every
 // input must give either no answer or a well-formed response with the
 // query's ID.
+//
+// DNS Cookies: each query comes from a client address (IPv4 or IPv6, picked
+// by the input's last octet), so server cookies are made and checked; the
+// last octet also picks a server that requires cookies (BADCOOKIE) or not.
+// When the answer carries a server cookie, the query is sent again with it,
+// so the valid-cookie path runs with the fuzzed rest of the message.
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/message.hpp"
@@ -37,43 +45,79 @@ big TXT "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 srv SRV 1 2 3 mail
 )";
 
-basalt::dns::Server& server() {
-  static basalt::dns::Server* s = [] {
+const std::string& fuzz_dir() {
+  static const std::string dir = [] {
     char tmpl[] = "/tmp/basalt-query-fuzz-XXXXXX";
-    std::string dir = mkdtemp(tmpl);
-    std::ofstream(dir + "/example.test.zone") << kZone;
-    basalt::dns::ServerConfig config;
-    config.zones = {{.apex = "dyn.test"}, {.file = dir + "/example.test.zone"}};
-    config.workers = 1;
-    config.state_dir = dir;
-    config.dnssec = basalt::dns::DnssecConfig{.zone = "example.test", .algorithm = "ed25519", .key_dir = dir};
-    auto* srv = new basalt::dns::Server(config);
-    srv->handle("*.h.example.test", {basalt::dns::RRType::kA}, [](const basalt::dns::Query& q) {
-      std::string err;
-      if (q.question.name.label(0) == "none") return std::vector<basalt::dns::Record>{};
-      return std::vector<basalt::dns::Record>{
-          {q.question.name, basalt::dns::RRType::kA, basalt::dns::RRClass::kIN, 1,
-           *basalt::dns::rdata_from_text(basalt::dns::RRType::kA, "10.0.0.2", basalt::dns::Name(), &err)}};
-    });
-    srv->handle("*.dyn.test", {}, [](const basalt::dns::Query& q) {
-      std::string err;
-      return std::vector<basalt::dns::Record>{
-          {q.question.name, basalt::dns::RRType::kA, basalt::dns::RRClass::kIN, 1,
-           *basalt::dns::rdata_from_text(basalt::dns::RRType::kA, "10.0.0.1", basalt::dns::Name(), &err)}};
-    });
-    return srv;
+    std::string d = mkdtemp(tmpl);
+    std::ofstream(d + "/example.test.zone") << kZone;
+    return d;
   }();
-  return *s;
+  return dir;
+}
+
+basalt::dns::Server* make_server(bool require_cookies) {
+  const std::string& dir = fuzz_dir();
+  basalt::dns::ServerConfig config;
+  // A fixed secret: the same input gives the same answer on every run.
+  config.cookies = {.secret = "e5e973e5a6b2a43f48e7dc849e37bfcf", .require = require_cookies};
+  config.zones = {{.apex = "dyn.test"}, {.file = dir + "/example.test.zone"}};
+  config.workers = 1;
+  config.state_dir = dir;
+  config.dnssec = basalt::dns::DnssecConfig{.zone = "example.test", .algorithm = "ed25519", .key_dir = dir};
+  auto* srv = new basalt::dns::Server(config);
+  srv->handle("*.h.example.test", {basalt::dns::RRType::kA}, [](const basalt::dns::Query& q) {
+    std::string err;
+    if (q.question.name.label(0) == "none") return std::vector<basalt::dns::Record>{};
+    return std::vector<basalt::dns::Record>{
+        {q.question.name, basalt::dns::RRType::kA, basalt::dns::RRClass::kIN, 1,
+         *basalt::dns::rdata_from_text(basalt::dns::RRType::kA, "10.0.0.2", basalt::dns::Name(), &err)}};
+  });
+  srv->handle("*.dyn.test", {}, [](const basalt::dns::Query& q) {
+    std::string err;
+    return std::vector<basalt::dns::Record>{
+        {q.question.name, basalt::dns::RRType::kA, basalt::dns::RRClass::kIN, 1,
+         *basalt::dns::rdata_from_text(basalt::dns::RRType::kA, "10.0.0.1", basalt::dns::Name(), &err)}};
+  });
+  return srv;
+}
+
+basalt::dns::Server& server(bool require_cookies) {
+  static basalt::dns::Server* lenient = make_server(false);
+  static basalt::dns::Server* strict = make_server(true);
+  return require_cookies ? *strict : *lenient;
+}
+
+// Answers `query` from `client`; aborts unless the answer is none or a
+// well-formed response with the query's ID.
+std::vector<std::uint8_t> check_answer(basalt::dns::Server& srv, std::span<const std::uint8_t> query,
+                                       const basalt::core::Endpoint& client, basalt::dns::Message& m) {
+  auto reply = srv.process_packet(query, client);
+  if (reply.empty()) return reply;
+  if (basalt::dns::Message::parse(reply, m) != basalt::dns::WireError::kOk) std::abort();
+  if (query.size() >= 2 && m.header.id != ((query[0] << 8) | query[1])) std::abort();
+  if (!m.header.qr) std::abort();
+  return reply;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto reply = server().process_packet({data, size});
-  if (reply.empty()) return 0;
+  const std::uint8_t pick = size > 0 ? data[size - 1] : 0;
+  auto client = *basalt::core::Endpoint::parse((pick & 1) ? "[2001:db8::53]:5300" : "192.0.2.53:5300");
+  basalt::dns::Server& srv = server(pick & 2);
   basalt::dns::Message m;
-  if (basalt::dns::Message::parse(reply, m) != basalt::dns::WireError::kOk) std::abort();
-  if (size >= 2 && m.header.id != ((data[0] << 8) | data[1])) std::abort();
-  if (!m.header.qr) std::abort();
+  auto reply = check_answer(srv, {data, size}, client, m);
+  if (reply.empty() || !m.edns) return 0;
+  const auto* cookie = m.edns->find(basalt::dns::EdnsOptionCode::kCookie);
+  if (!cookie || cookie->data.size() != 24) return 0;
+  // Again, with the server cookie just given: a valid one.
+  basalt::dns::Message q;
+  if (basalt::dns::Message::parse({data, size}, q) != basalt::dns::WireError::kOk || !q.edns) return 0;
+  for (auto& o : q.edns->options) {
+    if (o.code == static_cast<std::uint16_t>(basalt::dns::EdnsOptionCode::kCookie)) o.data = cookie->data;
+  }
+  auto again = q.to_wire();
+  basalt::dns::Message m2;
+  check_answer(srv, again, client, m2);
   return 0;
 }

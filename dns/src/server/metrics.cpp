@@ -46,6 +46,8 @@ void Metrics::add(const Counters& c) {
     auto v = get(c.by_rcode[i]);
     if (v) responses_by_rcode[rcode_name(i)] += v;
   }
+  constexpr std::array<const char*, 3> kCookies = {"clientOnly", "valid", "invalid"};
+  for (std::size_t i = 0; i < kCookies.size(); ++i) queries_by_cookie[kCookies[i]] += get(c.by_cookie[i]);
   truncated += get(c.truncated);
   dropped += get(c.dropped);
   from_handlers += get(c.from_handlers);
@@ -76,6 +78,7 @@ boost::json::object Metrics::to_json() const {
           {"queriesByTransport", map(queries_by_transport)},
           {"queriesByType", map(queries_by_type)},
           {"responsesByRcode", map(responses_by_rcode)},
+          {"queriesByCookie", map(queries_by_cookie)},
           {"truncated", truncated},
           {"dropped", dropped},
           {"answeredByHandlers", from_handlers},
@@ -106,6 +109,10 @@ std::string Metrics::prometheus() const {
   family("basalt_dns_queries_total", "Queries received, by transport.", "transport", queries_by_transport);
   family("basalt_dns_queries_by_type_total", "Queries received, by question type.", "type", queries_by_type);
   family("basalt_dns_responses_total", "Responses sent, by rcode.", "rcode", responses_by_rcode);
+  family("basalt_dns_cookie_queries_total",
+         "Queries with a DNS cookie, by what it carried (a client cookie only, a valid or an invalid server "
+         "cookie).",
+         "cookie", queries_by_cookie);
   counter("basalt_dns_truncated_total", "UDP responses sent with TC set.", truncated);
   counter("basalt_dns_dropped_total", "Packets dropped without an answer.", dropped);
   counter("basalt_dns_handler_answers_total", "Answers produced by handlers.", from_handlers);

@@ -26,7 +26,24 @@ void begin(MessageWriter& w, const QueryState& c, std::uint16_t max_payload, boo
   h.cd = c.cd;
   const Question& q = c.query.question;
   if (with_question) w.add_question(q.name, q.type, q.rclass);
-  if (c.edns) w.set_edns(max_payload, 0, c.query.dnssec_ok);
+  if (c.edns) {
+    // The cookie goes in every answer to a query that had one (RFC 7873 §5.2).
+    EdnsOptionRef cookie{static_cast<std::uint16_t>(EdnsOptionCode::kCookie),
+                         {c.cookie.data(), c.cookie_size}};
+    w.set_edns(max_payload, 0, c.query.dnssec_ok, {&cookie, c.cookie_size ? 1u : 0u});
+  }
+}
+
+// Checks the query's COOKIE option and keeps the answer's in `c`. Without a
+// client address (manual mode) no server cookie can be made: the option is
+// ignored, as by a server that does not implement cookies (RFC 7873 §5.2.1).
+void take_cookie(const ServerCookies* cookies, const Cookie& cookie, QueryState& c) {
+  if (!cookies || !c.client) return;
+  auto r = cookies->check(cookie, c.client->address, ServerCookies::now());
+  c.cookie_check = r.check;
+  c.valid_server_cookie = r.check == CookieCheck::kValid;
+  c.cookie = r.option;
+  c.cookie_size = static_cast<std::uint8_t>(r.option.size());
 }
 
 // Adds one record, keeping the smallest TTL of the answer and authority
@@ -358,6 +375,9 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
   c.rcode = Rcode::kNoError;
   c.truncated = false;
   c.from_handlers = false;
+  c.valid_server_cookie = false;
+  c.cookie_check = CookieCheck::kNone;
+  c.cookie_size = 0;
   c.answer_ttl.reset();
   c.authority_ttl.reset();
   if (bytes.size() < Header::kSize) {
@@ -399,15 +419,23 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
       c.limit = std::clamp<std::size_t>(e.udp_payload_size, 512, max_payload);
     }
     bool bad_cookie = false;
-    (void)e.cookie(&bad_cookie);
+    auto cookie = e.cookie(&bad_cookie);
     if (bad_cookie) {
       out_size = error_response(out, c, Rcode::kFormErr, false, max_payload);
       return Status::kAnswered;
     }
+    if (cookie) take_cookie(options_.cookies.get(), *cookie, c);
     if (e.version != 0) {
       out_size = error_response(out, c, Rcode::kBadVers, false, max_payload);
       return Status::kAnswered;
     }
+  }
+  // Cookies required (BIND's require-server-cookie): a UDP query with a
+  // cookie but without a valid server cookie gets BADCOOKIE and a fresh
+  // cookie to retry with (RFC 7873 §5.2.3, §5.2.4); TCP is never asked.
+  if (c.cookie_size && datagram && options_.cookies->require() && !c.valid_server_cookie) {
+    out_size = error_response(out, c, Rcode::kBadCookie, c.has_question, max_payload);
+    return Status::kAnswered;
   }
   if (qh.qdcount != 1) {
     out_size = error_response(out, c, qh.opcode == Opcode::kQuery ? Rcode::kFormErr : Rcode::kNotImp, false,

@@ -106,6 +106,24 @@ std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const 
   return signer;
 }
 
+// The DNS Cookies of `config.cookies`, or null when they are off.
+std::shared_ptr<const ServerCookies> make_cookies(const CookiesConfig& config) {
+  if (!config.enabled) return nullptr;
+  ServerCookiesOptions o{.rotate = std::chrono::duration_cast<std::chrono::seconds>(config.rotate),
+                         .require = config.require};
+  if (config.secret) {
+    o.secret = cookie_secret(*config.secret);
+    if (!o.secret)
+      throw core::config::Error("cookies.secret",
+                                "\"" + *config.secret + "\" is not 32 hex digits (a 16-octet secret)");
+  }
+  if (o.rotate < std::chrono::hours(1)) {
+    throw core::config::Error("cookies.rotate",
+                              "\"" + core::format_duration(config.rotate) + "\" is shorter than 1h");
+  }
+  return std::make_shared<const ServerCookies>(o);
+}
+
 std::string zone_list(const ServerData& d) {
   std::string out;
   for (const auto& z : d.zones.zones()) out += (out.empty() ? "" : ", ") + z->apex().to_string();
@@ -126,7 +144,8 @@ struct Server::Impl {
              .invalid_record =
                  [this](std::string_view source, const Name& owner, RRType type, std::string_view reason) {
                    invalid_records.report(source, owner.to_string(), to_string(type), reason);
-                 }}),
+                 },
+             .cookies = make_cookies(config.cookies)}),
         counters(runtime.workers() + 1) {
     auto d = std::make_shared<ServerData>();
     for (auto& z : load_zones(config)) d->zones.put(std::make_shared<const Zone>(std::move(z)));
@@ -488,10 +507,10 @@ std::vector<Name> Server::zone_apexes() const {
   return out;
 }
 
-asio::awaitable<std::vector<std::uint8_t>> Server::async_process_packet(std::span<const std::uint8_t> query,
-                                                                        Transport transport) {
+asio::awaitable<std::vector<std::uint8_t>> Server::async_process_packet(
+    std::span<const std::uint8_t> query, Transport transport, std::optional<core::Endpoint> client) {
   QueryState state;
-  state.reset(transport, std::nullopt);
+  state.reset(transport, client);
   co_return co_await impl_->answer_here<std::vector<std::uint8_t>>(query, state);
 }
 
@@ -501,14 +520,16 @@ DohAnswerer Server::doh_answerer() {
   };
 }
 
-std::vector<std::uint8_t> Server::process_packet(std::span<const std::uint8_t> query) {
+std::vector<std::uint8_t> Server::process_packet(std::span<const std::uint8_t> query,
+                                                 std::optional<core::Endpoint> client) {
   asio::io_context io;
   std::vector<std::uint8_t> result;
   std::exception_ptr error;
-  asio::co_spawn(io, async_process_packet(query), [&](std::exception_ptr e, std::vector<std::uint8_t> r) {
-    error = e;
-    result = std::move(r);
-  });
+  asio::co_spawn(io, async_process_packet(query, Transport::kManual, client),
+                 [&](std::exception_ptr e, std::vector<std::uint8_t> r) {
+                   error = e;
+                   result = std::move(r);
+                 });
   io.run();
   if (error) std::rethrow_exception(error);
   return result;

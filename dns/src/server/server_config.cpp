@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "basalt/core/duration.hpp"
+#include "basalt/core/encoding.hpp"
 #include "basalt/dns/dnssec/algorithm.hpp"
 #include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/name.hpp"
@@ -107,6 +108,23 @@ void UdpConfig::validate(const core::config::Node& n) const {
     check_number(n, "receive_buffer", receive_buffer, 4096, 64 << 20, " (or 0: the system's default)");
   if (send_buffer != 0)
     check_number(n, "send_buffer", send_buffer, 4096, 64 << 20, " (or 0: the system's default)");
+}
+
+void CookiesConfig::validate(const core::config::Node& n) const {
+  if (secret && !cookie_secret(*secret)) {
+    n.fail_at("secret", "\"" + *secret + "\" is not 32 hex digits (a 16-octet secret)");
+  }
+  // RFC 7873 §7.1: no more often than the life of a cookie, at least every 36 days (as Knot).
+  check_duration(n, "rotate", rotate, std::chrono::hours(1), std::chrono::hours(24 * 36));
+}
+
+std::optional<std::array<std::uint8_t, 16>> cookie_secret(std::string_view hex) {
+  std::array<std::uint8_t, 16> out{};
+  if (hex.size() != 32) return std::nullopt;
+  auto bytes = core::hex_decode(hex);
+  if (!bytes || bytes->size() != out.size()) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return out;
 }
 
 void ServerConfig::validate(const core::config::Node& n) const {

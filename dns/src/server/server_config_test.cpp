@@ -64,3 +64,26 @@ TEST(ServerConfig, ThePrimaryNameserverMustBeADomainName) {
 
 }  // namespace
 }  // namespace basalt::dns
+
+namespace basalt::dns {
+namespace {
+
+TEST(ServerConfig, CookiesAreOnByDefaultAndTheirKeysAreChecked) {
+  auto config = core::config::decode<ServerConfig>(core::config::parse_yaml("{}\n", "c.yaml"));
+  EXPECT_TRUE(config.cookies.enabled);
+  EXPECT_FALSE(config.cookies.require);
+  EXPECT_FALSE(config.cookies.secret);
+  EXPECT_EQ(error_of("cookies: {secret: e5e973e5a6b2a43f48e7dc849e37bfcf, rotate: 36d, require: true}\n"),
+            "accepted");
+  EXPECT_EQ(error_of("cookies: {secret: e5e973e5a6b2a43f}\n"),
+            "cookies.secret: \"e5e973e5a6b2a43f\" is not 32 hex digits (a 16-octet secret)");
+  EXPECT_EQ(error_of("cookies: {secret: x5e973e5a6b2a43f48e7dc849e37bfcf}\n"),
+            "cookies.secret: \"x5e973e5a6b2a43f48e7dc849e37bfcf\" is not 32 hex digits (a 16-octet secret)");
+  EXPECT_EQ(error_of("cookies: {rotate: 30m}\n"), "cookies.rotate: \"30m\" is not between 1h and 36d");
+  EXPECT_EQ(error_of("cookies: {rotate: 37d}\n"), "cookies.rotate: \"37d\" is not between 1h and 36d");
+  ASSERT_TRUE(cookie_secret("E5E973E5A6B2A43F48E7DC849E37BFCF"));
+  EXPECT_EQ((*cookie_secret("e5e973e5a6b2a43f48e7dc849e37bfcf"))[15], 0xcf);
+}
+
+}  // namespace
+}  // namespace basalt::dns

@@ -33,6 +33,7 @@ void Worker::warn_handlers(const std::string& text) {
 void Worker::count(const QueryState& state) noexcept {
   counters_.count_query(state.query.transport, state.has_question ? state.query.question.type : RRType{},
                         state.rcode, state.truncated);
+  counters_.count_cookie(state.cookie_check);
 }
 
 void Worker::finished(const QueryState& state, bool answered) {

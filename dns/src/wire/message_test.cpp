@@ -419,3 +419,44 @@ TEST(MessageWriter, SetEdnsKeepsAHeaderRcodeSetDirectly) {
 
 }  // namespace
 }  // namespace basalt::dns
+
+namespace basalt::dns {
+namespace {
+
+// An answer's COOKIE option (RFC 7873 §4) is written with the OPT record:
+// it is there even when the answer is truncated, and BADCOOKIE (23) puts
+// its upper bits in the OPT record.
+TEST(MessageWriter, WritesACookieOptionAndBadcookie) {
+  Bytes option = hex("2464c4abcf10c957010000005cf79f111f8130c3eee29480");
+  std::array<std::uint8_t, 4096> buf;
+  MessageWriter w(buf, 512);
+  w.header().qr = true;
+  EdnsOptionRef cookie{static_cast<std::uint16_t>(EdnsOptionCode::kCookie), option};
+  ASSERT_TRUE(w.set_edns(1232, 0, false, std::span<const EdnsOptionRef>(&cookie, 1)));
+  ASSERT_TRUE(w.add_question(N("big.example.com"), RRType::kTXT, RRClass::kIN));
+  Bytes txt = rd(RRType::kTXT, std::string(200, 'x'));
+  while (w.add_record(Section::kAnswer, N("big.example.com"), RRType::kTXT, RRClass::kIN, 60, txt)) {
+  }
+  w.set_rcode(static_cast<std::uint16_t>(Rcode::kBadCookie));
+  std::size_t n = w.finish();
+  EXPECT_LE(n, 512u);
+  MessageView v;
+  ASSERT_EQ(v.parse(ByteSpan(buf.data(), n)), WireError::kOk);
+  EXPECT_TRUE(v.header().tc);
+  EXPECT_EQ(v.rcode(), static_cast<std::uint16_t>(Rcode::kBadCookie));
+  bool malformed = false;
+  auto c = v.edns().cookie(&malformed);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(malformed);
+  Bytes back;
+  c->append_to(back);
+  EXPECT_EQ(back, option);
+  Message m;
+  ASSERT_EQ(Message::parse(ByteSpan(buf.data(), n), m), WireError::kOk);
+  ASSERT_TRUE(m.edns);
+  EXPECT_EQ(m.edns->find(EdnsOptionCode::kCookie)->data, option);
+  EXPECT_EQ(m.to_text().find("BADCOOKIE") != std::string::npos, true) << m.to_text();
+}
+
+}  // namespace
+}  // namespace basalt::dns

@@ -13,6 +13,7 @@
 // bytes, so the receive buffer may be reused as soon as respond() returns.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,7 @@
 
 #include "basalt/core/ip.hpp"
 #include "basalt/dns/server/query.hpp"
+#include "basalt/dns/server/server_cookies.hpp"
 #include "basalt/dns/wire/rr_type.hpp"
 #include "basalt/dns/wire/wire_error.hpp"
 
@@ -52,6 +54,12 @@ struct QueryState {
   // (RFC 7873 §5.2.4): its source address cannot be spoofed, so response
   // rate limiting leaves it alone.
   bool valid_server_cookie = false;
+  CookieCheck cookie_check = CookieCheck::kNone;
+  // The answer's COOKIE option (the client cookie and our server cookie,
+  // RFC 7873 §5.2); cookie_size 0: none (no cookie asked, cookies off, or
+  // no client address to make one for).
+  std::array<std::uint8_t, 24> cookie{};
+  std::uint8_t cookie_size = 0;
   std::size_t limit = 512;  // the largest answer the client takes
 
   // --- The answer, set when it is written.

@@ -5,7 +5,9 @@
 // outside our zones; referrals with glue below zone cuts; CNAMEs followed
 // inside our own data; wildcards per RFC 4592; NXDOMAIN and NODATA with the
 // zone's SOA in AUTHORITY (TTL per RFC 2308); ANY per RFC 8482; FORMERR,
-// NOTIMP and BADVERS for what it cannot answer; TC when a UDP answer does not
+// NOTIMP and BADVERS for what it cannot answer; DNS Cookies (RFC 7873,
+// server_cookies.hpp) in every answer to a query that carries one, and
+// BADCOOKIE over UDP when they are required; TC when a UDP answer does not
 // fit; the question's case echoed exactly. Names the zone data does not
 // answer go to the handlers (handler_table.hpp): a name some pattern matches
 // but no handler answers for the type is NODATA; a name neither zone data nor
@@ -42,6 +44,7 @@
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/query.hpp"
 #include "basalt/dns/server/query_state.hpp"
+#include "basalt/dns/server/server_cookies.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
 #include "basalt/dns/zone/zone_set.hpp"
 
@@ -87,6 +90,9 @@ struct ResponderOptions {
   // warning each time.
   std::function<void(std::string_view source, const Name& owner, RRType type, std::string_view reason)>
       invalid_record;
+  // DNS Cookies (server_cookies.hpp); null: COOKIE options are ignored, as
+  // by a server that does not implement them (RFC 7873 §5.2.1).
+  std::shared_ptr<const ServerCookies> cookies;
 };
 
 class Responder {

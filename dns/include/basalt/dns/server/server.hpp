@@ -120,10 +120,14 @@ class Server {
 
   // Manual mode: answers one raw DNS message (the bytes of a query) as the
   // UDP listener would, but without a size limit beyond 65535. Runs
-  // coroutine handlers to completion on the calling thread.
-  std::vector<std::uint8_t> process_packet(std::span<const std::uint8_t> query);
+  // coroutine handlers to completion on the calling thread. `client`, when
+  // the caller knows it, is where the query came from: DNS Cookies need it
+  // (without it a COOKIE option is ignored).
+  std::vector<std::uint8_t> process_packet(std::span<const std::uint8_t> query,
+                                           std::optional<core::Endpoint> client = std::nullopt);
   boost::asio::awaitable<std::vector<std::uint8_t>> async_process_packet(
-      std::span<const std::uint8_t> query, Transport transport = Transport::kManual);
+      std::span<const std::uint8_t> query, Transport transport = Transport::kManual,
+      std::optional<core::Endpoint> client = std::nullopt);
 
   // Counts a record a handler returned that cannot be served (the caller
   // leaves it out of the answer) and logs it once per distinct (source,

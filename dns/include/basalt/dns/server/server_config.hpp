@@ -14,14 +14,18 @@
 //   log: {level: info}
 //   dnssec: {zone: example.test, algorithm: ecdsa-p256, key_dir: DIR, signature_validity: 14d}
 //   acme: {email: ops@example.test, directory: https://ca/dir, domains: [example.test, "*.example.test"]}
+//   cookies: {require: false, secret: 0123456789abcdef0123456789abcdef, rotate: 26h}  # DNS Cookies, on by
+//   default
 //
 // Library users fill the same structs with designated initializers.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/describe/class.hpp>
@@ -103,6 +107,19 @@ struct DnssecConfig {
 BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
                       (zone, algorithm, key_dir, signature_validity, signature_refresh, keys))
 
+// DNS Cookies (RFC 7873; server cookies as in RFC 9018; docs/dns.md, "Cookies").
+struct CookiesConfig {
+  bool enabled = true;
+  // 32 hex digits (16 octets), the same on every server of an anycast
+  // address; absent: random at start and rotated every `rotate`.
+  std::optional<std::string> secret;
+  std::chrono::milliseconds rotate{std::chrono::hours(26)};
+  // BADCOOKIE for UDP queries with a cookie but no valid server cookie.
+  bool require = false;
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(CookiesConfig, (), (enabled, secret, rotate, require))
+
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
@@ -123,12 +140,16 @@ struct ServerConfig {
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
   std::optional<DnssecConfig> dnssec;
   std::optional<service::AcmeConfig> acme;  // read by dns::Daemon (docs/acme.md)
+  CookiesConfig cookies;
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
                        max_udp_payload, handler_timeout, max_handler_queries, tcp, udp, primary_nameserver,
-                       dnssec, acme))
+                       dnssec, acme, cookies))
+
+// The 16 octets of a `cookies.secret` (32 hex digits), or nullopt.
+std::optional<std::array<std::uint8_t, 16>> cookie_secret(std::string_view hex);
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.
