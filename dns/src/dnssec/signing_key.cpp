@@ -8,11 +8,16 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <atomic>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "basalt/core/encoding.hpp"
 #include "basalt/dns/wire/rdata_types.hpp"
@@ -149,6 +154,215 @@ Bytes rsa_dnskey_public(const Bytes& e, const Bytes& n) {
 }
 
 }  // namespace
+
+// The OpenSSL state for signing with one key, shared by the key's copies.
+//
+// OpenSSL 3 makes setting up a signature expensive: EVP_DigestSignInit
+// looks up the digest and signature implementations by name in the
+// provider store (locks, hash tables, string compares) and builds contexts
+// that are freed after one use — a fifth of an ECDSA P-256 signature. Here
+// SHA-256 is fetched once, and contexts initialised with the key are kept in
+// a pool: ECDSA and RSA hash with a kept EVP_MD_CTX and sign the digest with
+// a kept EVP_PKEY_CTX (EVP_PKEY_sign, as `openssl speed` does); Ed25519,
+// which signs the message itself, keeps EVP_MD_CTXs set up by
+// EVP_DigestSignInit_ex. A context serves one thread at a time: sign() takes
+// one from the pool and puts it back, making a new one only when every kept
+// one is in use (at most one per thread signing at once). The pool's mutex
+// is held for a pop or a push, never while signing.
+class SigningKey::Contexts {
+ public:
+  struct Slot {
+    EVP_MD_CTX* md = nullptr;      // ECDSA, RSA: SHA-256; Ed25519: the DigestSign context
+    EVP_PKEY_CTX* pkey = nullptr;  // ECDSA, RSA: signs the digest
+  };
+
+  Contexts(EVP_PKEY* key, Algorithm algorithm) : key_(key), algorithm_(algorithm) {
+    EVP_PKEY_up_ref(key_);
+    try {
+      idle_.reserve(kMaxIdle);  // release() never allocates
+      if (algorithm_ != Algorithm::kEd25519) {
+        sha256_ = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        if (!sha256_) throw openssl_error("fetching SHA-256");
+      }
+      release(make());  // fails here, at load, if the key cannot sign
+    } catch (...) {
+      EVP_MD_free(sha256_);
+      EVP_PKEY_free(key_);
+      throw;
+    }
+  }
+  ~Contexts() {
+    for (auto& slot : idle_) destroy(slot);
+    EVP_MD_free(sha256_);
+    EVP_PKEY_free(key_);
+  }
+  Contexts(const Contexts&) = delete;
+  Contexts& operator=(const Contexts&) = delete;
+
+  std::size_t sign(ByteSpan data, std::span<std::uint8_t> out);
+
+ private:
+  // Idle contexts kept beyond this are freed (more threads than this signing at once).
+  static constexpr std::size_t kMaxIdle = 64;
+
+  Slot make() const {
+    Slot slot;
+    slot.md = EVP_MD_CTX_new();
+    if (!slot.md) throw openssl_error("allocating a digest context");
+    if (algorithm_ == Algorithm::kEd25519) {
+      if (EVP_DigestSignInit_ex(slot.md, nullptr, nullptr, nullptr, nullptr, key_, nullptr) <= 0) {
+        destroy(slot);
+        throw openssl_error("starting an Ed25519 signature");
+      }
+      return slot;
+    }
+    slot.pkey = EVP_PKEY_CTX_new_from_pkey(nullptr, key_, nullptr);
+    bool ok = slot.pkey && EVP_PKEY_sign_init(slot.pkey) > 0;
+    if (ok && algorithm_ == Algorithm::kRsaSha256) {
+      // PKCS#1 v1.5 over a SHA-256 DigestInfo (RFC 5702 §3).
+      ok = EVP_PKEY_CTX_set_rsa_padding(slot.pkey, RSA_PKCS1_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_signature_md(slot.pkey, sha256_) > 0;
+    }
+    if (!ok) {
+      destroy(slot);
+      throw openssl_error("starting a signature");
+    }
+    return slot;
+  }
+  static void destroy(Slot& slot) noexcept {
+    EVP_MD_CTX_free(slot.md);
+    EVP_PKEY_CTX_free(slot.pkey);
+    slot = {};
+  }
+  Slot acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        Slot slot = idle_.back();
+        idle_.pop_back();
+        return slot;
+      }
+    }
+    return make();
+  }
+  void release(Slot slot) noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(slot);
+        return;
+      }
+    }
+    destroy(slot);
+  }
+
+  EVP_PKEY* key_;  // a reference of its own
+  Algorithm algorithm_;
+  EVP_MD* sha256_ = nullptr;
+  std::mutex mutex_;
+  std::vector<Slot> idle_;
+  // Set once EVP_DigestSign refused a second use of a context (OpenSSL
+  // releases that mark one-shot contexts finalised): from then on each
+  // Ed25519 signature re-initialises its context first, without a key
+  // argument, which fetches nothing.
+  std::atomic<bool> ed25519_reinit_{false};
+};
+
+namespace {
+
+// DER ECDSA-Sig-Value (SEQUENCE { INTEGER r, INTEGER s }) -> r || s, 32
+// octets each (RFC 6605 §4), without the BIGNUMs d2i_ECDSA_SIG would make.
+bool der_to_rs(const std::uint8_t* der, std::size_t len, std::uint8_t* out) {
+  std::size_t pos = 0;
+  auto read_len = [&](std::size_t& n) {
+    if (pos >= len) return false;
+    n = der[pos++];
+    if (n == 0x81) {  // long form: ECDSA P-256 needs at most one length octet
+      if (pos >= len) return false;
+      n = der[pos++];
+    } else if (n > 0x7f) {
+      return false;
+    }
+    return n <= len - pos;
+  };
+  std::size_t n = 0;
+  if (pos >= len || der[pos++] != 0x30 || !read_len(n) || pos + n != len) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (pos >= len || der[pos++] != 0x02 || !read_len(n)) return false;
+    const std::uint8_t* v = der + pos;
+    pos += n;
+    while (n > 0 && *v == 0) {  // the sign octet, or a non-minimal encoding
+      ++v;
+      --n;
+    }
+    if (n > 32) return false;
+    std::uint8_t* dst = out + 32 * i;
+    std::fill(dst, dst + 32 - n, std::uint8_t{0});
+    std::copy(v, v + n, dst + 32 - n);
+  }
+  return pos == len;
+}
+
+}  // namespace
+
+std::size_t SigningKey::Contexts::sign(ByteSpan data, std::span<std::uint8_t> out) {
+  // Back to the pool after a signature; freed after a failure (its state is unknown).
+  struct Lease {
+    Contexts& pool;
+    Slot slot;
+    bool ok = false;
+    ~Lease() {
+      if (ok) {
+        pool.release(slot);
+      } else {
+        destroy(slot);
+      }
+    }
+  } lease{*this, acquire()};
+  Slot& slot = lease.slot;
+
+  if (algorithm_ == Algorithm::kEd25519) {
+    if (ed25519_reinit_.load(std::memory_order_relaxed) &&
+        EVP_DigestSignInit_ex(slot.md, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) <= 0) {
+      throw openssl_error("restarting an Ed25519 signature");
+    }
+    std::size_t len = out.size();
+    if (EVP_DigestSign(slot.md, out.data(), &len, data.data(), data.size()) > 0) {
+      lease.ok = true;
+      return len;
+    }
+    if (ed25519_reinit_.exchange(true)) throw openssl_error("signing");
+    ERR_clear_error();
+    len = out.size();
+    if (EVP_DigestSignInit_ex(slot.md, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) <= 0 ||
+        EVP_DigestSign(slot.md, out.data(), &len, data.data(), data.size()) <= 0) {
+      throw openssl_error("signing");
+    }
+    lease.ok = true;
+    return len;
+  }
+
+  std::uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_DigestInit_ex2(slot.md, sha256_, nullptr) <= 0 ||
+      EVP_DigestUpdate(slot.md, data.data(), data.size()) <= 0 ||
+      EVP_DigestFinal_ex(slot.md, digest, &digest_len) <= 0) {
+    throw openssl_error("hashing");
+  }
+  if (algorithm_ == Algorithm::kRsaSha256) {
+    std::size_t len = out.size();
+    if (EVP_PKEY_sign(slot.pkey, out.data(), &len, digest, digest_len) <= 0) throw openssl_error("signing");
+    lease.ok = true;
+    return len;
+  }
+  std::uint8_t der[80];  // at most 72 octets for P-256
+  std::size_t der_len = sizeof der;
+  if (EVP_PKEY_sign(slot.pkey, der, &der_len, digest, digest_len) <= 0) throw openssl_error("signing");
+  if (out.size() < 64 || !der_to_rs(der, der_len, out.data()))
+    throw std::runtime_error("signing: OpenSSL returned an ECDSA signature that is not DER");
+  lease.ok = true;
+  return 64;
+}
 
 std::string format_key_time(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -320,6 +534,16 @@ void SigningKey::finish() {
   }
   dnskey_ = d.encode();
   key_tag_ = d.key_tag();
+  switch (algorithm_) {
+    case Algorithm::kEcdsaP256Sha256:
+    case Algorithm::kEd25519:
+      signature_size_ = 64;
+      break;
+    case Algorithm::kRsaSha256:
+      signature_size_ = static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get()));
+      break;
+  }
+  contexts_ = std::make_shared<Contexts>(pkey_.get(), algorithm_);
 }
 
 bool SigningKey::published(std::int64_t now) const noexcept {
@@ -331,28 +555,15 @@ bool SigningKey::active(std::int64_t now) const noexcept {
          (!timing_.inactive || now < *timing_.inactive);
 }
 
+std::size_t SigningKey::sign(ByteSpan data, std::span<std::uint8_t> out) const {
+  if (out.size() < signature_size_) throw std::invalid_argument("signing: output buffer too small");
+  return contexts_->sign(data, out);
+}
+
 Bytes SigningKey::sign(ByteSpan data) const {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  const EVP_MD* md = algorithm_ == Algorithm::kEd25519 ? nullptr : EVP_sha256();
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey_.get()) <= 0) {
-    throw openssl_error("starting a signature");
-  }
-  std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, data.data(), data.size()) <= 0) throw openssl_error("signing");
-  Bytes sig(len);
-  if (EVP_DigestSign(ctx.get(), sig.data(), &len, data.data(), data.size()) <= 0)
-    throw openssl_error("signing");
-  sig.resize(len);
-  if (algorithm_ != Algorithm::kEcdsaP256Sha256) return sig;
-  // DER ECDSA-Sig-Value -> r || s, 32 octets each (RFC 6605 §4).
-  const unsigned char* p = sig.data();
-  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)),
-                                                           &ECDSA_SIG_free);
-  if (!es) throw openssl_error("decoding an ECDSA signature");
-  Bytes out = bn_bytes(ECDSA_SIG_get0_r(es.get()), 32);
-  Bytes s = bn_bytes(ECDSA_SIG_get0_s(es.get()), 32);
-  out.insert(out.end(), s.begin(), s.end());
-  return out;
+  Bytes sig(signature_size_);
+  sig.resize(sign(data, sig));
+  return sig;
 }
 
 std::string SigningKey::file_stem(const Name& zone) const {

@@ -9,13 +9,18 @@
 // is the DNSKEY's SEP flag (257 = KSK or combined key, 256 = ZSK).
 //
 // A SigningKey is immutable after construction; sign() may be called from
-// any number of threads at once. Failures throw std::invalid_argument (bad
+// any number of threads at once. Each key (and its copies) keeps the OpenSSL
+// state signing needs — the SHA-256 implementation fetched once and a small
+// pool of contexts already initialised with the key — so a signature costs
+// the signature and nothing else; a thread takes a context from the pool for
+// the length of one sign() call. Failures throw std::invalid_argument (bad
 // key text, naming the field) or std::runtime_error (OpenSSL failed).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -59,6 +64,12 @@ class SigningKey {
   // RFC 8080): PKCS#1 v1.5 for RSA, r||s for ECDSA, the raw 64 octets for
   // Ed25519.
   Bytes sign(ByteSpan data) const;
+  // The same into `out` (at least signature_size() octets); returns the
+  // length written. Nothing is allocated once the key's context pool is warm.
+  std::size_t sign(ByteSpan data, std::span<std::uint8_t> out) const;
+  // The length of sign()'s result: 64 (ECDSA P-256, Ed25519), the modulus
+  // length for RSA (256 for the keys generate() makes).
+  std::size_t signature_size() const noexcept { return signature_size_; }
 
   // "Kexample.test.+013+12345": the files are this plus ".key" / ".private".
   std::string file_stem(const Name& zone) const;
@@ -67,9 +78,13 @@ class SigningKey {
 
  private:
   SigningKey() = default;
-  void finish();  // fills dnskey_ and key_tag_ from pkey_
+  void finish();  // fills dnskey_, key_tag_ and contexts_ from pkey_
+
+  class Contexts;  // the prepared OpenSSL state, in signing_key.cpp
 
   std::shared_ptr<evp_pkey_st> pkey_;
+  std::shared_ptr<Contexts> contexts_;
+  std::size_t signature_size_ = 0;
   Algorithm algorithm_ = kDefaultAlgorithm;
   std::uint16_t flags_ = kKskFlags;
   Bytes dnskey_;
