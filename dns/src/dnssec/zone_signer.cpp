@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -73,26 +75,68 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
                                                                std::span<const Bytes> rdatas) const {
   // The canonical RRset (RFC 4034 §6.2, §6.3): lowercase owner, canonical
   // RDATA sorted as octet strings, duplicates removed. It is the cache key.
+  // Every answer with DO comes here, nearly always to find its signatures
+  // cached, so this builds the key without allocating: views of the given
+  // RDATAs (copied only when one has an uppercase octet, all that
+  // canonicalisation can change), sorted in place, the key in a stack buffer
+  // unless it is large, looked up as a string_view.
   Name canonical_owner = owner.lowercased();
-  std::vector<Bytes> canonical(rdatas.begin(), rdatas.end());
-  for (auto& rd : canonical) {
-    if (is_valid_rdata(type, rd)) canonicalize_rdata(type, rd);
+  constexpr std::size_t kInlineRdatas = 8;
+  std::array<ByteSpan, kInlineRdatas> inline_views;
+  std::vector<ByteSpan> heap_views;
+  if (rdatas.size() > kInlineRdatas) heap_views.resize(rdatas.size());
+  std::span<ByteSpan> views = rdatas.size() > kInlineRdatas ? std::span<ByteSpan>(heap_views)
+                                                            : std::span(inline_views.data(), rdatas.size());
+  std::vector<Bytes> lowered;  // canonical copies; reserved once so views into it stay valid
+  for (std::size_t i = 0; i < rdatas.size(); ++i) {
+    const Bytes& rd = rdatas[i];
+    bool upper = std::any_of(rd.begin(), rd.end(), [](std::uint8_t c) { return c >= 'A' && c <= 'Z'; });
+    if (upper && is_valid_rdata(type, rd)) {
+      if (lowered.empty()) lowered.reserve(rdatas.size());
+      canonicalize_rdata(type, lowered.emplace_back(rd));
+      views[i] = lowered.back();
+    } else {
+      views[i] = rd;
+    }
   }
-  std::sort(canonical.begin(), canonical.end());
-  canonical.erase(std::unique(canonical.begin(), canonical.end()), canonical.end());
+  auto less = [](ByteSpan a, ByteSpan b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  };
+  auto same = [](ByteSpan a, ByteSpan b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); };
+  std::sort(views.begin(), views.end(), less);
+  views =
+      views.first(static_cast<std::size_t>(std::unique(views.begin(), views.end(), same) - views.begin()));
 
-  std::string key;
-  key.reserve(8 + canonical_owner.wire_size() + canonical.size() * 32);
-  put16(key, static_cast<std::uint16_t>(type));
-  put32(key, ttl);
-  key.append(reinterpret_cast<const char*>(canonical_owner.wire().data()), canonical_owner.wire_size());
-  for (const auto& rd : canonical) {
-    put16(key, static_cast<std::uint16_t>(rd.size()));
-    key.append(reinterpret_cast<const char*>(rd.data()), rd.size());
+  std::size_t key_size = 6 + canonical_owner.wire_size();
+  for (auto rd : views) key_size += 2 + rd.size();
+  std::array<char, 1024> key_buffer;
+  std::string key_heap;
+  char* key_data = key_buffer.data();
+  if (key_size > key_buffer.size()) {
+    key_heap.resize(key_size);
+    key_data = key_heap.data();
   }
+  std::size_t at = 0;
+  auto key_bytes = [&](const void* p, std::size_t n) {
+    if (n) std::memcpy(key_data + at, p, n);
+    at += n;
+  };
+  auto key16 = [&](std::uint16_t v) {
+    const std::uint8_t b[2] = {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+    key_bytes(b, 2);
+  };
+  key16(static_cast<std::uint16_t>(type));
+  key16(static_cast<std::uint16_t>(ttl >> 16));
+  key16(static_cast<std::uint16_t>(ttl));
+  key_bytes(canonical_owner.wire().data(), canonical_owner.wire_size());
+  for (auto rd : views) {
+    key16(static_cast<std::uint16_t>(rd.size()));
+    key_bytes(rd.data(), rd.size());
+  }
+  const std::string_view key(key_data, key_size);
 
   auto t = now();
-  Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
+  Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
   {
     std::lock_guard lock(shard.mutex);
     auto it = shard.entries.find(key);
@@ -110,7 +154,7 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
   sig.expiration = static_cast<std::uint32_t>(t + options_.validity.count());
   sig.signer = apex_;
   std::string rrs;
-  for (const auto& rd : canonical) {
+  for (auto rd : views) {
     rrs.append(reinterpret_cast<const char*>(canonical_owner.wire().data()), canonical_owner.wire_size());
     put16(rrs, static_cast<std::uint16_t>(type));
     put16(rrs, static_cast<std::uint16_t>(RRClass::kIN));
@@ -132,7 +176,7 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
   std::lock_guard lock(shard.mutex);
   if (shard.entries.size() >= std::max<std::size_t>(1, options_.cache_entries / kShards))
     shard.entries.clear();
-  Entry& e = shard.entries[std::move(key)];
+  Entry& e = shard.entries.try_emplace(std::string(key)).first->second;
   e.signatures = signatures;
   e.refresh_at = t + options_.validity.count() - options_.refresh.count();
   return signatures;

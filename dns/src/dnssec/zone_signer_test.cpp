@@ -8,6 +8,7 @@
 #include <openssl/param_build.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "basalt/dns/wire/rdata_types.hpp"
 
@@ -121,6 +122,31 @@ TEST_P(SignerPerAlgorithm, SignaturesVerifyOverTheCanonicalForm) {
       verify(key.dnskey_rdata(), ksig->front(), N("example.test."), RRType::kDNSKEY, signer.dnskey().rdatas));
 }
 
+TEST_P(SignerPerAlgorithm, ThreadsSigningAtOnceAllGetValidSignatures) {
+  // Workers share one key: each sign() takes its own OpenSSL context.
+  auto key = SigningKey::generate(GetParam(), SigningKey::kKskFlags, 0);
+  ZoneSigner signer(N("example.test."), {key});
+  constexpr int kThreads = 4, kEach = 20;
+  std::vector<std::vector<std::shared_ptr<const ZoneSigner::Signatures>>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto owner = N("h" + std::to_string(t * kEach + i) + ".example.test.");
+        got[t].push_back(signer.sign(owner, RRType::kA, 300, {{A("192.0.2.1")}}));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kEach; ++i) {
+      auto owner = N("h" + std::to_string(t * kEach + i) + ".example.test.");
+      EXPECT_TRUE(verify(key.dnskey_rdata(), got[t][i]->front(), owner, RRType::kA, {A("192.0.2.1")}))
+          << owner.to_string();
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, SignerPerAlgorithm,
                          ::testing::Values(Algorithm::kEcdsaP256Sha256, Algorithm::kEd25519,
                                            Algorithm::kRsaSha256));
@@ -148,6 +174,20 @@ TEST(ZoneSigner, ReusesSignaturesUntilTheyAreDueForRefresh) {
   auto fresh = signer.sign(N("www.example.test."), RRType::kA, 300, {{A("192.0.2.1"), A("192.0.2.2")}});
   EXPECT_NE(fresh, first);
   EXPECT_EQ(rdata::RRSIG::decode(fresh->front())->inception, now - 3600);
+}
+
+TEST(ZoneSigner, EmbeddedNamesAreSignedInLowercase) {
+  auto key = SigningKey::generate(Algorithm::kEd25519, SigningKey::kKskFlags, 0);
+  ZoneSigner signer(N("example.test."), {key});
+  std::string error;
+  auto mx = [&](std::string_view text) { return *rdata_from_text(RRType::kMX, text, Name(), &error); };
+  auto upper =
+      signer.sign(N("example.test."), RRType::kMX, 300, {{mx("10 MAIL.Example.TEST."), mx("20 b.")}});
+  // The same RRset as the lowercase one (cached), and its signature covers the lowercase form.
+  EXPECT_EQ(signer.sign(N("example.test."), RRType::kMX, 300, {{mx("20 b."), mx("10 mail.example.test.")}}),
+            upper);
+  EXPECT_TRUE(verify(key.dnskey_rdata(), upper->front(), N("example.test."), RRType::kMX,
+                     {mx("10 mail.example.test."), mx("20 b.")}));
 }
 
 TEST(ZoneSigner, KskSignsTheKeysAndZskTheRest) {

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -75,9 +76,14 @@ class ZoneSigner {
     std::shared_ptr<const Signatures> signatures;
     std::int64_t refresh_at = 0;
   };
+  // Looked up by string_view, so a cache hit allocates nothing.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Entry> entries;
+    std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
   };
   static constexpr std::size_t kShards = 16;
 
