@@ -25,8 +25,10 @@ seconds=${SECONDS_PER:-5}
 cpu=${CPU:-1}
 bench="$build/dns/basalt_dns_benchmark"
 [[ -x "$bench" ]] || { echo "no $bench: cmake --build $build --target basalt_dns_benchmark" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# KEEP=DIR keeps the raw outputs there.
+work=${KEEP:-$(mktemp -d)}
+mkdir -p "$work"
+[[ -n "${KEEP:-}" ]] || trap 'rm -rf "$work"' EXIT
 
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds: ours" >&2
@@ -45,14 +47,15 @@ ours = {}
 for r in range(1, rounds + 1):
     for b in json.load(open(f"{work}/ours.{r}.json"))["benchmarks"]:
         ours.setdefault(b["name"], []).append(b["cpu_time"] * scale[b["time_unit"]])
-# openssl speed -mr: +F2:n:2048:sign/s:verify/s (RSA), +F4:n:256:... (ECDSA), +F6:n:253:... (EdDSA)
+# openssl speed -mr: +F2:n:2048:sign/s:verify/s (RSA), +F4:n:256:... (ECDSA),
+# +F6:n:253:Ed25519:sign/s:verify/s (EdDSA): sign/s is always the second last field.
 tags = {"+F2": "rsa_sha256", "+F4": "ecdsa_p256", "+F6": "ed25519"}
 theirs = {}
 for r in range(1, rounds + 1):
     for line in open(f"{work}/speed.{r}.txt"):
         f = line.strip().split(":")
         if f[0] in tags:
-            theirs.setdefault(tags[f[0]], []).append(1e6 / float(f[3]))
+            theirs.setdefault(tags[f[0]], []).append(1e6 / float(f[-2]))
 med = lambda v: statistics.median(v) if v else float("nan")
 print(f"Medians of {rounds} rounds, µs per signature (CPU time).\n")
 print("| algorithm | openssl speed | ours: sign() | ours / openssl | sign() into a buffer | fresh context per signature (before) | before / openssl |")
