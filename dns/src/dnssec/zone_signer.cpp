@@ -20,6 +20,18 @@ void put32(std::string& s, std::uint32_t v) {
   put16(s, static_cast<std::uint16_t>(v));
 }
 
+// The canonical RRset (RFC 4034 §6.2, §6.3): canonical RDATA sorted as
+// octet strings, duplicates removed.
+std::vector<Bytes> canonical_rdatas(RRType type, std::span<const Bytes> rdatas) {
+  std::vector<Bytes> canonical(rdatas.begin(), rdatas.end());
+  for (auto& rd : canonical) {
+    if (is_valid_rdata(type, rd)) canonicalize_rdata(type, rd);
+  }
+  std::sort(canonical.begin(), canonical.end());
+  canonical.erase(std::unique(canonical.begin(), canonical.end()), canonical.end());
+  return canonical;
+}
+
 bool signed_by_ksk(RRType type) {
   return type == RRType::kDNSKEY || type == RRType::kCDS || type == RRType::kCDNSKEY;
 }
@@ -71,15 +83,9 @@ std::size_t ZoneSigner::cached() const {
 std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner, RRType type,
                                                                std::uint32_t ttl,
                                                                std::span<const Bytes> rdatas) const {
-  // The canonical RRset (RFC 4034 §6.2, §6.3): lowercase owner, canonical
-  // RDATA sorted as octet strings, duplicates removed. It is the cache key.
+  // The canonical RRset, with the lowercase owner, is the cache key.
   Name canonical_owner = owner.lowercased();
-  std::vector<Bytes> canonical(rdatas.begin(), rdatas.end());
-  for (auto& rd : canonical) {
-    if (is_valid_rdata(type, rd)) canonicalize_rdata(type, rd);
-  }
-  std::sort(canonical.begin(), canonical.end());
-  canonical.erase(std::unique(canonical.begin(), canonical.end()), canonical.end());
+  std::vector<Bytes> canonical = canonical_rdatas(type, rdatas);
 
   std::string key;
   key.reserve(8 + canonical_owner.wire_size() + canonical.size() * 32);
@@ -99,26 +105,43 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
     if (it != shard.entries.end() && t < it->second.refresh_at) return it->second.signatures;
   }
 
+  auto signatures = std::make_shared<Signatures>(make(canonical_owner, type, ttl, canonical, t));
+
+  std::lock_guard lock(shard.mutex);
+  if (shard.entries.size() >= std::max<std::size_t>(1, options_.cache_entries / kShards))
+    shard.entries.clear();
+  Entry& e = shard.entries[std::move(key)];
+  e.signatures = signatures;
+  e.refresh_at = refresh_at(t);
+  return signatures;
+}
+
+ZoneSigner::Signatures ZoneSigner::sign_uncached(const Name& owner, RRType type, std::uint32_t ttl,
+                                                 std::span<const Bytes> rdatas, std::int64_t now) const {
+  return make(owner.lowercased(), type, ttl, canonical_rdatas(type, rdatas), now);
+}
+
+ZoneSigner::Signatures ZoneSigner::make(const Name& owner, RRType type, std::uint32_t ttl,
+                                        std::span<const Bytes> canonical, std::int64_t t) const {
   // Signed data: RRSIG RDATA without the signature, then each RR as
   // owner | type | class | TTL | RDLENGTH | RDATA.
   rdata::RRSIG sig;
   sig.type_covered = type;
-  sig.labels =
-      static_cast<std::uint8_t>(canonical_owner.label_count() - (canonical_owner.is_wildcard() ? 1 : 0));
+  sig.labels = static_cast<std::uint8_t>(owner.label_count() - (owner.is_wildcard() ? 1 : 0));
   sig.original_ttl = ttl;
   sig.inception = static_cast<std::uint32_t>(t - options_.inception_offset.count());
   sig.expiration = static_cast<std::uint32_t>(t + options_.validity.count());
   sig.signer = apex_;
   std::string rrs;
   for (const auto& rd : canonical) {
-    rrs.append(reinterpret_cast<const char*>(canonical_owner.wire().data()), canonical_owner.wire_size());
+    rrs.append(reinterpret_cast<const char*>(owner.wire().data()), owner.wire_size());
     put16(rrs, static_cast<std::uint16_t>(type));
     put16(rrs, static_cast<std::uint16_t>(RRClass::kIN));
     put32(rrs, ttl);
     put16(rrs, static_cast<std::uint16_t>(rd.size()));
     rrs.append(reinterpret_cast<const char*>(rd.data()), rd.size());
   }
-  auto signatures = std::make_shared<Signatures>();
+  Signatures signatures;
   for (const SigningKey* k : signed_by_ksk(type) ? ksks_ : zsks_) {
     sig.algorithm = static_cast<std::uint8_t>(k->algorithm());
     sig.key_tag = k->key_tag();
@@ -126,15 +149,10 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
     Bytes data = sig.encode_without_signature();
     data.insert(data.end(), rrs.begin(), rrs.end());
     sig.signature = k->sign(data);
-    signatures->push_back(sig.encode());
+    signatures.push_back(sig.encode());
   }
 
-  std::lock_guard lock(shard.mutex);
-  if (shard.entries.size() >= std::max<std::size_t>(1, options_.cache_entries / kShards))
-    shard.entries.clear();
-  Entry& e = shard.entries[std::move(key)];
-  e.signatures = signatures;
-  e.refresh_at = t + options_.validity.count() - options_.refresh.count();
+  made_.fetch_add(signatures.size(), std::memory_order_relaxed);
   return signatures;
 }
 
