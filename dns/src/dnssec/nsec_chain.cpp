@@ -1,6 +1,7 @@
 #include "basalt/dns/dnssec/nsec_chain.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "basalt/dns/dnssec/white_lies.hpp"
 
@@ -44,6 +45,31 @@ std::vector<RRType> bitmap(const Zone& zone, const Name& name, const ZoneNode& n
   types.push_back(RRType::kRRSIG);
   types.push_back(RRType::kNSEC);
   return types;
+}
+
+// A key whose byte order is the canonical order of names (RFC 4034 §6.1):
+// the labels from the rightmost, each octet lowercased (0x00 written as
+// 00 01), each label ended by 00 00 — so a shorter label, and an ancestor,
+// sorts first. At most 2 * 255 octets.
+constexpr std::size_t kMaxKeySize = 2 * Name::kMaxWireSize;
+
+std::string_view canonical_key(const Name& name, std::array<char, kMaxKeySize>& buf) noexcept {
+  auto wire = name.wire();
+  std::array<std::uint8_t, 128> starts;
+  std::size_t labels = 0;
+  for (std::size_t p = 0; wire[p] != 0; p += 1 + wire[p]) starts[labels++] = static_cast<std::uint8_t>(p);
+  std::size_t n = 0;
+  while (labels > 0) {
+    const std::uint8_t* label = &wire[starts[--labels]];
+    for (std::size_t i = 1; i <= label[0]; ++i) {
+      const std::uint8_t c = ascii_lower(label[i]);
+      buf[n++] = static_cast<char>(c);
+      if (c == 0) buf[n++] = 1;
+    }
+    buf[n++] = 0;
+    buf[n++] = 0;
+  }
+  return {buf.data(), n};
 }
 
 }  // namespace
@@ -120,6 +146,8 @@ std::shared_ptr<const DenialChain> DenialChain::build(std::shared_ptr<const Zone
       Nsec nsec{links[i].name, {nsec_rdata(next, std::move(links[i].types))}, {}};
       nsec.signatures = signer->sign_uncached(nsec.owner, RRType::kNSEC, chain->ttl_, nsec.rdata, now);
       chain->nsecs_.push_back(std::move(nsec));
+      std::array<char, kMaxKeySize> buf;
+      chain->keys_.emplace_back(canonical_key(links[i].name, buf));
     }
   }
   chain->zone_ = std::move(zone);
@@ -129,16 +157,18 @@ std::shared_ptr<const DenialChain> DenialChain::build(std::shared_ptr<const Zone
 }
 
 const DenialChain::Nsec* DenialChain::nsec_at(const Name& name) const noexcept {
-  auto it = std::lower_bound(nsecs_.begin(), nsecs_.end(), name,
-                             [](const Nsec& n, const Name& x) { return n.owner < x; });
-  return it != nsecs_.end() && it->owner == name ? &*it : nullptr;
+  std::array<char, kMaxKeySize> buf;
+  auto key = canonical_key(name, buf);
+  auto it = std::lower_bound(keys_.begin(), keys_.end(), key);
+  return it != keys_.end() && *it == key ? &nsecs_[static_cast<std::size_t>(it - keys_.begin())] : nullptr;
 }
 
 const DenialChain::Nsec& DenialChain::nsec_covering(const Name& name) const noexcept {
-  auto it = std::upper_bound(nsecs_.begin(), nsecs_.end(), name,
-                             [](const Name& x, const Nsec& n) { return x < n.owner; });
+  std::array<char, kMaxKeySize> buf;
+  auto key = canonical_key(name, buf);
+  auto it = std::upper_bound(keys_.begin(), keys_.end(), key);
   // Every name of the zone follows the apex, the first owner.
-  return it == nsecs_.begin() ? nsecs_.back() : *(it - 1);
+  return it == keys_.begin() ? nsecs_.back() : nsecs_[static_cast<std::size_t>(it - keys_.begin()) - 1];
 }
 
 }  // namespace basalt::dns

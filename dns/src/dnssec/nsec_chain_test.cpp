@@ -111,6 +111,16 @@ TEST_F(DenialChainTest, CoversNamesThatDoNotExistAndEmptyNonTerminals) {
   EXPECT_TRUE(
       decode(c->nsec_covering(N("b.deep.example.test."))).next.is_subdomain_of(N("b.deep.example.test.")));
   EXPECT_EQ(covering("www.example.test."), "www.example.test.");  // a name with data: its own
+  EXPECT_EQ(covering("WWW.Example.TEST."), "www.example.test.");
+  for (const auto& n : c->records()) {
+    EXPECT_EQ(c->nsec_at(n.owner), &n) << n.owner.to_string();
+    EXPECT_EQ(&c->nsec_covering(n.owner), &n) << n.owner.to_string();
+  }
+  // Labels with octets that sort before and after letters, and a prefix label.
+  EXPECT_EQ(covering("dyn\\000\\001.example.test."), "dyn\\000.example.test.");
+  EXPECT_EQ(covering("ww.example.test."), "*.wild.example.test.");
+  EXPECT_EQ(covering("www\\255.example.test."), "www.example.test.");
+  EXPECT_EQ(covering("\\000.example.test."), "example.test.");
 
   EXPECT_TRUE(c->answers(N("nope.example.test.")));
   EXPECT_TRUE(c->answers(N("dyn-x.example.test.")));

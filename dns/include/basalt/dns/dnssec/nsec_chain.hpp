@@ -26,6 +26,7 @@
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <string>
 #include <vector>
 
 #include "basalt/dns/dnssec/zone_signer.hpp"
@@ -92,7 +93,8 @@ class DenialChain {
   DenialRegions regions_;
   std::uint32_t ttl_ = 0;
   std::int64_t refresh_at_ = 0;
-  std::vector<Nsec> nsecs_;  // in canonical order of their owners
+  std::vector<Nsec> nsecs_;        // in canonical order of their owners
+  std::vector<std::string> keys_;  // parallel: the owners' canonical_key(), for memcmp lookups
 };
 
 }  // namespace basalt::dns
