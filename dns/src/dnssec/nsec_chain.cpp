@@ -116,6 +116,7 @@ std::shared_ptr<const DenialChain> DenialChain::build(std::shared_ptr<const Zone
   chain->ttl_ = z.negative_ttl();
   const std::int64_t now = signer->now();
   chain->refresh_at_ = signer->refresh_at(now);
+  chain->soa_signatures_ = signer->sign_uncached(z.apex(), RRType::kSOA, chain->ttl_, z.soa().rdatas, now);
 
   if (!regions.everything) {
     std::vector<Link> links;

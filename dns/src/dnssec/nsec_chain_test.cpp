@@ -131,7 +131,10 @@ TEST_F(DenialChainTest, CoversNamesThatDoNotExistAndEmptyNonTerminals) {
 TEST_F(DenialChainTest, IsSignedOnceWithTheSignersTimes) {
   auto before = signer_->signatures_made();
   auto c = chain({});
-  EXPECT_EQ(signer_->signatures_made() - before, c->records().size());
+  EXPECT_EQ(signer_->signatures_made() - before, c->records().size() + 1);  // and the negative SOA
+  ASSERT_EQ(c->negative_soa_signatures().size(), 1u);
+  EXPECT_EQ(rdata::RRSIG::decode(c->negative_soa_signatures()[0])->type_covered, RRType::kSOA);
+  EXPECT_EQ(rdata::RRSIG::decode(c->negative_soa_signatures()[0])->original_ttl, 300u);
   EXPECT_EQ(signer_->cached(), 0u);  // the chain keeps its own signatures
   EXPECT_EQ(c->ttl(), 300u);         // the SOA minimum (RFC 9077)
   for (const auto& n : c->records()) {

@@ -159,8 +159,19 @@ class AnswerWriter {
   }
 
   void negative_soa(const Zone& zone) {
-    rrset(Section::kAuthority, zone.apex(), RRType::kSOA, zone.negative_ttl(), zone.soa().rdatas,
-          signer(zone));
+    const DenialChain* c = dnssec_ok_ ? data_.denial(zone) : nullptr;
+    if (!c) {
+      rrset(Section::kAuthority, zone.apex(), RRType::kSOA, zone.negative_ttl(), zone.soa().rdatas,
+            signer(zone));
+      return;
+    }
+    // Signed with the chain, like its NSECs: no signing or cache lookup per answer.
+    for (const auto& rd : zone.soa().rdatas) {
+      if (!add_record(w_, state_, Section::kAuthority, zone.apex(), RRType::kSOA, c->ttl(), rd)) return;
+    }
+    for (const auto& sig : c->negative_soa_signatures()) {
+      if (!add_record(w_, state_, Section::kAuthority, zone.apex(), RRType::kRRSIG, c->ttl(), sig)) return;
+    }
   }
 
   // The zone's precomputed chain if it proves what `name` is, else null (white lies).

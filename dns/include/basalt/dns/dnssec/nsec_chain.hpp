@@ -15,7 +15,8 @@
 // one has a descendant as its next name, which proves that it exists (RFC
 // 4035 §3.1.3.2). Names below a zone cut (glue) are not in the chain; the cut
 // is, with NS and DS in its bitmap. The apex lists DNSKEY, CDS and CDNSKEY
-// (the signer serves them).
+// (the signer serves them). The chain also holds the signatures of the SOA
+// that negative answers carry.
 //
 // A DenialChain is immutable after build() and safe to read from any number
 // of threads; its lookups allocate nothing.
@@ -76,6 +77,9 @@ class DenialChain {
   // When the signatures are due to be re-made (the signer's refresh time).
   std::int64_t refresh_at() const noexcept { return refresh_at_; }
   const std::vector<Nsec>& records() const noexcept { return nsecs_; }
+  // The RRSIGs of the zone's SOA RRset with the negative TTL (ttl()), as
+  // every NXDOMAIN and NODATA of the zone carries it.
+  const ZoneSigner::Signatures& negative_soa_signatures() const noexcept { return soa_signatures_; }
 
   // True if denial for `name` (a name of this zone) comes from the chain:
   // the chain is not empty and no region holds `name`.
@@ -93,6 +97,7 @@ class DenialChain {
   DenialRegions regions_;
   std::uint32_t ttl_ = 0;
   std::int64_t refresh_at_ = 0;
+  ZoneSigner::Signatures soa_signatures_;
   std::vector<Nsec> nsecs_;        // in canonical order of their owners
   std::vector<std::string> keys_;  // parallel: the owners' canonical_key(), for memcmp lookups
 };
