@@ -5,7 +5,7 @@
 // publication it drops each chain that no longer fits (its zone was
 // replaced, the handlers' regions or the signer changed) and builds the
 // chains of small zones right there, so their answers never leave the chain.
-// Chains of larger zones (signing 10,000 names with RSA takes ~20 s), and
+// Chains of larger zones (10,000 names take seconds to sign with RSA), and
 // every re-sign before the signatures' refresh time, are built on a
 // background thread and published when ready, if the data they were built
 // from is still current; until then those zones answer with white lies.
