@@ -20,8 +20,9 @@
 #   nx   A of random names that do not exist (NXDOMAIN), every name
 #        different (NX_LINES per run; separate files for the warm-up, the
 #        saturation and the fixed-rate run, so no name repeats within a
-#        server's life): online signing makes a fresh NSEC (white lies) and
-#        signature per name, Knot answers from its pre-signed chain.
+#        server's life): both signed servers answer from their NSEC chain,
+#        signed once at start (basalt-dns answers with white lies, a fresh
+#        signature per name, until its chain is ready; the script waits).
 #
 # For every server, mix and round it records:
 #   - saturation: answers/s, server CPU per answer, average response size
@@ -170,11 +171,14 @@ ready() {
   local q=(kdig @127.0.0.1 -p "$2" +time=1 +retry=0)
   case "$1" in
     *-signed)
-      # An RRSIG on the first and on the last host, and an NSEC proving an
-      # NXDOMAIN: Knot serves the zone only once signed, this makes sure.
+      # An RRSIG on the first and on the last host, and an NSEC of the chain
+      # (owned by a name of the zone, not a white lie's \255 name) proving an
+      # NXDOMAIN: Knot serves the zone only once signed, basalt-dns answers
+      # with white lies until its chain is signed; this waits for both.
       "${q[@]}" +dnssec +noall +answer "host-0.$apex" A 2>/dev/null | grep -q 'RRSIG' &&
         "${q[@]}" +dnssec +noall +answer "host-$((hosts - 1)).$apex" AAAA 2>/dev/null | grep -q 'RRSIG' &&
-        "${q[@]}" +dnssec +noall +authority "no-such-name.$apex" A 2>/dev/null | grep -q 'NSEC'
+        "${q[@]}" +dnssec +noall +authority "no-such-name.$apex" A 2>/dev/null |
+        awk '$4 == "NSEC" && $1 !~ /\\/ { chain = 1 } END { exit !chain }'
       ;;
     *) "${q[@]}" +short "host-1.$apex" A 2>/dev/null | grep -q '^10\.0\.0\.1$' ;;
   esac
@@ -201,6 +205,7 @@ start_server() {  # start_server KIND PORT; sets server_pid
   local kind=$1 port=$2 timeout=20
   case "$kind" in
     ours | ours-signed)
+      [ "$kind" = ours-signed ] && timeout=$sign_timeout
       cat >"$work/basalt-dns.yaml" <<EOF
 listen: [127.0.0.1:$port]
 workers: 2

@@ -143,26 +143,50 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
     if (it != shard.entries.end() && t < it->second.refresh_at) return it->second.signatures;
   }
 
+  auto signatures = std::make_shared<Signatures>(make(canonical_owner, type, ttl, views, t));
+
+  std::lock_guard lock(shard.mutex);
+  if (shard.entries.size() >= std::max<std::size_t>(1, options_.cache_entries / kShards))
+    shard.entries.clear();
+  Entry& e = shard.entries.try_emplace(std::string(key)).first->second;
+  e.signatures = signatures;
+  e.refresh_at = refresh_at(t);
+  return signatures;
+}
+
+ZoneSigner::Signatures ZoneSigner::sign_uncached(const Name& owner, RRType type, std::uint32_t ttl,
+                                                 std::span<const Bytes> rdatas, std::int64_t now) const {
+  std::vector<Bytes> canonical(rdatas.begin(), rdatas.end());
+  for (auto& rd : canonical) {
+    if (is_valid_rdata(type, rd)) canonicalize_rdata(type, rd);
+  }
+  std::sort(canonical.begin(), canonical.end());
+  canonical.erase(std::unique(canonical.begin(), canonical.end()), canonical.end());
+  std::vector<ByteSpan> views(canonical.begin(), canonical.end());
+  return make(owner.lowercased(), type, ttl, views, now);
+}
+
+ZoneSigner::Signatures ZoneSigner::make(const Name& owner, RRType type, std::uint32_t ttl,
+                                        std::span<const ByteSpan> canonical, std::int64_t t) const {
   // Signed data: RRSIG RDATA without the signature, then each RR as
   // owner | type | class | TTL | RDLENGTH | RDATA.
   rdata::RRSIG sig;
   sig.type_covered = type;
-  sig.labels =
-      static_cast<std::uint8_t>(canonical_owner.label_count() - (canonical_owner.is_wildcard() ? 1 : 0));
+  sig.labels = static_cast<std::uint8_t>(owner.label_count() - (owner.is_wildcard() ? 1 : 0));
   sig.original_ttl = ttl;
   sig.inception = static_cast<std::uint32_t>(t - options_.inception_offset.count());
   sig.expiration = static_cast<std::uint32_t>(t + options_.validity.count());
   sig.signer = apex_;
   std::string rrs;
-  for (auto rd : views) {
-    rrs.append(reinterpret_cast<const char*>(canonical_owner.wire().data()), canonical_owner.wire_size());
+  for (auto rd : canonical) {
+    rrs.append(reinterpret_cast<const char*>(owner.wire().data()), owner.wire_size());
     put16(rrs, static_cast<std::uint16_t>(type));
     put16(rrs, static_cast<std::uint16_t>(RRClass::kIN));
     put32(rrs, ttl);
     put16(rrs, static_cast<std::uint16_t>(rd.size()));
     rrs.append(reinterpret_cast<const char*>(rd.data()), rd.size());
   }
-  auto signatures = std::make_shared<Signatures>();
+  Signatures signatures;
   for (const SigningKey* k : signed_by_ksk(type) ? ksks_ : zsks_) {
     sig.algorithm = static_cast<std::uint8_t>(k->algorithm());
     sig.key_tag = k->key_tag();
@@ -170,15 +194,10 @@ std::shared_ptr<const ZoneSigner::Signatures> ZoneSigner::sign(const Name& owner
     Bytes data = sig.encode_without_signature();
     data.insert(data.end(), rrs.begin(), rrs.end());
     sig.signature = k->sign(data);
-    signatures->push_back(sig.encode());
+    signatures.push_back(sig.encode());
   }
 
-  std::lock_guard lock(shard.mutex);
-  if (shard.entries.size() >= std::max<std::size_t>(1, options_.cache_entries / kShards))
-    shard.entries.clear();
-  Entry& e = shard.entries.try_emplace(std::string(key)).first->second;
-  e.signatures = signatures;
-  e.refresh_at = t + options_.validity.count() - options_.refresh.count();
+  made_.fetch_add(signatures.size(), std::memory_order_relaxed);
   return signatures;
 }
 

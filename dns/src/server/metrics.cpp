@@ -85,6 +85,7 @@ boost::json::object Metrics::to_json() const {
           {"handlerFailures", handler_failures},
           {"handlerOverload", handler_overload},
           {"invalidHandlerRecords", invalid_handler_records},
+          {"dnssecSignatures", dnssec_signatures},
           {"tcpAccepted", tcp_accepted},
           {"tcpRejected", tcp_rejected},
           {"tcpTimeouts", tcp_timeouts},
@@ -123,6 +124,8 @@ std::string Metrics::prometheus() const {
   counter("basalt_dns_invalid_handler_records_total",
           "Records handlers returned that could not be served (left out of the answer).",
           invalid_handler_records);
+  counter("basalt_dns_dnssec_signatures_total",
+          "RRSIGs made by online signing (answers, white lies, NSEC chains).", dnssec_signatures);
   counter("basalt_dns_tcp_connections_total", "TCP connections accepted.", tcp_accepted);
   counter("basalt_dns_tcp_rejected_total",
           "TCP connections closed at once (server, address or network connection limit).", tcp_rejected);

@@ -176,12 +176,31 @@ class AnswerWriter {
   }
 
   void negative_soa(const Zone& zone) {
-    rrset(Section::kAuthority, zone.apex(), RRType::kSOA, zone.negative_ttl(), zone.soa().rdatas,
-          signer(zone));
+    const DenialChain* c = dnssec_ok_ ? data_.denial(zone) : nullptr;
+    if (!c) {
+      rrset(Section::kAuthority, zone.apex(), RRType::kSOA, zone.negative_ttl(), zone.soa().rdatas,
+            signer(zone));
+      return;
+    }
+    // Signed with the chain, like its NSECs: no signing or cache lookup per answer.
+    for (const auto& rd : zone.soa().rdatas) {
+      if (!add_record(w_, state_, Section::kAuthority, zone.apex(), RRType::kSOA, c->ttl(), rd)) return;
+    }
+    for (const auto& sig : c->negative_soa_signatures()) {
+      if (!add_record(w_, state_, Section::kAuthority, zone.apex(), RRType::kRRSIG, c->ttl(), sig)) return;
+    }
   }
 
-  // NSEC at a name that exists with these types (NODATA): `owner NSEC \000.owner`.
+  // The zone's precomputed chain if it proves what `name` is, else null (white lies).
+  const DenialChain* chain(const Zone& zone, const Name& name) const {
+    const DenialChain* c = data_.denial(zone);
+    return c && c->answers(name) ? c : nullptr;
+  }
+
+  // NSEC at a name that exists with these types (NODATA): the chain's, or
+  // `owner NSEC \000.owner`.
   void nsec_at(const Zone& zone, const ZoneSigner* s, const Name& owner, std::vector<RRType> types) {
+    if (const DenialChain* c = chain(zone, owner)) return chain_nsec(*c, c->nsec_covering(owner));
     types.push_back(RRType::kRRSIG);
     types.push_back(RRType::kNSEC);
     std::vector<Bytes> rd{nsec_rdata(white_lie_child(owner), std::move(types))};
@@ -190,6 +209,7 @@ class AnswerWriter {
 
   // NSEC covering `name` and its subtree (proof that it does not exist).
   void cover(const Zone& zone, const ZoneSigner* s, const Name& name) {
+    if (const DenialChain* c = chain(zone, name)) return chain_nsec(*c, c->nsec_covering(name));
     auto before = white_lie_predecessor(name);
     if (!before || !before->is_subdomain_of(zone.apex()) || *before == zone.apex()) return;
     std::vector<Bytes> rd{nsec_rdata(white_lie_successor(name), {RRType::kRRSIG, RRType::kNSEC})};
@@ -201,6 +221,20 @@ class AnswerWriter {
   void nxdomain_proof(const Zone& zone, const ZoneSigner* s, const Name& qname, const Name& ce) {
     cover(zone, s, next_closer(qname, ce));
     if (auto wildcard = ce.prepend("*")) cover(zone, s, *wildcard);
+  }
+
+  // One NSEC of a chain with its signatures, written once per answer (the
+  // same record often covers both the next closer name and the wildcard).
+  void chain_nsec(const DenialChain& c, const DenialChain::Nsec& nsec) {
+    for (std::size_t i = 0; i < chain_written_; ++i) {
+      if (chain_nsecs_[i] == &nsec) return;
+    }
+    if (chain_written_ < chain_nsecs_.size()) chain_nsecs_[chain_written_++] = &nsec;
+    if (!add_record(w_, state_, Section::kAuthority, nsec.owner, RRType::kNSEC, c.ttl(), nsec.rdata.front()))
+      return;
+    for (const auto& sig : nsec.signatures) {
+      if (!add_record(w_, state_, Section::kAuthority, nsec.owner, RRType::kRRSIG, c.ttl(), sig)) return;
+    }
   }
 
   void defer_cover(const Zone& zone, const ZoneSigner* s, const Name& name) {
@@ -252,6 +286,8 @@ class AnswerWriter {
   std::array<Cover, kMaxCnameChain + 1> deferred_;
   std::size_t covers_ = 0;
   Additional additional_;
+  std::array<const DenialChain::Nsec*, 2 * (kMaxCnameChain + 1)> chain_nsecs_{};
+  std::size_t chain_written_ = 0;
 };
 
 // The types at a node for its NSEC bitmap (RRSIG and NSEC are added by nsec_at).
@@ -284,14 +320,17 @@ bool add_handler_types(const ServerData& data, const Name& name, std::vector<RRT
   return any || all;
 }
 
-// The deepest ancestor of `qname` that exists: in the zone data (`zone_ce`)
-// or because a handler pattern matches it.
-Name existing_encloser(const ServerData& data, const Name& qname, const Name& zone_ce) {
+// The deepest ancestor of `qname` that exists: in the zone data (`zone_ce`),
+// because a handler pattern matches it, or in the zone's denial chain.
+Name existing_encloser(const ServerData& data, const Zone& zone, const Name& qname, const Name& zone_ce) {
   std::vector<RRType> ignored;
+  const DenialChain* chain = data.denial(zone);
   for (std::size_t k = 1; qname.label_count() - k > zone_ce.label_count(); ++k) {
     Name ancestor = qname.parent(k);
     if (data.handlers.has_names_at_or_below(ancestor) || add_handler_types(data, ancestor, ignored))
       return ancestor;
+    // The chain's name just after a region exists as far as validators know.
+    if (chain && chain->answers(ancestor) && chain->nsec_at(ancestor)) return ancestor;
   }
   return zone_ce;
 }
@@ -300,6 +339,7 @@ Name existing_encloser(const ServerData& data, const Name& qname, const Name& zo
 // patterns) but has no `qtype`.
 void nodata_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const Name& qname, RRType qtype,
                   const ZoneNode* node) {
+  if (a.chain(zone, qname)) return a.nsec_at(zone, s, qname, {});  // the chain's bitmap
   auto types = node_types(zone, node, qname, true);
   add_handler_types(a.data(), qname, types);
   std::erase_if(types, [&](RRType t) { return t == qtype || t == RRType::kCNAME; });
@@ -604,7 +644,10 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
     return status;
   }
   a.negative_soa(*zone);
-  const bool nodata = name_exists || pattern_matched;
+  // The chain's name just after a region (white_lie_successor of its root) has an NSEC: it exists.
+  const DenialChain* chain = data.denial(*zone);
+  const bool nodata =
+      name_exists || pattern_matched || (chain && chain->answers(qname) && chain->nsec_at(qname));
   if (s) {
     if (lk.match == Zone::Match::kWildcard && !pattern_matched) {
       // RFC 4035 §3.1.3.4: the wildcard has no such type, and the name itself does not exist.
@@ -613,7 +656,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
     } else if (nodata) {
       nodata_proof(a, *zone, s, qname, qtype, lk.match == Zone::Match::kExact ? lk.node : nullptr);
     } else {
-      a.nxdomain_proof(*zone, s, qname, existing_encloser(data, qname, lk.closest_encloser));
+      a.nxdomain_proof(*zone, s, qname, existing_encloser(data, *zone, qname, lk.closest_encloser));
     }
   }
   out_size = finish(w, nodata ? Rcode::kNoError : Rcode::kNXDomain, true, c);

@@ -75,6 +75,13 @@ class SignedResponderTest : public ::testing::Test {
     return m;
   }
 
+  // Builds the zone's precomputed NSEC chain for the handlers registered so far.
+  void build_chain() {
+    auto zone = data_.zones.get(N("example.test."));
+    data_.chains = {DenialChain::build(zone, data_.reachable(*zone), data_.signers.front())};
+  }
+  const ZoneSigner& signer() const { return *data_.signers.front(); }
+
   ServerData data_;
 };
 
@@ -249,6 +256,80 @@ TEST_F(SignedResponderTest, HandlersOfEveryTypeKeepEveryOtherTypeInTheBitmap) {
   for (auto t : {RRType::kA, RRType::kAAAA, RRType::kMX, RRType::kCAA}) EXPECT_TRUE(n[0].types.contains(t));
   for (auto t : {RRType::kTXT, RRType::kCNAME, RRType::kNS, RRType::kSOA, RRType::kDS, RRType::kDNAME})
     EXPECT_FALSE(n[0].types.contains(t)) << to_string(t);
+}
+
+// Names no handler reaches get their denial from the chain: the NSECs are the
+// chain's (owners are names of the zone, next names the following ones), and
+// nothing is signed at answer time.
+TEST_F(SignedResponderTest, TheChainProvesNamesNoHandlerReaches) {
+  add_handler("*.dyn.example.test", {RRType::kA}, [](const Query&) { return std::vector<Record>{}; });
+  build_chain();
+  const auto made = signer().signatures_made();  // the chain signed the NSECs and the negative SOA
+
+  auto nx = ask("nope.example.test.", RRType::kA);
+  EXPECT_EQ(nx.rcode(), 3);
+  // alias < dyn (the region) < dyn\\000 < mail < nope < ns1: mail's NSEC
+  // covers nope, the apex's covers *.example.test.
+  EXPECT_EQ(owners_of(nx.authority, RRType::kNSEC),
+            (std::vector<std::string>{"mail.example.test.", "example.test."}));
+  EXPECT_TRUE(covered(nx.authority, N("nope.example.test.")));
+  EXPECT_TRUE(covered(nx.authority, N("*.example.test.")));
+  EXPECT_EQ(sigs_over(nx.authority, RRType::kNSEC).size(), 2u);
+  EXPECT_EQ(sigs_over(nx.authority, RRType::kSOA).size(), 1u);
+  auto deep = ask("a.b.zzz.example.test.", RRType::kA);  // after www, the last: wraps
+  EXPECT_EQ(owners_of(deep.authority, RRType::kNSEC),
+            (std::vector<std::string>{"www.example.test.", "example.test."}));
+
+  auto nodata = ask("www.example.test.", RRType::kTXT);
+  EXPECT_EQ(nodata.rcode(), 0);
+  ASSERT_EQ(owners_of(nodata.authority, RRType::kNSEC), std::vector<std::string>{"www.example.test."});
+  EXPECT_EQ(nsecs(nodata.authority)[0].next.to_string(), "example.test.");
+
+  // An empty non-terminal (wild, above *.wild): NODATA, the covering NSEC ends below it.
+  auto ent = ask("wild.example.test.", RRType::kA);
+  EXPECT_EQ(ent.rcode(), 0);
+  auto ent_nsecs = nsecs(ent.authority);
+  ASSERT_EQ(ent_nsecs.size(), 1u);
+  EXPECT_EQ(ent_nsecs[0].next.to_string(), "*.wild.example.test.");
+
+  // The wildcard has no TXT, and the name itself does not exist: the same
+  // NSEC says both, written once.
+  auto wnd = ask("x.wild.example.test.", RRType::kTXT);
+  EXPECT_EQ(owners_of(wnd.authority, RRType::kNSEC), std::vector<std::string>{"*.wild.example.test."});
+  EXPECT_TRUE(covered(wnd.authority, N("x.wild.example.test.")));
+
+  // No DS at the cut.
+  auto referral = ask("host.sub.example.test.", RRType::kA);
+  ASSERT_EQ(owners_of(referral.authority, RRType::kNSEC), std::vector<std::string>{"sub.example.test."});
+  EXPECT_EQ(signer().signatures_made(), made);
+
+  // The name just after the region has an NSEC in the chain: it exists (NODATA), and so does its subtree's
+  // parent.
+  auto after = ask("dyn\\000.example.test.", RRType::kA);
+  EXPECT_EQ(after.rcode(), 0);
+  auto below_after = ask("x.dyn\\000.example.test.", RRType::kA);
+  EXPECT_EQ(below_after.rcode(), 3);
+  EXPECT_TRUE(covered(below_after.authority, N("x.dyn\\000.example.test.")));
+  EXPECT_TRUE(covered(below_after.authority, N("*.dyn\\000.example.test.")));
+}
+
+TEST_F(SignedResponderTest, HandlerRegionsKeepWhiteLiesBesideTheChain) {
+  add_handler("*.dyn.example.test", {RRType::kA}, [](const Query&) { return std::vector<Record>{}; });
+  build_chain();
+  // The region's root exists (NODATA) and its NSEC is a white lie at it.
+  auto root = ask("dyn.example.test.", RRType::kA);
+  EXPECT_EQ(root.rcode(), 0);
+  ASSERT_EQ(owners_of(root.authority, RRType::kNSEC), std::vector<std::string>{"dyn.example.test."});
+  EXPECT_EQ(nsecs(root.authority)[0].next.to_string(), "\\000.dyn.example.test.");
+  // A handler's NODATA: a white lie listing its types.
+  auto h = ask("host.dyn.example.test.", RRType::kTXT);
+  ASSERT_EQ(owners_of(h.authority, RRType::kNSEC), std::vector<std::string>{"host.dyn.example.test."});
+  EXPECT_TRUE(nsecs(h.authority)[0].types.contains(RRType::kA));
+  // A name below the region that no pattern matches... is matched by `*`
+  // (it crosses dots); it is NODATA from handlers, white lies again.
+  const auto made = signer().signatures_made();
+  ask("other.dyn.example.test.", RRType::kTXT);
+  EXPECT_GT(signer().signatures_made(), made);
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "basalt/http/router.hpp"
 #include "basalt/http/server.hpp"
 #include "basalt/service/certificate_set.hpp"
+#include "server/denial_keeper.hpp"
 #include "server/invalid_record_log.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
@@ -66,6 +67,11 @@ std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const 
   }
   if (dc.keys != "combined" && dc.keys != "ksk-zsk") {
     throw core::config::Error("dnssec.keys", "\"" + dc.keys + "\" is not one of: combined, ksk-zsk");
+  }
+  if (dc.denial != "nsec") {
+    throw core::config::Error("dnssec.denial",
+                              "\"" + dc.denial + "\" is not one of: nsec" +
+                                  (dc.denial == "nsec3" ? " (NSEC3 is not supported yet)" : ""));
   }
   std::string dir = dc.key_dir;
   if (dir.empty()) {
@@ -150,7 +156,9 @@ struct Server::Impl {
     auto d = std::make_shared<ServerData>();
     for (auto& z : load_zones(config)) d->zones.put(std::make_shared<const Zone>(std::move(z)));
     if (config.dnssec) d->signers.push_back(make_signer(config, d->zones));
+    denial.fit(*d);
     data.publish(std::move(d));
+    denial.wake();  // builds what fit() left to the background
     for (std::size_t i = 0; i < runtime.workers(); ++i) {
       workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout,
                                                  config.max_handler_queries));
@@ -179,7 +187,7 @@ struct Server::Impl {
     if (!glob) throw std::invalid_argument(fmt::format("handler pattern \"{}\" {}", pattern, error));
     auto suffix = pattern_suffix(pattern);
     auto id = next_handler.fetch_add(1);
-    data.update([&](ServerData& d) {
+    denial.update([&](ServerData& d) {
       auto name = suffix.empty() ? std::nullopt : Name::from_text(suffix);
       if (!name || !d.zones.find(*name)) {
         throw std::invalid_argument(
@@ -305,6 +313,7 @@ struct Server::Impl {
   InvalidRecordLog invalid_records;
   Responder responder;
   core::Snapshot<ServerData> data;
+  DenialKeeper denial{data};       // every change of `data` goes through denial.update()
   std::vector<Counters> counters;  // one per worker, the last for manual mode
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<UdpListener>> udp;
@@ -450,19 +459,19 @@ void Server::set_fallback_handler(AsyncHandlerFn fn) {
     entry = std::make_shared<const HandlerEntry>(
         HandlerEntry{impl_->next_handler.fetch_add(1), std::move(*glob), {}, {}, std::move(fn)});
   }
-  impl_->data.update([&](ServerData& d) { d.fallback = entry; });
+  impl_->denial.update([&](ServerData& d) { d.fallback = entry; });
 }
 
 bool Server::remove_handler(HandlerId id) {
   bool removed = false;
-  impl_->data.update([&](ServerData& d) { removed = d.handlers.remove(id); });
+  impl_->denial.update([&](ServerData& d) { removed = d.handlers.remove(id); });
   return removed;
 }
 
 void Server::put_zone(Zone zone) {
   Name apex = zone.apex();
   auto z = std::make_shared<const Zone>(std::move(zone));
-  impl_->data.update([&](ServerData& d) { d.zones.put(z); });
+  impl_->denial.update([&](ServerData& d) { d.zones.put(z); });
   impl_->send_notifies(apex);
 }
 
@@ -471,7 +480,7 @@ std::vector<Server::ReloadedZone> Server::reload_zones() {
   std::vector<std::shared_ptr<const Zone>> zones;
   for (auto& z : load_zones(impl_->config)) zones.push_back(std::make_shared<const Zone>(std::move(z)));
   std::vector<ReloadedZone> out;
-  impl_->data.update([&](ServerData& d) {
+  impl_->denial.update([&](ServerData& d) {
     out.clear();
     for (const auto& z : zones) {
       const auto* old = d.zones.get(z->apex()).get();
@@ -497,7 +506,7 @@ std::vector<Server::ReloadedZone> Server::reload_zones() {
 
 bool Server::remove_zone(const Name& apex) {
   bool removed = false;
-  impl_->data.update([&](ServerData& d) { removed = d.zones.remove(apex); });
+  impl_->denial.update([&](ServerData& d) { removed = d.zones.remove(apex); });
   return removed;
 }
 
@@ -536,7 +545,7 @@ std::vector<std::uint8_t> Server::process_packet(std::span<const std::uint8_t> q
 }
 
 void Server::set_query_observer(QueryObserver observer) {
-  impl_->data.update([&](ServerData& d) { d.observer = std::move(observer); });
+  impl_->denial.update([&](ServerData& d) { d.observer = std::move(observer); });
 }
 
 void Server::report_invalid_handler_record(std::string_view source, std::string_view owner,
@@ -548,6 +557,7 @@ Metrics Server::metrics() const {
   Metrics m;
   for (const auto& c : impl_->counters) m.add(c);
   m.invalid_handler_records = impl_->invalid_records.count();
+  for (const auto& s : impl_->data.load()->signers) m.dnssec_signatures += s->signatures_made();
   return m;
 }
 

@@ -81,6 +81,11 @@ void DnssecConfig::validate(const core::config::Node& n) const {
   if (keys != "combined" && keys != "ksk-zsk") {
     n.fail_at("keys", "\"" + keys + "\" is not one of: combined, ksk-zsk");
   }
+  if (denial == "nsec3") {
+    n.fail_at("denial", "\"nsec3\" is not supported yet; the only denial is: nsec");
+  } else if (denial != "nsec") {
+    n.fail_at("denial", "\"" + denial + "\" is not one of: nsec");
+  }
 }
 
 void TcpConfig::validate(const core::config::Node& n) const {

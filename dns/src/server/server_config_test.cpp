@@ -56,6 +56,14 @@ TEST(ServerConfig, DnssecTimesHaveARange) {
   EXPECT_EQ(error_of("dnssec: {zone: example.test, signature_validity: 3660d}\n"), "accepted");
 }
 
+TEST(ServerConfig, DenialIsNsecAndNsec3IsRefused) {
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec}\n"), "accepted");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec3}\n"),
+            "dnssec.denial: \"nsec3\" is not supported yet; the only denial is: nsec");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec5}\n"),
+            "dnssec.denial: \"nsec5\" is not one of: nsec");
+}
+
 TEST(ServerConfig, ThePrimaryNameserverMustBeADomainName) {
   EXPECT_EQ(error_of("primary_nameserver: \"a..b\"\n"),
             "primary_nameserver: \"a..b\" is not a domain name: empty label");

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -67,9 +68,19 @@ class ZoneSigner {
   // if OpenSSL fails.
   std::shared_ptr<const Signatures> sign(const Name& owner, RRType type, std::uint32_t ttl,
                                          std::span<const Bytes> rdatas) const;
+  // The same signatures made at `now`, bypassing the cache: for callers that
+  // keep their own (the denial chain, nsec_chain.hpp).
+  Signatures sign_uncached(const Name& owner, RRType type, std::uint32_t ttl, std::span<const Bytes> rdatas,
+                           std::int64_t now) const;
+  // When signatures made at `signed_at` are due to be re-made.
+  std::int64_t refresh_at(std::int64_t signed_at) const noexcept {
+    return signed_at + options_.validity.count() - options_.refresh.count();
+  }
 
   std::int64_t now() const;
   std::size_t cached() const;
+  // RRSIGs made since construction (cache misses and uncached signing).
+  std::uint64_t signatures_made() const noexcept { return made_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
@@ -87,12 +98,17 @@ class ZoneSigner {
   };
   static constexpr std::size_t kShards = 16;
 
+  // `canonical` holds canonical RDATAs, sorted and unique; `owner` is lowercase.
+  Signatures make(const Name& owner, RRType type, std::uint32_t ttl, std::span<const ByteSpan> canonical,
+                  std::int64_t t) const;
+
   Name apex_;
   std::vector<SigningKey> keys_;
   std::vector<const SigningKey*> ksks_, zsks_;  // the active signers of each role
   SignerOptions options_;
   RRset dnskey_, cds_, cdnskey_;
   mutable std::array<Shard, kShards> shards_;
+  mutable std::atomic<std::uint64_t> made_{0};
 };
 
 }  // namespace basalt::dns

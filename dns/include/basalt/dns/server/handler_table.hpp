@@ -72,6 +72,10 @@ class HandlerTable {
   // under `name` may exist, so `name` exists (as an empty non-terminal at
   // least) and is never NXDOMAIN (RFC 8020).
   bool has_names_at_or_below(const Name& name) const noexcept;
+  // Each pattern's literal suffix (pattern_suffix() as a name; nullopt when
+  // it has none), parallel to entries(): every name a pattern can match is
+  // at or below it.
+  const std::vector<std::optional<Name>>& suffixes() const noexcept { return suffixes_; }
   void add(std::shared_ptr<const HandlerEntry> e);
   bool remove(HandlerId id);
 

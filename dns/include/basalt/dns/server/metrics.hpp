@@ -67,6 +67,8 @@ struct Metrics {
   // Records handlers returned that could not be served (left out of the
   // answer). Rare, so one counter in the server rather than one per worker.
   std::uint64_t invalid_handler_records = 0;
+  // RRSIGs made by the online signers (answers, white lies, denial chains).
+  std::uint64_t dnssec_signatures = 0;
   std::uint64_t tcp_accepted = 0, tcp_rejected = 0, tcp_timeouts = 0, tcp_bad_frames = 0, axfr = 0;
   std::uint64_t tcp_evicted = 0, tcp_stalled = 0;
   ManagementCounters management;  // filled in by the daemon that owns the management server

@@ -16,8 +16,9 @@
 // With DO set, answers from a zone that has a ZoneSigner are signed (see
 // docs/dns.md, "DNSSEC"): every RRset gets its RRSIGs, wildcard answers the
 // NSEC that proves the name itself does not exist, and NXDOMAIN/NODATA carry
-// NSEC "white lies" (RFC 4470) made for the query — also for names handlers
-// answer or not. DNSKEY, CDS and CDNSKEY come from the signer's keys.
+// NSEC records: from the zone's precomputed chain (nsec_chain.hpp) for names
+// no handler can reach, else "white lies" (RFC 4470) made for the query — for
+// names handlers answer or not. DNSKEY, CDS and CDNSKEY come from the signer's keys.
 //
 // Sources of answers, in order: RFC 6761 localhost names (switchable), zone
 // data, handlers. The message is parsed once, into a QueryState
@@ -40,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "basalt/dns/dnssec/nsec_chain.hpp"
 #include "basalt/dns/dnssec/zone_signer.hpp"
 #include "basalt/dns/server/handler_table.hpp"
 #include "basalt/dns/server/query.hpp"
@@ -73,12 +75,25 @@ struct ServerData {
   std::shared_ptr<const HandlerEntry> fallback;
   // The online signers of the signed zones (usually none or one).
   std::vector<std::shared_ptr<const ZoneSigner>> signers;
+  // The signed zones' precomputed denial (nsec_chain.hpp), each for the zone
+  // object it was built from; a zone without one answers with white lies.
+  std::vector<std::shared_ptr<const DenialChain>> chains;
 
   const ZoneSigner* signer(const Zone& zone) const noexcept {
     for (const auto& s : signers) {
       if (s->apex() == zone.apex()) return s.get();
     }
     return nullptr;
+  }
+  const DenialChain* denial(const Zone& zone) const noexcept {
+    for (const auto& c : chains) {
+      if (&c->zone() == &zone) return c.get();
+    }
+    return nullptr;
+  }
+  // The regions of `zone` that this data's handlers reach.
+  DenialRegions reachable(const Zone& zone) const {
+    return DenialRegions::of(zone.apex(), handlers.suffixes(), fallback != nullptr);
   }
 };
 

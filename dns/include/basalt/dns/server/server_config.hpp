@@ -102,10 +102,13 @@ struct DnssecConfig {
   std::chrono::milliseconds signature_validity{std::chrono::hours(24 * 14)};
   std::chrono::milliseconds signature_refresh{0};  // re-sign when less is left; 0: a quarter of the validity
   std::string keys = "combined";                   // what first start generates: combined, or ksk-zsk
+  // Authenticated denial: nsec (the only one so far; NSEC3 is not implemented
+  // and `nsec3` is refused at load rather than silently served as NSEC).
+  std::string denial = "nsec";
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
-                      (zone, algorithm, key_dir, signature_validity, signature_refresh, keys))
+                      (zone, algorithm, key_dir, signature_validity, signature_refresh, keys, denial))
 
 // DNS Cookies (RFC 7873; server cookies as in RFC 9018; docs/dns.md, "Cookies").
 struct CookiesConfig {

@@ -126,6 +126,11 @@ class Zone {
   // (valid while it lives): what a transfer walks without copying records.
   std::vector<std::pair<const Name*, const RRset*>> rrsets() const;
   std::size_t node_count() const noexcept { return nodes_.size(); }
+  // Calls `f(name, node)` for every name, empty non-terminals included, in no order.
+  template <class F>
+  void for_each_node(F&& f) const {
+    for (const auto& [name, node] : nodes_) f(name, node);
+  }
 
  private:
   Name apex_;

@@ -1,0 +1,374 @@
+// Signed denial from the precomputed NSEC chain and from white lies, judged
+// by real validators on loopback.
+//
+// For each algorithm (ECDSA P-256, Ed25519, RSA/SHA-256) one signed
+// dns::Server holds zone data and two handler regions (`*.dyn.example.test`
+// and `leaf.example.test`). delv (BIND 9.18) and unbound, with the served SEP
+// DNSKEY as trust anchor, validate: NXDOMAIN and NODATA from the chain
+// (before, after and far from a region, an empty non-terminal, the insecure
+// delegation, a wildcard answer and a wildcard NODATA), and NXDOMAIN and
+// NODATA in the handler regions (white lies). unbound asks the chain's names
+// first, so its aggressive NSEC cache (RFC 8198) holds the chain when it is
+// asked about the handlers' names, which must still be answered. 100 random
+// NXDOMAIN queries sign nothing (the dnssec_signatures metric stays put). A
+// zone replaced through Server::put_zone gets a new chain: its new names
+// validate, its removed ones are NXDOMAIN.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <span>
+#include <sstream>
+
+#include "basalt/dns/server/server.hpp"
+#include "basalt/dns/wire/message.hpp"
+#include "basalt/dns/wire/rdata_types.hpp"
+#include "basalt/dns/zone/zone_parser.hpp"
+#include "basalt/testing/environment.hpp"
+#include "basalt/testing/process.hpp"
+#include "dig.hpp"
+
+namespace basalt::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr std::string_view kZone = R"($ORIGIN example.test.
+$TTL 3600
+@        IN SOA  ns1 hostmaster 2026120101 7200 3600 1209600 300
+@        IN NS   ns1
+@        IN MX   10 mail
+ns1      IN A    127.0.0.1
+mail     IN A    192.0.2.25
+www      IN A    192.0.2.80
+a.deep   IN A    192.0.2.81
+*.apps   IN A    192.0.2.99
+sub      IN NS   ns.sub
+ns.sub   IN A    192.0.2.53
+)";
+
+// The same zone, changed: `new` added, `www` gone.
+constexpr std::string_view kChangedZone = R"($ORIGIN example.test.
+$TTL 3600
+@        IN SOA  ns1 hostmaster 2026120102 7200 3600 1209600 300
+@        IN NS   ns1
+@        IN MX   10 mail
+ns1      IN A    127.0.0.1
+mail     IN A    192.0.2.25
+new      IN A    192.0.2.82
+a.deep   IN A    192.0.2.81
+*.apps   IN A    192.0.2.99
+sub      IN NS   ns.sub
+ns.sub   IN A    192.0.2.53
+)";
+
+// The served SEP DNSKEY's RDATA ("257 3 ALG KEY"), the key joined into one word.
+std::string served_sep_key(std::uint16_t port) {
+  auto out = dig(port, {"example.test", "DNSKEY", "+noall", "+answer", "+nosplit"}).out;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream w(line);
+    std::string owner, ttl, cls, type, flags, protocol, algorithm, key;
+    if (!(w >> owner >> ttl >> cls >> type >> flags >> protocol >> algorithm)) continue;
+    if (type != "DNSKEY" || flags != "257") continue;
+    for (std::string part; w >> part;) key += part;
+    return flags + " " + protocol + " " + algorithm + " " + key;
+  }
+  return {};
+}
+
+// delv validating with `key` (a DNSKEY RDATA) as the only trust anchor.
+class Delv {
+ public:
+  Delv(const std::string& dir, std::uint16_t port, const std::string& key)
+      : port_(port), anchor_(dir + "/anchor.conf") {
+    std::istringstream w(key);
+    std::string flags, protocol, algorithm, k;
+    w >> flags >> protocol >> algorithm >> k;
+    std::ofstream(anchor_) << "trust-anchors {\n  example.test. static-key " << flags << " " << protocol
+                           << " " << algorithm << " \"" << k << "\";\n};\n";
+  }
+  RunResult query(const std::string& name, const std::string& type) const {
+    return run({"delv", "@127.0.0.1", "-p", std::to_string(port_), "-a", anchor_, "+root=example.test",
+                "+nosplit", "+norrcomments", "-q", name, "-t", type});
+  }
+
+ private:
+  std::uint16_t port_;
+  std::string anchor_;
+};
+
+// delv 9.18 on a validated negative answer: "; negative response, fully
+// validated" and the negative cache entry (";-$NXDOMAIN" / ";-$NXRRSET").
+bool validated_negative(const RunResult& r, const std::string& kind) {
+  return contains(r.out, "; negative response, fully validated\n") && contains(r.out, ";-$" + kind);
+}
+bool fully_validated(const RunResult& r) {
+  return contains(r.out, "; fully validated\n");
+}
+
+// unbound validating example.test with `key` as its trust anchor, asking our
+// server at `upstream` (example.test a stub zone; "." a closed loopback port).
+class Unbound {
+ public:
+  Unbound(const std::string& dir, std::uint16_t upstream, const std::string& key) : port_(free_port()) {
+    auto conf = dir + "/unbound-" + std::to_string(port_) + ".conf";
+    std::ofstream(conf) << "server:\n"
+                        << "  interface: 127.0.0.1\n  port: " << port_ << "\n"
+                        << "  do-ip6: no\n  do-not-query-localhost: no\n"
+                        << "  username: \"\"\n  chroot: \"\"\n  directory: \"" << dir
+                        << "\"\n  pidfile: \"\"\n"
+                        << "  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  val-log-level: 2\n"
+                        << "  module-config: \"validator iterator\"\n"
+                        << "  trust-anchor: \"example.test. DNSKEY " << key << "\"\n"
+                        << "  trust-anchor-signaling: no\n  root-key-sentinel: no\n"
+                        << "  target-fetch-policy: \"0 0 0 0 0\"\n"
+                        << "  aggressive-nsec: yes\n"
+                        << "  local-zone: \"test.\" nodefault\n"
+                        << "remote-control:\n  control-enable: no\n"
+                        << "stub-zone:\n  name: \"example.test\"\n  stub-addr: 127.0.0.1@" << upstream << "\n"
+                        << "stub-zone:\n  name: \".\"\n  stub-addr: 127.0.0.1@" << free_port() << "\n";
+    process_.emplace(Process::Options{.argv = {"unbound", "-d", "-c", conf}});
+  }
+  ~Unbound() {
+    process_->signal(SIGTERM);
+    process_->wait(10s);
+  }
+  bool wait_ready() {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline && process_->running()) {
+      if (dig(port_, {"+cd", "mail.example.test", "A", "+short"}).out == "192.0.2.25\n") return true;
+    }
+    return false;
+  }
+  RunResult query(const std::string& name, const std::string& type) {
+    return dig(port_, {"+dnssec", name, type});
+  }
+
+ private:
+  std::uint16_t port_;
+  std::optional<Process> process_;
+};
+
+bool validated_by_unbound(const RunResult& r, const std::string& status) {
+  auto at = r.out.find(";; flags:");
+  if (at == std::string::npos) return false;
+  auto flags = r.out.substr(at, r.out.find(';', at + 9) - at);
+  return contains(r.out, "status: " + status + ",") && contains(flags, " ad");
+}
+
+struct AlgorithmCase {
+  std::string name;
+};
+void PrintTo(const AlgorithmCase& a, std::ostream* os) {
+  *os << a.name;
+}
+const AlgorithmCase kAlgorithms[] = {{"ecdsa-p256"}, {"ed25519"}, {"rsa-sha256"}};
+
+dns::Record a_record(const dns::Name& owner, std::string_view address) {
+  std::string err;
+  return dns::Record{owner, dns::RRType::kA, dns::RRClass::kIN, 60,
+                     *dns::rdata_from_text(dns::RRType::kA, address, dns::Name(), &err)};
+}
+
+dns::Zone parse(std::string_view text) {
+  dns::ZoneParseOptions opts;
+  opts.origin = *dns::Name::from_text("example.test.");
+  return dns::Zone::build(opts.origin, dns::parse_zone(text, opts), {.synthesize_soa_ns = false});
+}
+
+struct SignedServer {
+  explicit SignedServer(const std::string& algorithm) : port(free_port()) {
+    std::ofstream(dir.file("example.test.zone")) << kZone;
+    dns::ServerConfig c;
+    c.listen = {*core::Endpoint::parse("127.0.0.1:" + std::to_string(port))};
+    c.zones = {{.file = dir.file("example.test.zone")}};
+    c.state_dir = dir.path();
+    c.workers = 1;
+    c.dnssec = dns::DnssecConfig{.zone = "example.test", .algorithm = algorithm, .key_dir = dir.file("keys")};
+    server = std::make_unique<dns::Server>(c);
+    // h1 has an A; every other name under dyn has none (NODATA).
+    server->handle("*.dyn.example.test", {dns::RRType::kA}, [](const dns::Query& q) {
+      std::vector<dns::Record> out;
+      if (q.question.name == *dns::Name::from_text("h1.dyn.example.test.")) {
+        out.push_back(a_record(q.question.name, "192.0.2.101"));
+      }
+      return out;
+    });
+    server->handle("leaf.example.test", {dns::RRType::kA}, [](const dns::Query& q) {
+      return std::vector<dns::Record>{a_record(q.question.name, "192.0.2.102")};
+    });
+    server->start();
+    key = served_sep_key(port);
+  }
+
+  // The response to `name type` with DO, through the C++ API.
+  dns::Message ask(const std::string& name, dns::RRType type) const {
+    dns::Message q;
+    q.header.id = 1;
+    q.questions.push_back({*dns::Name::from_text(name), type, dns::RRClass::kIN});
+    dns::Edns e;
+    e.udp_payload_size = 1232;
+    e.dnssec_ok = true;
+    q.edns = e;
+    auto wire = server->process_packet(q.to_wire());
+    dns::Message m;
+    EXPECT_EQ(dns::Message::parse(wire, m), dns::WireError::kOk);
+    return m;
+  }
+
+  TempDir dir;  // first: outlives the server
+  std::uint16_t port;
+  std::unique_ptr<dns::Server> server;
+  std::string key;  // the served SEP DNSKEY: the trust anchor
+};
+
+// The owners of the NSECs in an answer's authority section.
+std::vector<std::string> nsec_owners(const dns::Message& m) {
+  std::vector<std::string> out;
+  for (const auto& r : m.authority) {
+    if (r.type == dns::RRType::kNSEC) out.push_back(r.owner.to_string());
+  }
+  return out;
+}
+
+class DnssecDenialTest : public ::testing::TestWithParam<AlgorithmCase> {
+ protected:
+  void SetUp() override {
+    BASALT_REQUIRE_TOOL("dig");
+    BASALT_REQUIRE_TOOL("delv");
+    BASALT_REQUIRE_TOOL("unbound");
+    auto& slot = servers()[GetParam().name];
+    if (!slot) slot = std::make_unique<SignedServer>(GetParam().name);
+    s_ = slot.get();
+    ASSERT_FALSE(s_->key.empty()) << "no SEP (257) DNSKEY served at the apex";
+  }
+  static void TearDownTestSuite() { servers().clear(); }
+  static std::map<std::string, std::unique_ptr<SignedServer>>& servers() {
+    static std::map<std::string, std::unique_ptr<SignedServer>> m;
+    return m;
+  }
+  SignedServer* s_ = nullptr;
+};
+
+struct Case {
+  std::string name, type;
+  std::string kind;  // delv: "answer", "NXDOMAIN" or "NXRRSET"
+};
+
+// From the chain: names no handler reaches. Then the handlers' regions (white lies).
+const Case kChainCases[] = {
+    {"nope.example.test", "A", "NXDOMAIN"},     // between two names of the zone
+    {"zzz.example.test", "A", "NXDOMAIN"},      // after the last: the NSEC wraps to the apex
+    {"a.b.www.example.test", "A", "NXDOMAIN"},  // below a name with data
+    {"dya.example.test", "A", "NXDOMAIN"},      // just before the region dyn: the NSEC ends at dyn
+    {"dyn-x.example.test", "A", "NXDOMAIN"},    // just after it: the NSEC from dyn\000
+    {"x.leafy.example.test", "A", "NXDOMAIN"},  // after the region leaf
+    {"www.example.test", "TXT", "NXRRSET"},     // NODATA
+    {"deep.example.test", "A", "NXRRSET"},      // an empty non-terminal
+    {"sub.example.test", "DS", "NXRRSET"},      // the insecure delegation
+    {"x.apps.example.test", "A", "answer"},     // a wildcard answer: no closer name
+    {"x.apps.example.test", "TXT", "NXRRSET"},  // wildcard NODATA
+    {"x.y.apps.example.test", "A", "answer"},
+};
+const Case kRegionCases[] = {
+    {"h1.dyn.example.test", "A", "answer"},
+    {"empty.dyn.example.test", "A", "NXRRSET"},
+    {"h1.dyn.example.test", "TXT", "NXRRSET"},
+    {"dyn.example.test", "A", "NXRRSET"},  // the region's root: names below it exist
+    {"leaf.example.test", "A", "answer"},
+    {"leaf.example.test", "TXT", "NXRRSET"},
+    {"x.leaf.example.test", "A", "NXDOMAIN"},  // below an exact pattern: white lies
+};
+
+TEST_P(DnssecDenialTest, DelvValidatesTheChainAndTheWhiteLies) {
+  Delv delv(s_->dir.path(), s_->port, s_->key);
+  for (std::span<const Case> cases :
+       {std::span<const Case>(kChainCases), std::span<const Case>(kRegionCases)}) {
+    for (const auto& c : cases) {
+      auto r = delv.query(c.name, c.type);
+      bool ok = c.kind == "answer" ? fully_validated(r) : validated_negative(r, c.kind);
+      EXPECT_TRUE(ok) << c.name << " " << c.type << " (" << c.kind << "):\n" << r.out << r.err;
+    }
+  }
+}
+
+TEST_P(DnssecDenialTest, UnboundValidatesWithTheChainInItsAggressiveCache) {
+  Unbound unbound(s_->dir.path(), s_->port, s_->key);
+  ASSERT_TRUE(unbound.wait_ready()) << "unbound did not start";
+  for (std::span<const Case> cases :
+       {std::span<const Case>(kChainCases), std::span<const Case>(kRegionCases)}) {
+    for (const auto& c : cases) {
+      auto r = unbound.query(c.name, c.type);
+      std::string status = c.kind == "NXDOMAIN" ? "NXDOMAIN" : "NOERROR";
+      EXPECT_TRUE(validated_by_unbound(r, status)) << c.name << " " << c.type << ":\n" << r.out;
+      if (c.kind == "answer") {
+        EXPECT_FALSE(contains(r.out, "ANSWER: 0,")) << c.name << "\n" << r.out;
+      }
+    }
+  }
+  // Names of the regions unbound has not seen yet, after the chain's NSECs around them are cached.
+  auto h1 = unbound.query("h1.dyn.example.test", "A");
+  EXPECT_TRUE(contains(h1.out, "192.0.2.101")) << h1.out;
+  auto fresh = unbound.query("fresh.dyn.example.test", "A");
+  EXPECT_TRUE(validated_by_unbound(fresh, "NOERROR")) << fresh.out;
+}
+
+TEST_P(DnssecDenialTest, ChainAnswersAreTheChainsAndSignNothing) {
+  // The chain's NSECs are owned by names of the zone, not white lies (\255 / \000 names).
+  auto nx = s_->ask("nope.example.test.", dns::RRType::kA);
+  EXPECT_EQ(nx.rcode(), 3);
+  EXPECT_EQ(nsec_owners(nx), (std::vector<std::string>{"mail.example.test.", "example.test."}));
+  auto after = s_->ask("dyn-x.example.test.", dns::RRType::kA);
+  EXPECT_EQ(nsec_owners(after), (std::vector<std::string>{"dyn\\000.example.test.", "example.test."}));
+
+  const auto before = s_->server->metrics().dnssec_signatures;
+  std::mt19937 rng(42);
+  for (int i = 0; i < 100; ++i) {
+    auto m = s_->ask("r" + std::to_string(rng()) + ".example.test.", dns::RRType::kA);
+    EXPECT_EQ(m.rcode(), 3);
+  }
+  EXPECT_EQ(s_->server->metrics().dnssec_signatures, before);
+  // In a handler region each new name costs a signature.
+  s_->ask("r1.leaf.example.test.", dns::RRType::kA);
+  EXPECT_GT(s_->server->metrics().dnssec_signatures, before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, DnssecDenialTest, ::testing::ValuesIn(kAlgorithms),
+                         [](const ::testing::TestParamInfo<AlgorithmCase>& info) {
+                           auto name = info.param.name;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(DnssecDenialChange, AChangedZoneGetsANewChain) {
+  BASALT_REQUIRE_TOOL("dig");
+  BASALT_REQUIRE_TOOL("delv");
+  SignedServer s("ecdsa-p256");
+  ASSERT_FALSE(s.key.empty());
+  Delv delv(s.dir.path(), s.port, s.key);
+  EXPECT_TRUE(validated_negative(delv.query("new.example.test", "A"), "NXDOMAIN"));
+  EXPECT_TRUE(fully_validated(delv.query("www.example.test", "A")));
+
+  s.server->put_zone(parse(kChangedZone));
+  auto added = delv.query("new.example.test", "A");
+  EXPECT_TRUE(fully_validated(added)) << added.out << added.err;
+  auto nodata = delv.query("new.example.test", "TXT");
+  EXPECT_TRUE(validated_negative(nodata, "NXRRSET")) << nodata.out << nodata.err;
+  auto removed = delv.query("www.example.test", "A");
+  EXPECT_TRUE(validated_negative(removed, "NXDOMAIN")) << removed.out << removed.err;
+  // From the new chain: `new` is in it, www is not.
+  EXPECT_EQ(nsec_owners(s.ask("new.example.test.", dns::RRType::kTXT)),
+            std::vector<std::string>{"new.example.test."});
+  EXPECT_EQ(nsec_owners(s.ask("www.example.test.", dns::RRType::kA)).front(), "sub.example.test.");
+}
+
+}  // namespace
+}  // namespace basalt::testing
