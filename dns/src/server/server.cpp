@@ -106,6 +106,19 @@ std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const 
   return signer;
 }
 
+RateLimits rate_limits(const RrlConfig& c) {
+  RateLimits l;
+  l.rate = {c.rate, c.rate, c.nxdomain_rate.value_or(c.rate), c.error_rate.value_or(c.rate)};
+  l.burst = c.burst;
+  l.slip = c.slip;
+  l.prefix_v4 = static_cast<int>(c.ipv4_prefix);
+  l.prefix_v6 = static_cast<int>(c.ipv6_prefix);
+  l.table_size = c.table_size;
+  l.exempt = c.exempt;
+  l.log = c.log;
+  return l;
+}
+
 std::string zone_list(const ServerData& d) {
   std::string out;
   for (const auto& z : d.zones.zones()) out += (out.empty() ? "" : ", ") + z->apex().to_string();
@@ -132,9 +145,17 @@ struct Server::Impl {
     for (auto& z : load_zones(config)) d->zones.put(std::make_shared<const Zone>(std::move(z)));
     if (config.dnssec) d->signers.push_back(make_signer(config, d->zones));
     data.publish(std::move(d));
+    if (config.rrl) {
+      rate_limiter = std::make_unique<ResponseRateLimiter>(rate_limits(*config.rrl));
+      spdlog::info(
+          "response rate limiting: {} answers/s, {} NXDOMAIN/s, {} errors/s per /{} and /{}, slip {}",
+          config.rrl->rate, config.rrl->nxdomain_rate.value_or(config.rrl->rate),
+          config.rrl->error_rate.value_or(config.rrl->rate), config.rrl->ipv4_prefix, config.rrl->ipv6_prefix,
+          config.rrl->slip);
+    }
     for (std::size_t i = 0; i < runtime.workers(); ++i) {
       workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout,
-                                                 config.max_handler_queries));
+                                                 config.max_handler_queries, rate_limiter.get()));
     }
     if (!config.doh.empty()) {
       // The DoH listeners' certificates: the caller's set, else one from
@@ -286,7 +307,8 @@ struct Server::Impl {
   InvalidRecordLog invalid_records;
   Responder responder;
   core::Snapshot<ServerData> data;
-  std::vector<Counters> counters;  // one per worker, the last for manual mode
+  std::vector<Counters> counters;                     // one per worker, the last for manual mode
+  std::unique_ptr<ResponseRateLimiter> rate_limiter;  // config `rrl`; null: off
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<UdpListener>> udp;
   std::vector<std::unique_ptr<TcpListener>> tcp;

@@ -14,6 +14,7 @@
 //   log: {level: info}
 //   dnssec: {zone: example.test, algorithm: ecdsa-p256, key_dir: DIR, signature_validity: 14d}
 //   acme: {email: ops@example.test, directory: https://ca/dir, domains: [example.test, "*.example.test"]}
+//   rrl: {rate: 20, slip: 2, exempt: [192.0.2.0/24]}   # response rate limiting of UDP answers
 //
 // Library users fill the same structs with designated initializers.
 #pragma once
@@ -103,6 +104,25 @@ struct DnssecConfig {
 BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
                       (zone, algorithm, key_dir, signature_validity, signature_refresh, keys))
 
+// Response rate limiting of UDP answers, as Knot's `rrl` module and BIND's
+// `rate-limit` (docs/dns.md, "Response rate limiting"). Absent: off.
+struct RrlConfig {
+  std::uint32_t rate = 20;                     // answers and NODATA a second, per network and question
+  std::optional<std::uint32_t> nxdomain_rate;  // NXDOMAIN a second, per network and zone; default: rate
+  std::optional<std::uint32_t> error_rate;     // other errors a second, per network and zone; default: rate
+  std::chrono::milliseconds burst{4'000};      // a bucket holds this much of its rate (Knot: 4s)
+  unsigned slip = 2;                           // every slip-th limited answer is sent truncated; 0: none
+  unsigned ipv4_prefix = 24;                   // a client network, in bits
+  unsigned ipv6_prefix = 56;
+  std::size_t table_size = 100'000;  // buckets (about 34 bytes each), allocated at start
+  std::vector<core::Cidr> exempt;    // never limited
+  bool log = true;                   // log when a network starts and stops being limited
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(RrlConfig, (),
+                      (rate, nxdomain_rate, error_rate, burst, slip, ipv4_prefix, ipv6_prefix, table_size,
+                       exempt, log))
+
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
@@ -123,12 +143,13 @@ struct ServerConfig {
   std::optional<std::string> primary_nameserver;  // for synthesised SOA/NS
   std::optional<DnssecConfig> dnssec;
   std::optional<service::AcmeConfig> acme;  // read by dns::Daemon (docs/acme.md)
+  std::optional<RrlConfig> rrl;
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
                        max_udp_payload, handler_timeout, max_handler_queries, tcp, udp, primary_nameserver,
-                       dnssec, acme))
+                       dnssec, acme, rrl))
 
 // The default state directory: /var/lib/basalt-dns as root, else
 // $XDG_STATE_HOME/basalt-dns or ~/.local/state/basalt-dns.
