@@ -57,7 +57,8 @@ struct ResponseRateLimiter::Bucket {
   std::uint64_t key = 0;  // 0: empty
   std::int64_t last = 0;  // when tokens were last brought up to date (Clock ticks, ns)
   double tokens = 0;
-  std::uint32_t limited = 0;  // answers limited since the bucket ran dry; 0: not limited
+  std::uint32_t limited =
+      0;  // answers limited since the bucket ran dry, until it fills up again; 0: not limited
   ResponseKind kind = ResponseKind::kAnswer;
 };
 
@@ -169,8 +170,13 @@ RrlVerdict ResponseRateLimiter::check(const core::IpAddress& client, ResponseKin
   }
   bucket->last = std::max(bucket->last, t);
   if (bucket->tokens >= 1) {
+    // A limited bucket stops being limited once it has filled up again (the
+    // source stayed under the rate for the whole burst), not at each token
+    // that trickles in under a steady flood: the log says when it started
+    // and when it is over, not every gap.
+    const bool full = bucket->tokens >= cap;
     bucket->tokens -= 1;
-    if (bucket->limited) {
+    if (bucket->limited && full) {
       changed = true;
       limited = bucket->limited;
       bucket->limited = 0;

@@ -14,7 +14,9 @@
 // set behind its own spin lock), so any number of sources costs bounded
 // memory and workers rarely touch the same lock; a new key takes an empty
 // slot of its set, else the one that would hold the most tokens (the least
-// limited), so a flood of new sources does not release a limited one.
+// limited), so a flood of new sources does not release a limited one. A
+// bucket counts as limited from the first answer it refuses until it has
+// filled up again; that is when the log says it started and stopped.
 //
 // Thread-safety: check() and rate_limit_answer() may be called from every
 // worker at once.
