@@ -8,7 +8,9 @@
 # sockets, sendmmsg, never waits for answers) and, meanwhile, a legitimate
 # client on 127.0.2.3 (another /24) asking existing names at 200 q/s
 # (legit.py). Reported: the share of the legitimate queries answered within
-# 100 ms (complete answers), the flood's send rate and what it got back.
+# 100 ms (complete answers), the flood's send rate and what it got back, and
+# the datagrams the kernel dropped for full socket buffers meanwhile
+# (RcvbufErrors, system-wide: the server's and the flood's own sockets).
 #
 #   bench/dns-rrl/run.sh [BUILD_DIR]          (default build/release)
 #
@@ -110,6 +112,9 @@ CONF
   if [ -n "$server_cpu" ]; then taskset -a -c -p "$server_cpu" "$server_pid" >/dev/null; fi
 }
 
+# Datagrams the kernel dropped for full receive buffers, system-wide (/proc/net/snmp).
+rcvbuf_errors() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) col[$i] = i; h = 1 } else print $col["RcvbufErrors"] }' /proc/net/snmp; }
+
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 rows=$work/rows.md
@@ -118,14 +123,16 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$rounds"); do
   for kind in $kinds; do
     start_server "$kind"
+    drops_before=$(rcvbuf_errors)
     "${pin_client[@]}" "$bin/basalt-bench-dns-flood" "$port" 127.0.1.2 "$apex" $((duration + 2)) >"$work/flood.txt" &
     flood_pid=$!
     sleep 1
     legit=$("${pin_client[@]}" python3 "$here/legit.py" "$port" 127.0.2.3 "$apex" "$hosts" 200 "$duration")
     wait "$flood_pid"
     flood=$(cat "$work/flood.txt")
+    drops=$(($(rcvbuf_errors) - drops_before))
     stop_server
-    echo "| $round | $kind | $(field within_100ms_pct "$legit") | $(field answered_pct "$legit") | $(field truncated "$legit") | $(field p50_ms "$legit") | $(field p99_ms "$legit") | $(field sent_qps "$flood") | $(field answers "$flood") / $(field sent "$flood") | $(field truncated "$flood") |" >>"$rows"
+    echo "| $round | $kind | $(field within_100ms_pct "$legit") | $(field answered_pct "$legit") | $(field truncated "$legit") | $(field p50_ms "$legit") | $(field p99_ms "$legit") | $(field sent_qps "$flood") | $(field answers "$flood") / $(field sent "$flood") | $(field truncated "$flood") | $drops |" >>"$rows"
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -138,8 +145,8 @@ echo "- $(knotd --version 2>&1 | head -n 1); $(nproc) CPUs"
 echo
 echo "Flood of random names from 127.0.1.2 ($duration s + 2), legitimate client on 127.0.2.3 at 200 q/s for $duration s:"
 echo
-echo "| round | server | legit ≤100 ms % | legit answered % | legit TC | p50 ms | p99 ms | flood sent q/s | flood answers / sent | flood TC |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| round | server | legit ≤100 ms % | legit answered % | legit TC | p50 ms | p99 ms | flood sent q/s | flood answers / sent | flood TC | kernel drops |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$rows"
 echo
 echo "Medians of the legitimate client's share within 100 ms:"

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include "basalt/dns/wire/message_writer.hpp"
 
@@ -66,9 +67,12 @@ struct ResponseRateLimiter::Set {
   std::atomic<bool> busy{false};
   std::array<Bucket, kWays> buckets;
 
+  // Held for a few dozen instructions; if the holder was preempted (more
+  // workers than CPUs), give the CPU up rather than spin out a time slice.
   void lock() noexcept {
-    while (busy.exchange(true, std::memory_order_acquire)) {
+    for (int spins = 0; busy.exchange(true, std::memory_order_acquire);) {
       while (busy.load(std::memory_order_relaxed)) {
+        if (++spins > 64) std::this_thread::yield();
       }
     }
   }

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "basalt/dns/wire/message.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
@@ -162,6 +165,17 @@ TEST(ResponseRateLimiter, TheTableIsBoundedAndManyNewSourcesDoNotReleaseALimited
   EXPECT_LE(rrl.slots_in_use(), 64u);
   // The limited network kept its empty bucket: a fresh one would answer again.
   EXPECT_EQ(send(rrl, 1, t0 + 2ms, "192.0.2.1").sent, 0);
+}
+
+TEST(ResponseRateLimiter, WorkersShareTheBucketsWithoutLosingCounts) {
+  ResponseRateLimiter rrl(limits(100, 0));
+  std::atomic<int> sent{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] { sent += send(rrl, 10'000, t0).sent; });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(sent.load(), 100);  // one bucket's burst, whoever counted it
 }
 
 // A UDP answer with records, as the responder writes it, and its state.
