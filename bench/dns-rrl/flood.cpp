@@ -5,7 +5,9 @@
 // Unlike dnsperf, a dropped answer costs the flood nothing, as for an
 // attacker.
 //
-//   basalt-bench-dns-flood PORT SOURCE ZONE SECONDS
+//   basalt-bench-dns-flood PORT SOURCE ZONE SECONDS [QPS]
+//
+// QPS (default 0: as fast as possible) paces the flood below full speed.
 //
 // Prints one line: sent=N sent_qps=N answers=N truncated=N
 #include <arpa/inet.h>
@@ -49,13 +51,14 @@ std::size_t write_query(std::uint8_t* out, std::uint16_t id, std::uint64_t label
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s PORT SOURCE ZONE SECONDS\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s PORT SOURCE ZONE SECONDS [QPS]\n", argv[0]);
     return 2;
   }
   const int port = std::atoi(argv[1]);
   const std::string source = argv[2], zone = argv[3];
   const double seconds = std::atof(argv[4]);
+  const double qps = argc == 6 ? std::atof(argv[5]) : 0;
   std::vector<std::uint8_t> zone_wire;
   std::size_t start = 0;
   while (start < zone.size()) {
@@ -100,6 +103,14 @@ int main(int argc, char** argv) {
   const auto deadline = begin + std::chrono::duration<double>(seconds);
   for (unsigned round = 0;; ++round) {
     if ((round & 15) == 0 && std::chrono::steady_clock::now() >= deadline) break;
+    if (qps > 0) {  // ahead of the pace: wait
+      auto due = begin + std::chrono::duration<double>(static_cast<double>(sent) / qps);
+      if (due > std::chrono::steady_clock::now()) {
+        ::usleep(static_cast<useconds_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(due - std::chrono::steady_clock::now())
+                .count()));
+      }
+    }
     int fd = fds[round % kSockets];
     for (unsigned i = 0; i < kBatch; ++i) {
       auto size = write_query(out.data() + i * 512, id++, rng(), zone_wire);

@@ -14,7 +14,8 @@
 #
 #   bench/dns-rrl/run.sh [BUILD_DIR]          (default build/release)
 #
-# Tunables: SECONDS_PER_RUN=10, ROUNDS=3, RATE=20, SLIP=2,
+# Tunables: SECONDS_PER_RUN=10, ROUNDS=3, RATE=20, SLIP=2, FLOOD_QPS=0 (full
+# speed; else the flood's pace),
 # KINDS="ours ours-norrl knot knot-norrl", SERVER_CPU=1 CLIENT_CPU=0
 # (the flood and the legitimate client share CLIENT_CPU).
 # Needs knotd, kdig, taskset, python3. Prints a Markdown report on stdout.
@@ -28,6 +29,7 @@ duration=${SECONDS_PER_RUN:-10}
 rounds=${ROUNDS:-3}
 rate=${RATE:-20}
 slip=${SLIP:-2}
+flood_qps=${FLOOD_QPS:-0}
 kinds=${KINDS:-ours ours-norrl knot knot-norrl}
 hosts=10000
 here=$(cd "$(dirname "$0")" && pwd)
@@ -124,7 +126,7 @@ for round in $(seq 1 "$rounds"); do
   for kind in $kinds; do
     start_server "$kind"
     drops_before=$(rcvbuf_errors)
-    "${pin_client[@]}" "$bin/basalt-bench-dns-flood" "$port" 127.0.1.2 "$apex" $((duration + 2)) >"$work/flood.txt" &
+    "${pin_client[@]}" "$bin/basalt-bench-dns-flood" "$port" 127.0.1.2 "$apex" $((duration + 2)) "$flood_qps" >"$work/flood.txt" &
     flood_pid=$!
     sleep 1
     legit=$("${pin_client[@]}" python3 "$here/legit.py" "$port" 127.0.2.3 "$apex" "$hosts" 200 "$duration")
@@ -139,11 +141,11 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-echo "- command: \`SECONDS_PER_RUN=$duration ROUNDS=$rounds RATE=$rate SLIP=$slip SERVER_CPU=$server_cpu CLIENT_CPU=$client_cpu bench/dns-rrl/run.sh $build\`"
+echo "- command: \`SECONDS_PER_RUN=$duration ROUNDS=$rounds RATE=$rate SLIP=$slip FLOOD_QPS=$flood_qps SERVER_CPU=$server_cpu CLIENT_CPU=$client_cpu bench/dns-rrl/run.sh $build\`"
 echo "- load average (1/5/15 min) before: $load_before; after: $load_after"
 echo "- $(knotd --version 2>&1 | head -n 1); $(nproc) CPUs"
 echo
-echo "Flood of random names from 127.0.1.2 ($duration s + 2), legitimate client on 127.0.2.3 at 200 q/s for $duration s:"
+echo "Flood of random names from 127.0.1.2 ($duration s + 2, pace: ${flood_qps/#0/full speed} q/s), legitimate client on 127.0.2.3 at 200 q/s for $duration s:"
 echo
 echo "| round | server | legit ≤100 ms % | legit answered % | legit TC | p50 ms | p99 ms | flood sent q/s | flood answers / sent | flood TC | kernel drops |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
