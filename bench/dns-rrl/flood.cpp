@@ -104,12 +104,10 @@ int main(int argc, char** argv) {
   for (unsigned round = 0;; ++round) {
     if ((round & 15) == 0 && std::chrono::steady_clock::now() >= deadline) break;
     if (qps > 0) {  // ahead of the pace: wait
-      auto due = begin + std::chrono::duration<double>(static_cast<double>(sent) / qps);
-      if (due > std::chrono::steady_clock::now()) {
-        ::usleep(static_cast<useconds_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(due - std::chrono::steady_clock::now())
-                .count()));
-      }
+      auto ahead = begin + std::chrono::duration<double>(static_cast<double>(sent) / qps) -
+                   std::chrono::steady_clock::now();
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(ahead).count();
+      if (us > 0) ::usleep(static_cast<useconds_t>(us));
     }
     int fd = fds[round % kSockets];
     for (unsigned i = 0; i < kBatch; ++i) {
