@@ -10,6 +10,11 @@
 // last octet also picks a server that requires cookies (BADCOOKIE) or not.
 // When the answer carries a server cookie, the query is sent again with it,
 // so the valid-cookie path runs with the fuzzed rest of the message.
+//
+// Each answer then passes response rate limiting as a UDP answer would (server/response_rate_limiter.hpp),
+// from a client and at a time taken from the input, with a low rate so that most are limited: a slipped
+// answer must still parse, keep the ID and question, set TC and carry no
+// records.
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -20,6 +25,7 @@
 #include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/message.hpp"
 #include "basalt/dns/zone/zone_parser.hpp"
+#include "server/response_rate_limiter.hpp"
 
 namespace {
 
@@ -99,6 +105,62 @@ std::vector<std::uint8_t> check_answer(basalt::dns::Server& srv, std::span<const
   return reply;
 }
 
+basalt::dns::ResponseRateLimiter& rate_limiter() {
+  static auto* rrl = [] {
+    basalt::dns::RateLimits limits;
+    limits.rate = {1, 1, 1, 1};
+    limits.burst = std::chrono::seconds(1);
+    limits.slip = 2;
+    limits.table_size = 64;
+    limits.exempt = {*basalt::core::Cidr::parse("10.9.0.0/16")};
+    limits.log = false;
+    return new basalt::dns::ResponseRateLimiter(limits);
+  }();
+  return *rrl;
+}
+
+// The reply as a UDP answer to a client named by the input's last octets,
+// 10 ms after the previous one, through response rate limiting.
+void rate_limit(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& reply,
+                const basalt::dns::Message& m) {
+  using namespace basalt;
+  static std::uint64_t calls = 0;
+  ++calls;
+  // Four networks (so that buckets run dry), one of them exempt; rarely a valid cookie.
+  std::uint8_t a = size > 2 ? data[size - 1] : 0, b = size > 3 ? data[size - 2] : 0;
+  std::uint32_t network = (a & 3) == 3 ? 0x0a090000u : 0x0a000000u | ((a & 3u) << 8);
+  dns::QueryState state;
+  state.reset(dns::Transport::kUdp, core::Endpoint{core::IpAddress::v4(network | (b & 3u)), 53});
+  state.id = m.header.id;
+  state.opcode = m.header.opcode;
+  state.rd = m.header.rd;
+  state.cd = m.header.cd;
+  state.edns = m.edns.has_value();
+  state.query.dnssec_ok = m.edns && m.edns->dnssec_ok;
+  state.valid_server_cookie = b == 0xff;
+  state.has_question = !m.questions.empty();
+  if (state.has_question) state.query.question = m.questions.front();
+  state.rcode = static_cast<dns::Rcode>(m.rcode());
+  if (!m.answers.empty()) state.answer_ttl = m.answers.front().ttl;
+  std::size_t n = reply.size();
+  reply.resize(std::max<std::size_t>(n, 512));
+  static const dns::ZoneSet zones = [] {
+    dns::ZoneSet z;
+    z.put(server(false).find_zone(*dns::Name::from_text("example.test.")));
+    return z;
+  }();
+  auto now = dns::ResponseRateLimiter::Clock::time_point(std::chrono::milliseconds(calls * 10));
+  auto outcome = dns::rate_limit_answer(rate_limiter(), state, zones, 1232, reply, n, now);
+  if (outcome.verdict != dns::RrlVerdict::kSlip) return;
+  dns::Message slipped;
+  if (dns::Message::parse({reply.data(), n}, slipped) != dns::WireError::kOk) std::abort();
+  if (slipped.header.id != m.header.id || !slipped.header.tc || !slipped.header.qr) std::abort();
+  if (!slipped.answers.empty() || !slipped.authority.empty() || !slipped.additional.empty()) std::abort();
+  if (slipped.questions.size() > 1 || slipped.rcode() != m.rcode()) std::abort();
+  if (!slipped.questions.empty() && !slipped.questions[0].name.identical(m.questions.at(0).name))
+    std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -107,7 +169,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   basalt::dns::Server& srv = server(pick & 2);
   basalt::dns::Message m;
   auto reply = check_answer(srv, {data, size}, client, m);
-  if (reply.empty() || !m.edns) return 0;
+  if (reply.empty()) return 0;
+  rate_limit(data, size, reply, m);
+  if (!m.edns) return 0;
   const auto* cookie = m.edns->find(basalt::dns::EdnsOptionCode::kCookie);
   if (!cookie || cookie->data.size() != 24) return 0;
   // Again, with the server cookie just given: a valid one.

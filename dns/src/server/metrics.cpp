@@ -12,6 +12,15 @@ constexpr std::array<RRType, Counters::kTypes - 1> kTypeList = {
 constexpr std::array<Transport, 4> kTransports = {Transport::kUdp, Transport::kTcp, Transport::kHttps,
                                                   Transport::kManual};
 
+// Response kinds of rate limiting, in ResponseKind's order.
+constexpr std::array<std::string_view, 4> kRrlKinds = {"answer", "nodata", "nxdomain", "error"};
+
+std::uint64_t sum(const std::map<std::string, std::uint64_t>& m) {
+  std::uint64_t n = 0;
+  for (const auto& [k, v] : m) n += v;
+  return n;
+}
+
 std::string rcode_name(std::size_t r) {
   return r + 1 == Counters::kRcodes ? "OTHER" : to_string(static_cast<Rcode>(r));
 }
@@ -60,6 +69,10 @@ void Metrics::add(const Counters& c) {
   tcp_evicted += get(c.tcp_evicted);
   tcp_stalled += get(c.tcp_stalled);
   axfr += get(c.axfr);
+  for (std::size_t i = 0; i < kRrlKinds.size(); ++i) {
+    if (auto v = get(c.rrl_dropped[i])) rrl_dropped[std::string(kRrlKinds[i])] += v;
+    if (auto v = get(c.rrl_slipped[i])) rrl_slipped[std::string(kRrlKinds[i])] += v;
+  }
 }
 
 std::uint64_t Metrics::total_queries() const {
@@ -94,7 +107,11 @@ boost::json::object Metrics::to_json() const {
           {"tcpStalled", tcp_stalled},
           {"managementEventsDropped", management.events_dropped},
           {"managementClientsDisconnected", management.clients_disconnected},
-          {"axfr", axfr}};
+          {"axfr", axfr},
+          {"rrlDropped", sum(rrl_dropped)},
+          {"rrlSlipped", sum(rrl_slipped)},
+          {"rrlDroppedByKind", map(rrl_dropped)},
+          {"rrlSlippedByKind", map(rrl_slipped)}};
 }
 
 std::string Metrics::prometheus() const {
@@ -144,6 +161,10 @@ std::string Metrics::prometheus() const {
           management.clients_disconnected);
   counter("basalt_dns_tcp_bad_frames_total", "TCP connections closed for a malformed frame.", tcp_bad_frames);
   counter("basalt_dns_axfr_total", "Zone transfers served.", axfr);
+  family("basalt_dns_rrl_dropped_total", "UDP answers dropped by response rate limiting, by kind.", "kind",
+         rrl_dropped);
+  family("basalt_dns_rrl_slipped_total",
+         "UDP answers sent truncated by response rate limiting (slip), by kind.", "kind", rrl_slipped);
   return out;
 }
 

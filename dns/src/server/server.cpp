@@ -130,6 +130,19 @@ std::shared_ptr<const ServerCookies> make_cookies(const CookiesConfig& config) {
   return std::make_shared<const ServerCookies>(o);
 }
 
+RateLimits rate_limits(const RrlConfig& c) {
+  RateLimits l;
+  l.rate = {c.rate, c.rate, c.nxdomain_rate.value_or(c.rate), c.error_rate.value_or(c.rate)};
+  l.burst = c.burst;
+  l.slip = c.slip;
+  l.prefix_v4 = static_cast<int>(c.ipv4_prefix);
+  l.prefix_v6 = static_cast<int>(c.ipv6_prefix);
+  l.table_size = c.table_size;
+  l.exempt = c.exempt;
+  l.log = c.log;
+  return l;
+}
+
 std::string zone_list(const ServerData& d) {
   std::string out;
   for (const auto& z : d.zones.zones()) out += (out.empty() ? "" : ", ") + z->apex().to_string();
@@ -159,9 +172,17 @@ struct Server::Impl {
     denial.fit(*d);
     data.publish(std::move(d));
     denial.wake();  // builds what fit() left to the background
+    if (config.rrl) {
+      rate_limiter = std::make_unique<ResponseRateLimiter>(rate_limits(*config.rrl));
+      spdlog::info(
+          "response rate limiting: {} answers/s, {} NXDOMAIN/s, {} errors/s per /{} and /{}, slip {}",
+          config.rrl->rate, config.rrl->nxdomain_rate.value_or(config.rrl->rate),
+          config.rrl->error_rate.value_or(config.rrl->rate), config.rrl->ipv4_prefix, config.rrl->ipv6_prefix,
+          config.rrl->slip);
+    }
     for (std::size_t i = 0; i < runtime.workers(); ++i) {
       workers.push_back(std::make_unique<Worker>(responder, data, counters[i], config.handler_timeout,
-                                                 config.max_handler_queries));
+                                                 config.max_handler_queries, rate_limiter.get()));
     }
     if (!config.doh.empty()) {
       // The DoH listeners' certificates: the caller's set, else one from
@@ -313,8 +334,10 @@ struct Server::Impl {
   InvalidRecordLog invalid_records;
   Responder responder;
   core::Snapshot<ServerData> data;
-  DenialKeeper denial{data};       // every change of `data` goes through denial.update()
-  std::vector<Counters> counters;  // one per worker, the last for manual mode
+  DenialKeeper denial{data};                          // every change of `data` goes through denial.update()
+  std::vector<Counters> counters;                     // one per worker, the last for manual mode
+  std::vector<Counters> counters;                     // one per worker, the last for manual mode
+  std::unique_ptr<ResponseRateLimiter> rate_limiter;  // config `rrl`; null: off
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<UdpListener>> udp;
   std::vector<std::unique_ptr<TcpListener>> tcp;

@@ -132,6 +132,18 @@ std::optional<std::array<std::uint8_t, 16>> cookie_secret(std::string_view hex) 
   return out;
 }
 
+void RrlConfig::validate(const core::config::Node& n) const {
+  // 0 (not limited) up to far more than one network's legitimate traffic.
+  check_number(n, "rate", rate, 0, 1'000'000, " (0: not limited)");
+  if (nxdomain_rate) check_number(n, "nxdomain_rate", *nxdomain_rate, 0, 1'000'000, " (0: not limited)");
+  if (error_rate) check_number(n, "error_rate", *error_rate, 0, 1'000'000, " (0: not limited)");
+  check_duration(n, "burst", burst, std::chrono::seconds(1), std::chrono::hours(1));
+  check_number(n, "slip", slip, 0, 10, " (0: drop every limited answer)");  // BIND's range
+  check_number(n, "ipv4_prefix", ipv4_prefix, 8, 32);
+  check_number(n, "ipv6_prefix", ipv6_prefix, 16, 128);
+  check_number(n, "table_size", table_size, 4, 64 << 20);
+}
+
 void ServerConfig::validate(const core::config::Node& n) const {
   // At most 255, as Knot's udp-workers/tcp-workers/background-workers: each
   // worker has its own io_context, sockets and epoll descriptor, and far more

@@ -70,6 +70,33 @@ TEST(ServerConfig, ThePrimaryNameserverMustBeADomainName) {
   EXPECT_EQ(error_of("primary_nameserver: ns1.example.test\n"), "accepted");
 }
 
+TEST(ServerConfig, RateLimitingIsOffUnlessItsSectionIsThere) {
+  auto off = core::config::decode<ServerConfig>(core::config::parse_yaml("workers: 1\n", "c.yaml"));
+  EXPECT_FALSE(off.rrl);
+  auto on = core::config::decode<ServerConfig>(core::config::parse_yaml("rrl: {}\n", "c.yaml"));
+  ASSERT_TRUE(on.rrl);
+  EXPECT_EQ(on.rrl->rate, 20u);
+  EXPECT_EQ(on.rrl->slip, 2u);
+  EXPECT_EQ(on.rrl->ipv4_prefix, 24u);
+  EXPECT_EQ(on.rrl->ipv6_prefix, 56u);
+  EXPECT_FALSE(on.rrl->nxdomain_rate);
+}
+
+TEST(ServerConfig, RateLimitingValuesHaveARange) {
+  EXPECT_EQ(error_of("rrl: {rate: 5, slip: 2, exempt: [127.0.3.0/24], nxdomain_rate: 0}\n"), "accepted");
+  EXPECT_EQ(error_of("rrl: {slip: 11}\n"),
+            "rrl.slip: 11 is not between 0 and 10 (0: drop every limited answer)");
+  EXPECT_EQ(error_of("rrl: {rate: 2000000}\n"),
+            "rrl.rate: 2000000 is not between 0 and 1000000 (0: not limited)");
+  EXPECT_EQ(error_of("rrl: {ipv4_prefix: 33}\n"), "rrl.ipv4_prefix: 33 is not between 8 and 32");
+  EXPECT_EQ(error_of("rrl: {ipv6_prefix: 129}\n"), "rrl.ipv6_prefix: 129 is not between 16 and 128");
+  EXPECT_EQ(error_of("rrl: {table_size: 0}\n"), "rrl.table_size: 0 is not between 4 and 67108864");
+  EXPECT_EQ(error_of("rrl: {burst: 100ms}\n"), "rrl.burst: \"100ms\" is not between 1s and 1h");
+  EXPECT_EQ(error_of("rrl: {exempt: [127.0.3.1/24]}\n"),
+            "rrl.exempt[0]: \"127.0.3.1/24\" has host bits set (did you mean 127.0.3.0/24?)");
+  EXPECT_EQ(error_of("rrl: {rates: 5}\n").substr(0, 10), "rrl.rates:");
+}
+
 }  // namespace
 }  // namespace basalt::dns
 

@@ -104,7 +104,7 @@ struct UdpListener::State : std::enable_shared_from_this<UdpListener::State> {
     auto self = shared_from_this();
     std::vector<std::uint8_t> buf(max_payload);
     std::size_t size = co_await worker.answer_async(p, buf);
-    if (!socket.is_open()) co_return;
+    if (size == 0 || !socket.is_open()) co_return;  // (0: dropped by rate limiting)
     ::sendto(socket.native_handle(), buf.data(), size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer),
              peer_len);
   }

@@ -54,6 +54,27 @@ void Worker::finished(const QueryState& state, bool answered) {
   }
 }
 
+bool Worker::rate_limit(QueryState& state, std::span<std::uint8_t> out, std::size_t& size) {
+  if (!rate_limiter_ || state.query.transport != Transport::kUdp) return true;
+  auto outcome =
+      rate_limit_answer(*rate_limiter_, state, reader_.get().zones, responder_.options().max_udp_payload, out,
+                        size, ResponseRateLimiter::Clock::now());
+  auto kind = static_cast<std::size_t>(outcome.kind);
+  switch (outcome.verdict) {
+    case RrlVerdict::kSend:
+      return true;
+    case RrlVerdict::kSlip:
+      Counters::bump(counters_.rrl_slipped[kind]);
+      state.truncated = true;
+      return true;
+    case RrlVerdict::kDrop:
+      Counters::bump(counters_.rrl_dropped[kind]);
+      Counters::bump(counters_.dropped);
+      return false;
+  }
+  return true;
+}
+
 Worker::Result Worker::answer(std::span<const std::uint8_t> message, QueryState& state,
                               std::span<std::uint8_t> out, std::size_t& size) {
   const bool observed = static_cast<bool>(reader_.get().observer);
@@ -66,6 +87,10 @@ Worker::Result Worker::answer(std::span<const std::uint8_t> message, QueryState&
     case Responder::Status::kTransfer:
       return Result::kTransfer;
     case Responder::Status::kAnswered:
+      if (!rate_limit(state, out, size)) {
+        if (observed) finished(state, false);
+        return Result::kDropped;
+      }
       count(state);
       if (observed) finished(state, true);
       return Result::kAnswered;
@@ -86,6 +111,10 @@ Worker::Result Worker::answer(std::span<const std::uint8_t> message, QueryState&
   size = responder_.run_sync_handlers(state, out);
   Counters::bump(counters_.from_handlers);
   if (state.rcode == Rcode::kServFail) Counters::bump(counters_.handler_failures);
+  if (!rate_limit(state, out, size)) {
+    if (observed) finished(state, false);
+    return Result::kDropped;
+  }
   count(state);
   if (observed) finished(state, true);
   return Result::kAnswered;
@@ -131,6 +160,10 @@ asio::awaitable<std::size_t> Worker::answer_async(QueryState& state, std::span<s
   auto size = responder_.complete(state, std::move(records), failed, out);
   Counters::bump(counters_.from_handlers);
   if (failed) Counters::bump(counters_.handler_failures);
+  if (!rate_limit(state, out, size)) {
+    if (reader_.get().observer) finished(state, false);
+    co_return 0;
+  }
   count(state);
   if (reader_.get().observer) finished(state, true);
   co_return size;

@@ -15,20 +15,24 @@
 #include "basalt/dns/server/metrics.hpp"
 #include "basalt/dns/server/query_state.hpp"
 #include "basalt/dns/server/responder.hpp"
+#include "server/response_rate_limiter.hpp"
 
 namespace basalt::dns {
 
 class Worker {
  public:
   // At most `max_pending` queries await handlers at once; more are dropped
-  // (counted), as PowerDNS drops beyond its overload queue length.
+  // (counted), as PowerDNS drops beyond its overload queue length. UDP
+  // answers pass `rate_limiter` (shared by every worker; null: off).
   Worker(const Responder& responder, const core::Snapshot<ServerData>& data, Counters& counters,
-         std::chrono::milliseconds handler_timeout, std::size_t max_pending)
+         std::chrono::milliseconds handler_timeout, std::size_t max_pending,
+         ResponseRateLimiter* rate_limiter = nullptr)
       : responder_(responder),
         reader_(data),
         counters_(counters),
         handler_timeout_(handler_timeout),
-        max_pending_(max_pending) {}
+        max_pending_(max_pending),
+        rate_limiter_(rate_limiter) {}
 
   enum class Result { kAnswered, kDropped, kAsync, kTransfer };
 
@@ -41,7 +45,8 @@ class Worker {
                 std::size_t& size);
 
   // Awaits the coroutine handlers of `state` (SERVFAIL after the handler
-  // timeout or an exception) and writes the answer into `out`.
+  // timeout or an exception) and writes the answer into `out`. 0: no answer
+  // (dropped by response rate limiting).
   boost::asio::awaitable<std::size_t> answer_async(QueryState& state, std::span<std::uint8_t> out);
 
   // A 65535-octet buffer for an answer that is copied out before the caller
@@ -57,6 +62,9 @@ class Worker {
  private:
   void count(const QueryState& state) noexcept;
   void finished(const QueryState& state, bool answered);
+  // Response rate limiting of the answer in `out`: false: drop it (counted);
+  // a slipped answer is rewritten in place.
+  bool rate_limit(QueryState& state, std::span<std::uint8_t> out, std::size_t& size);
   // A warning about handlers, at most once a second (a slow driver would
   // otherwise log every query), with how many were held back.
   void warn_handlers(const std::string& text);
@@ -66,6 +74,7 @@ class Worker {
   Counters& counters_;
   std::chrono::milliseconds handler_timeout_;
   std::size_t max_pending_;
+  ResponseRateLimiter* rate_limiter_;
   std::size_t pending_ = 0;  // kAsync answers not yet finished
   std::chrono::steady_clock::time_point last_warning_{};
   std::size_t warnings_held_ = 0;

@@ -41,6 +41,10 @@ struct alignas(64) Counters {
   std::atomic<std::uint64_t> axfr{0};
   // Queries with a client cookie only, a valid and an invalid server cookie.
   std::array<std::atomic<std::uint64_t>, 3> by_cookie{};
+  // Response rate limiting, by kind (answer, NODATA, NXDOMAIN, error):
+  // answers dropped (also counted in `dropped`) and sent truncated.
+  std::array<std::atomic<std::uint64_t>, 4> rrl_dropped{};
+  std::array<std::atomic<std::uint64_t>, 4> rrl_slipped{};
 
   static std::size_t type_slot(RRType t) noexcept;
   static void bump(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
@@ -71,6 +75,8 @@ struct Metrics {
   std::uint64_t dnssec_signatures = 0;
   std::uint64_t tcp_accepted = 0, tcp_rejected = 0, tcp_timeouts = 0, tcp_bad_frames = 0, axfr = 0;
   std::uint64_t tcp_evicted = 0, tcp_stalled = 0;
+  // Response rate limiting: answers dropped and sent truncated, by kind.
+  std::map<std::string, std::uint64_t> rrl_dropped, rrl_slipped;
   ManagementCounters management;  // filled in by the daemon that owns the management server
 
   void add(const Counters& c);

@@ -16,6 +16,7 @@
 //   acme: {email: ops@example.test, directory: https://ca/dir, domains: [example.test, "*.example.test"]}
 //   cookies: {require: false, secret: 0123456789abcdef0123456789abcdef, rotate: 26h}  # DNS Cookies, on by
 //   default
+//   rrl: {rate: 20, slip: 2, exempt: [192.0.2.0/24]}   # response rate limiting of UDP answers
 //
 // Library users fill the same structs with designated initializers.
 #pragma once
@@ -123,6 +124,25 @@ struct CookiesConfig {
 };
 BOOST_DESCRIBE_STRUCT(CookiesConfig, (), (enabled, secret, rotate, require))
 
+// Response rate limiting of UDP answers, as Knot's `rrl` module and BIND's
+// `rate-limit` (docs/dns.md, "Response rate limiting"). Absent: off.
+struct RrlConfig {
+  std::uint32_t rate = 20;                     // answers and NODATA a second, per network and question
+  std::optional<std::uint32_t> nxdomain_rate;  // NXDOMAIN a second, per network and zone; default: rate
+  std::optional<std::uint32_t> error_rate;     // other errors a second, per network and zone; default: rate
+  std::chrono::milliseconds burst{4'000};      // a bucket holds this much of its rate (Knot: 4s)
+  unsigned slip = 2;                           // every slip-th limited answer is sent truncated; 0: none
+  unsigned ipv4_prefix = 24;                   // a client network, in bits
+  unsigned ipv6_prefix = 56;
+  std::size_t table_size = 100'000;  // buckets (about 34 bytes each), allocated at start
+  std::vector<core::Cidr> exempt;    // never limited
+  bool log = true;                   // log when a network starts and stops being limited
+  void validate(const core::config::Node& n) const;
+};
+BOOST_DESCRIBE_STRUCT(RrlConfig, (),
+                      (rate, nxdomain_rate, error_rate, burst, slip, ipv4_prefix, ipv6_prefix, table_size,
+                       exempt, log))
+
 struct ServerConfig {
   std::vector<core::Endpoint> listen;
   std::vector<ZoneConfig> zones;
@@ -144,12 +164,13 @@ struct ServerConfig {
   std::optional<DnssecConfig> dnssec;
   std::optional<service::AcmeConfig> acme;  // read by dns::Daemon (docs/acme.md)
   CookiesConfig cookies;
+  std::optional<RrlConfig> rrl;
   void validate(const core::config::Node& n) const;
 };
 BOOST_DESCRIBE_STRUCT(ServerConfig, (),
                       (listen, zones, transfer, state_dir, metrics, doh, tls, log, workers, localhost,
                        max_udp_payload, handler_timeout, max_handler_queries, tcp, udp, primary_nameserver,
-                       dnssec, acme, cookies))
+                       dnssec, acme, cookies, rrl))
 
 // The 16 octets of a `cookies.secret` (32 hex digits), or nullopt.
 std::optional<std::array<std::uint8_t, 16>> cookie_secret(std::string_view hex);
