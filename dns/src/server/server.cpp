@@ -336,7 +336,6 @@ struct Server::Impl {
   core::Snapshot<ServerData> data;
   DenialKeeper denial{data};                          // every change of `data` goes through denial.update()
   std::vector<Counters> counters;                     // one per worker, the last for manual mode
-  std::vector<Counters> counters;                     // one per worker, the last for manual mode
   std::unique_ptr<ResponseRateLimiter> rate_limiter;  // config `rrl`; null: off
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<UdpListener>> udp;
