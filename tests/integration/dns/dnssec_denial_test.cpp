@@ -341,6 +341,22 @@ TEST_P(DnssecDenialTest, ChainAnswersAreTheChainsAndSignNothing) {
   EXPECT_GT(s_->server->metrics().dnssec_signatures, before);
 }
 
+// The largest ordinary NXDOMAIN: a 63-octet first label, with the chain's
+// short NSEC names it fits the 1232-octet EDNS buffer of DNS Flag Day 2020
+// (so no TCP retry), RSA-2048 included, with dig's 28-octet cookie echoed.
+TEST_P(DnssecDenialTest, ANameWithA63OctetLabelIsDeniedWithin1232Octets) {
+  const std::string name = std::string(63, 'q') + ".example.test";
+  auto r = dig(s_->port, {name, "A", "+dnssec", "+bufsize=1232", "+norec", "+ignore"});
+  EXPECT_TRUE(contains(r.out, "status: NXDOMAIN")) << r.out;
+  EXPECT_FALSE(contains(r.out, " tc")) << r.out;  // flags: qr aa, no tc
+  auto at = r.out.find("MSG SIZE  rcvd: ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_LE(std::stoi(r.out.substr(at + 16)), 1232) << r.out;
+  Delv delv(s_->dir.path(), s_->port, s_->key);
+  auto v = delv.query(name, "A");
+  EXPECT_TRUE(validated_negative(v, "NXDOMAIN")) << v.out << v.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, DnssecDenialTest, ::testing::ValuesIn(kAlgorithms),
                          [](const ::testing::TestParamInfo<AlgorithmCase>& info) {
                            auto name = info.param.name;
