@@ -5,6 +5,12 @@
 // gives, so the two runs use one query file.
 //
 //   basalt-bench-dns-handler --listen 127.0.0.1:5300 --zone-file apex.zone --workers 2
+//
+// bench/dnssec/run.sh's `ours-half` server is this one with the whole zone,
+// signed online (--dnssec-zone, --key-dir, --dnssec-algorithm) and a
+// handler pattern (--pattern '*.dyn.example.test') that answers half of the
+// random names of its `nxhalf` mix: those get white lies (a handler may make
+// any name there), the other half the precomputed NSEC chain.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -46,10 +52,15 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:5300";
   std::string zone_file;
   std::size_t workers = 2;
+  std::string pattern, dnssec_zone, key_dir, algorithm;
   app.add_option("--listen", listen, "ADDR:PORT for UDP and TCP");
   app.add_option("--zone-file", zone_file, "zone with the apex data; host-<n> names come from the handler")
       ->required();
   app.add_option("--workers", workers, "worker threads");
+  app.add_option("--pattern", pattern, "the handler's pattern (default host-*.<apex>)");
+  app.add_option("--dnssec-zone", dnssec_zone, "sign this zone online");
+  app.add_option("--key-dir", key_dir, "its keys (generated there on first start)");
+  app.add_option("--dnssec-algorithm", algorithm, "ecdsa-p256 (default), ed25519, rsa-sha256");
   CLI11_PARSE(app, argc, argv);
 
   core::init_logging(core::LogLevel::warn);
@@ -60,10 +71,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    dns::Server server({.listen = {*endpoint}, .zones = {{.file = zone_file}}, .workers = workers});
+    dns::ServerConfig config{.listen = {*endpoint}, .zones = {{.file = zone_file}}, .workers = workers};
+    if (!dnssec_zone.empty()) {
+      config.dnssec = dns::DnssecConfig{.zone = dnssec_zone, .key_dir = key_dir};
+      if (!algorithm.empty()) config.dnssec->algorithm = algorithm;
+    }
+    dns::Server server(std::move(config));
     auto apex = server.zone_apexes().at(0).to_string();
     apex.pop_back();  // patterns have no trailing dot
-    server.handle("host-*." + apex, {dns::RRType::kA, dns::RRType::kAAAA}, answer);
+    server.handle(pattern.empty() ? "host-*." + apex : pattern, {dns::RRType::kA, dns::RRType::kAAAA},
+                  answer);
     server.stop_on_signals();
     server.start();
     server.wait();

@@ -9,6 +9,9 @@
 #   knot         knotd, the same zone unsigned, queries without DO
 #   knot-signed  knotd, dnssec-signing: on (pre-signs the whole zone with an
 #                NSEC chain at load; the script waits until it has), DO
+#   ours-half    basalt-bench-dns-handler: the same zone signed online, plus
+#                a handler for *.dyn.<apex> (A, AAAA) that answers nothing
+#                there; measured on the nxhalf mix only (not by default)
 # Unsigned servers get EDNS without DO (dnsperf -e), signed ones EDNS with DO
 # (dnsperf -D), so signed / unsigned measures DNSSEC and nothing else.
 #
@@ -23,6 +26,10 @@
 #        server's life): both signed servers answer from their NSEC chain,
 #        signed once at start (basalt-dns answers with white lies, a fresh
 #        signature per name, until its chain is ready; the script waits).
+#   nxhalf  as nx, but every second name is below dyn.<apex>: for ours-half
+#        a handler's region (white lies: one NODATA signature per new name),
+#        for the others plain NXDOMAIN from the chain. Pair it with
+#        SERVERS="ours-half knot-signed" (and ours-signed for comparison).
 #
 # For every server, mix and round it records:
 #   - saturation: answers/s, server CPU per answer, average response size
@@ -81,6 +88,10 @@ case " $servers " in
     [ -x "$bin/basalt-dns" ] || { echo "run.sh: $bin/basalt-dns is not built" >&2; exit 1; } ;;
 esac
 case " $servers " in
+  *" ours-half "*)
+    [ -x "$bin/basalt-bench-dns-handler" ] || { echo "run.sh: $bin/basalt-bench-dns-handler is not built" >&2; exit 1; } ;;
+esac
+case " $servers " in
   *" ours-signed "*)
     "$bin/basalt-dns" serve --help 2>&1 | grep -q -- --dnssec-zone ||
       { echo "run.sh: $bin/basalt-dns has no --dnssec-zone (drop ours-signed from SERVERS)" >&2; exit 1; } ;;
@@ -123,6 +134,11 @@ gen_nx() {
 gen_nx w $((nx_rate * 3))
 gen_nx s "$nx_lines"
 gen_nx f $((nx_rate * (duration + 2)))
+# The nxhalf files: the same names, every second one moved below dyn.<apex>.
+for t in w s f; do
+  awk -v apex="$apex" 'NR % 2 == 0 { sub("\\." apex " ", ".dyn." apex " ") } { print }' \
+    "$work/nx-$t.txt" >"$work/nxh-$t.txt"
+done
 
 # --- Servers.
 knot_conf() {  # knot_conf PORT SIGNED
@@ -170,7 +186,7 @@ EOF
 ready() {
   local q=(kdig @127.0.0.1 -p "$2" +time=1 +retry=0)
   case "$1" in
-    *-signed)
+    *-signed | ours-half)
       # An RRSIG on the first and on the last host, and an NSEC of the chain
       # (owned by a name of the zone, not a white lie's \255 name) proving an
       # NXDOMAIN: Knot serves the zone only once signed, basalt-dns answers
@@ -217,6 +233,12 @@ EOF
         --dnssec-algorithm "$algorithm")
       "${pin_server[@]}" "$bin/basalt-dns" serve --config "$work/basalt-dns.yaml" --listen "127.0.0.1:$port" \
         --zone-file "$work/$apex.zone" "${dnssec[@]}" --log-level warn 2>>"$work/$kind.log" &
+      ;;
+    ours-half)
+      timeout=$sign_timeout
+      "${pin_server[@]}" "$bin/basalt-bench-dns-handler" --listen "127.0.0.1:$port" --workers 2 \
+        --zone-file "$work/$apex.zone" --pattern "*.dyn.$apex" --dnssec-zone "$apex" \
+        --key-dir "$work/ours-keys-$algorithm" --dnssec-algorithm "$algorithm" 2>>"$work/$kind.log" &
       ;;
     knot | knot-signed)
       mkdir -p "$work/knot"
@@ -304,8 +326,8 @@ report() {
       print "| server | mix | q/s | sat CPU µs/answer | resp. bytes | fixed avg µs | fixed p99 µs | fixed CPU µs/answer | RSS MiB |"
       print "|---|---|---|---|---|---|---|---|---|"
       nm = split(mixes, m, " ")
-      for (i = 1; i <= nm; i++) { row("ours", m[i]); row("ours-signed", m[i]); row("knot", m[i]); row("knot-signed", m[i]) }
-      for (i = 1; i <= nm; i++) { ratio("ours-signed", "knot-signed", m[i]); ratio("ours", "knot", m[i]) }
+      for (i = 1; i <= nm; i++) { row("ours", m[i]); row("ours-signed", m[i]); row("ours-half", m[i]); row("knot", m[i]); row("knot-signed", m[i]) }
+      for (i = 1; i <= nm; i++) { ratio("ours-signed", "knot-signed", m[i]); ratio("ours-half", "knot-signed", m[i]); ratio("ours", "knot", m[i]) }
       for (i = 1; i <= nm; i++) { ratio("ours-signed", "ours", m[i]); ratio("knot-signed", "knot", m[i]) }
     }' "$results"
 }
@@ -320,14 +342,18 @@ for round in $(seq 1 "$rounds"); do
     port=$(free_port)
     start_server "$kind" "$port"
     edns=(-e)
-    case "$kind" in *-signed) edns=(-D) ;; esac
+    case "$kind" in *-signed | ours-half) edns=(-D) ;; esac
     if [ "$round" = 1 ] && [ "${kind%-signed}" != "$kind" ]; then
       validated="$validated $kind: $(validate "$port");"
     fi
     for mix in $mixes; do
+      [ "$kind" = ours-half ] && [ "$mix" != nxhalf ] && continue  # its handler is for nxhalf
       if [ "$mix" = pos ]; then
         warm=$work/pos-warm.txt sat=$work/pos.txt fixed=$work/pos.txt mix_rate=$rate rcode=NOERROR
         warm_flags=(-q 500 -n 1 -l 300)
+      elif [ "$mix" = nxhalf ]; then
+        warm=$work/nxh-w.txt sat=$work/nxh-s.txt fixed=$work/nxh-f.txt mix_rate=$nx_rate rcode=NXDOMAIN
+        warm_flags=(-Q "$nx_rate" -l 2)
       else
         warm=$work/nx-w.txt sat=$work/nx-s.txt fixed=$work/nx-f.txt mix_rate=$nx_rate rcode=NXDOMAIN
         warm_flags=(-Q "$nx_rate" -l 2)

@@ -47,7 +47,7 @@ avg_latency_us() { awk '/Average Latency \(s\):/ { printf "%.1f", $4 * 1e6 }' "$
 response_bytes() { awk '/Average packet size:/ { print $NF }' "$1"; }
 # Share (%) of answers with the rcode the mix expects.
 rcode_share() {  # rcode_share OUT RCODE
-  awk -v rc="$2" '/Response codes:/ { for (i = 3; i <= NF; i += 2) if ($i == rc) { v = $(i + 2); gsub(/[(%),]/, "", v); print v; found = 1 } }
+  awk -v rc="$2" '/Response codes:/ { for (i = 3; i <= NF; i++) if ($i == rc) { v = $(i + 2); gsub(/[(%),]/, "", v); print v; found = 1 } }
     END { if (!found) print 0 }' "$1"
 }
 # p99 of the per-query latencies dnsperf -v prints ("> NOERROR name type 0.000123").
