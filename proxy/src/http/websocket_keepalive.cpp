@@ -115,15 +115,29 @@ asio::awaitable<void> WebSocketKeepalive::run() {
   auto self = shared_from_this();
   const auto tick =
       std::max(std::chrono::milliseconds(10), std::min(options_.ping_interval, options_.ping_timeout) / 4);
-  while (!stopped_ && !closing_) {
+  Clock::time_point closing_since{};
+  while (!stopped_) {
     timer_.expires_after(tick);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (going_away_ && !stopped_) {
+    if (stopped_) co_return;
+    const auto now = Clock::now();
+    if (closing_) {
+      // A Close frame has passed: no more pings, and the tunnel stays until
+      // the other side's Close has come back through it and the backend has
+      // closed (the relays end it). Returning here cut the answering Close
+      // off whenever it took longer than a tick: the client saw 1006. A side
+      // that never answers the Close costs at most pingTimeout.
+      if (closing_since == Clock::time_point{}) closing_since = now;
+      if (now - closing_since >= options_.ping_timeout) {
+        dead("the closing handshake did not complete");
+        co_return;
+      }
+      continue;
+    }
+    if (going_away_) {
       co_await send_close();
       co_return;
     }
-    if (stopped_ || closing_) co_return;
-    const auto now = Clock::now();
     const auto overdue = [&](Clock::time_point since) {
       return since != Clock::time_point{} && now - since >= options_.ping_timeout;
     };

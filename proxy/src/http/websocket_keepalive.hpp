@@ -51,6 +51,8 @@ class WebSocketKeepalive : public std::enable_shared_from_this<WebSocketKeepaliv
   boost::asio::awaitable<bool> relay_down(std::string_view chunk, boost::system::error_code& ec);
 
   // The pinger; returns once the tunnel ended (stop()) or a side is dead.
+  // After a Close frame it only waits (for the relays to end the tunnel),
+  // for at most pingTimeout.
   boost::asio::awaitable<void> run();
   void stop();
   // The route was removed and its drainGrace is over: send Close (1001,
