@@ -33,6 +33,7 @@
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 #include "dig.hpp"
+#include "unbound.hpp"
 
 namespace basalt::testing {
 namespace {
@@ -112,56 +113,6 @@ bool validated_negative(const RunResult& r, const std::string& kind) {
 }
 bool fully_validated(const RunResult& r) {
   return contains(r.out, "; fully validated\n");
-}
-
-// unbound validating example.test with `key` as its trust anchor, asking our
-// server at `upstream` (example.test a stub zone; "." a closed loopback port).
-class Unbound {
- public:
-  Unbound(const std::string& dir, std::uint16_t upstream, const std::string& key) : port_(free_port()) {
-    auto conf = dir + "/unbound-" + std::to_string(port_) + ".conf";
-    std::ofstream(conf) << "server:\n"
-                        << "  interface: 127.0.0.1\n  port: " << port_ << "\n"
-                        << "  do-ip6: no\n  do-not-query-localhost: no\n"
-                        << "  username: \"\"\n  chroot: \"\"\n  directory: \"" << dir
-                        << "\"\n  pidfile: \"\"\n"
-                        << "  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  val-log-level: 2\n"
-                        << "  module-config: \"validator iterator\"\n"
-                        << "  trust-anchor: \"example.test. DNSKEY " << key << "\"\n"
-                        << "  trust-anchor-signaling: no\n  root-key-sentinel: no\n"
-                        << "  target-fetch-policy: \"0 0 0 0 0\"\n"
-                        << "  aggressive-nsec: yes\n"
-                        << "  local-zone: \"test.\" nodefault\n"
-                        << "remote-control:\n  control-enable: no\n"
-                        << "stub-zone:\n  name: \"example.test\"\n  stub-addr: 127.0.0.1@" << upstream << "\n"
-                        << "stub-zone:\n  name: \".\"\n  stub-addr: 127.0.0.1@" << free_port() << "\n";
-    process_.emplace(Process::Options{.argv = {"unbound", "-d", "-c", conf}});
-  }
-  ~Unbound() {
-    process_->signal(SIGTERM);
-    process_->wait(10s);
-  }
-  bool wait_ready() {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline && process_->running()) {
-      if (dig(port_, {"+cd", "mail.example.test", "A", "+short"}).out == "192.0.2.25\n") return true;
-    }
-    return false;
-  }
-  RunResult query(const std::string& name, const std::string& type) {
-    return dig(port_, {"+dnssec", name, type});
-  }
-
- private:
-  std::uint16_t port_;
-  std::optional<Process> process_;
-};
-
-bool validated_by_unbound(const RunResult& r, const std::string& status) {
-  auto at = r.out.find(";; flags:");
-  if (at == std::string::npos) return false;
-  auto flags = r.out.substr(at, r.out.find(';', at + 9) - at);
-  return contains(r.out, "status: " + status + ",") && contains(flags, " ad");
 }
 
 struct AlgorithmCase {
@@ -301,8 +252,8 @@ TEST_P(DnssecDenialTest, DelvValidatesTheChainAndTheWhiteLies) {
 }
 
 TEST_P(DnssecDenialTest, UnboundValidatesWithTheChainInItsAggressiveCache) {
-  Unbound unbound(s_->dir.path(), s_->port, s_->key);
-  ASSERT_TRUE(unbound.wait_ready()) << "unbound did not start";
+  Unbound unbound(s_->dir.path(), s_->port, s_->key, /*aggressive_nsec=*/true);
+  ASSERT_TRUE(unbound.wait_ready("mail.example.test", "192.0.2.25")) << "unbound did not start";
   for (std::span<const Case> cases :
        {std::span<const Case>(kChainCases), std::span<const Case>(kRegionCases)}) {
     for (const auto& c : cases) {

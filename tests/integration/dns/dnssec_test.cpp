@@ -34,6 +34,7 @@
 #include "basalt/testing/environment.hpp"
 #include "basalt/testing/process.hpp"
 #include "dig.hpp"
+#include "unbound.hpp"
 
 namespace basalt::testing {
 namespace {
@@ -201,16 +202,6 @@ RunResult basalt_ds(const std::string& key_dir) {
   return run({binary("basalt-dns"), "ds", "--zone", "example.test", "--key-dir", key_dir});
 }
 
-// Polls `ready()` until it holds, giving up when `process` exits or after `timeout`.
-bool wait_until(const std::function<bool()>& ready, Process& process,
-                std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline && process.running()) {
-    if (ready()) return true;
-  }
-  return false;
-}
-
 // ---------------------------------------------------------------------------
 // The validators.
 
@@ -245,80 +236,6 @@ bool validated_negative(const RunResult& r, const std::string& kind) {
 
 std::string delv_output(const RunResult& r) {
   return "delv stdout:\n" + r.out + "delv stderr:\n" + r.err;
-}
-
-// unbound validating example.test with `anchor` as its trust anchor, asking
-// our server at `upstream`.
-class Unbound {
- public:
-  Unbound(const std::string& dir, std::uint16_t upstream, const Dnskey& anchor) : port_(free_port()) {
-    auto conf = dir + "/unbound-" + std::to_string(port_) + ".conf";
-    std::ofstream(conf) << "server:\n"
-                        << "  interface: 127.0.0.1\n"
-                        << "  port: " << port_ << "\n"
-                        << "  do-ip6: no\n"
-                        << "  do-not-query-localhost: no\n"
-                        << "  username: \"\"\n"
-                        << "  chroot: \"\"\n"
-                        << "  directory: \"" << dir << "\"\n"
-                        << "  pidfile: \"\"\n"
-                        << "  use-syslog: no\n"
-                        << "  logfile: \"\"\n"
-                        << "  verbosity: 1\n"
-                        << "  val-log-level: 2\n"
-                        << "  module-config: \"validator iterator\"\n"
-                        << "  trust-anchor: \"example.test. DNSKEY " << anchor.rdata() << "\"\n"
-                        << "  trust-anchor-signaling: no\n"
-                        << "  root-key-sentinel: no\n"
-                        << "  target-fetch-policy: \"0 0 0 0 0\"\n"
-                        << "  # .test is one of unbound's built-in empty zones (RFC 6761)\n"
-                        << "  local-zone: \"test.\" nodefault\n"
-                        << "  # otherwise unbound's defaults, QNAME minimisation included\n"
-                        << "remote-control:\n"
-                        << "  control-enable: no\n"
-                        << "stub-zone:\n"
-                        << "  name: \"example.test\"\n"
-                        << "  stub-addr: 127.0.0.1@" << upstream << "\n"
-                        << "# the root is a closed loopback port, never the real root servers\n"
-                        << "stub-zone:\n"
-                        << "  name: \".\"\n"
-                        << "  stub-addr: 127.0.0.1@" << free_port() << "\n";
-    process_.emplace(Process::Options{.argv = {"unbound", "-d", "-c", conf}});
-  }
-  ~Unbound() {
-    process_->signal(SIGTERM);
-    process_->wait(10s);
-  }
-
-  // Waits until unbound answers `name A` with `address` (its CD flag set, so
-  // this also works while validation fails).
-  bool wait_ready(const std::string& name, const std::string& address) {
-    return wait_until(
-        [&] {
-          return dig(port_, {"+cd", name, "A", "+short"}).out == address + "\n";
-        },
-        *process_);
-  }
-  RunResult query(const std::string& name, const std::string& type) {
-    return dig(port_, {"+dnssec", name, type});
-  }
-
- private:
-  std::uint16_t port_;
-  std::optional<Process> process_;
-};
-
-// The header flags dig printed (";; flags: qr rd ra ad; QUERY: ...").
-std::set<std::string> dig_flags(const std::string& out) {
-  auto at = out.find(";; flags:");
-  if (at == std::string::npos) return {};
-  auto end = out.find(';', at + 9);
-  auto w = words(out.substr(at + 9, end - at - 9));
-  return {w.begin(), w.end()};
-}
-
-bool validated_by_unbound(const RunResult& r, const std::string& status) {
-  return contains(r.out, "status: " + status + ",") && dig_flags(r.out).count("ad") == 1;
 }
 
 // ---------------------------------------------------------------------------
@@ -522,7 +439,7 @@ TEST_P(DnssecZoneTest, DelvValidatesEveryKindOfAnswer) {
 }
 
 TEST_P(DnssecZoneTest, UnboundValidatesAndSetsAd) {
-  Unbound unbound(s_->dir.path(), s_->port, s_->ksk);
+  Unbound unbound(s_->dir.path(), s_->port, s_->ksk.rdata());
   ASSERT_TRUE(unbound.wait_ready("mail.example.test", "192.0.2.25")) << "unbound did not start";
 
   struct Case {
@@ -566,7 +483,7 @@ TEST_P(DnssecZoneTest, AWrongTrustAnchorFailsValidation) {
   EXPECT_FALSE(has_record(r.out, "www.example.test.", "A", "192.0.2.80")) << delv_output(r);
   EXPECT_TRUE(contains(r.err, "resolution failed: broken trust chain")) << delv_output(r);
 
-  Unbound unbound(other.path(), s_->port, wrong[0]);
+  Unbound unbound(other.path(), s_->port, wrong[0].rdata());
   ASSERT_TRUE(unbound.wait_ready("mail.example.test", "192.0.2.25")) << "unbound did not start";
   auto servfail = unbound.query("www.example.test", "A");
   EXPECT_TRUE(contains(servfail.out, "status: SERVFAIL,")) << servfail.out;
