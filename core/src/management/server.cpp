@@ -546,14 +546,24 @@ void Server::listen_unix(const std::string& path) {
     if (!ec) fail(EADDRINUSE, "another process is listening on it");
     ::unlink(path.c_str());  // stale socket from a process that died
   }
+  // Bound and listening under a temporary name, then renamed into place:
+  // whoever sees the path (a script waiting for it) can connect at once,
+  // and it never exists with looser permissions than 0600.
+  const std::string staging = fmt::format("{}.{}.tmp", path, ::getpid());
+  if (staging.size() >= sizeof(sockaddr_un::sun_path)) fail(ENAMETOOLONG, "path too long");
+  ::unlink(staging.c_str());
   stream_protocol::acceptor acceptor(impl_->io);
   boost::system::error_code ec;
   acceptor.open(stream_protocol(), ec);
-  if (!ec) acceptor.bind(stream_protocol::endpoint(path), ec);
+  if (!ec) acceptor.bind(stream_protocol::endpoint(staging), ec);
   if (ec) fail(ec.value(), "bind");
-  ::chmod(path.c_str(), 0600);
+  ::chmod(staging.c_str(), 0600);
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) fail(ec.value(), "listen");
+  if (!ec && ::rename(staging.c_str(), path.c_str()) != 0) ec.assign(errno, boost::system::system_category());
+  if (ec) {
+    ::unlink(staging.c_str());
+    fail(ec.value(), "listen");
+  }
   impl_->acceptor.emplace(std::move(acceptor));
   impl_->socket_path = path;
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
