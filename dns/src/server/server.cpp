@@ -376,12 +376,26 @@ void Server::start() {
   const int udp_rcvbuf = static_cast<int>(impl_->config.udp.receive_buffer);
   const int udp_sndbuf = static_cast<int>(impl_->config.udp.send_buffer);
   for (const auto& ep : impl_->config.listen) {
-    auto udp_sockets = core::open_udp_per_worker(rt, core::to_asio<asio::ip::udp>(ep),
-                                                 {.receive_buffer = udp_rcvbuf, .send_buffer = udp_sndbuf});
-    auto udp_port = udp_sockets.front().local_endpoint().port();
-    auto tcp_at = core::to_asio<asio::ip::tcp>(ep);
-    if (ep.port == 0) tcp_at.port(udp_port);  // the same port for both, as a DNS server should
-    auto acceptors = core::open_tcp_per_worker(rt, tcp_at);
+    std::vector<asio::ip::udp::socket> udp_sockets;
+    std::vector<asio::ip::tcp::acceptor> acceptors;
+    std::uint16_t udp_port = 0;
+    // Port 0: the same port for both, as a DNS server should have. The port
+    // the kernel picked for UDP may be held for TCP (by an outgoing
+    // connection's local end, say): then another pick, a few times.
+    for (int attempt = 1;; ++attempt) {
+      udp_sockets = core::open_udp_per_worker(rt, core::to_asio<asio::ip::udp>(ep),
+                                              {.receive_buffer = udp_rcvbuf, .send_buffer = udp_sndbuf});
+      udp_port = udp_sockets.front().local_endpoint().port();
+      auto tcp_at = core::to_asio<asio::ip::tcp>(ep);
+      if (ep.port == 0) tcp_at.port(udp_port);
+      try {
+        acceptors = core::open_tcp_per_worker(rt, tcp_at);
+        break;
+      } catch (const core::AddressInUse&) {
+        if (ep.port != 0 || attempt == 16) throw;
+        udp_sockets.clear();
+      }
+    }
     impl_->udp_bound.push_back({ep.address, udp_port});
     impl_->tcp_bound.push_back({ep.address, acceptors.front().local_endpoint().port()});
     for (std::size_t i = 0; i < rt.workers(); ++i) {

@@ -25,6 +25,7 @@
 #include <random>
 #include <span>
 #include <sstream>
+#include <thread>
 
 #include "basalt/dns/server/server.hpp"
 #include "basalt/dns/wire/message.hpp"
@@ -136,7 +137,9 @@ dns::Zone parse(std::string_view text) {
 }
 
 struct SignedServer {
-  explicit SignedServer(const std::string& algorithm) : port(free_port()) {
+  // `refresh`: re-sign when less than this of the signatures' validity (1h) is left.
+  explicit SignedServer(const std::string& algorithm, std::chrono::milliseconds refresh = {})
+      : port(free_port()) {
     std::ofstream(dir.file("example.test.zone")) << kZone;
     dns::ServerConfig c;
     c.listen = {*core::Endpoint::parse("127.0.0.1:" + std::to_string(port))};
@@ -144,6 +147,10 @@ struct SignedServer {
     c.state_dir = dir.path();
     c.workers = 1;
     c.dnssec = dns::DnssecConfig{.zone = "example.test", .algorithm = algorithm, .key_dir = dir.file("keys")};
+    if (refresh.count() > 0) {
+      c.dnssec->signature_validity = std::chrono::hours(1);
+      c.dnssec->signature_refresh = refresh;
+    }
     server = std::make_unique<dns::Server>(c);
     // h1 has an A; every other name under dyn has none (NODATA).
     server->handle("*.dyn.example.test", {dns::RRType::kA}, [](const dns::Query& q) {
@@ -335,6 +342,52 @@ TEST(DnssecDenialChange, AChangedZoneGetsANewChain) {
   EXPECT_EQ(nsec_owners(s.ask("new.example.test.", dns::RRType::kTXT)),
             std::vector<std::string>{"new.example.test."});
   EXPECT_EQ(nsec_owners(s.ask("www.example.test.", dns::RRType::kA)).front(), "sub.example.test.");
+}
+
+// The expiration time of the first RRSIG over an NSEC in `m`'s authority section.
+std::uint32_t nsec_signature_expiration(const dns::Message& m) {
+  for (const auto& r : m.authority) {
+    if (r.type != dns::RRType::kRRSIG) continue;
+    auto sig = dns::rdata::RRSIG::decode(r.rdata);
+    if (sig && sig->type_covered == dns::RRType::kNSEC) return sig->expiration;
+  }
+  return 0;
+}
+
+// The chain is re-signed in the background before its signatures are due
+// (here every second: validity 1h, re-signed when less than 59m59s is left),
+// published in place of the old one, and what it answers then still
+// validates: in delv and in a fresh unbound, NXDOMAIN and NODATA.
+TEST(DnssecDenialResign, AChainReSignedInTheBackgroundValidates) {
+  BASALT_REQUIRE_TOOL("dig");
+  BASALT_REQUIRE_TOOL("delv");
+  BASALT_REQUIRE_TOOL("unbound");
+  SignedServer s("ecdsa-p256", std::chrono::seconds(3599));
+  ASSERT_FALSE(s.key.empty());
+  const auto first = nsec_signature_expiration(s.ask("nope.example.test.", dns::RRType::kA));
+  ASSERT_NE(first, 0u);
+  // The expiration once it has moved past `than` (or 0 after 10 s).
+  auto expiration_after = [&](std::uint32_t than) -> std::uint32_t {
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+      auto e = nsec_signature_expiration(s.ask("nope.example.test.", dns::RRType::kA));
+      if (e > than) return e;
+      std::this_thread::sleep_for(100ms);
+    }
+    return 0;
+  };
+  const auto later = expiration_after(first);
+  ASSERT_NE(later, 0u) << "the chain's signatures were not re-made: expiration still " << first;
+  // Past one more refresh, so delv and unbound see a chain made after the first re-sign.
+  EXPECT_NE(expiration_after(later), 0u);
+  Delv delv(s.dir.path(), s.port, s.key);
+  auto nx = delv.query("nope.example.test", "A");
+  EXPECT_TRUE(validated_negative(nx, "NXDOMAIN")) << nx.out << nx.err;
+  auto nodata = delv.query("www.example.test", "TXT");
+  EXPECT_TRUE(validated_negative(nodata, "NXRRSET")) << nodata.out << nodata.err;
+  Unbound unbound(s.dir.path(), s.port, s.key);
+  ASSERT_TRUE(unbound.wait_ready("mail.example.test", "192.0.2.25")) << "unbound did not start";
+  EXPECT_TRUE(validated_by_unbound(unbound.query("zzz.example.test", "A"), "NXDOMAIN"));
+  EXPECT_TRUE(validated_by_unbound(unbound.query("deep.example.test", "A"), "NOERROR"));
 }
 
 }  // namespace
