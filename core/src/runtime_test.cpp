@@ -104,9 +104,20 @@ TEST(Socket, PerWorkerSocketsRefuseAnAddressSomeoneElseServes) {
   Runtime first({.workers = 2});
   Runtime second({.workers = 2});
   auto loopback = asio::ip::make_address("127.0.0.1");
-  auto udp_sockets = open_udp_per_worker(first, udp::endpoint(loopback, 0));
-  auto port = udp_sockets.front().local_endpoint().port();
-  auto acceptors = open_tcp_per_worker(first, asio::ip::tcp::endpoint(loopback, port));
+  // A UDP port the kernel picks, then the same for TCP (again if an outgoing
+  // connection of another test holds that port for TCP).
+  std::vector<udp::socket> udp_sockets;
+  std::vector<asio::ip::tcp::acceptor> acceptors;
+  std::uint16_t port = 0;
+  for (int attempt = 0; acceptors.empty() && attempt < 16; ++attempt) {
+    udp_sockets = open_udp_per_worker(first, udp::endpoint(loopback, 0));
+    port = udp_sockets.front().local_endpoint().port();
+    try {
+      acceptors = open_tcp_per_worker(first, asio::ip::tcp::endpoint(loopback, port));
+    } catch (const AddressInUse&) {
+    }
+  }
+  ASSERT_FALSE(acceptors.empty());
   auto in_use = [](const std::function<void()>& open) -> std::string {
     try {
       open();
