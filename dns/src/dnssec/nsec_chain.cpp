@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 
+#include "basalt/dns/dnssec/nsec3.hpp"
 #include "basalt/dns/dnssec/white_lies.hpp"
 
 namespace basalt::dns {
@@ -27,8 +29,8 @@ bool below_cut(const Zone& zone, const Name& name) {
   return false;
 }
 
-// The types an NSEC at `name` lists (RRSIG and NSEC included).
-std::vector<RRType> bitmap(const Zone& zone, const Name& name, const ZoneNode& node) {
+// The types at `name` an NSEC or NSEC3 lists, without RRSIG and NSEC.
+std::vector<RRType> data_types(const Zone& zone, const Name& name, const ZoneNode& node, bool nsec3) {
   std::vector<RRType> types;
   if (node.delegation && !(name == zone.apex())) {
     // RFC 4035 §2.3: at a cut, NS and DS (if any); the rest is the child's.
@@ -41,9 +43,25 @@ std::vector<RRType> bitmap(const Zone& zone, const Name& name, const ZoneNode& n
     types.push_back(RRType::kDNSKEY);
     types.push_back(RRType::kCDS);
     types.push_back(RRType::kCDNSKEY);
+    if (nsec3) types.push_back(RRType::kNSEC3PARAM);
   }
+  return types;
+}
+
+// The types an NSEC at `name` lists (RRSIG and NSEC included).
+std::vector<RRType> bitmap(const Zone& zone, const Name& name, const ZoneNode& node) {
+  auto types = data_types(zone, name, node, false);
   types.push_back(RRType::kRRSIG);
   types.push_back(RRType::kNSEC);
+  return types;
+}
+
+// The types an NSEC3 for `name` lists: RRSIG when something there is
+// signed (not at an insecure delegation, whose NS is not).
+std::vector<RRType> nsec3_bitmap(const Zone& zone, const Name& name, const ZoneNode& node) {
+  auto types = data_types(zone, name, node, true);
+  if (!(types.size() == 1 && types.front() == RRType::kNS && !(name == zone.apex())))
+    types.push_back(RRType::kRRSIG);
   return types;
 }
 
@@ -118,7 +136,11 @@ std::shared_ptr<const DenialChain> DenialChain::build(std::shared_ptr<const Zone
   chain->refresh_at_ = signer->refresh_at(now);
   chain->soa_signatures_ = signer->sign_uncached(z.apex(), RRType::kSOA, chain->ttl_, z.soa().rdatas, now);
 
-  if (!regions.everything) {
+  if (!possible(regions, *signer)) {
+    // No records: answers() is false everywhere.
+  } else if (signer->nsec3()) {
+    if (!chain->build_nsec3(z, *signer, now, stop)) return nullptr;
+  } else {
     std::vector<Link> links;
     links.reserve(z.node_count() + 2 * regions.roots.size());
     z.for_each_node([&](const Name& name, const ZoneNode& node) {
@@ -155,6 +177,71 @@ std::shared_ptr<const DenialChain> DenialChain::build(std::shared_ptr<const Zone
   chain->signer_ = std::move(signer);
   chain->regions_ = std::move(regions);
   return chain;
+}
+
+bool DenialChain::build_nsec3(const Zone& z, const ZoneSigner& signer, std::int64_t now,
+                              std::stop_token stop) {
+  const Nsec3Params& params = *signer.nsec3();
+  nsec3_ = params;
+  // Every authoritative name with data, and every name between one and the
+  // apex (empty non-terminals get an NSEC3 with an empty bitmap, RFC 5155 §7.1).
+  struct Hashed {
+    Nsec3Hash hash;
+    Name name;
+    std::vector<RRType> types;
+  };
+  std::vector<Hashed> hashed;
+  std::vector<Name> names;
+  z.for_each_node([&](const Name& name, const ZoneNode& node) {
+    if (node.rrsets.empty() || below_cut(z, name)) return;
+    Name lower = name.lowercased();
+    hashed.push_back({nsec3_hash(lower, params), lower, nsec3_bitmap(z, name, node)});
+    names.push_back(lower);
+  });
+  std::sort(names.begin(), names.end());
+  std::vector<Name> empty_non_terminals;
+  for (const auto& name : names) {
+    for (Name up = name; !(up == z.apex());) {
+      up = up.parent();
+      if (std::binary_search(names.begin(), names.end(), up)) break;
+      empty_non_terminals.push_back(up);
+    }
+  }
+  std::sort(empty_non_terminals.begin(), empty_non_terminals.end());
+  empty_non_terminals.erase(std::unique(empty_non_terminals.begin(), empty_non_terminals.end()),
+                            empty_non_terminals.end());
+  for (auto& ent : empty_non_terminals) hashed.push_back({nsec3_hash(ent, params), ent, {}});
+  std::sort(hashed.begin(), hashed.end(), [](const Hashed& a, const Hashed& b) { return a.hash < b.hash; });
+  for (std::size_t i = 1; i < hashed.size(); ++i) {
+    if (hashed[i].hash == hashed[i - 1].hash) {
+      throw std::runtime_error("NSEC3: " + hashed[i - 1].name.to_string() + " and " +
+                               hashed[i].name.to_string() + " have the same hash; change the salt");
+    }
+  }
+  nsecs_.reserve(hashed.size());
+  hashes_.reserve(hashed.size());
+  for (std::size_t i = 0; i < hashed.size(); ++i) {
+    if (stop.stop_requested()) return false;
+    const Nsec3Hash& next = hashed[(i + 1) % hashed.size()].hash;
+    Nsec nsec{
+        nsec3_owner(hashed[i].hash, z.apex()), {nsec3_rdata(params, next, std::move(hashed[i].types))}, {}};
+    nsec.signatures = signer.sign_uncached(nsec.owner, RRType::kNSEC3, ttl_, nsec.rdata, now);
+    nsecs_.push_back(std::move(nsec));
+    hashes_.push_back(hashed[i].hash);
+  }
+  return true;
+}
+
+const DenialChain::Nsec* DenialChain::nsec3_matching(const Nsec3Hash& hash) const noexcept {
+  auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
+  return it != hashes_.end() && *it == hash ? &nsecs_[static_cast<std::size_t>(it - hashes_.begin())]
+                                            : nullptr;
+}
+
+const DenialChain::Nsec& DenialChain::nsec3_covering(const Nsec3Hash& hash) const noexcept {
+  auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
+  // Before the first hash: the last NSEC3, whose next is the first, covers it.
+  return it == hashes_.begin() ? nsecs_.back() : nsecs_[static_cast<std::size_t>(it - hashes_.begin()) - 1];
 }
 
 const DenialChain::Nsec* DenialChain::nsec_at(const Name& name) const noexcept {

@@ -55,6 +55,11 @@ ZoneSigner::ZoneSigner(Name apex, std::vector<SigningKey> keys, SignerOptions op
   cds_.type = RRType::kCDS;
   cdnskey_.type = RRType::kCDNSKEY;
   dnskey_.ttl = cds_.ttl = cdnskey_.ttl = options_.dnskey_ttl;
+  if (options_.nsec3) {
+    // TTL 0, as BIND serves it: only signers and tools ask for it.
+    nsec3param_.type = RRType::kNSEC3PARAM;
+    nsec3param_.rdatas.push_back(nsec3param_rdata(*options_.nsec3));
+  }
 }
 
 std::int64_t ZoneSigner::now() const {

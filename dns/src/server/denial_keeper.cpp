@@ -18,11 +18,11 @@ std::shared_ptr<const DenialChain> build(const std::shared_ptr<const Zone>& zone
     if (!chain) return nullptr;  // stopped
     auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    spdlog::info("DNSSEC: NSEC chain of {} signed: {} records in {} ms", zone->apex().to_string(),
-                 chain->records().size(), ms.count());
+    spdlog::info("DNSSEC: {} chain of {} signed: {} records in {} ms", to_string(chain->type()),
+                 zone->apex().to_string(), chain->records().size(), ms.count());
     return chain;
   } catch (const std::exception& e) {
-    spdlog::error("DNSSEC: signing the NSEC chain of {} failed ({}); denial uses white lies",
+    spdlog::error("DNSSEC: signing the denial chain of {} failed ({}); denial uses white lies",
                   zone->apex().to_string(), e.what());
     return nullptr;
   }
@@ -64,7 +64,7 @@ void DenialKeeper::fit(ServerData& d) const {
     auto zone = d.zones.get(signer->apex());
     if (!zone) continue;
     auto regions = d.reachable(*zone);
-    if (regions.everything) continue;  // white lies everywhere: no chain
+    if (!DenialChain::possible(regions, *signer)) continue;  // white lies everywhere
     auto current = chain_of(d, zone->apex());
     if (current && current->built_for(*zone, regions, *signer)) {
       chains.push_back(std::move(current));
@@ -83,7 +83,7 @@ std::chrono::seconds DenialKeeper::work() {
     auto zone = d->zones.get(signer->apex());
     if (!zone) continue;
     auto regions = d->reachable(*zone);
-    if (regions.everything) continue;
+    if (!DenialChain::possible(regions, *signer)) continue;
     auto current = chain_of(*d, zone->apex());
     const auto now = signer->now();
     if (current && current->built_for(*zone, regions, *signer) && now < current->refresh_at()) {

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "basalt/dns/dnssec/nsec3.hpp"
 #include "basalt/dns/dnssec/white_lies.hpp"
 
 namespace basalt::dns {
@@ -119,8 +120,10 @@ const std::vector<RRType>& all_handler_types() {
   return types;
 }
 
-bool is_apex_key_type(RRType t) {
-  return t == RRType::kDNSKEY || t == RRType::kCDS || t == RRType::kCDNSKEY;
+// The RRsets of the apex that come from the signer, not the zone data.
+bool is_apex_signer_type(RRType t, const ZoneSigner& signer) {
+  return t == RRType::kDNSKEY || t == RRType::kCDS || t == RRType::kCDNSKEY ||
+         (t == RRType::kNSEC3PARAM && signer.nsec3());
 }
 
 // Writes one response: records in section order, with RRSIGs when a zone's
@@ -198,8 +201,9 @@ class AnswerWriter {
   }
 
   // NSEC at a name that exists with these types (NODATA): the chain's, or
-  // `owner NSEC \000.owner`.
+  // `owner NSEC \000.owner`. With NSEC3: the NSEC3 matching `owner`.
   void nsec_at(const Zone& zone, const ZoneSigner* s, const Name& owner, std::vector<RRType> types) {
+    if (s->nsec3()) return nsec3_at(zone, s, owner, std::move(types));
     if (const DenialChain* c = chain(zone, owner)) return chain_nsec(*c, c->nsec_covering(owner));
     types.push_back(RRType::kRRSIG);
     types.push_back(RRType::kNSEC);
@@ -208,7 +212,17 @@ class AnswerWriter {
   }
 
   // NSEC covering `name` and its subtree (proof that it does not exist).
+  // With NSEC3: the NSEC3 covering its hash (`h-1 NSEC3 h+1` as a white lie).
   void cover(const Zone& zone, const ZoneSigner* s, const Name& name) {
+    if (s->nsec3()) {
+      const Nsec3Params& params = *s->nsec3();
+      const Nsec3Hash hash = nsec3_hash(name, params);
+      if (const DenialChain* c = chain(zone, name)) return chain_nsec(*c, c->nsec3_covering(hash));
+      std::vector<Bytes> rd{nsec3_rdata(params, nsec3_successor(hash), {})};
+      rrset(Section::kAuthority, nsec3_owner(nsec3_predecessor(hash), zone.apex()), RRType::kNSEC3,
+            zone.negative_ttl(), rd, s);
+      return;
+    }
     if (const DenialChain* c = chain(zone, name)) return chain_nsec(*c, c->nsec_covering(name));
     auto before = white_lie_predecessor(name);
     if (!before || !before->is_subdomain_of(zone.apex()) || *before == zone.apex()) return;
@@ -216,11 +230,19 @@ class AnswerWriter {
     rrset(Section::kAuthority, *before, RRType::kNSEC, zone.negative_ttl(), rd, s);
   }
 
-  // NXDOMAIN: no `qname` (the NSEC covering the next closer name) and no
-  // wildcard at its closest encloser `ce`.
-  void nxdomain_proof(const Zone& zone, const ZoneSigner* s, const Name& qname, const Name& ce) {
-    cover(zone, s, next_closer(qname, ce));
-    if (auto wildcard = ce.prepend("*")) cover(zone, s, *wildcard);
+  // The NSEC3 matching `owner`, which exists with these types (without
+  // RRSIG): the chain's, or `h NSEC3 h+1`.
+  void nsec3_at(const Zone& zone, const ZoneSigner* s, const Name& owner, std::vector<RRType> types) {
+    const Nsec3Params& params = *s->nsec3();
+    const Nsec3Hash hash = nsec3_hash(owner, params);
+    if (const DenialChain* c = chain(zone, owner)) {
+      if (const auto* nsec3 = c->nsec3_matching(hash)) return chain_nsec(*c, *nsec3);
+    }
+    // RRSIG where something is signed: not at an empty non-terminal nor an insecure delegation.
+    const bool insecure_cut = types.size() == 1 && types.front() == RRType::kNS && !(owner == zone.apex());
+    if (!types.empty() && !insecure_cut) types.push_back(RRType::kRRSIG);
+    std::vector<Bytes> rd{nsec3_rdata(params, nsec3_successor(hash), std::move(types))};
+    rrset(Section::kAuthority, nsec3_owner(hash, zone.apex()), RRType::kNSEC3, zone.negative_ttl(), rd, s);
   }
 
   // One NSEC of a chain with its signatures, written once per answer (the
@@ -230,7 +252,7 @@ class AnswerWriter {
       if (chain_nsecs_[i] == &nsec) return;
     }
     if (chain_written_ < chain_nsecs_.size()) chain_nsecs_[chain_written_++] = &nsec;
-    if (!add_record(w_, state_, Section::kAuthority, nsec.owner, RRType::kNSEC, c.ttl(), nsec.rdata.front()))
+    if (!add_record(w_, state_, Section::kAuthority, nsec.owner, c.type(), c.ttl(), nsec.rdata.front()))
       return;
     for (const auto& sig : nsec.signatures) {
       if (!add_record(w_, state_, Section::kAuthority, nsec.owner, RRType::kRRSIG, c.ttl(), sig)) return;
@@ -290,16 +312,19 @@ class AnswerWriter {
   std::size_t chain_written_ = 0;
 };
 
-// The types at a node for its NSEC bitmap (RRSIG and NSEC are added by nsec_at).
-std::vector<RRType> node_types(const Zone& zone, const ZoneNode* node, const Name& name, bool signed_zone) {
+// The types at a node for its NSEC or NSEC3 bitmap (RRSIG and NSEC are
+// added by nsec_at); at the apex also those `signer` serves there, if given.
+std::vector<RRType> node_types(const Zone& zone, const ZoneNode* node, const Name& name,
+                               const ZoneSigner* signer) {
   std::vector<RRType> types;
   if (node) {
     for (const auto& s : node->rrsets) types.push_back(s.type);
   }
-  if (signed_zone && name == zone.apex()) {
+  if (signer && name == zone.apex()) {
     types.push_back(RRType::kDNSKEY);
     types.push_back(RRType::kCDS);
     types.push_back(RRType::kCDNSKEY);
+    if (signer->nsec3()) types.push_back(RRType::kNSEC3PARAM);
   }
   return types;
 }
@@ -340,10 +365,35 @@ Name existing_encloser(const ServerData& data, const Zone& zone, const Name& qna
 void nodata_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const Name& qname, RRType qtype,
                   const ZoneNode* node) {
   if (a.chain(zone, qname)) return a.nsec_at(zone, s, qname, {});  // the chain's bitmap
-  auto types = node_types(zone, node, qname, true);
+  auto types = node_types(zone, node, qname, s);
   add_handler_types(a.data(), qname, types);
   std::erase_if(types, [&](RRType t) { return t == qtype || t == RRType::kCNAME; });
   a.nsec_at(zone, s, qname, std::move(types));
+}
+
+// NXDOMAIN: no `qname` (the NSEC covering the next closer name) and no
+// wildcard at its closest encloser `ce`. NSEC3 also proves that `ce` exists
+// (RFC 5155 §7.2.2: the closest encloser proof).
+void nxdomain_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const Name& qname,
+                    const Name& ce) {
+  if (s->nsec3()) {
+    auto types = a.chain(zone, ce) ? std::vector<RRType>{} : node_types(zone, zone.find(ce), ce, s);
+    add_handler_types(a.data(), ce, types);
+    a.nsec_at(zone, s, ce, std::move(types));
+  }
+  a.cover(zone, s, AnswerWriter::next_closer(qname, ce));
+  if (auto wildcard = ce.prepend("*")) a.cover(zone, s, *wildcard);
+}
+
+// NODATA for `qname`, which the wildcard at `lk.node_name` answers with
+// other types (RFC 4035 §3.1.3.4; with NSEC3 RFC 5155 §7.2.5, which also
+// proves the closest encloser, the wildcard's parent).
+void wildcard_nodata_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const Name& qname,
+                           const Zone::Lookup& lk) {
+  const Name ce = lk.node_name.parent();
+  if (s->nsec3()) a.nsec_at(zone, s, ce, node_types(zone, zone.find(ce), ce, s));
+  a.nsec_at(zone, s, lk.node_name, node_types(zone, lk.node, lk.node_name, s));
+  a.cover(zone, s, AnswerWriter::next_closer(qname, ce));
 }
 
 // Follows a CNAME chain from `target` through our zones, appending to the
@@ -358,7 +408,7 @@ Rcode follow_cname(AnswerWriter& a, Name target, RRType qtype) {
     if (lk.match == Zone::Match::kDelegation) return Rcode::kNoError;
     if (lk.match == Zone::Match::kNxdomain) {
       a.negative_soa(*zone);
-      if (s) a.nxdomain_proof(*zone, s, target, lk.closest_encloser);
+      if (s) nxdomain_proof(a, *zone, s, target, lk.closest_encloser);
       return Rcode::kNXDomain;
     }
     if (const RRset* rr = lk.node->find(qtype)) {
@@ -370,8 +420,7 @@ Rcode follow_cname(AnswerWriter& a, Name target, RRType qtype) {
     if (!cname) {
       a.negative_soa(*zone);  // NODATA at the end of the chain
       if (s && lk.match == Zone::Match::kWildcard) {
-        a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, true));
-        a.cover(*zone, s, AnswerWriter::next_closer(target, lk.node_name.parent()));
+        wildcard_nodata_proof(a, *zone, s, target, lk);
       } else if (s) {
         nodata_proof(a, *zone, s, target, qtype, lk.node);
       }
@@ -559,7 +608,7 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
         if (const RRset* ds = lk.node->find(RRType::kDS)) {
           a.rrset(Section::kAuthority, lk.node_name, RRType::kDS, ds->ttl, ds->rdatas, s);
         } else {
-          a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, false));
+          a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, nullptr));
         }
       }
       a.defer_additional(*zone, *lk.node, ns);
@@ -574,10 +623,11 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
       const Name* sign_owner = wildcard ? &lk.node_name : nullptr;
       const bool apex = !wildcard && qname == zone->apex();
       name_exists = true;
-      if (apex && zone_signer && is_apex_key_type(qtype)) {
-        const RRset& keys = qtype == RRType::kDNSKEY ? zone_signer->dnskey()
-                            : qtype == RRType::kCDS  ? zone_signer->cds()
-                                                     : zone_signer->cdnskey();
+      if (apex && zone_signer && is_apex_signer_type(qtype, *zone_signer)) {
+        const RRset& keys = qtype == RRType::kDNSKEY       ? zone_signer->dnskey()
+                            : qtype == RRType::kCDS        ? zone_signer->cds()
+                            : qtype == RRType::kNSEC3PARAM ? zone_signer->nsec3param()
+                                                           : zone_signer->cdnskey();
         a.rrset(Section::kAnswer, qname, keys.type, keys.ttl, keys.rdatas, s);
         out_size = finish(w, Rcode::kNoError, true, c);
         return Status::kAnswered;
@@ -591,8 +641,10 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
             a.rrset(Section::kAnswer, qname, rr.type, rr.ttl, rr.rdatas, s, sign_owner);
           }
           if (apex && zone_signer) {
-            for (const RRset* keys : {&zone_signer->dnskey(), &zone_signer->cds(), &zone_signer->cdnskey()}) {
-              a.rrset(Section::kAnswer, qname, keys->type, keys->ttl, keys->rdatas, s);
+            for (const RRset* keys : {&zone_signer->dnskey(), &zone_signer->cds(), &zone_signer->cdnskey(),
+                                      &zone_signer->nsec3param()}) {
+              if (!keys->rdatas.empty())
+                a.rrset(Section::kAnswer, qname, keys->type, keys->ttl, keys->rdatas, s);
             }
           }
           if (s && wildcard) a.defer_cover(*zone, s, AnswerWriter::next_closer(qname, lk.node_name.parent()));
@@ -650,13 +702,12 @@ Responder::Status Responder::respond(std::span<const std::uint8_t> bytes,
       name_exists || pattern_matched || (chain && chain->answers(qname) && chain->nsec_at(qname));
   if (s) {
     if (lk.match == Zone::Match::kWildcard && !pattern_matched) {
-      // RFC 4035 §3.1.3.4: the wildcard has no such type, and the name itself does not exist.
-      a.nsec_at(*zone, s, lk.node_name, node_types(*zone, lk.node, lk.node_name, true));
-      a.cover(*zone, s, AnswerWriter::next_closer(qname, lk.node_name.parent()));
+      // The wildcard has no such type, and the name itself does not exist.
+      wildcard_nodata_proof(a, *zone, s, qname, lk);
     } else if (nodata) {
       nodata_proof(a, *zone, s, qname, qtype, lk.match == Zone::Match::kExact ? lk.node : nullptr);
     } else {
-      a.nxdomain_proof(*zone, s, qname, existing_encloser(data, *zone, qname, lk.closest_encloser));
+      nxdomain_proof(a, *zone, s, qname, existing_encloser(data, *zone, qname, lk.closest_encloser));
     }
   }
   out_size = finish(w, nodata ? Rcode::kNoError : Rcode::kNXDomain, true, c);

@@ -68,10 +68,19 @@ std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const 
   if (dc.keys != "combined" && dc.keys != "ksk-zsk") {
     throw core::config::Error("dnssec.keys", "\"" + dc.keys + "\" is not one of: combined, ksk-zsk");
   }
-  if (dc.denial != "nsec") {
-    throw core::config::Error("dnssec.denial",
-                              "\"" + dc.denial + "\" is not one of: nsec" +
-                                  (dc.denial == "nsec3" ? " (NSEC3 is not supported yet)" : ""));
+  if (dc.denial != "nsec" && dc.denial != "nsec3") {
+    throw core::config::Error("dnssec.denial", "\"" + dc.denial + "\" is not one of: nsec, nsec3");
+  }
+  std::optional<Nsec3Params> nsec3;
+  if (dc.denial == "nsec3") {
+    auto salt = DnssecConfig::nsec3_salt_octets(dc.nsec3_salt);
+    if (!salt) throw core::config::Error("dnssec.nsec3_salt", "\"" + dc.nsec3_salt + "\" is not a salt");
+    if (dc.nsec3_iterations > 50) {
+      throw core::config::Error("dnssec.nsec3_iterations",
+                                "\"" + std::to_string(dc.nsec3_iterations) + "\" is more than 50");
+    }
+    nsec3 =
+        Nsec3Params{.iterations = static_cast<std::uint16_t>(dc.nsec3_iterations), .salt = std::move(*salt)};
   }
   std::string dir = dc.key_dir;
   if (dir.empty()) {
@@ -94,7 +103,8 @@ std::shared_ptr<const ZoneSigner> make_signer(const ServerConfig& config, const 
   };
   SignerOptions options{.validity = seconds(dc.signature_validity),
                         .refresh = seconds(dc.signature_refresh),
-                        .dnskey_ttl = zone->soa().ttl};
+                        .dnskey_ttl = zone->soa().ttl,
+                        .nsec3 = std::move(nsec3)};
   if (options.validity < std::chrono::hours(1)) {
     throw core::config::Error("dnssec.signature_validity",
                               "\"" + core::format_duration(dc.signature_validity) + "\" is shorter than 1h");

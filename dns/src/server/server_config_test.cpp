@@ -56,12 +56,19 @@ TEST(ServerConfig, DnssecTimesHaveARange) {
   EXPECT_EQ(error_of("dnssec: {zone: example.test, signature_validity: 3660d}\n"), "accepted");
 }
 
-TEST(ServerConfig, DenialIsNsecAndNsec3IsRefused) {
+TEST(ServerConfig, DenialIsNsecOrNsec3WithRfc9276Parameters) {
   EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec}\n"), "accepted");
-  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec3}\n"),
-            "dnssec.denial: \"nsec3\" is not supported yet; the only denial is: nsec");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec3}\n"), "accepted");
   EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec5}\n"),
-            "dnssec.denial: \"nsec5\" is not one of: nsec");
+            "dnssec.denial: \"nsec5\" is not one of: nsec, nsec3");
+  EXPECT_EQ(
+      error_of("dnssec: {zone: example.test, denial: nsec3, nsec3_iterations: 10, nsec3_salt: aabbccdd}\n"),
+      "accepted");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec3, nsec3_salt: \"-\"}\n"), "accepted");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec3, nsec3_iterations: 51}\n"),
+            "dnssec.nsec3_iterations: 51 is not between 0 and 50");
+  EXPECT_EQ(error_of("dnssec: {zone: example.test, denial: nsec3, nsec3_salt: xyz}\n"),
+            "dnssec.nsec3_salt: \"xyz\" is not a salt: up to 255 octets in hex, or \"-\" for none");
 }
 
 TEST(ServerConfig, ThePrimaryNameserverMustBeADomainName) {

@@ -137,9 +137,14 @@ dns::Zone parse(std::string_view text) {
 }
 
 struct SignedServer {
-  // `refresh`: re-sign when less than this of the signatures' validity (1h) is left.
-  explicit SignedServer(const std::string& algorithm, std::chrono::milliseconds refresh = {})
-      : port(free_port()) {
+  struct Options {
+    std::string denial = "nsec";
+    bool handlers = true;  // the two handler regions
+    // Re-sign when less than this of the signatures' validity (1h) is left.
+    std::chrono::milliseconds refresh{0};
+  };
+  explicit SignedServer(const std::string& algorithm) : SignedServer(algorithm, Options{}) {}
+  SignedServer(const std::string& algorithm, const Options& o) : port(free_port()) {
     std::ofstream(dir.file("example.test.zone")) << kZone;
     dns::ServerConfig c;
     c.listen = {*core::Endpoint::parse("127.0.0.1:" + std::to_string(port))};
@@ -147,11 +152,18 @@ struct SignedServer {
     c.state_dir = dir.path();
     c.workers = 1;
     c.dnssec = dns::DnssecConfig{.zone = "example.test", .algorithm = algorithm, .key_dir = dir.file("keys")};
-    if (refresh.count() > 0) {
+    c.dnssec->denial = o.denial;
+    if (o.refresh.count() > 0) {
       c.dnssec->signature_validity = std::chrono::hours(1);
-      c.dnssec->signature_refresh = refresh;
+      c.dnssec->signature_refresh = o.refresh;
     }
     server = std::make_unique<dns::Server>(c);
+    if (o.handlers) add_handlers();
+    server->start();
+    key = served_sep_key(port);
+  }
+
+  void add_handlers() {
     // h1 has an A; every other name under dyn has none (NODATA).
     server->handle("*.dyn.example.test", {dns::RRType::kA}, [](const dns::Query& q) {
       std::vector<dns::Record> out;
@@ -163,8 +175,6 @@ struct SignedServer {
     server->handle("leaf.example.test", {dns::RRType::kA}, [](const dns::Query& q) {
       return std::vector<dns::Record>{a_record(q.question.name, "192.0.2.102")};
     });
-    server->start();
-    key = served_sep_key(port);
   }
 
   // The response to `name type` with DO, through the C++ API.
@@ -344,12 +354,117 @@ TEST(DnssecDenialChange, AChangedZoneGetsANewChain) {
   EXPECT_EQ(nsec_owners(s.ask("www.example.test.", dns::RRType::kA)).front(), "sub.example.test.");
 }
 
-// The expiration time of the first RRSIG over an NSEC in `m`'s authority section.
+// NSEC3: for each algorithm, a server without handlers answers from the
+// precomputed NSEC3 chain; one with handler regions answers with NSEC3
+// white lies everywhere (hashing scatters a region over the whole chain).
+class Nsec3DenialTest : public ::testing::TestWithParam<AlgorithmCase> {
+ protected:
+  void SetUp() override {
+    BASALT_REQUIRE_TOOL("dig");
+    BASALT_REQUIRE_TOOL("delv");
+    BASALT_REQUIRE_TOOL("unbound");
+  }
+  static void TearDownTestSuite() { servers().clear(); }
+  // The server of this algorithm, with or without the handlers.
+  static SignedServer& server(bool handlers) {
+    auto& slot = servers()[GetParam().name + (handlers ? "+handlers" : "")];
+    if (!slot)
+      slot = std::make_unique<SignedServer>(GetParam().name,
+                                            SignedServer::Options{.denial = "nsec3", .handlers = handlers});
+    return *slot;
+  }
+  static std::map<std::string, std::unique_ptr<SignedServer>>& servers() {
+    static std::map<std::string, std::unique_ptr<SignedServer>> m;
+    return m;
+  }
+};
+
+// The NSEC3 records of an answer's authority section: their owners' first labels.
+std::vector<std::string> nsec3_hashes(const dns::Message& m) {
+  std::vector<std::string> out;
+  for (const auto& r : m.authority) {
+    if (r.type == dns::RRType::kNSEC3) out.emplace_back(r.owner.label(0));
+  }
+  return out;
+}
+
+void expect_delv_validates(const SignedServer& s, std::span<const Case> cases) {
+  Delv delv(s.dir.path(), s.port, s.key);
+  for (const auto& c : cases) {
+    auto r = delv.query(c.name, c.type);
+    bool ok = c.kind == "answer" ? fully_validated(r) : validated_negative(r, c.kind);
+    EXPECT_TRUE(ok) << c.name << " " << c.type << " (" << c.kind << "):\n" << r.out << r.err;
+  }
+}
+
+void expect_unbound_validates(const SignedServer& s, std::span<const Case> cases) {
+  Unbound unbound(s.dir.path(), s.port, s.key);
+  ASSERT_TRUE(unbound.wait_ready("mail.example.test", "192.0.2.25")) << "unbound did not start";
+  for (const auto& c : cases) {
+    auto r = unbound.query(c.name, c.type);
+    EXPECT_TRUE(validated_by_unbound(r, c.kind == "NXDOMAIN" ? "NXDOMAIN" : "NOERROR"))
+        << c.name << " " << c.type << ":\n"
+        << r.out;
+  }
+}
+
+TEST_P(Nsec3DenialTest, ValidatorsAcceptTheChain) {
+  const auto& s = server(false);
+  ASSERT_FALSE(s.key.empty());
+  expect_delv_validates(s, kChainCases);
+  expect_unbound_validates(s, kChainCases);
+}
+
+TEST_P(Nsec3DenialTest, ValidatorsAcceptWhiteLiesWhereHandlersReach) {
+  const auto& s = server(true);
+  ASSERT_FALSE(s.key.empty());
+  for (std::span<const Case> cases :
+       {std::span<const Case>(kChainCases), std::span<const Case>(kRegionCases)}) {
+    expect_delv_validates(s, cases);
+    expect_unbound_validates(s, cases);
+  }
+}
+
+TEST_P(Nsec3DenialTest, ChainAnswersProveTheClosestEncloserAndSignNothing) {
+  auto& s = server(false);
+  // NXDOMAIN: the closest encloser (the apex), the next closer name and the
+  // wildcard, in at most three NSEC3s (two proofs may share one).
+  auto nx = s.ask("nope.example.test.", dns::RRType::kA);
+  EXPECT_EQ(nx.rcode(), 3);
+  auto hashes = nsec3_hashes(nx);
+  EXPECT_GE(hashes.size(), 2u);
+  EXPECT_LE(hashes.size(), 3u);
+  for (const auto& h : hashes) EXPECT_EQ(h.size(), 32u) << h;
+  // NODATA at an empty non-terminal: its own NSEC3 (hash of deep.example.test).
+  EXPECT_EQ(nsec3_hashes(s.ask("deep.example.test.", dns::RRType::kA)).size(), 1u);
+  const auto before = s.server->metrics().dnssec_signatures;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 100; ++i) {
+    auto m = s.ask("r" + std::to_string(rng()) + ".example.test.", dns::RRType::kA);
+    EXPECT_EQ(m.rcode(), 3);
+  }
+  EXPECT_EQ(s.server->metrics().dnssec_signatures, before);
+  // The apex serves NSEC3PARAM (RFC 9276: no more iterations, no salt), and it validates.
+  auto param = dig(s.port, {"example.test", "NSEC3PARAM", "+short"});
+  EXPECT_EQ(param.out, "1 0 0 -\n");
+  Delv delv(s.dir.path(), s.port, s.key);
+  EXPECT_TRUE(fully_validated(delv.query("example.test", "NSEC3PARAM")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, Nsec3DenialTest, ::testing::ValuesIn(kAlgorithms),
+                         [](const ::testing::TestParamInfo<AlgorithmCase>& info) {
+                           auto name = info.param.name;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+// The expiration time of the first RRSIG over an NSEC or NSEC3 in `m`'s authority section.
 std::uint32_t nsec_signature_expiration(const dns::Message& m) {
   for (const auto& r : m.authority) {
     if (r.type != dns::RRType::kRRSIG) continue;
     auto sig = dns::rdata::RRSIG::decode(r.rdata);
-    if (sig && sig->type_covered == dns::RRType::kNSEC) return sig->expiration;
+    if (sig && (sig->type_covered == dns::RRType::kNSEC || sig->type_covered == dns::RRType::kNSEC3))
+      return sig->expiration;
   }
   return 0;
 }
@@ -357,12 +472,15 @@ std::uint32_t nsec_signature_expiration(const dns::Message& m) {
 // The chain is re-signed in the background before its signatures are due
 // (here every second: validity 1h, re-signed when less than 59m59s is left),
 // published in place of the old one, and what it answers then still
-// validates: in delv and in a fresh unbound, NXDOMAIN and NODATA.
-TEST(DnssecDenialResign, AChainReSignedInTheBackgroundValidates) {
+// validates: in delv and in a fresh unbound, NXDOMAIN and NODATA; NSEC and NSEC3.
+class DnssecDenialResign : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DnssecDenialResign, AChainReSignedInTheBackgroundValidates) {
   BASALT_REQUIRE_TOOL("dig");
   BASALT_REQUIRE_TOOL("delv");
   BASALT_REQUIRE_TOOL("unbound");
-  SignedServer s("ecdsa-p256", std::chrono::seconds(3599));
+  SignedServer s("ecdsa-p256",
+                 {.denial = GetParam(), .handlers = false, .refresh = std::chrono::seconds(3599)});
   ASSERT_FALSE(s.key.empty());
   const auto first = nsec_signature_expiration(s.ask("nope.example.test.", dns::RRType::kA));
   ASSERT_NE(first, 0u);
@@ -389,6 +507,8 @@ TEST(DnssecDenialResign, AChainReSignedInTheBackgroundValidates) {
   EXPECT_TRUE(validated_by_unbound(unbound.query("zzz.example.test", "A"), "NXDOMAIN"));
   EXPECT_TRUE(validated_by_unbound(unbound.query("deep.example.test", "A"), "NOERROR"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Denial, DnssecDenialResign, ::testing::Values("nsec", "nsec3"));
 
 }  // namespace
 }  // namespace basalt::testing

@@ -18,6 +18,12 @@
 // (the signer serves them). The chain also holds the signatures of the SOA
 // that negative answers carry.
 //
+// A zone signed with NSEC3 (the signer's nsec3(), RFC 5155) gets the NSEC3
+// chain instead: one NSEC3 per name with data and per empty non-terminal,
+// ordered by hash. Hashing scatters every subtree over the whole chain, so
+// no part of it can be left to handlers: a zone any handler reaches has no
+// NSEC3 chain and answers with NSEC3 white lies throughout (possible()).
+//
 // A DenialChain is immutable after build() and safe to read from any number
 // of threads; its lookups allocate nothing.
 #pragma once
@@ -30,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "basalt/dns/dnssec/nsec3.hpp"
 #include "basalt/dns/dnssec/zone_signer.hpp"
 #include "basalt/dns/zone/zone.hpp"
 
@@ -53,11 +60,19 @@ struct DenialRegions {
 
 class DenialChain {
  public:
+  // One record of the chain: an NSEC, or an NSEC3 at a hashed owner.
   struct Nsec {
     Name owner;
-    std::vector<Bytes> rdata;  // the one NSEC RDATA
+    std::vector<Bytes> rdata;  // the one NSEC or NSEC3 RDATA
     ZoneSigner::Signatures signatures;
   };
+
+  // Whether a chain can answer anything for a zone with these regions and
+  // signer: not when handlers reach everything, nor with NSEC3 when they
+  // reach any part of the zone.
+  static bool possible(const DenialRegions& regions, const ZoneSigner& signer) noexcept {
+    return !regions.everything && (!signer.nsec3() || regions.roots.empty());
+  }
 
   // Builds and signs the chain of `zone` outside `regions`, with `signer`'s
   // keys at its now(); keeps both (built_for() compares them). Returns null
@@ -77,6 +92,10 @@ class DenialChain {
   // When the signatures are due to be re-made (the signer's refresh time).
   std::int64_t refresh_at() const noexcept { return refresh_at_; }
   const std::vector<Nsec>& records() const noexcept { return nsecs_; }
+  // NSEC3 (the records' type, and the lookups by hash below) or NSEC.
+  bool nsec3() const noexcept { return nsec3_.has_value(); }
+  RRType type() const noexcept { return nsec3_ ? RRType::kNSEC3 : RRType::kNSEC; }
+  const std::optional<Nsec3Params>& nsec3_params() const noexcept { return nsec3_; }
   // The RRSIGs of the zone's SOA RRset with the negative TTL (ttl()), as
   // every NXDOMAIN and NODATA of the zone carries it.
   const ZoneSigner::Signatures& negative_soa_signatures() const noexcept { return soa_signatures_; }
@@ -84,22 +103,33 @@ class DenialChain {
   // True if denial for `name` (a name of this zone) comes from the chain:
   // the chain is not empty and no region holds `name`.
   bool answers(const Name& name) const noexcept { return !nsecs_.empty() && !regions_.contains(name); }
-  // The NSEC whose owner is `name`, or null.
+  // NSEC chains: the NSEC whose owner is `name`, or null (always null for NSEC3).
   const Nsec* nsec_at(const Name& name) const noexcept;
-  // The NSEC at `name`, else the one covering it (owner < name < next): the
-  // proof that a name does not exist, or that an empty non-terminal does.
-  // Precondition: answers(name).
+  // NSEC chains: the NSEC at `name`, else the one covering it (owner < name
+  // < next): the proof that a name does not exist, or that an empty
+  // non-terminal does. Precondition: answers(name) and !nsec3().
   const Nsec& nsec_covering(const Name& name) const noexcept;
+  // NSEC3 chains: the NSEC3 whose owner has this hash (a name that exists,
+  // empty non-terminals included), or null.
+  const Nsec* nsec3_matching(const Nsec3Hash& hash) const noexcept;
+  // NSEC3 chains: the NSEC3 covering this hash (owner < hash < next, around
+  // the end). Precondition: answers(...) and nsec3().
+  const Nsec& nsec3_covering(const Nsec3Hash& hash) const noexcept;
 
  private:
+  // Fills the NSEC3 records; false if `stop` was requested.
+  bool build_nsec3(const Zone& zone, const ZoneSigner& signer, std::int64_t now, std::stop_token stop);
+
   std::shared_ptr<const Zone> zone_;
   std::shared_ptr<const ZoneSigner> signer_;
   DenialRegions regions_;
   std::uint32_t ttl_ = 0;
   std::int64_t refresh_at_ = 0;
   ZoneSigner::Signatures soa_signatures_;
-  std::vector<Nsec> nsecs_;        // in canonical order of their owners
-  std::vector<std::string> keys_;  // parallel: the owners' canonical_key(), for memcmp lookups
+  std::optional<Nsec3Params> nsec3_;
+  std::vector<Nsec> nsecs_;        // in canonical order of their owners (NSEC3: of their hashes)
+  std::vector<std::string> keys_;  // NSEC: the owners' canonical_key(), for memcmp lookups
+  std::vector<Nsec3Hash> hashes_;  // NSEC3: the owners' hashes
 };
 
 }  // namespace basalt::dns

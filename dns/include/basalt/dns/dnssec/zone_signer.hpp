@@ -26,12 +26,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "basalt/dns/dnssec/nsec3.hpp"
 #include "basalt/dns/dnssec/signing_key.hpp"
 #include "basalt/dns/zone/zone.hpp"
 
@@ -44,6 +46,7 @@ struct SignerOptions {
   std::uint32_t dnskey_ttl = 3600;      // DNSKEY, CDS, CDNSKEY
   std::size_t cache_entries = 200'000;  // signature sets kept; a full shard starts over
   std::function<std::int64_t()> clock;  // Unix seconds; default: the system clock
+  std::optional<Nsec3Params> nsec3;     // denial with NSEC3 (nsec3.hpp); none: NSEC
 };
 
 class ZoneSigner {
@@ -60,6 +63,10 @@ class ZoneSigner {
   const RRset& dnskey() const noexcept { return dnskey_; }
   const RRset& cds() const noexcept { return cds_; }
   const RRset& cdnskey() const noexcept { return cdnskey_; }
+  // The zone's NSEC3 parameters when its denial is NSEC3, and their
+  // NSEC3PARAM RRset for the apex (empty without).
+  const std::optional<Nsec3Params>& nsec3() const noexcept { return options_.nsec3; }
+  const RRset& nsec3param() const noexcept { return nsec3param_; }
 
   // The RRSIGs of the RRset `owner`/`type`/`ttl` with these RDATAs
   // (uncompressed wire form, any order and case). For a wildcard answer pass
@@ -106,7 +113,7 @@ class ZoneSigner {
   std::vector<SigningKey> keys_;
   std::vector<const SigningKey*> ksks_, zsks_;  // the active signers of each role
   SignerOptions options_;
-  RRset dnskey_, cds_, cdnskey_;
+  RRset dnskey_, cds_, cdnskey_, nsec3param_;
   mutable std::array<Shard, kShards> shards_;
   mutable std::atomic<std::uint64_t> made_{0};
 };

@@ -103,13 +103,18 @@ struct DnssecConfig {
   std::chrono::milliseconds signature_validity{std::chrono::hours(24 * 14)};
   std::chrono::milliseconds signature_refresh{0};  // re-sign when less is left; 0: a quarter of the validity
   std::string keys = "combined";                   // what first start generates: combined, or ksk-zsk
-  // Authenticated denial: nsec (the only one so far; NSEC3 is not implemented
-  // and `nsec3` is refused at load rather than silently served as NSEC).
+  // Authenticated denial: nsec, or nsec3 (RFC 5155) with RFC 9276's
+  // parameters by default: no more iterations, no salt (hex, "" or "-").
   std::string denial = "nsec";
+  std::uint32_t nsec3_iterations = 0;  // at most 50
+  std::string nsec3_salt;
   void validate(const core::config::Node& n) const;
+  // The salt's octets, or nullopt if `salt` is not one.
+  static std::optional<std::vector<std::uint8_t>> nsec3_salt_octets(std::string_view salt);
 };
 BOOST_DESCRIBE_STRUCT(DnssecConfig, (),
-                      (zone, algorithm, key_dir, signature_validity, signature_refresh, keys, denial))
+                      (zone, algorithm, key_dir, signature_validity, signature_refresh, keys, denial,
+                       nsec3_iterations, nsec3_salt))
 
 // DNS Cookies (RFC 7873; server cookies as in RFC 9018; docs/dns.md, "Cookies").
 struct CookiesConfig {
