@@ -1,9 +1,11 @@
 // Fuzzes the whole authoritative query path through Server::process_packet:
 // any bytes as a query against a zone with delegations, wildcards, CNAME
 // chains and handlers, signed online (Ed25519) so queries with DO run the
-// DNSSEC paths (RRSIGs, NSEC white lies for zone data and handlers). Every
-// input must give either no answer or a well-formed response with the
-// query's ID.
+// DNSSEC paths: RRSIGs, the NSEC chain and NSEC white lies (handlers
+// reach *.h.example.test), the NSEC3 chain (a server without that handler)
+// and NSEC3 white lies (one with it); the input's last octet picks which.
+// Every input must give either no answer or a well-formed response with
+// the query's ID.
 //
 // DNS Cookies: each query comes from a client address (IPv4 or IPv6, picked
 // by the input's last octet), so server cookies are made and checked; the
@@ -61,7 +63,11 @@ const std::string& fuzz_dir() {
   return dir;
 }
 
-basalt::dns::Server* make_server(bool require_cookies) {
+enum class Denial { kNsec, kNsec3Chain, kNsec3WhiteLies };
+
+basalt::dns::Server* add_dyn_handler(basalt::dns::Server* srv);
+
+basalt::dns::Server* make_server(bool require_cookies, Denial denial) {
   const std::string& dir = fuzz_dir();
   basalt::dns::ServerConfig config;
   // A fixed secret: the same input gives the same answer on every run.
@@ -70,7 +76,9 @@ basalt::dns::Server* make_server(bool require_cookies) {
   config.workers = 1;
   config.state_dir = dir;
   config.dnssec = basalt::dns::DnssecConfig{.zone = "example.test", .algorithm = "ed25519", .key_dir = dir};
+  if (denial != Denial::kNsec) config.dnssec->denial = "nsec3";
   auto* srv = new basalt::dns::Server(config);
+  if (denial == Denial::kNsec3Chain) return add_dyn_handler(srv);
   srv->handle("*.h.example.test", {basalt::dns::RRType::kA}, [](const basalt::dns::Query& q) {
     std::string err;
     if (q.question.name.label(0) == "none") return std::vector<basalt::dns::Record>{};
@@ -78,6 +86,10 @@ basalt::dns::Server* make_server(bool require_cookies) {
         {q.question.name, basalt::dns::RRType::kA, basalt::dns::RRClass::kIN, 1,
          *basalt::dns::rdata_from_text(basalt::dns::RRType::kA, "10.0.0.2", basalt::dns::Name(), &err)}};
   });
+  return add_dyn_handler(srv);
+}
+
+basalt::dns::Server* add_dyn_handler(basalt::dns::Server* srv) {
   srv->handle("*.dyn.test", {}, [](const basalt::dns::Query& q) {
     std::string err;
     return std::vector<basalt::dns::Record>{
@@ -87,10 +99,11 @@ basalt::dns::Server* make_server(bool require_cookies) {
   return srv;
 }
 
-basalt::dns::Server& server(bool require_cookies) {
-  static basalt::dns::Server* lenient = make_server(false);
-  static basalt::dns::Server* strict = make_server(true);
-  return require_cookies ? *strict : *lenient;
+basalt::dns::Server& server(bool require_cookies, Denial denial = Denial::kNsec) {
+  static basalt::dns::Server* servers[2][3] = {};
+  auto*& srv = servers[require_cookies][static_cast<int>(denial)];
+  if (!srv) srv = make_server(require_cookies, denial);
+  return *srv;
 }
 
 // Answers `query` from `client`; aborts unless the answer is none or a
@@ -166,7 +179,8 @@ void rate_limit(const std::uint8_t* data, std::size_t size, std::vector<std::uin
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::uint8_t pick = size > 0 ? data[size - 1] : 0;
   auto client = *basalt::core::Endpoint::parse((pick & 1) ? "[2001:db8::53]:5300" : "192.0.2.53:5300");
-  basalt::dns::Server& srv = server(pick & 2);
+  const auto denial = static_cast<Denial>(((pick >> 2) & 3) % 3);
+  basalt::dns::Server& srv = server(pick & 2, denial);
   basalt::dns::Message m;
   auto reply = check_answer(srv, {data, size}, client, m);
   if (reply.empty()) return 0;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "basalt/dns/wire/base32hex.hpp"
 #include "basalt/dns/wire/rdata_types.hpp"
 #include "basalt/dns/zone/zone_parser.hpp"
 
@@ -178,6 +179,83 @@ TEST_F(DenialChainTest, AdjacentRegionsNeedNoGapBetweenThem) {
   EXPECT_EQ(c->nsec_at(N("a\\000.example.test.")), nullptr);
   ASSERT_NE(c->nsec_at(N("a\\000\\000.example.test.")), nullptr);
   EXPECT_EQ(decode(*c->nsec_at(N("example.test."))).next.to_string(), "a.example.test.");
+}
+
+// NSEC3 (RFC 5155 §7.1): one NSEC3 per name with data and per empty
+// non-terminal, none for glue, ordered by hash, each pointing at the next.
+class Nsec3ChainTest : public DenialChainTest {
+ protected:
+  void SetUp() override {
+    DenialChainTest::SetUp();
+    SignerOptions so;
+    so.clock = [] { return std::int64_t{1'800'000'000}; };
+    so.nsec3 = Nsec3Params{};
+    signer_ = std::make_shared<const ZoneSigner>(
+        N("example.test."),
+        std::vector<SigningKey>{SigningKey::generate(Algorithm::kEd25519, SigningKey::kKskFlags, 0)}, so);
+  }
+  static rdata::NSEC3 decode3(const DenialChain::Nsec& n) { return *rdata::NSEC3::decode(n.rdata.front()); }
+  const DenialChain::Nsec* matching(const DenialChain& c, std::string_view name) const {
+    return c.nsec3_matching(nsec3_hash(N(name), *signer_->nsec3()));
+  }
+};
+
+TEST_F(Nsec3ChainTest, HoldsNamesAndEmptyNonTerminalsInHashOrder) {
+  auto c = chain({});
+  ASSERT_TRUE(c->nsec3());
+  EXPECT_EQ(c->type(), RRType::kNSEC3);
+  // apex, ns1, www, a.b.deep, b.deep, deep, *.wild, wild, sub, static.dyn, dyn: 11; not ns.sub (glue).
+  ASSERT_EQ(c->records().size(), 11u);
+  for (auto name : {"example.test.", "deep.example.test.", "b.deep.example.test.", "wild.example.test.",
+                    "dyn.example.test.", "sub.example.test.", "*.wild.example.test."}) {
+    EXPECT_NE(matching(*c, name), nullptr) << name;
+  }
+  EXPECT_EQ(matching(*c, "ns.sub.example.test."), nullptr);
+  EXPECT_EQ(matching(*c, "nope.example.test."), nullptr);
+  // Each record's next hash is the following owner's; the last wraps to the first.
+  const auto& r = c->records();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const auto next = decode3(r[i]).next_hashed_owner;
+    const auto following = r[(i + 1) % r.size()].owner;
+    EXPECT_EQ(base32hex_encode(next, true), std::string(following.label(0)));
+    EXPECT_LT(std::string(r[i].owner.label(0)), i + 1 < r.size() ? std::string(following.label(0)) : "w");
+    EXPECT_FALSE(r[i].signatures.empty());
+  }
+}
+
+TEST_F(Nsec3ChainTest, BitmapsListWhatIsThere) {
+  auto c = chain({});
+  auto types = [&](std::string_view name) { return decode3(*matching(*c, name)).types.types; };
+  EXPECT_EQ(types("example.test."),
+            (std::vector<RRType>{RRType::kNS, RRType::kSOA, RRType::kMX, RRType::kRRSIG, RRType::kDNSKEY,
+                                 RRType::kNSEC3PARAM, RRType::kCDS, RRType::kCDNSKEY}));
+  EXPECT_EQ(types("deep.example.test."), std::vector<RRType>{});            // empty non-terminal
+  EXPECT_EQ(types("sub.example.test."), std::vector<RRType>{RRType::kNS});  // insecure delegation
+  EXPECT_EQ(types("www.example.test."), (std::vector<RRType>{RRType::kA, RRType::kAAAA, RRType::kRRSIG}));
+}
+
+TEST_F(Nsec3ChainTest, CoversEveryOtherHash) {
+  auto c = chain({});
+  for (auto name : {"nope.example.test.", "*.example.test.", "x.www.example.test.", "zzzz.example.test."}) {
+    const auto hash = nsec3_hash(N(name), *signer_->nsec3());
+    const auto& cover = c->nsec3_covering(hash);
+    const auto owner = *base32hex_decode(cover.owner.label(0));
+    const auto next = decode3(cover).next_hashed_owner;
+    const Bytes h(hash.begin(), hash.end());
+    // owner < h < next, or the wrap-around record: h after the last owner or before the first.
+    if (Bytes(owner.begin(), owner.end()) < next) {
+      EXPECT_TRUE(Bytes(owner.begin(), owner.end()) < h && h < next) << name;
+    } else {
+      EXPECT_TRUE(Bytes(owner.begin(), owner.end()) < h || h < next) << name;
+    }
+  }
+}
+
+TEST_F(Nsec3ChainTest, AnyHandlerRegionLeavesTheWholeZoneToWhiteLies) {
+  auto c = chain({"dyn.example.test."});
+  EXPECT_TRUE(c->records().empty());
+  EXPECT_FALSE(c->answers(N("nope.example.test.")));
+  EXPECT_FALSE(DenialChain::possible(c->regions(), *signer_));
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 // whatever case the question had; the RRSIG times are inception = now -
 // `inception_offset` (clock skew) and expiration = now + `validity`, and a
 // cached signature is re-made once less than `refresh` of its validity is
-// left. The DNSKEY, CDS and CDNSKEY RRsets of the apex come from the keys.
+// left. The DNSKEY, CDS and CDNSKEY RRsets of the apex come from the keys,
+// NSEC3PARAM from the NSEC3 parameters when the zone denies with NSEC3.
 //
 // Roles: with only key-signing keys (flags 257), each signs everything (a
 // combined key). With zone-signing keys (256) too, the KSKs sign DNSKEY, CDS
