@@ -16,7 +16,8 @@
 #
 # Tunables: SECONDS_PER_RUN=10, ROUNDS=3, RATE=20, SLIP=2, FLOOD_QPS=0 (full
 # speed; else the flood's pace),
-# KINDS="ours ours-norrl knot knot-norrl", SERVER_CPU=1 CLIENT_CPU=0
+# KINDS="ours ours-steered ours-norrl knot knot-norrl" (ours-steered: ours
+# plus udp.steering: source_network), SERVER_CPU=1 CLIENT_CPU=0
 # (the flood and the legitimate client share CLIENT_CPU).
 # Needs knotd, kdig, taskset, python3. Prints a Markdown report on stdout.
 set -euo pipefail
@@ -30,7 +31,7 @@ rounds=${ROUNDS:-3}
 rate=${RATE:-20}
 slip=${SLIP:-2}
 flood_qps=${FLOOD_QPS:-0}
-kinds=${KINDS:-ours ours-norrl knot knot-norrl}
+kinds=${KINDS:-ours ours-steered ours-norrl knot knot-norrl}
 hosts=10000
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -46,19 +47,20 @@ source "$here/../lib/dnsperf.sh"
 apex=bench.test
 bench_zone "$apex" 1 >"$work/$apex.zone"
 
-# start_server KIND: ours, ours-norrl, knot or knot-norrl.
+# start_server KIND: ours, ours-steered, ours-norrl, knot or knot-norrl.
 start_server() {
   local kind=$1
   port=$(free_port)
   case "$kind" in
-    ours | ours-norrl)
+    ours | ours-steered | ours-norrl)
       {
         echo "listen: [127.0.0.1:$port]"
         echo "zones: [{file: $work/$apex.zone}]"
         echo "workers: 2"
         echo "state_dir: $work/state"
         echo "log: {level: error}"
-        [ "$kind" = ours ] && echo "rrl: {rate: $rate, slip: $slip, burst: 4s, ipv4_prefix: 24, ipv6_prefix: 56}"
+        [ "$kind" = ours-norrl ] || echo "rrl: {rate: $rate, slip: $slip, burst: 4s, ipv4_prefix: 24, ipv6_prefix: 56}"
+        [ "$kind" = ours-steered ] && echo "udp: {steering: source_network}"
       } >"$work/ours.yaml"
       "${pin_server[@]}" "$bin/basalt-dns" serve --config "$work/ours.yaml" 2>>"$work/ours.log" &
       ;;

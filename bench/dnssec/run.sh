@@ -54,7 +54,10 @@
 # for rsa-sha256, where ours signs ~1,000 NXDOMAIN answers/s at most)
 # HOSTS=10000 NX_LINES=1000000 SERVER_CPU=1 CLIENT_CPU=0 (taskset CPU lists;
 # empty = no pinning) SERVERS="ours ours-signed knot knot-signed"
-# MIXES="pos nx" SIGN_TIMEOUT=600 (seconds to wait for Knot to sign).
+# MIXES="pos nx" SIGN_TIMEOUT=600 (seconds to wait for Knot to sign)
+# DENIAL=nsec (or nsec3: both signed servers deny with NSEC3, RFC 9276
+# parameters — no extra iterations, no salt, no opt-out; ours-half not
+# offered: a zone a handler reaches has no NSEC3 chain).
 set -euo pipefail
 
 build=${1:-build/release}
@@ -71,6 +74,12 @@ client_cpu=${CLIENT_CPU-0}
 servers=${SERVERS:-ours ours-signed knot knot-signed}
 mixes=${MIXES:-pos nx}
 sign_timeout=${SIGN_TIMEOUT:-600}
+denial=${DENIAL:-nsec}
+case "$denial" in
+  nsec) knot_nsec3=off ;;
+  nsec3) knot_nsec3=on ;;
+  *) echo "run.sh: DENIAL is nsec or nsec3, not $denial" >&2; exit 1 ;;
+esac
 
 case "$algorithm" in
   ecdsa-p256) knot_algorithm=ecdsap256sha256 ;;
@@ -168,7 +177,10 @@ policy:
     algorithm: $knot_algorithm
 $sizes
     single-type-signing: on
-    nsec3: off
+    nsec3: $knot_nsec3
+    nsec3-iterations: 0
+    nsec3-salt-length: 0
+    nsec3-opt-out: off
 template:
   - id: default
     storage: $work/knot
@@ -191,10 +203,17 @@ ready() {
       # (owned by a name of the zone, not a white lie's \255 name) proving an
       # NXDOMAIN: Knot serves the zone only once signed, basalt-dns answers
       # with white lies until its chain is signed; this waits for both.
+      # NSEC3 white lies look like the chain's records: for ours, its log
+      # line saying the chain is signed (knotd: an NSEC3 at all).
       "${q[@]}" +dnssec +noall +answer "host-0.$apex" A 2>/dev/null | grep -q 'RRSIG' &&
         "${q[@]}" +dnssec +noall +answer "host-$((hosts - 1)).$apex" AAAA 2>/dev/null | grep -q 'RRSIG' &&
-        "${q[@]}" +dnssec +noall +authority "no-such-name.$apex" A 2>/dev/null |
-        awk '$4 == "NSEC" && $1 !~ /\\/ { chain = 1 } END { exit !chain }'
+        if [ "$denial" = nsec3 ]; then
+          "${q[@]}" +dnssec +noall +authority "no-such-name.$apex" A 2>/dev/null | grep -q 'NSEC3' &&
+            { [ "$1" = knot-signed ] || grep -q "NSEC3 chain of $apex" "$work/$1.log"; }
+        else
+          "${q[@]}" +dnssec +noall +authority "no-such-name.$apex" A 2>/dev/null |
+            awk '$4 == "NSEC" && $1 !~ /\\/ { chain = 1 } END { exit !chain }'
+        fi
       ;;
     *) "${q[@]}" +short "host-1.$apex" A 2>/dev/null | grep -q '^10\.0\.0\.1$' ;;
   esac
@@ -228,11 +247,18 @@ workers: 2
 state_dir: $work/state
 log: {level: warn}
 EOF
-      local dnssec=()
+      local dnssec=() level=warn
       [ "$kind" = ours-signed ] && dnssec=(--dnssec-zone "$apex" --key-dir "$work/ours-keys-$algorithm"
         --dnssec-algorithm "$algorithm")
+      if [ "$kind" = ours-signed ] && [ "$denial" = nsec3 ]; then
+        # Denial is a config key, not a flag; info level for the "chain signed" line ready() waits for.
+        dnssec=()
+        level=info
+        echo "dnssec: {zone: $apex, key_dir: $work/ours-keys-$algorithm, algorithm: $algorithm, denial: nsec3}" \
+          >>"$work/basalt-dns.yaml"
+      fi
       "${pin_server[@]}" "$bin/basalt-dns" serve --config "$work/basalt-dns.yaml" --listen "127.0.0.1:$port" \
-        --zone-file "$work/$apex.zone" "${dnssec[@]}" --log-level warn 2>>"$work/$kind.log" &
+        --zone-file "$work/$apex.zone" "${dnssec[@]}" --log-level "$level" 2>>"$work/$kind.log" &
       ;;
     ours-half)
       timeout=$sign_timeout
@@ -282,9 +308,9 @@ interrupted=""
 
 # --- Report (also of the runs done so far, if the script is stopped).
 report() {
-  echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC'), $algorithm"
+  echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC'), $algorithm, $denial"
   echo
-  echo "- command: \`ALGORITHM=$algorithm ROUNDS=$rounds DURATION=$duration RATE=$rate NX_RATE=$nx_rate HOSTS=$hosts NX_LINES=$nx_lines SERVER_CPU=$server_cpu CLIENT_CPU=$client_cpu bench/dnssec/run.sh $build\`"
+  echo "- command: \`ALGORITHM=$algorithm DENIAL=$denial ROUNDS=$rounds DURATION=$duration RATE=$rate NX_RATE=$nx_rate HOSTS=$hosts NX_LINES=$nx_lines SERVER_CPU=$server_cpu CLIENT_CPU=$client_cpu bench/dnssec/run.sh $build\`"
   echo "- load average (1/5/15 min) before: $load_before; after: $load_after"
   [ -z "$interrupted" ] || echo "- **stopped by a signal during $interrupted**: the tables hold the runs finished before it"
   echo "- basalt-dns: $bin/basalt-dns built $bin_built$([ "$bin_built" = "$(bin_mtime)" ] || echo " **and rebuilt during the run**, $(bin_mtime)"), tree at $tree_at; $(knotd --version 2>&1 | head -n 1); $(dnsperf -h 2>&1 | grep -m1 '^Version' | sed 's/^Version/dnsperf/')"

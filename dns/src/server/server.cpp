@@ -25,6 +25,7 @@
 #include "basalt/core/shutdown.hpp"
 #include "basalt/core/snapshot.hpp"
 #include "basalt/core/socket.hpp"
+#include "basalt/core/source_steering.hpp"
 #include "basalt/dns/dnssec/key_store.hpp"
 #include "basalt/dns/server/doh.hpp"
 #include "basalt/dns/wire/message_writer.hpp"
@@ -385,6 +386,10 @@ void Server::start() {
                                          .prefix_v6 = static_cast<int>(tcp.network_prefix_v6)});
   const int udp_rcvbuf = static_cast<int>(impl_->config.udp.receive_buffer);
   const int udp_sndbuf = static_cast<int>(impl_->config.udp.send_buffer);
+  const std::string& steering = impl_->config.udp.steering;
+  if (steering != "flow" && steering != "source_network") {
+    throw core::config::Error("udp.steering", "\"" + steering + "\" is not one of: flow, source_network");
+  }
   for (const auto& ep : impl_->config.listen) {
     std::vector<asio::ip::udp::socket> udp_sockets;
     std::vector<asio::ip::tcp::acceptor> acceptors;
@@ -400,6 +405,7 @@ void Server::start() {
       if (ep.port == 0) tcp_at.port(udp_port);
       try {
         acceptors = core::open_tcp_per_worker(rt, tcp_at);
+        if (steering == "source_network") core::steer_by_source_network(udp_sockets);
         break;
       } catch (const core::AddressInUse&) {
         if (ep.port != 0 || attempt == 16) throw;

@@ -124,6 +124,8 @@ void UdpConfig::validate(const core::config::Node& n) const {
     check_number(n, "receive_buffer", receive_buffer, 4096, 64 << 20, " (or 0: the system's default)");
   if (send_buffer != 0)
     check_number(n, "send_buffer", send_buffer, 4096, 64 << 20, " (or 0: the system's default)");
+  if (steering != "flow" && steering != "source_network")
+    n.fail_at("steering", "\"" + steering + "\" is not one of: flow, source_network");
 }
 
 void CookiesConfig::validate(const core::config::Node& n) const {

@@ -45,6 +45,9 @@ TEST(ServerConfig, TcpLimitsHaveARange) {
   EXPECT_EQ(error_of("tcp: {max_pipelined: 0}\n"), "tcp.max_pipelined: 0 is not between 1 and 65535");
   EXPECT_EQ(error_of("tcp: {max_pipelined: 65536}\n"), "tcp.max_pipelined: 65536 is not between 1 and 65535");
   EXPECT_EQ(error_of("max_udp_payload: 511\n"), "max_udp_payload: 511 is not between 512 and 4096");
+  EXPECT_EQ(error_of("udp: {steering: source_network}\n"), "accepted");
+  EXPECT_EQ(error_of("udp: {steering: random}\n"),
+            "udp.steering: \"random\" is not one of: flow, source_network");
 }
 
 TEST(ServerConfig, DnssecTimesHaveARange) {

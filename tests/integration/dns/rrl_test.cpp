@@ -96,14 +96,15 @@ struct Tally {
 
 class RrlTest : public ::testing::Test {
  protected:
-  void start(const std::string& rrl) {
+  void start(const std::string& rrl, const std::string& more_config = "") {
     BASALT_REQUIRE_TOOL("dig");
     std::ofstream(dir_.file("example.test.zone")) << kZone;
     port_ = free_port();
     std::ofstream(dir_.file("config.yaml")) << "listen: [127.0.0.1:" << port_ << "]\n"
                                             << "zones: [{file: " << dir_.file("example.test.zone") << "}]\n"
                                             << "workers: 2\n"
-                                            << "rrl: " << rrl << "\n";
+                                            << "rrl: " << rrl << "\n"
+                                            << more_config;
     server_.emplace(Process::Options{
         .argv = {binary("basalt-dns"), "serve", "--config", dir_.file("config.yaml"), "--state-dir",
                  dir_.path(), "--management-socket", dir_.file("mgmt.sock"), "--log-level", "info"},
@@ -201,6 +202,20 @@ TEST_F(RrlTest, AFloodingSourceIsLimitedWhileAnotherNetworkIsAnswered) {
       << log;
   EXPECT_FALSE(contains(log, "127.0.2.0/24")) << log;
   EXPECT_FALSE(contains(log, "127.0.3.0/24")) << log;
+}
+
+// With each network's datagrams steered to one worker (udp.steering), the
+// flooding network is still limited and every other network answered,
+// whichever worker serves it.
+TEST_F(RrlTest, SteeredBySourceNetworkTheFloodIsLimitedAndEveryNetworkAnswered) {
+  start("{rate: 5, slip: 2}", "udp: {steering: source_network}\n");
+  Tally flood = ask("127.0.1.2", 400, random_name);
+  EXPECT_LT(flood.full, 100) << "most of the flood was answered";
+  EXPECT_GT(flood.truncated, 50) << "no truncated answers (slip)";
+  for (auto from : {"127.0.2.3", "127.0.3.4", "127.0.4.5", "127.0.5.6"}) {
+    Tally t = ask(from, 10, [](int) { return std::string("www.example.test"); });
+    EXPECT_EQ(t.full, 10) << from;
+  }
 }
 
 TEST_F(RrlTest, WithSlipOneEveryLimitedAnswerIsTruncatedAndDigRetriesOverTcp) {

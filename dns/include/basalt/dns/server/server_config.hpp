@@ -83,9 +83,14 @@ struct UdpConfig {
   // (bench/results/dns-abuse.md).
   std::size_t receive_buffer = 0;
   std::size_t send_buffer = 0;
+  // Which worker's socket a datagram goes to: `flow`, the kernel's hash of
+  // addresses and ports (as Knot and BIND), or `source_network`, the
+  // client's /24 or /56, so that a flood from one network fills one
+  // worker's queue and not the others' (core/source_steering.hpp).
+  std::string steering = "flow";
   void validate(const core::config::Node& n) const;
 };
-BOOST_DESCRIBE_STRUCT(UdpConfig, (), (receive_buffer, send_buffer))
+BOOST_DESCRIBE_STRUCT(UdpConfig, (), (receive_buffer, send_buffer, steering))
 
 // One DNS-over-HTTPS listener: HTTP/2 and HTTP/1.1 over TLS (ALPN).
 struct DohConfig {
