@@ -70,6 +70,7 @@ std::vector<RRType> nsec3_bitmap(const Zone& zone, const Name& name, const ZoneN
 // 00 01), each label ended by 00 00 — so a shorter label, and an ancestor,
 // sorts first. At most 2 * 255 octets.
 constexpr std::size_t kMaxKeySize = 2 * Name::kMaxWireSize;
+constexpr std::uint32_t kNone = 0xffffffffu;
 
 std::string_view canonical_key(const Name& name, std::array<char, kMaxKeySize>& buf) noexcept {
   auto wire = name.wire();
@@ -229,7 +230,35 @@ bool DenialChain::build_nsec3(const Zone& z, const ZoneSigner& signer, std::int6
     nsecs_.push_back(std::move(nsec));
     hashes_.push_back(hashed[i].hash);
   }
+  // Each name's own NSEC3 and its wildcard's cover, looked up by name.
+  std::vector<std::pair<std::string, std::pair<std::uint32_t, std::uint32_t>>> by_name;
+  by_name.reserve(hashed.size());
+  for (std::size_t i = 0; i < hashed.size(); ++i) {
+    std::uint32_t wildcard = kNone;
+    if (auto w = hashed[i].name.prepend("*")) {
+      wildcard = static_cast<std::uint32_t>(&nsec3_covering(nsec3_hash(*w, params)) - nsecs_.data());
+    }
+    std::array<char, kMaxKeySize> buf;
+    by_name.emplace_back(std::string(canonical_key(hashed[i].name, buf)),
+                         std::pair{static_cast<std::uint32_t>(i), wildcard});
+  }
+  std::sort(by_name.begin(), by_name.end());
+  names_.reserve(by_name.size());
+  enclosers_.reserve(by_name.size());
+  for (auto& [key, indexes] : by_name) {
+    names_.push_back(std::move(key));
+    enclosers_.push_back(indexes);
+  }
   return true;
+}
+
+std::optional<DenialChain::Nsec3Encloser> DenialChain::nsec3_encloser(const Name& name) const noexcept {
+  std::array<char, kMaxKeySize> buf;
+  auto key = canonical_key(name, buf);
+  auto it = std::lower_bound(names_.begin(), names_.end(), key);
+  if (it == names_.end() || *it != key) return std::nullopt;
+  const auto [matching, wildcard] = enclosers_[static_cast<std::size_t>(it - names_.begin())];
+  return Nsec3Encloser{&nsecs_[matching], wildcard == kNone ? nullptr : &nsecs_[wildcard]};
 }
 
 const DenialChain::Nsec* DenialChain::nsec3_matching(const Nsec3Hash& hash) const noexcept {

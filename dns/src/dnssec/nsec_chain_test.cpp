@@ -251,6 +251,19 @@ TEST_F(Nsec3ChainTest, CoversEveryOtherHash) {
   }
 }
 
+TEST_F(Nsec3ChainTest, EnclosersAreFoundByNameWithTheirWildcardsCover) {
+  auto c = chain({});
+  for (auto name : {"example.test.", "deep.example.test.", "WWW.example.test."}) {
+    auto e = c->nsec3_encloser(N(name));
+    ASSERT_TRUE(e) << name;
+    EXPECT_EQ(e->matching, matching(*c, name)) << name;
+    const auto wildcard = nsec3_hash(*N(name).prepend("*"), *signer_->nsec3());
+    EXPECT_EQ(e->wildcard_cover, &c->nsec3_covering(wildcard)) << name;
+  }
+  EXPECT_FALSE(c->nsec3_encloser(N("nope.example.test.")));
+  EXPECT_FALSE(c->nsec3_encloser(N("ns.sub.example.test.")));  // glue
+}
+
 TEST_F(Nsec3ChainTest, AnyHandlerRegionLeavesTheWholeZoneToWhiteLies) {
   auto c = chain({"dyn.example.test."});
   EXPECT_TRUE(c->records().empty());

@@ -233,11 +233,11 @@ class AnswerWriter {
   // The NSEC3 matching `owner`, which exists with these types (without
   // RRSIG): the chain's, or `h NSEC3 h+1`.
   void nsec3_at(const Zone& zone, const ZoneSigner* s, const Name& owner, std::vector<RRType> types) {
+    if (const DenialChain* c = chain(zone, owner)) {
+      if (auto e = c->nsec3_encloser(owner)) return chain_nsec(*c, *e->matching);
+    }
     const Nsec3Params& params = *s->nsec3();
     const Nsec3Hash hash = nsec3_hash(owner, params);
-    if (const DenialChain* c = chain(zone, owner)) {
-      if (const auto* nsec3 = c->nsec3_matching(hash)) return chain_nsec(*c, *nsec3);
-    }
     // RRSIG where something is signed: not at an empty non-terminal nor an insecure delegation.
     const bool insecure_cut = types.size() == 1 && types.front() == RRType::kNS && !(owner == zone.apex());
     if (!types.empty() && !insecure_cut) types.push_back(RRType::kRRSIG);
@@ -376,6 +376,14 @@ void nodata_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const 
 // (RFC 5155 §7.2.2: the closest encloser proof).
 void nxdomain_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, const Name& qname,
                     const Name& ce) {
+  const DenialChain* c = s->nsec3() ? a.chain(zone, ce) : nullptr;
+  if (auto e = c ? c->nsec3_encloser(ce) : std::nullopt) {
+    // From the chain: only the next closer name is hashed.
+    a.chain_nsec(*c, *e->matching);
+    a.cover(zone, s, AnswerWriter::next_closer(qname, ce));
+    if (e->wildcard_cover) a.chain_nsec(*c, *e->wildcard_cover);
+    return;
+  }
   if (s->nsec3()) {
     auto types = a.chain(zone, ce) ? std::vector<RRType>{} : node_types(zone, zone.find(ce), ce, s);
     add_handler_types(a.data(), ce, types);

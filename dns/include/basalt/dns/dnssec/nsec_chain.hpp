@@ -115,6 +115,15 @@ class DenialChain {
   // NSEC3 chains: the NSEC3 covering this hash (owner < hash < next, around
   // the end). Precondition: answers(...) and nsec3().
   const Nsec& nsec3_covering(const Nsec3Hash& hash) const noexcept;
+  // NSEC3 chains, for a name that exists (empty non-terminals included):
+  // its NSEC3 and the one covering `*.name` — the parts of a closest
+  // encloser proof that are the same for every name below it, found without
+  // hashing at answer time. nullopt if `name` has no NSEC3 here.
+  struct Nsec3Encloser {
+    const Nsec* matching = nullptr;
+    const Nsec* wildcard_cover = nullptr;  // null if `*.name` would be too long
+  };
+  std::optional<Nsec3Encloser> nsec3_encloser(const Name& name) const noexcept;
 
  private:
   // Fills the NSEC3 records; false if `stop` was requested.
@@ -130,6 +139,10 @@ class DenialChain {
   std::vector<Nsec> nsecs_;        // in canonical order of their owners (NSEC3: of their hashes)
   std::vector<std::string> keys_;  // NSEC: the owners' canonical_key(), for memcmp lookups
   std::vector<Nsec3Hash> hashes_;  // NSEC3: the owners' hashes
+  // NSEC3: the canonical_key() of every name with an NSEC3, sorted, and
+  // parallel the indexes of its NSEC3 and of the one covering its wildcard.
+  std::vector<std::string> names_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> enclosers_;
 };
 
 }  // namespace basalt::dns
