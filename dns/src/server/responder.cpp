@@ -385,7 +385,7 @@ void nxdomain_proof(AnswerWriter& a, const Zone& zone, const ZoneSigner* s, cons
     return;
   }
   if (s->nsec3()) {
-    auto types = a.chain(zone, ce) ? std::vector<RRType>{} : node_types(zone, zone.find(ce), ce, s);
+    auto types = node_types(zone, zone.find(ce), ce, s);
     add_handler_types(a.data(), ce, types);
     a.nsec_at(zone, s, ce, std::move(types));
   }
