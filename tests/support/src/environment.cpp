@@ -1,6 +1,8 @@
 #include "basalt/testing/environment.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,25 +63,55 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+namespace {
+
+// Claims `port` for this process among test processes running at the same
+// time: an flock on a file named after it in the temporary directory's
+// basalt-test-ports (empty files, reused by later runs), held
+// until the process exits (the kernel drops it then, however it ends).
+bool claim(std::uint16_t port) {
+  auto dir = std::filesystem::temp_directory_path() / "basalt-test-ports";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto path = dir / (std::to_string(port) + ".lock");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return true;  // no lock files here: the bind probe alone decides
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // the descriptor stays open: the claim lasts as long as the process
+}
+
+// True if nothing holds `port` on any address for TCP or UDP: a bind to the
+// wildcard address conflicts with a bind to any one address.
+bool bindable(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = htons(port);
+  bool ok = true;
+  for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+    int fd = ::socket(AF_INET, type, 0);
+    ok = ok && fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (fd >= 0) ::close(fd);
+  }
+  return ok;
+}
+
+}  // namespace
+
 std::uint16_t free_port() {
   // Below the kernel's ephemeral range (32768-60999 by default): a port the
   // kernel handed out for a bind to port 0 or an outgoing connection (curl,
-  // pebble, another test) would be taken again a moment later. Random, so
-  // that tests running in parallel rarely pick the same one.
+  // pebble, another test) would be taken again a moment later. Random, and
+  // claimed against the other test processes of a parallel ctest, which
+  // could otherwise pick the same port between this probe and their bind.
   static thread_local std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> pick(20000, 32767);
   for (int attempt = 0; attempt < 200; ++attempt) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(pick(rng)));
-    int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
-    bool ok = ::bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
-    ok = ok && ::bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(udp);
-    ::close(tcp);
-    if (ok) return ntohs(a.sin_port);
+    auto port = static_cast<std::uint16_t>(pick(rng));
+    if (bindable(port) && claim(port)) return port;
   }
   throw std::runtime_error("no free port on 127.0.0.1");
 }

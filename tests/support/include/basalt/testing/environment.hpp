@@ -35,9 +35,10 @@ class TempDir {
   std::string path_;
 };
 
-// A port on 127.0.0.1 that was free for both TCP and UDP a moment ago, picked
-// at random below the kernel's ephemeral range so that outgoing connections
-// and port-0 binds never take it in the meantime.
+// A port that was free on every address for both TCP and UDP a moment ago,
+// picked at random below the kernel's ephemeral range so that outgoing
+// connections and port-0 binds never take it in the meantime, and claimed
+// for the life of the process so that no other test process picks it.
 std::uint16_t free_port();
 
 }  // namespace basalt::testing
