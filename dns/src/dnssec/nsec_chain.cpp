@@ -261,12 +261,6 @@ std::optional<DenialChain::Nsec3Encloser> DenialChain::nsec3_encloser(const Name
   return Nsec3Encloser{&nsecs_[matching], wildcard == kNone ? nullptr : &nsecs_[wildcard]};
 }
 
-const DenialChain::Nsec* DenialChain::nsec3_matching(const Nsec3Hash& hash) const noexcept {
-  auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
-  return it != hashes_.end() && *it == hash ? &nsecs_[static_cast<std::size_t>(it - hashes_.begin())]
-                                            : nullptr;
-}
-
 const DenialChain::Nsec& DenialChain::nsec3_covering(const Nsec3Hash& hash) const noexcept {
   auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
   // Before the first hash: the last NSEC3, whose next is the first, covers it.

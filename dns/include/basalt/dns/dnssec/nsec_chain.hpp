@@ -109,9 +109,6 @@ class DenialChain {
   // < next): the proof that a name does not exist, or that an empty
   // non-terminal does. Precondition: answers(name) and !nsec3().
   const Nsec& nsec_covering(const Name& name) const noexcept;
-  // NSEC3 chains: the NSEC3 whose owner has this hash (a name that exists,
-  // empty non-terminals included), or null.
-  const Nsec* nsec3_matching(const Nsec3Hash& hash) const noexcept;
   // NSEC3 chains: the NSEC3 covering this hash (owner < hash < next, around
   // the end). Precondition: answers(...) and nsec3().
   const Nsec& nsec3_covering(const Nsec3Hash& hash) const noexcept;
